@@ -1,0 +1,79 @@
+/**
+ * The Electron main process: one window, the menu, native dialogs, recent projects, and the
+ * engine worker's supervision. It never loads tfjs (the engine runs in a forked worker
+ * process, ARCHITECTURE.md): the window stays responsive while a scan runs.
+ *
+ * The worker is forked with Electron's own executable in Node mode (ELECTRON_RUN_AS_NODE),
+ * so a packaged app needs no separate Node. A crashed worker is restarted by the
+ * EngineSupervisor and the job it was running is reported failed.
+ */
+import { app, BrowserWindow, Menu } from 'electron';
+import path from 'node:path';
+import { RecentProjects } from '../project/recent.js';
+import { createAppHandlers } from '../serve/app-calls.js';
+import { EngineSupervisor } from '../serve/engine.js';
+import { CallRouter } from '../serve/router.js';
+import { showOpenDialog } from './dialogs.js';
+import { registerIpc, sendToWindow } from './ipc.js';
+import { buildMenu } from './menu.js';
+import { appPaths, startupProjectArg } from './paths.js';
+import { registerAppScheme, serveRenderer } from './protocol.js';
+import { hardenWebContents } from './security.js';
+import { createMainWindow } from './window.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+registerAppScheme();
+hardenWebContents(log);
+
+if (!app.requestSingleInstanceLock()) {
+  // One window over one engine: a second launch focuses the first.
+  app.quit();
+} else {
+  let window: BrowserWindow | null = null;
+  const engine = new EngineSupervisor({
+    workerPath: appPaths.worker,
+    execPath: process.execPath,
+    env: { ELECTRON_RUN_AS_NODE: '1' },
+    onStderr: (text) => log(text.trimEnd()),
+  }, log);
+
+  app.on('second-instance', () => {
+    if (window) { if (window.isMinimized()) window.restore(); window.focus(); }
+  });
+
+  app.whenReady().then(() => {
+    serveRenderer(appPaths.renderer);
+    const recent = new RecentProjects(path.join(app.getPath('userData'), 'recent-projects.json'));
+    const handlers = createAppHandlers({
+      mode: 'electron', engine, recent,
+      dialog: (purpose) => showOpenDialog(window, purpose),
+      startupProject: startupProjectArg(process.argv),
+    });
+    const openProject = handlers['project.open'];
+    handlers['project.open'] = async (args) => {
+      const opened = await openProject(args);
+      app.addRecentDocument(opened.dir);
+      return opened;
+    };
+    registerIpc(new CallRouter(engine, handlers), log);
+    Menu.setApplicationMenu(buildMenu(() => window, (action) => sendToWindow(window?.webContents, { type: 'menu', action })));
+    window = createMainWindow();
+    window.on('closed', () => { window = null; });
+    window.webContents.on('render-process-gone', (_event, details) => {
+      log(`The window's renderer stopped (${details.reason}); reloading it.`);
+      if (details.reason !== 'clean-exit') window?.reload();
+    });
+    void engine.backend();
+  }).catch((err: unknown) => {
+    log(`CLEAR Workbench could not start: ${err instanceof Error ? err.message : String(err)}`);
+    app.exit(1);
+  });
+
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', (event) => {
+    // Stop the worker before exiting, so no orphan process keeps computing.
+    event.preventDefault();
+    engine.close().finally(() => app.exit(0));
+  });
+}

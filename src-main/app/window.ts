@@ -1,0 +1,28 @@
+/** The one window, locked down: isolated context, sandboxed renderer, no Node in the page. */
+import { BrowserWindow, nativeTheme } from 'electron';
+import { appPaths } from './paths.js';
+import { APP_URL } from './protocol.js';
+
+export function createMainWindow(): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280, height: 860, minWidth: 900, minHeight: 600,
+    title: 'CLEAR Workbench',
+    // The page follows prefers-color-scheme; match it before the first paint.
+    backgroundColor: nativeTheme.shouldUseDarkColors ? '#15191e' : '#f6f7f9',
+    show: false,
+    webPreferences: {
+      preload: appPaths.preload,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  window.once('ready-to-show', () => window.show());
+  void window.loadURL(APP_URL);
+  return window;
+}

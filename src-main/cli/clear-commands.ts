@@ -1,0 +1,72 @@
+/** `clear scan` and `clear repair`. */
+import type { Pocket, RepairResult, ScanResult } from '../engine-types.js';
+import { dataArgs, dataOptions, type Command } from './commands.js';
+import { formatSeconds } from './progress.js';
+
+function pct(x: number): string { return `${(x * 100).toFixed(2)}%`; }
+
+export function describeScan(r: ScanResult, say: (s: string) => void, top = 5): void {
+  const names = r.dataset.classNames;
+  say(r.verdict.summary);
+  const shown: Pocket[] = r.pockets.filter((p) => p.confirmed);
+  const rest = r.pockets.filter((p) => !p.confirmed).slice(0, Math.max(0, top - shown.length));
+  if (shown.length + rest.length) say('  #   classes (A inside B)   members  score   p-value   shell  spread  interior  status');
+  for (const p of [...shown, ...rest]) {
+    say(`  ${String(p.id).padEnd(3)} ${`"${names[p.attackerClass]}" inside "${names[p.enclosingClass]}"`.padEnd(22)} ${String(p.members.length).padStart(7)}  ${p.score.toFixed(2).padStart(5)}  ${p.pValue.toExponential(1).padStart(8)}  ${p.tightness.shellPurity.toFixed(2).padStart(5)}  ${p.tightness.relativeSpread.toFixed(2).padStart(6)}  ${pct(p.interiorAttackerRate).padStart(8)}  ${p.confirmed ? 'POCKET' : 'natural'}`);
+  }
+  const t = r.timings;
+  say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}).`);
+}
+
+export const scanCommand: Command = {
+  name: 'scan',
+  summary: 'look for backdoor pockets in a model trained on a dataset',
+  options: [
+    { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true },
+    ...dataOptions,
+    { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at (default: the input of the last Dense layer)' },
+    { name: 'false-alarm', type: 'number', value: 'RATE', help: 'false-alarm rate of the verdict (default 0.05)' },
+    { name: 'neighbours', type: 'int', value: 'K', help: 'neighbours per sample in the feature graph (default 40)' },
+    { name: 'out', type: 'string', value: 'SCAN.json', help: 'write the scan result here (a new file)' },
+  ],
+  async run(a, io) {
+    const r = await io.run('scan', {
+      ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined,
+      falseAlarm: a.falseAlarm as number | undefined, neighbours: a.neighbours as number | undefined, out: a.out as string | undefined,
+    }) as ScanResult;
+    describeScan(r, io.say);
+    if (a.out) io.say(`Scan written to ${a.out}.`);
+    return r as unknown as Record<string, unknown>;
+  },
+};
+
+export function describeRepair(r: RepairResult, classNames: string[], say: (s: string) => void): void {
+  say(`Relabelled ${r.relabelled.length} training samples and fine-tuned in ${formatSeconds(r.seconds)}.`);
+  for (const p of r.pockets) say(`  pocket ${p.id} ("${classNames[p.attackerClass]}" inside "${classNames[p.enclosingClass]}"): interior predicted as attacker ${pct(p.interiorBefore)} → ${pct(p.interiorAfter)}`);
+  say(`Held-out accuracy: ${pct(r.before.accuracy)} → ${pct(r.after.accuracy)}.`);
+  say(`Verdict: ${r.before.suspected ? 'suspected' : 'not suspected'} → ${r.after.suspected ? 'still suspected' : 'not suspected'} (rescan).`);
+  if (r.target) say(`Target (test sample ${r.target.index}, true class "${classNames[r.target.trueClass]}"): predicted "${classNames[r.target.before]}" → "${classNames[r.target.after]}".`);
+  say(`Repaired model written to ${r.model.out} (the original is unchanged).`);
+}
+
+export const repairCommand: Command = {
+  name: 'repair',
+  summary: 'fine-tune with corrected labels; write the repaired model to a new folder',
+  options: [
+    { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder (not modified)', required: true },
+    ...dataOptions,
+    { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clear scan`', required: true },
+    { name: 'out', type: 'string', value: 'REPAIRED_DIR', help: 'new folder for the repaired model', required: true },
+    { name: 'epochs', type: 'int', value: 'N', help: 'fine-tuning epochs (default 2)' },
+    { name: 'learning-rate', type: 'number', value: 'LR', help: 'fine-tuning learning rate (default 0.0003)' },
+    { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
+  ],
+  async run(a, io) {
+    const r = await io.run('repair', {
+      ...dataArgs(a), model: a.model as string, scan: a.scan as string, out: a.out as string,
+      epochs: a.epochs as number | undefined, learningRate: a.learningRate as number | undefined, seed: a.seed as number | undefined,
+    }) as RepairResult;
+    describeRepair(r, r.rescan.dataset.classNames, io.say);
+    return r as unknown as Record<string, unknown>;
+  },
+};

@@ -1,0 +1,7 @@
+/** Every `clear` command, in the order `clear --help` lists them. */
+import type { Command } from './commands.js';
+import { evalCommand, infoCommand, predictCommand, trainCommand } from './commands.js';
+import { demoCommand } from './demo.js';
+import { repairCommand, scanCommand } from './clear-commands.js';
+
+export const commands: Command[] = [demoCommand, trainCommand, evalCommand, predictCommand, infoCommand, scanCommand, repairCommand];

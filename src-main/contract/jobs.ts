@@ -1,0 +1,112 @@
+/**
+ * The single source of truth for what crosses a process boundary: engine job names and the
+ * schema of each job's arguments. The worker, the Electron main process and the browser-mode
+ * server validate every message against these on arrival; nothing unknown is executed.
+ *
+ * This module imports only zod, so the renderer, the main process and the worker can all
+ * load it.
+ */
+import { z } from 'zod';
+
+const path = z.string().min(1, 'a path is required').max(4096);
+/** Data spec: `mnist`, `idx:…`, `folder:DIR`, `csv:FILE`, `dir:DIR`. */
+export const DataSpec = z.string().min(1).max(8192);
+const seed = z.number().int().min(0).max(2 ** 31 - 1);
+const backend = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
+
+export const DataArgs = z.object({
+  data: DataSpec,
+  limit: z.number().int().positive().optional(),
+  dataSeed: seed.optional(),
+}).strict();
+
+export const jobArgs = {
+  /** Train a built-in architecture and save it. */
+  train: DataArgs.extend({
+    arch: z.enum(['mlp', 'cnn']).default('cnn'),
+    epochs: z.number().int().min(1).max(1000).default(3),
+    batchSize: z.number().int().min(1).max(4096).default(64),
+    learningRate: z.number().positive().max(1).default(0.001),
+    seed: seed.default(0),
+    out: path,
+  }).strict(),
+  /** Accuracy and per-class accuracy of a model on a split. */
+  eval: DataArgs.extend({ model: path, split: z.enum(['train', 'test']).default('test') }).strict(),
+  /** One sample's prediction. */
+  predict: DataArgs.extend({
+    model: path, split: z.enum(['train', 'test']).default('test'), index: z.number().int().min(0),
+  }).strict(),
+  /** Layers, feature layer, parameters, fingerprint. */
+  info: z.object({ model: path }).strict(),
+  /** CLEAR pocket scan. */
+  scan: DataArgs.extend({
+    model: path,
+    featureLayer: z.string().min(1).optional(),
+    falseAlarm: z.number().gt(0).lt(1).default(0.05),
+    neighbours: z.number().int().min(5).max(500).optional(),
+    out: path.optional(),
+  }).strict(),
+  /** Fine-tune with corrected labels; write the repaired model to a new folder. */
+  repair: DataArgs.extend({
+    model: path,
+    scan: path,
+    out: path,
+    epochs: z.number().int().min(1).max(100).optional(),
+    learningRate: z.number().positive().max(1).optional(),
+    seed: seed.default(0),
+  }).strict(),
+  /** Craft poisons and write a poisoned `dir:` dataset with a manifest. */
+  attack: DataArgs.extend({
+    attack: z.enum(['label-flip', 'fc', 'cp', 'bp']),
+    target: z.number().int().min(0),
+    attackerClass: z.number().int().min(0),
+    poisons: z.number().int().min(1).max(1000).default(20),
+    epsilon: z.number().positive().optional(),
+    seed: seed.default(0),
+    featureModel: path.optional(),
+    out: path,
+  }).strict(),
+  // Jobs the desktop app's views need beyond the command line's (engine/ui-jobs.ts).
+  /** Class names, counts, fingerprint and a few sample thumbnails of a dataset. */
+  datasetPreview: DataArgs.extend({
+    samplesPerClass: z.number().int().min(0).max(16).default(3),
+  }).strict(),
+  /** One pocket in 2-D: members, shell and nearby points, the members' hull, image pairs. */
+  pocketView: DataArgs.extend({
+    model: path,
+    /** Path to a scan JSON file, or the scan result itself. */
+    scan: z.union([path, z.record(z.string(), z.unknown())]),
+    pocketId: z.number().int().min(0),
+    nearby: z.number().int().min(0).max(2000).default(300),
+    pairs: z.number().int().min(0).max(24).default(6),
+  }).strict(),
+  /** A self-contained HTML report (and its JSON) of a scan and a repair, in a folder; never overwrites. */
+  exportReport: z.object({
+    scan: z.union([path, z.record(z.string(), z.unknown())]),
+    repair: z.union([path, z.record(z.string(), z.unknown())]).optional(),
+    out: path,
+    title: z.string().min(1).max(200).optional(),
+  }).strict(),
+} as const;
+
+export type JobName = keyof typeof jobArgs;
+export const JOB_NAMES = Object.keys(jobArgs) as JobName[];
+export type JobArgs<N extends JobName> = z.infer<(typeof jobArgs)[N]>;
+export type JobInput<N extends JobName> = z.input<(typeof jobArgs)[N]>;
+
+export const BackendChoice = backend;
+
+/** Validates a job request; returns a plain-sentence error instead of throwing. */
+export function parseJobRequest(job: unknown, args: unknown):
+  { ok: true; job: JobName; args: unknown } | { ok: false; error: string } {
+  if (typeof job !== 'string' || !(job in jobArgs)) {
+    return { ok: false, error: `Unknown job ${JSON.stringify(job)}; the jobs are ${JOB_NAMES.join(', ')}.` };
+  }
+  const parsed = jobArgs[job as JobName].safeParse(args ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length ? ` (${issue.path.join('.')})` : '';
+    return { ok: false, error: `Invalid arguments for job ${job}${where}: ${issue.message}.` };
+  }
+  return { ok: true, job: job as JobName, args: parsed.data };
+}

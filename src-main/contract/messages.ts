@@ -1,0 +1,34 @@
+/**
+ * Messages between a job host (CLI, Electron main, browser-mode server) and the engine
+ * worker. Replies are matched to requests by `id`; errors come back as data, not throws.
+ */
+import { z } from 'zod';
+
+export const ProgressEventSchema = z.object({
+  stage: z.string(),
+  fraction: z.number(),
+  message: z.string().optional(),
+  metrics: z.record(z.string(), z.number()).optional(),
+});
+export type ProgressEventMessage = z.infer<typeof ProgressEventSchema>;
+
+export const ToWorker = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run'), id: z.string().min(1).max(100), job: z.string(), args: z.unknown() }),
+  z.object({ type: z.literal('cancel'), id: z.string().min(1).max(100) }),
+]);
+export type ToWorker = z.infer<typeof ToWorker>;
+
+/** `user`: bad input the user can fix; `cancelled`; `internal`: a bug or a crash. */
+export const ErrorKind = z.enum(['user', 'cancelled', 'internal']);
+export type ErrorKind = z.infer<typeof ErrorKind>;
+
+export const JobError = z.object({ kind: ErrorKind, message: z.string() });
+export type JobError = z.infer<typeof JobError>;
+
+export const FromWorker = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), backend: z.object({ name: z.string(), threads: z.number(), warning: z.string().optional(), skipped: z.array(z.string()) }) }),
+  z.object({ type: z.literal('progress'), id: z.string(), event: ProgressEventSchema }),
+  z.object({ type: z.literal('done'), id: z.string(), result: z.unknown() }),
+  z.object({ type: z.literal('failed'), id: z.string(), error: JobError }),
+]);
+export type FromWorker = z.infer<typeof FromWorker>;

@@ -1,0 +1,82 @@
+/**
+ * The red team's shared vocabulary (ALGORITHM.md §Attacks): what every attack takes, what it
+ * returns, and the manifest that records exactly what it did so the benchmark can score a
+ * defence against the true poison indices.
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { SplitModel } from '../clear/split.js';
+import type { JobContext } from '../progress.js';
+
+export type AttackName = 'label-flip' | 'fc' | 'cp' | 'bp';
+export const ATTACK_NAMES: readonly AttackName[] = ['label-flip', 'fc', 'cp', 'bp'];
+
+export type AttackSettingValue = number | string | boolean | number[];
+
+/** A JSON-serialisable record of one attack: enough to score a defence and to rerun it. */
+export interface AttackManifest {
+  attack: AttackName;
+  /** The target sample always comes from the held-out split, never from training. */
+  targetSplit: 'test';
+  targetIndex: number;
+  /** `B`: the target's true class. */
+  targetClass: number;
+  /** `A`: the class the attacker wants the target classified as; every poison carries it. */
+  attackerClass: number;
+  /** Indices of the poisons in the NEW (poisoned) training split: the appended tail. */
+  poisonIndices: number[];
+  /** Clean-label attacks: the training index of the base each poison was crafted from, in poison order. */
+  baseIndices?: number[];
+  /** Every setting the attack used, defaults included (JSON values only). */
+  settings: Record<string, AttackSettingValue>;
+  seed: number;
+}
+
+/** What the caller chooses. Settings an attack does not use are ignored (and not recorded). */
+export interface AttackParams {
+  /** Index of the target sample `t` in the test split. */
+  targetIndex: number;
+  /** `A`, the class the target should be pushed into. */
+  attackerClass: number;
+  /** Number of poisons to craft (`K`). */
+  poisons: number;
+  seed: number;
+  /** cp, bp: L∞ budget of each poison around its base, in pixel units of [0, 1]. */
+  epsilon?: number;
+  /**
+   * fc, cp, bp: the feature extractor φ the attacker optimises against (the white-box,
+   * transfer-learning threat model of all three papers). Required for those attacks; see
+   * trainCleanFeatureModel when the caller has none.
+   */
+  featureModel?: SplitModel;
+  /** fc, cp, bp: optimisation steps. */
+  iterations?: number;
+  /** fc: gradient step size of the forward step; cp, bp: Adam step size on the poisons. */
+  learningRate?: number;
+  /** fc: β0 of the proximal term, before the paper's dimension scaling. */
+  beta0?: number;
+  /** fc: opacity γ of the target watermark blended into each poison (0 = none). */
+  watermark?: number;
+  /** label-flip: largest random shift, in pixels, of each copy of the target. */
+  maxShift?: number;
+  /** label-flip: standard deviation of the Gaussian pixel noise added to each copy. */
+  noiseStd?: number;
+}
+
+export interface AttackResult {
+  /** train = original train + poisons appended at the end; test unchanged. */
+  dataset: Dataset;
+  manifest: AttackManifest;
+}
+
+export type AttackFn = (ds: Dataset, params: AttackParams, ctx?: JobContext) => Promise<AttackResult>;
+
+export interface AttackInfo {
+  name: AttackName;
+  /** Human name with its source paper. */
+  label: string;
+  /** Clean-label attacks keep the base's true label and need a feature extractor. */
+  cleanLabel: boolean;
+  /** The victim-training scenario the attack was designed for (BENCHMARK.md §Scenarios). */
+  scenario: 'e2e' | 'transfer';
+  run: AttackFn;
+}

@@ -1,0 +1,443 @@
+/**
+ * Kernels the wasm backend lacks, or has only as slow scalar loops, for training the
+ * built-in models.
+ *
+ * - `Conv2DBackpropFilter` is not implemented by @tensorflow/tfjs-backend-wasm at all
+ *   (tensorflow/tfjs#8474), so the gradient of every Conv2D weight fails with
+ *   "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'". It is the only
+ *   kernel that training `mlp` and `cnn` (fit, trainOnBatch, evaluate, predict; Adam;
+ *   categorical cross-entropy; dropout; 28×28×1 and 32×32×3) needs and wasm lacks.
+ * - `Conv2DBackpropInput` exists but is a single-threaded scalar C++ loop
+ *   (tfjs-backend-wasm/src/cc/kernels/Conv2DBackpropInput.cc), several times slower than
+ *   the forward convolution it mirrors.
+ * - `BatchMatMul` only reaches XNNPACK when neither operand is transposed
+ *   (src/cc/batch_mat_mul_impl.cc); otherwise it runs a scalar triple loop. The gradients
+ *   of every Dense layer are exactly those transposed products.
+ *
+ * All three are rebuilt here from the wasm backend's own kernels (XNNPACK convolution and
+ * fully-connected operators, transpose) so they run SIMD and on the XNNPACK thread pool.
+ * Inside a kernel we call other kernels' `kernelFunc`s directly rather than `tf.*` ops:
+ * that is how backends compose kernels, it keeps the intermediates off the gradient tape
+ * and out of `tf.memory()`, and every intermediate is released with `disposeData`.
+ */
+import {
+  backend_util,
+  BatchMatMul,
+  Conv2D,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  getKernel,
+  MaxPoolGrad,
+  registerKernel,
+  Reshape,
+  Slice,
+  Sum,
+  Transpose,
+  unregisterKernel,
+  util,
+} from '@tensorflow/tfjs-core';
+import type {
+  BatchMatMulAttrs,
+  Conv2DBackpropFilterAttrs,
+  Conv2DBackpropInputAttrs,
+  KernelConfig,
+  KernelFunc,
+  MaxPoolGradAttrs,
+  NamedAttrMap,
+  NamedTensorInfoMap,
+  SumAttrs,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+const BACKEND = 'wasm';
+
+/**
+ * How `Conv2DBackpropFilter` is computed (exported for the perf comparison in
+ * src-main/engine/bench/perf-kernels.ts and for tests; production uses the default).
+ *
+ * - `conv`: the filter gradient is itself a convolution: treat the input channels as the
+ *   batch and the batch as the channels, convolve with dy as the filter, dilated by the
+ *   stride. One XNNPACK convolution plus three transposes.
+ * - `im2col`: gather input patches into a [N·OH·OW, KH·KW·CI] matrix in a JS loop over the
+ *   wasm heap, then one XNNPACK fully-connected product with dyᵀ.
+ *
+ * Measured on 2 threads (see the report in perf-kernels.ts): `conv` is faster for the
+ * built-in CNN's layers, so it is the default.
+ */
+export type FilterGradStrategy = 'conv' | 'im2col';
+let filterGradStrategy: FilterGradStrategy = 'im2col';
+export function setFilterGradStrategy(s: FilterGradStrategy): void {
+  filterGradStrategy = s;
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+function kernel(name: string): KernelFunc {
+  const config = getKernel(name, BACKEND);
+  if (!config) throw new Error(`wasm kernel ${name} is not registered`);
+  return config.kernelFunc;
+}
+
+function run(name: string, backend: BackendWasm, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
+  return kernel(name)({ inputs, backend, attrs }) as TensorInfo;
+}
+
+function transpose(backend: BackendWasm, x: TensorInfo, perm: number[]): TensorInfo {
+  return run(Transpose, backend, { x }, { perm });
+}
+
+function reshape(backend: BackendWasm, x: TensorInfo, shape: number[]): TensorInfo {
+  return run(Reshape, backend, { x }, { shape });
+}
+
+/** Releases intermediates made inside a kernel (the engine only tracks the outputs). */
+function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
+  for (const t of infos) backend.disposeData(t.dataId);
+}
+
+function heap(backend: BackendWasm, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+function assertNHWC(kernelName: string, dataFormat: string): void {
+  if (dataFormat !== 'NHWC') {
+    // tfjs-layers transposes channelsFirst inputs to NHWC before calling conv2d, so this
+    // only triggers for hand-written NCHW ops, which the wasm Conv2D rejects as well.
+    throw new Error(`${kernelName} on wasm supports dataFormat NHWC only, got ${dataFormat}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Conv2DBackpropFilter
+
+/**
+ * dW[kh,kw,ci,co] = Σ_{n,oh,ow} x[n, oh·s + kh − padTop, ow·s + kw − padLeft, ci] · dy[n,oh,ow,co]
+ *
+ * Read with ci as the batch, (kh,kw) as the output pixel and n as the contraction channel,
+ * this is a convolution of xᵀ = [CI, H, W, N] with the filter dyᵀ = [OH, OW, N, CO] at
+ * stride 1 and dilation s, whose [CI, KH', KW', CO] output (cropped to KH×KW) is dWᵀ.
+ */
+function filterGradByConv(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // Pad the far side only as far as the last needed output row/column; any rows beyond it
+  // belong to positions no filter tap reads, and cropping handles the opposite case.
+  const bottom = Math.max(0, kh + (oh - 1) * sh - h - top);
+  const right = Math.max(0, kw + (ow - 1) * sw - w - left);
+  const outH = h + top + bottom - (oh - 1) * sh;
+  const outW = w + left + right - (ow - 1) * sw;
+
+  const xT = transpose(backend, x, [3, 1, 2, 0]);
+  const dyT = transpose(backend, dy, [1, 2, 0, 3]);
+  const conv = run(Conv2D, backend, { x: xT, filter: dyT }, {
+    strides: [1, 1],
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    dataFormat: 'NHWC',
+    dilations: [sh, sw],
+    dimRoundingMode: undefined as unknown as string,
+  });
+  release(backend, xT, dyT);
+  let cropped = conv;
+  if (outH !== kh || outW !== kw) {
+    cropped = run(Slice, backend, { x: conv }, { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] });
+    release(backend, conv);
+  }
+  const dw = transpose(backend, cropped, [1, 2, 0, 3]);
+  release(backend, cropped);
+  return dw;
+}
+
+/**
+ * im2col variant: colsᵀ[(kh,kw,ci), m] with m = (n,oh,ow), written by a JS loop straight
+ * into the wasm heap in the layout the product wants, so that
+ * dW[K, co] = colsᵀ[K, M] · dy[M, co] is one XNNPACK fully-connected op with no transposes.
+ */
+function filterGradByIm2col(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const m = n * oh * ow;
+  const k = kh * kw * ci;
+
+  const colsT = backend.makeOutput([1, k, m], 'float32');
+  const dy3 = reshape(backend, dy, [1, m, co]);
+  // Views are taken after every allocation: growing the wasm memory replaces the heap's
+  // buffer and would leave earlier views on the old one.
+  const xs = heap(backend, x);
+  const cs = heap(backend, colsT);
+  for (let fy = 0; fy < kh; fy++) {
+    for (let fx = 0; fx < kw; fx++) {
+      const rowBase = (fy * kw + fx) * ci * m; // row (fy, fx, 0)
+      let col = 0;
+      for (let b = 0; b < n; b++) {
+        for (let y = 0; y < oh; y++) {
+          const iy = y * sh + fy - top;
+          const inRow = iy >= 0 && iy < h;
+          for (let xo = 0; xo < ow; xo++, col++) {
+            const ix = xo * sw + fx - left;
+            if (!inRow || ix < 0 || ix >= w) {
+              for (let c = 0; c < ci; c++) cs[rowBase + c * m + col] = 0;
+            } else {
+              const src = ((b * h + iy) * w + ix) * ci;
+              for (let c = 0; c < ci; c++) cs[rowBase + c * m + col] = xs[src + c];
+            }
+          }
+        }
+      }
+    }
+  }
+  const prod = run(BatchMatMul, backend, { a: colsT, b: dy3 }, { transposeA: false, transposeB: false });
+  release(backend, colsT, dy3);
+  const dw = reshape(backend, prod, [kh, kw, ci, co]);
+  release(backend, prod);
+  return dw;
+}
+
+const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const wasm = backend as BackendWasm;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
+  assertNHWC(Conv2DBackpropFilter, dataFormat);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
+  );
+  return filterGradStrategy === 'im2col'
+    ? filterGradByIm2col(wasm, x, dy, info)
+    : filterGradByConv(wasm, x, dy, info);
+};
+
+// ---------------------------------------------------------------------------------------
+// Conv2DBackpropInput
+
+/**
+ * dx = conv(dy dilated by the stride, W rotated 180° with in/out channels swapped), padded
+ * by KH−1−padTop on top: the usual "transposed convolution as a convolution" identity, run
+ * through XNNPACK instead of the stock scalar loop. Falls back to the stock kernel for
+ * paddings the identity cannot express without cropping on the leading side.
+ */
+function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const wasm = backend as BackendWasm;
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
+    assertNHWC(Conv2DBackpropInput, dataFormat);
+    const info = backend_util.computeConv2DInfo(
+      inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast',
+    );
+    const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+    const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = info;
+    const padTop = kh - 1 - info.padInfo.top;
+    const padLeft = kw - 1 - info.padInfo.left;
+    const dh = (oh - 1) * sh + 1;
+    const dw = (ow - 1) * sw + 1;
+    const padBottom = h - dh + info.padInfo.top;
+    const padRight = w - dw + info.padInfo.left;
+    if (padTop < 0 || padLeft < 0 || padBottom < 0 || padRight < 0) {
+      return original({ inputs, backend, attrs });
+    }
+
+    // Rotated, channel-swapped filter [KH, KW, CO, CI]; small, so a JS loop is cheapest.
+    const flipped = wasm.makeOutput([kh, kw, co, ci], 'float32');
+    // Stride > 1: insert s−1 zeros between dy's rows and columns.
+    const dilated = sh > 1 || sw > 1 ? wasm.makeOutput([n, dh, dw, co], 'float32') : undefined;
+    const f = heap(wasm, filter);
+    const fr = heap(wasm, flipped);
+    for (let y = 0; y < kh; y++) {
+      for (let x = 0; x < kw; x++) {
+        const dst = ((kh - 1 - y) * kw + (kw - 1 - x)) * co * ci;
+        const src = (y * kw + x) * ci * co;
+        for (let i = 0; i < ci; i++) {
+          for (let o = 0; o < co; o++) fr[dst + o * ci + i] = f[src + i * co + o];
+        }
+      }
+    }
+    if (dilated) {
+      const src = heap(wasm, dy);
+      const dst = heap(wasm, dilated);
+      dst.fill(0);
+      for (let b = 0; b < n; b++) {
+        for (let y = 0; y < oh; y++) {
+          for (let x = 0; x < ow; x++) {
+            const s = ((b * oh + y) * ow + x) * co;
+            dst.set(src.subarray(s, s + co), ((b * dh + y * sh) * dw + x * sw) * co);
+          }
+        }
+      }
+    }
+    const out = run(Conv2D, wasm, { x: dilated ?? dy, filter: flipped }, {
+      strides: [1, 1],
+      pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined as unknown as string,
+    });
+    release(wasm, flipped);
+    if (dilated) release(wasm, dilated);
+    return out;
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// BatchMatMul
+
+/**
+ * Materialises transposed operands with the (vectorised) wasm Transpose so that the
+ * product takes the XNNPACK fully-connected path; the stock kernel only does so for
+ * untransposed rank-2 products and runs a scalar loop otherwise.
+ */
+function makeBatchMatMul(original: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const wasm = backend as BackendWasm;
+    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
+    const batchA = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+    const batchB = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+    if ((!transposeA && !transposeB) || batchA !== 1 || batchB !== 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+      return original({ inputs, backend, attrs });
+    }
+    const flip = (t: TensorInfo): TensorInfo => {
+      const r = t.shape.length;
+      const rows = t.shape[r - 2];
+      const cols = t.shape[r - 1];
+      const t2 = reshape(wasm, t, [rows, cols]);
+      const tt = transpose(wasm, t2, [1, 0]);
+      release(wasm, t2);
+      return tt;
+    };
+    const a2 = transposeA ? flip(a) : a;
+    const b2 = transposeB ? flip(b) : b;
+    const out = original({ inputs: { a: a2, b: b2 }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as TensorInfo;
+    if (transposeA) release(wasm, a2);
+    if (transposeB) release(wasm, b2);
+    // Keep the caller's leading batch-of-one dims (the stock kernel returns [1, M, N] for
+    // the rank-2 inputs we pass it).
+    const rank = Math.max(a.shape.length, b.shape.length);
+    const shape = [...new Array(rank - 2).fill(1), out.shape[out.shape.length - 2], out.shape[out.shape.length - 1]];
+    out.shape = shape;
+    return out;
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// MaxPoolGrad
+
+/**
+ * The stock MaxPoolGrad (src/cc/kernels/MaxPoolGrad.cc) is a scalar loop that, for every
+ * input pixel, rescans all windows covering it; for the CNN's first pooling layer it took
+ * longer than the convolution before it. This scatters each output gradient to the
+ * window's arg-max instead, one pass over the input. Ties go to the first maximum in
+ * row-major window order, as in the cpu backend (maxPoolPositions); NaNs never win.
+ */
+function makeMaxPoolGrad(original: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const wasm = backend as BackendWasm;
+    const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
+    if (input.dtype !== 'float32' || dy.dtype !== 'float32') return original({ inputs, backend, attrs });
+    const info = backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode,
+    );
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+    const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+    const top = info.padInfo.top;
+    const left = info.padInfo.left;
+    const dx = wasm.makeOutput(input.shape, 'float32');
+    const xs = heap(wasm, input);
+    const dys = heap(wasm, dy);
+    const dxs = heap(wasm, dx);
+    dxs.fill(0);
+    let o = 0;
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < oh; y++) {
+        const y0 = y * sh - top;
+        const yStart = Math.max(0, y0);
+        const yEnd = Math.min(h, y0 + fh);
+        for (let x = 0; x < ow; x++) {
+          const x0 = x * sw - left;
+          const xStart = Math.max(0, x0);
+          const xEnd = Math.min(w, x0 + fw);
+          for (let ch = 0; ch < c; ch++, o++) {
+            let best = -Infinity;
+            let at = -1;
+            for (let iy = yStart; iy < yEnd; iy++) {
+              let idx = ((b * h + iy) * w + xStart) * c + ch;
+              for (let ix = xStart; ix < xEnd; ix++, idx += c) {
+                const v = xs[idx];
+                if (v > best) { best = v; at = idx; }
+              }
+            }
+            if (at >= 0) dxs[at] += dys[o];
+          }
+        }
+      }
+    }
+    return dx;
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Sum
+
+/**
+ * The stock Sum moves the reduced axes innermost with a full transpose before reducing.
+ * Bias gradients reduce the leading axes of large activations ([N,H,W,C] → [C]), where a
+ * row-accumulating JS loop over the heap does one pass and no transpose.
+ */
+function makeSum(original: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const wasm = backend as BackendWasm;
+    const { x } = inputs as { x: TensorInfo };
+    const { axis, keepDims } = attrs as unknown as SumAttrs;
+    const rank = x.shape.length;
+    const axes = util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+    if (x.dtype !== 'float32' || !leading) return original({ inputs, backend, attrs });
+    const outer = x.shape.slice(0, axes.length).reduce((p, d) => p * d, 1);
+    const inner = x.shape.slice(axes.length).reduce((p, d) => p * d, 1);
+    // Few, long rows are what the stock kernel handles well already.
+    if (outer < 8 || inner < 4) return original({ inputs, backend, attrs });
+    const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    const out = wasm.makeOutput(outShape, 'float32');
+    const xs = heap(wasm, x);
+    const acc = new Float64Array(inner);
+    for (let r = 0, base = 0; r < outer; r++, base += inner) {
+      for (let j = 0; j < inner; j++) acc[j] += xs[base + j];
+    }
+    heap(wasm, out).set(acc);
+    return out;
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Registration
+
+let registered = false;
+
+/** Registers the kernels above for the wasm backend. Idempotent. */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registerKernel({ kernelName: Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2DBackpropFilter });
+  replaceKernel(Conv2DBackpropInput, makeConv2DBackpropInput);
+  replaceKernel(BatchMatMul, makeBatchMatMul);
+  replaceKernel(MaxPoolGrad, makeMaxPoolGrad);
+  replaceKernel(Sum, makeSum);
+  registered = true;
+}
+
+/**
+ * Swaps a stock wasm kernel for a wrapper around it. The stock config's `setupFunc` (which
+ * binds its C++ entry point when the backend initialises) is kept, so the wrapper can
+ * still delegate to it.
+ */
+function replaceKernel(name: string, wrap: (original: KernelFunc) => KernelFunc): void {
+  const original = getKernel(name, BACKEND);
+  if (!original) throw new Error(`wasm kernel ${name} is not registered; import @tensorflow/tfjs-backend-wasm first`);
+  const config: KernelConfig = { ...original, kernelFunc: wrap(original.kernelFunc) };
+  unregisterKernel(name, BACKEND);
+  registerKernel(config);
+}

@@ -1,0 +1,19 @@
+/**
+ * The published defences CLEAR is compared with (ALGORITHM.md §Baselines), side by side in
+ * one benchmark run. Each implements the Detector contract (detectors/types.ts) and its
+ * mitigation is its paper's own: remove the flagged samples and fine-tune.
+ */
+import type { Detector } from '../detectors/types.js';
+import { activationClusteringDetector } from './activation-clustering.js';
+import { deepKnnDetector } from './deep-knn.js';
+import { noDefenceDetector } from './no-defence.js';
+import { spectralSignaturesDetector } from './spectral.js';
+
+export const baselineDetectors: readonly Detector[] = [
+  deepKnnDetector,
+  spectralSignaturesDetector,
+  activationClusteringDetector,
+  noDefenceDetector,
+];
+
+export { activationClusteringDetector, deepKnnDetector, noDefenceDetector, spectralSignaturesDetector };

@@ -1,0 +1,136 @@
+/**
+ * Spectral signatures (Tran, Li & Madry 2018, "Spectral Signatures in Backdoor Attacks").
+ * Per class: centre the feature vectors, find the top right singular vector v of the centred
+ * matrix, and score each sample by its squared projection ((x − μ)·v)². Poisons that share a
+ * trigger shift the class along one direction, so they score highest; the paper removes the
+ * 1.5·ε·n highest-scoring samples of every class (ε: an upper bound on the poisoned fraction)
+ * and retrains.
+ *
+ * ε: the poisons are all in one (unknown) class, so if `expectedPoisons` is given, ε·n for a
+ * class is that count, and each class loses its top ⌈1.5 · expectedPoisons⌉ samples. When it
+ * is unknown we use ε = 5% of each class, the smallest poison rate the paper evaluates.
+ *
+ * The paper gives no model-level verdict. Ours: a planted group stretches its class along
+ * one direction, so the class's top eigenvalue stands out from the second (the *spectral
+ * gap* λ1/λ2). We compare log(λ1/λ2) across the classes of the same model with robust
+ * (median/MAD) z-scores and flag the model when one class's z exceeds the normal quantile of
+ * 1 − falseAlarm / classes (a Bonferroni bound over the classes) — a heuristic: the z-scores
+ * are not exactly normal, and ten classes are few.
+ */
+import { numClasses } from '../data/dataset.js';
+import { throwIfCancelled } from '../errors.js';
+import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
+import type { JobContext } from '../progress.js';
+import { createRng } from '../random.js';
+import { centredRows, indicesByClass, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
+
+/** Tran et al. remove 1.5 × ε of each class. */
+export const SPECTRAL_REMOVAL_FACTOR = 1.5;
+/** ε when the expected number of poisons is unknown: the paper's smallest poison rate (5%). */
+export const SPECTRAL_DEFAULT_EPSILON = 0.05;
+export const DEFAULT_FALSE_ALARM = 0.05;
+/** Classes with fewer samples than this get no spectrum (too few for a direction to mean anything). */
+const MIN_CLASS_SIZE = 3;
+
+export interface SpectralClassInfo {
+  classIndex: number;
+  count: number;
+  /** Top two eigenvalues of the class covariance. */
+  lambda1: number;
+  lambda2: number;
+  /** Robust z-score of log(λ1/λ2) among the classes. */
+  gapZ: number;
+  removed: number;
+  topScore: number;
+}
+
+export const spectralSignaturesDetector: Detector = {
+  name: 'spectral',
+  label: 'Spectral signatures (Tran et al. 2018)',
+
+  async detect(input: DetectorInput, ctx: JobContext = {}): Promise<DetectorResult> {
+    const start = performance.now();
+    const { embedding, dataset } = input;
+    const { n, dim, features } = embedding;
+    const classes = numClasses(dataset);
+    const rng = createRng(input.seed ?? 0);
+    const falseAlarm = input.falseAlarm ?? DEFAULT_FALSE_ALARM;
+    const byClass = indicesByClass(dataset.train.labels.subarray(0, n), classes);
+    const sampleScores = new Float32Array(n);
+    const flaggedSamples: number[] = [];
+    const perClass: SpectralClassInfo[] = [];
+
+    for (let c = 0; c < classes; c++) {
+      throwIfCancelled(ctx.signal);
+      const rows = byClass[c];
+      if (rows.length < MIN_CLASS_SIZE) continue;
+      const x = centredRows(features, dim, rows);
+      const { vectors, eigenvalues } = topSingularVectors(x, rows.length, dim, 2, rng);
+      const v = vectors[0];
+      const scores = rows.map((_, r) => {
+        let s = 0;
+        for (let t = 0; t < dim; t++) s += x[r * dim + t] * v[t];
+        return s * s;
+      });
+      const order = rows.map((_, r) => r).sort((a, b) => scores[b] - scores[a] || rows[a] - rows[b]);
+      const removeCount = Math.min(rows.length, input.expectedPoisons && input.expectedPoisons > 0
+        ? Math.ceil(SPECTRAL_REMOVAL_FACTOR * input.expectedPoisons)
+        : Math.round(SPECTRAL_REMOVAL_FACTOR * SPECTRAL_DEFAULT_EPSILON * rows.length));
+      // The per-sample score is the rank within the class (1 = highest), comparable across classes.
+      order.forEach((r, rank) => { sampleScores[rows[r]] = rows.length > 1 ? 1 - rank / (rows.length - 1) : 0; });
+      for (let q = 0; q < removeCount; q++) flaggedSamples.push(rows[order[q]]);
+      perClass.push({
+        classIndex: c, count: rows.length, lambda1: eigenvalues[0], lambda2: eigenvalues[1] ?? 0,
+        gapZ: 0, removed: removeCount, topScore: scores[order[0]],
+      });
+      ctx.onProgress?.({ stage: 'spectral', fraction: (c + 1) / classes, message: `class ${dataset.classNames[c]}` });
+      await new Promise((r) => setImmediate(r));
+    }
+
+    const gaps = perClass.map((p) => Math.log(Math.max(p.lambda1, 1e-30) / Math.max(p.lambda2, 1e-30)));
+    const z = modifiedZScores(gaps);
+    perClass.forEach((p, i) => { p.gapZ = z[i]; });
+    const threshold = perClass.length > 0 ? normalQuantile(1 - falseAlarm / perClass.length) : Infinity;
+    const worst = perClass.reduce<SpectralClassInfo | undefined>((a, p) => (!a || p.gapZ > a.gapZ ? p : a), undefined);
+    flaggedSamples.sort((a, b) => a - b);
+    return {
+      detector: 'spectral',
+      flagged: perClass.length >= 3 && (worst?.gapZ ?? 0) > threshold,
+      flaggedSamples,
+      sampleScores,
+      summary: worst?.gapZ ?? 0,
+      info: {
+        epsilon: input.expectedPoisons && input.expectedPoisons > 0 ? 'from expectedPoisons' : SPECTRAL_DEFAULT_EPSILON,
+        removalFactor: SPECTRAL_REMOVAL_FACTOR,
+        zThreshold: threshold,
+        falseAlarm,
+        suspectClass: worst && worst.gapZ > threshold ? worst.classIndex : null,
+        perClass,
+        classNames: dataset.classNames,
+        summaryMeaning: 'largest robust z-score of a class spectral gap log(λ1/λ2)',
+      },
+      seconds: (performance.now() - start) / 1000,
+    };
+  },
+
+  mitigation(result: DetectorResult): Mitigation {
+    // The paper removes the top-scoring 1.5·ε of every class and retrains.
+    return { kind: 'remove', indices: [...result.flaggedSamples] };
+  },
+
+  report(result: DetectorResult): string {
+    const info = result.info as { zThreshold: number; suspectClass: number | null; perClass: SpectralClassInfo[]; classNames?: string[] };
+    const name = (c: number): string => info.classNames?.[c] ?? String(c);
+    const worst = [...info.perClass].sort((a, b) => b.gapZ - a.gapZ)[0];
+    const lines = [
+      `Spectral signatures: ${info.perClass.length} classes scored; ${result.flaggedSamples.length} top-scoring samples marked for removal (1.5 × ε per class).`,
+    ];
+    if (worst) {
+      lines.push(`Most stretched class: ${name(worst.classIndex)} (λ1/λ2 = ${(worst.lambda1 / Math.max(worst.lambda2, 1e-30)).toFixed(2)}, robust z = ${worst.gapZ.toFixed(2)}; threshold ${info.zThreshold.toFixed(2)}).`);
+    }
+    lines.push(result.flagged
+      ? `Verdict: backdoor suspected in class ${name(info.suspectClass ?? worst.classIndex)}.`
+      : 'Verdict: no class stands out.');
+    return lines.join('\n');
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * Calibration of pocket scores against the same model's natural pockets (ALGORITHM.md §Scan 6).
+ *
+ * Every model has natural pockets (odd or mislabelled clean samples sitting in another class's
+ * region), dozens of them on MNIST, and their scores differ from model to model. So a score
+ * means nothing alone; it is judged against the other candidate groups of the same scan.
+ *
+ * For candidate i, the reference is every *other* candidate (leave-one-out, so a planted
+ * pocket does not hide itself by widening the reference). The reference's centre and spread
+ * are robust (median, and MAD scaled to σ), so one or two planted pockets among the
+ * references do not inflate it either. The tail probability of a Gaussian with that centre
+ * and spread is the per-candidate chance; the family-wise p-value corrects it for the number
+ * of candidates looked at (Šidák), so that on a clean model the chance that *any* natural
+ * pocket is reported is about the false-alarm rate the user set.
+ */
+
+/** Below this many reference groups the spread is not estimated from the data alone. */
+export const MIN_REFERENCE_GROUPS = 8;
+/** Floor on the reference spread, so a near-constant reference does not make every gap "significant". */
+export const MIN_SPREAD = 0.25;
+
+export function normalUpperTail(z: number): number {
+  // Φ(−z) by the complementary error function (W. J. Cody's rational approximation via erfc).
+  return 0.5 * erfc(z / Math.SQRT2);
+}
+
+function erfc(x: number): number {
+  // Numerical Recipes' erfc (Chebyshev fit, relative error < 1.2e-7).
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+    t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? r : 2 - r;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export interface Calibration {
+  pValues: number[];
+  /** Robust z-score of each candidate against the others. */
+  zScores: number[];
+  reference: { groups: number; centre: number; spread: number };
+}
+
+/**
+ * `priorCentre`/`priorSpread` stand in for the reference when a scan has fewer than
+ * {@link MIN_REFERENCE_GROUPS} other groups (small datasets): they are mixed in as pseudo-groups.
+ */
+export function calibrateScores(scores: number[], prior = { centre: 0, spread: 1 }): Calibration {
+  const n = scores.length;
+  const pValues: number[] = []; const zScores: number[] = [];
+  let refCentre = prior.centre; let refSpread = prior.spread;
+  for (let i = 0; i < n; i++) {
+    let others = scores.filter((_, j) => j !== i);
+    if (others.length < MIN_REFERENCE_GROUPS) {
+      const pad = MIN_REFERENCE_GROUPS - others.length;
+      // Pseudo-groups spread symmetrically around the prior centre (quantiles of the prior).
+      const pseudo = Array.from({ length: pad }, (_, k) => prior.centre + prior.spread * (((k + 0.5) / pad) * 2 - 1) * 1.5);
+      others = others.concat(pseudo);
+    }
+    const centre = median(others);
+    const spread = Math.max(MIN_SPREAD, 1.4826 * median(others.map((s) => Math.abs(s - centre))));
+    const z = (scores[i] - centre) / spread;
+    const tail = normalUpperTail(z);
+    // Šidák: chance that at least one of n natural groups is this extreme.
+    const p = 1 - Math.pow(1 - tail, Math.max(1, n));
+    pValues.push(Math.min(1, Math.max(p, Number.MIN_VALUE)));
+    zScores.push(z);
+    if (i === 0 || scores[i] === Math.max(...scores)) { refCentre = centre; refSpread = spread; }
+  }
+  return { pValues, zScores, reference: { groups: Math.max(0, n - 1), centre: refCentre, spread: refSpread } };
+}

@@ -1,0 +1,68 @@
+/**
+ * Embedding: φ(x) for every sample of a split, in batches (bounded memory; the dataset is
+ * never one tensor), with the model's predictions from the same pass.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Split } from '../data/dataset.js';
+import { modelInput } from '../model/train.js';
+import { throwIfCancelled, type JobContext } from '../progress.js';
+import type { SplitModel } from './split.js';
+
+export interface Embedding {
+  n: number;
+  dim: number;
+  /** n × dim raw feature-layer activations. */
+  features: Float32Array;
+  /** The full model's predicted class per sample. */
+  predictions: Int32Array;
+  /** Softmax confidence of the predicted class. */
+  confidence: Float32Array;
+}
+
+export const EMBED_BATCH = 256;
+
+export async function embedSplit(
+  parts: SplitModel,
+  split: Pick<Split, 'images' | 'count'>,
+  shape: readonly [number, number, number],
+  ctx: JobContext & { batchSize?: number; indices?: ArrayLike<number> } = {},
+): Promise<Embedding> {
+  const batch = ctx.batchSize ?? EMBED_BATCH;
+  const size = shape[0] * shape[1] * shape[2];
+  const n = ctx.indices ? ctx.indices.length : split.count;
+  const dim = parts.featureDim;
+  const features = new Float32Array(n * dim);
+  const predictions = new Int32Array(n);
+  const confidence = new Float32Array(n);
+  for (let start = 0; start < n; start += batch) {
+    throwIfCancelled(ctx.signal);
+    const end = Math.min(n, start + batch);
+    let xs: Float32Array;
+    if (ctx.indices) {
+      xs = new Float32Array((end - start) * size);
+      for (let b = start; b < end; b++) xs.set(split.images.subarray(ctx.indices[b] * size, (ctx.indices[b] + 1) * size), (b - start) * size);
+    } else xs = split.images.subarray(start * size, end * size);
+    const [f, p, c] = tf.tidy(() => {
+      const x = modelInput(parts.extractor, tf.tensor4d(xs, [end - start, shape[0], shape[1], shape[2]]));
+      const feats = parts.extractor.predict(x) as tf.Tensor2D;
+      const probs = parts.head.predict(feats) as tf.Tensor2D;
+      return [feats, tf.argMax(probs, 1), tf.max(probs, 1)];
+    });
+    features.set(f.dataSync() as Float32Array, start * dim);
+    predictions.set(p.dataSync() as Int32Array, start);
+    confidence.set(c.dataSync() as Float32Array, start);
+    tf.dispose([f, p, c]);
+    ctx.onProgress?.({ stage: 'embed', fraction: end / n, message: `${end}/${n} samples` });
+    if ((start / batch) % 4 === 3) await new Promise((r) => setImmediate(r));
+  }
+  return { n, dim, features, predictions, confidence };
+}
+
+/** Runs the head on feature vectors (pocket probes), returning predicted classes. */
+export function headPredict(parts: SplitModel, points: Float32Array, count: number): { predicted: Int32Array; probabilities: Float32Array } {
+  const dim = parts.featureDim;
+  return tf.tidy(() => {
+    const probs = parts.head.predict(tf.tensor2d(points, [count, dim])) as tf.Tensor2D;
+    return { predicted: tf.argMax(probs, 1).dataSync() as Int32Array, probabilities: probs.dataSync() as Float32Array };
+  });
+}

@@ -1,0 +1,665 @@
+/**
+ * Pocket candidates: seeds, groups and the hull search (ALGORITHM.md §Scan steps 3–4).
+ *
+ * Input is the training set's feature vectors, labels, the model's predictions and the
+ * neighbour graph built on the same features. Output is plain data: candidate pockets with
+ * their tightness figures, and per-class / per-pair counts for the UI's charts. Nothing here
+ * asks the model anything; the pocket test (step 5) and the calibrated score (step 6) take
+ * these candidates further.
+ *
+ * 1. **Seeds.** Sample `i` (label `A`) walks its neighbour list, nearest first. The run of
+ *    `A`-labelled neighbours met first (passing over at most `runGapTolerance` foreign ones),
+ *    with `i`, is its *group*; the first `shellSize(group)` non-members of the walk are its
+ *    *shell*. `i` is a seed when one other label `B` holds at least `minShellPurity` of it.
+ * 2. **Growth.** From each seed group, the nearest `A`-labelled point outside the group is
+ *    added while it sits inside the `B` shell (at most `runGapTolerance` foreign points are
+ *    nearer the group) and the enlarged group's shell still has `B`-purity ≥
+ *    `minShellPurity`; the first refusal ends the growth, since the points beyond it are
+ *    farther still. This joins members whose own runs were cut short (by the target, or by
+ *    neighbour order) into the pocket.
+ * 3. **Pruning.** A member leaves the pocket when its own nearest non-members are not
+ *    `B`-dominated: it belongs to the edge of another region, not to a pocket inside `B`.
+ * 4. **Merging.** Grown groups that share members are one pocket (union–find).
+ * 5. **Figures.** Shell, enclosing class, purity, contamination (non-`A` points within `ε`
+ *    of the hull, by {@link ConvexHull}), diameter, mean inner distance, shell distance,
+ *    tightness and the model's agreement with label `A` inside.
+ *
+ * Distances from a point to a *group* are taken from the neighbour graph: the smallest
+ * distance to a member whose neighbour list holds the point. A point within the graph's K of
+ * no member is not near the group in any sense the scan can use, so this loses nothing the
+ * exact set distance would add, and keeps the whole search at O(members × K) per step.
+ */
+import { ConvexHull } from './hull.js';
+import type { NeighbourGraph } from './knn.js';
+
+export interface CandidateSettings {
+  /**
+   * Least share of the one dominant foreign label `B` among a shell's points for a seed, a
+   * growth step and a final candidate. 0.6 is the loose rule of ALGORITHM.md's MNIST
+   * measurement: natural groups at class borders sit near it, planted pockets at 0.87–1.
+   */
+  minShellPurity: number;
+  /** Fewest members a candidate pocket has: 2, since one mislabeled sample is no pocket. */
+  minGroupSize: number;
+  /** Most members a group grows to (and a seed's run may hold): a pocket is small by definition. */
+  maxGroupSize: number;
+  /**
+   * Shell points per group: a fixed count, or `'auto'` for
+   * `clamp(shellSizeFactor × size, minShellSize, maxShellSize)`: twice the group, so a group
+   * cannot be "enclosed" by fewer points than it has, within bounds that keep a singleton's
+   * shell meaningful (10) and a large group's shell inside a K = 60 graph.
+   */
+  shellSize: number | 'auto';
+  shellSizeFactor: number;
+  minShellSize: number;
+  maxShellSize: number;
+  /**
+   * `ε` of the contamination count, as a fraction of the enclosing class's typical neighbour
+   * distance (see `scaleNeighbourRank`): a point of another label this close to the hull is
+   * in the pocket for any practical purpose.
+   */
+  contaminationEps: number;
+  /**
+   * Rank of the neighbour whose distance measures a class's local scale: the typical
+   * neighbour distance of class `c` is the median, over samples labelled `c`, of the distance
+   * to their 10th nearest neighbour (the K-th when K < 10). Not the 1st: a single duplicate
+   * makes that 0, and pockets are made of duplicates.
+   */
+  scaleNeighbourRank: number;
+  /**
+   * Foreign neighbours a seed's run, or a group's growth, may pass over before it ends: 1, because the attack's
+   * target, when it is in the training set, sits inside the pocket by definition and is
+   * usually every member's nearest neighbour. The passed-over points count in the shell and
+   * show up as the pocket's contaminants.
+   */
+  runGapTolerance: number;
+  /**
+   * Non-member neighbours read when deciding whether a member leaves the pocket; a member
+   * with fewer than half of these outside the group (it is deep inside) stays.
+   */
+  memberCheckNeighbours: number;
+}
+
+export const DEFAULT_CANDIDATE_SETTINGS: Readonly<CandidateSettings> = Object.freeze({
+  minShellPurity: 0.6,
+  minGroupSize: 2,
+  maxGroupSize: 200,
+  shellSize: 'auto',
+  shellSizeFactor: 2,
+  minShellSize: 10,
+  maxShellSize: 60,
+  contaminationEps: 0.1,
+  scaleNeighbourRank: 10,
+  runGapTolerance: 1,
+  memberCheckNeighbours: 10,
+});
+
+export interface PocketCandidate {
+  /** Training-set indices of the members, ascending. */
+  members: number[];
+  /** The members' label `A`. */
+  attackerClass: number;
+  /** The label `B` that dominates the shell. */
+  enclosingClass: number;
+  size: number;
+  /** Share of `B` among the shell points. */
+  shellPurity: number;
+  /** The nearest points outside the group (graph distance to the nearest member), nearest first. */
+  shell: number[];
+  /** Number of training points not labelled `A` within `ε` of the hull. */
+  contamination: number;
+  /** Those points, ascending (a target sample in the training set would be among them). */
+  contaminants: number[];
+  /** `ε` used for the contamination count, in feature units. */
+  contaminationEps: number;
+  /** Largest distance between two members. */
+  diameter: number;
+  /** Mean distance over member pairs. */
+  meanInnerDistance: number;
+  /** Mean distance from the members' centroid to the shell points. */
+  shellDistance: number;
+  /** meanInnerDistance / typical neighbour distance of class `B`: ≈ 0 for near-duplicates, ≈ 1 for a loose group. */
+  tightness: number;
+  /** Share of the members the model predicts as `A`. */
+  predictedAsAttacker: number;
+  /** Seeds whose grown groups make up this candidate. */
+  seeds: number;
+}
+
+export interface ClassPocketStatistics {
+  classIndex: number;
+  /** Seeds labelled with this class (it is their attacker class). */
+  seeds: number;
+  /** Candidates with this attacker class. */
+  candidates: number;
+}
+
+export interface PairPocketStatistics {
+  attackerClass: number;
+  enclosingClass: number;
+  /** Seeds of `attackerClass` whose shell is dominated by `enclosingClass`. */
+  seeds: number;
+  candidates: number;
+  /** Members summed over those candidates. */
+  members: number;
+}
+
+export interface CandidateSearchResult {
+  /** The settings actually used (defaults filled in). */
+  settings: CandidateSettings;
+  seedCount: number;
+  /** Ordered by shell purity (descending), then tightness, then size (descending). */
+  candidates: PocketCandidate[];
+  /** One entry per class, `0 … numClasses − 1`. */
+  classes: ClassPocketStatistics[];
+  /** Ordered pairs with at least one seed or candidate, by attacker then enclosing class. */
+  pairs: PairPocketStatistics[];
+  /** Per class: median distance of its samples to their `scaleNeighbourRank`-th neighbour. */
+  typicalNeighbourDistance: number[];
+}
+
+export interface CandidateSearchInput {
+  /** `n × dim` row-major: the features the graph was built on. */
+  features: Float32Array;
+  n: number;
+  dim: number;
+  labels: Int32Array;
+  predictions: Int32Array;
+  graph: NeighbourGraph;
+  /** Defaults to 1 + the largest label or prediction. */
+  numClasses?: number;
+  settings?: Partial<CandidateSettings>;
+}
+
+interface Seed {
+  index: number;
+  attackerClass: number;
+  enclosingClass: number;
+  purity: number;
+  /** The seed and the run of same-label neighbours first met. */
+  group: number[];
+}
+
+export function findPocketCandidates(input: CandidateSearchInput): CandidateSearchResult {
+  const { features, n, dim, labels, predictions, graph } = input;
+  const settings = resolveSettings(input.settings);
+  checkInput(input);
+  const numClasses = input.numClasses ?? 1 + Math.max(maxOf(labels), maxOf(predictions));
+  if (maxOf(labels) >= numClasses) {
+    throw new RangeError(`Pocket search: label ${maxOf(labels)} does not fit numClasses = ${numClasses}.`);
+  }
+  const typicalNeighbourDistance = classNeighbourScales(labels, graph, numClasses, settings.scaleNeighbourRank);
+
+  const seeds = findSeeds(labels, graph, numClasses, settings);
+  // Strongest seeds first: a later seed whose whole group is already covered adds nothing.
+  seeds.sort((a, b) => b.purity - a.purity || b.group.length - a.group.length || a.index - b.index);
+
+  const frontier = new GroupFrontier(graph);
+  const union = new UnionFind(n);
+  const covered = new Uint8Array(n);
+  const seedOwner: number[] = []; // a member of the grown group of each seed that produced one
+  for (const seed of seeds) {
+    if (seed.group.every((i) => covered[i] === 1)) {
+      seedOwner.push(seed.group[0]);
+      continue;
+    }
+    const grown = growPocket(seed, frontier, labels, settings);
+    const kept = pruneMembers(grown, seed.enclosingClass, labels, graph, settings);
+    if (kept.length === 0) continue;
+    for (const member of kept) {
+      covered[member] = 1;
+      union.join(kept[0], member);
+    }
+    seedOwner.push(kept[0]);
+  }
+
+  // Components of the grown groups; seeds are credited to the component they fed.
+  const componentMembers = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    if (covered[i] !== 1) continue;
+    const root = union.find(i);
+    const list = componentMembers.get(root);
+    if (list) list.push(i);
+    else componentMembers.set(root, [i]);
+  }
+  const seedsPerComponent = new Map<number, number>();
+  for (const owner of seedOwner) {
+    if (covered[owner] !== 1) continue;
+    const root = union.find(owner);
+    seedsPerComponent.set(root, (seedsPerComponent.get(root) ?? 0) + 1);
+  }
+
+  const candidates: PocketCandidate[] = [];
+  for (const [root, members] of componentMembers) {
+    if (members.length < settings.minGroupSize) continue;
+    const candidate = describePocket(members, {
+      features, dim, labels, predictions, frontier, settings, typicalNeighbourDistance,
+      seeds: seedsPerComponent.get(root) ?? 0,
+    });
+    if (candidate && candidate.shellPurity >= settings.minShellPurity) candidates.push(candidate);
+  }
+  candidates.sort((a, b) =>
+    b.shellPurity - a.shellPurity || a.tightness - b.tightness || b.size - a.size || a.members[0] - b.members[0]);
+
+  const { classes, pairs } = tally(seeds, candidates, numClasses);
+  return {
+    settings,
+    seedCount: seeds.length,
+    candidates,
+    classes,
+    pairs,
+    typicalNeighbourDistance: Array.from(typicalNeighbourDistance),
+  };
+}
+
+/** The shell size for a group of `size` members under `settings`. */
+export function shellSizeFor(size: number, settings: CandidateSettings): number {
+  if (settings.shellSize !== 'auto') return settings.shellSize;
+  return Math.min(settings.maxShellSize, Math.max(settings.minShellSize, Math.round(settings.shellSizeFactor * size)));
+}
+
+function resolveSettings(overrides: Partial<CandidateSettings> | undefined): CandidateSettings {
+  const settings: CandidateSettings = { ...DEFAULT_CANDIDATE_SETTINGS };
+  for (const [key, value] of Object.entries(overrides ?? {})) {
+    if (value !== undefined) (settings as unknown as Record<string, unknown>)[key] = value;
+  }
+  const { minShellPurity, minGroupSize, maxGroupSize, shellSize, minShellSize, maxShellSize } = settings;
+  if (!(minShellPurity > 0 && minShellPurity <= 1)) {
+    throw new RangeError(`Pocket search: minShellPurity must be in (0, 1], not ${minShellPurity}.`);
+  }
+  if (!Number.isInteger(minGroupSize) || minGroupSize < 1 || !Number.isInteger(maxGroupSize) || maxGroupSize < minGroupSize) {
+    throw new RangeError(`Pocket search: need integers 1 ≤ minGroupSize ≤ maxGroupSize, not ${minGroupSize} and ${maxGroupSize}.`);
+  }
+  if (shellSize !== 'auto' && !(Number.isInteger(shellSize) && shellSize >= 1)) {
+    throw new RangeError(`Pocket search: shellSize must be 'auto' or a positive integer, not ${shellSize}.`);
+  }
+  if (!Number.isInteger(minShellSize) || minShellSize < 1 || !Number.isInteger(maxShellSize) || maxShellSize < minShellSize) {
+    throw new RangeError(`Pocket search: need integers 1 ≤ minShellSize ≤ maxShellSize, not ${minShellSize} and ${maxShellSize}.`);
+  }
+  if (!(settings.contaminationEps >= 0)) {
+    throw new RangeError(`Pocket search: contaminationEps must be ≥ 0, not ${settings.contaminationEps}.`);
+  }
+  if (!Number.isInteger(settings.scaleNeighbourRank) || settings.scaleNeighbourRank < 1) {
+    throw new RangeError(`Pocket search: scaleNeighbourRank must be a positive integer, not ${settings.scaleNeighbourRank}.`);
+  }
+  if (!Number.isInteger(settings.runGapTolerance) || settings.runGapTolerance < 0) {
+    throw new RangeError(`Pocket search: runGapTolerance must be a non-negative integer, not ${settings.runGapTolerance}.`);
+  }
+  if (!Number.isInteger(settings.memberCheckNeighbours) || settings.memberCheckNeighbours < 1) {
+    throw new RangeError(`Pocket search: memberCheckNeighbours must be a positive integer, not ${settings.memberCheckNeighbours}.`);
+  }
+  return settings;
+}
+
+function checkInput(input: CandidateSearchInput): void {
+  const { features, n, dim, labels, predictions, graph } = input;
+  if (features.length !== n * dim) {
+    throw new RangeError(`Pocket search: features hold ${features.length} values, not n × dim = ${n * dim}.`);
+  }
+  if (labels.length !== n || predictions.length !== n) {
+    throw new RangeError(`Pocket search: ${labels.length} labels and ${predictions.length} predictions for ${n} samples.`);
+  }
+  if (graph.n !== n || graph.indices.length !== n * graph.k) {
+    throw new RangeError(`Pocket search: the neighbour graph is for ${graph.n} samples, the features for ${n}.`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (!(labels[i] >= 0)) throw new RangeError(`Pocket search: label ${labels[i]} of sample ${i} is negative.`);
+  }
+}
+
+function maxOf(values: Int32Array): number {
+  let largest = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] > largest) largest = values[i];
+  return largest;
+}
+
+/** Per class, the median distance of its samples to their `rank`-th neighbour (see settings). */
+function classNeighbourScales(labels: Int32Array, graph: NeighbourGraph, numClasses: number, rank: number): Float64Array {
+  const column = Math.min(rank, graph.k) - 1;
+  const perClass: number[][] = Array.from({ length: numClasses }, () => []);
+  for (let i = 0; i < graph.n; i++) {
+    const c = labels[i];
+    if (c < numClasses) perClass[c].push(graph.distances[i * graph.k + column]);
+  }
+  return Float64Array.from(perClass, median);
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Step 1: every sample whose walk meets a same-label run, then a shell dominated by one
+ * other label. Up to `runGapTolerance` foreign neighbours inside the run do not end it; they
+ * belong to the shell, which is the first `shellSize` non-members of the walk.
+ */
+function findSeeds(labels: Int32Array, graph: NeighbourGraph, numClasses: number, settings: CandidateSettings): Seed[] {
+  const { n, k, indices } = graph;
+  const seeds: Seed[] = [];
+  const counts = new Int32Array(numClasses);
+  for (let i = 0; i < n; i++) {
+    const attackerClass = labels[i];
+    const row = i * k;
+    const group = [i];
+    let foreign = 0;
+    let end = 0; // walk position where the run ended
+    for (; end < k; end++) {
+      if (labels[indices[row + end]] === attackerClass) group.push(indices[row + end]);
+      else if (++foreign > settings.runGapTolerance) break;
+    }
+    // The whole list is (almost) label A: i is inside its own class, there is no shell.
+    if (end === k) continue;
+    if (group.length > settings.maxGroupSize) continue;
+    const wanted = shellSizeFor(group.length, settings);
+    counts.fill(0);
+    let shellCount = 0;
+    const inGroup = group.length - 1; // neighbours of i that joined the group
+    let joined = 0;
+    for (let c = 0; c < k && shellCount < wanted; c++) {
+      const j = indices[row + c];
+      if (labels[j] === attackerClass && joined < inGroup) {
+        joined++;
+        continue;
+      }
+      counts[labels[j]]++;
+      shellCount++;
+    }
+    // A shell cut short by the graph's K below the smallest shell is too little to judge.
+    if (shellCount < Math.min(settings.minShellSize, wanted)) continue;
+    const enclosingClass = dominantForeignLabel(counts, attackerClass);
+    if (enclosingClass < 0) continue;
+    const purity = counts[enclosingClass] / shellCount;
+    if (purity < settings.minShellPurity) continue;
+    seeds.push({ index: i, attackerClass, enclosingClass, purity, group });
+  }
+  return seeds;
+}
+
+/** The most frequent label other than `excluded` (lowest label on ties), or −1 when none occurs. */
+function dominantForeignLabel(counts: Int32Array, excluded: number): number {
+  let best = -1;
+  for (let c = 0; c < counts.length; c++) {
+    if (c === excluded || counts[c] === 0) continue;
+    if (best < 0 || counts[c] > counts[best]) best = c;
+  }
+  return best;
+}
+
+/**
+ * Step 2: grow the seed's group by its nearest `A`-labelled outsider while that point sits
+ * inside the `B` shell — closer to the group than all but `runGapTolerance` of the foreign
+ * outsiders, so the group's run continues — and the enlarged group's shell stays `B`-pure.
+ * A looser reach (say, anywhere within the shell's radius) lets a pocket of near-duplicates
+ * swallow every stray `A` sample of the surrounding region, which blurs exactly the
+ * tightness that tells a planted pocket from a natural one.
+ */
+function growPocket(seed: Seed, frontier: GroupFrontier, labels: Int32Array, settings: CandidateSettings): number[] {
+  const { attackerClass, enclosingClass } = seed;
+  frontier.reset();
+  for (const member of seed.group) frontier.add(member);
+  while (frontier.size < settings.maxGroupSize) {
+    const outside = frontier.sortedOutsiders();
+    let next = -1;
+    let foreign = 0;
+    for (const j of outside) {
+      if (labels[j] === attackerClass) {
+        next = j;
+        break;
+      }
+      if (++foreign > settings.runGapTolerance) break;
+    }
+    // No A-labelled point before the shell closes: the pocket ends here.
+    if (next < 0) break;
+    frontier.add(next, true);
+    const grownOutside = frontier.sortedOutsiders();
+    const grownShell = Math.min(shellSizeFor(frontier.size, settings), grownOutside.length);
+    let enclosing = 0;
+    for (let c = 0; c < grownShell; c++) if (labels[grownOutside[c]] === enclosingClass) enclosing++;
+    if (grownShell === 0 || enclosing / grownShell < settings.minShellPurity) {
+      frontier.undoLastAdd();
+      break;
+    }
+  }
+  return frontier.members.slice();
+}
+
+/**
+ * Step 3: keep the members whose own nearest non-members are `B`-dominated (or who are too
+ * deep inside the group to have enough non-member neighbours to say).
+ */
+function pruneMembers(
+  members: number[],
+  enclosingClass: number,
+  labels: Int32Array,
+  graph: NeighbourGraph,
+  settings: CandidateSettings,
+): number[] {
+  const { k, indices } = graph;
+  const inGroup = new Set(members);
+  const wanted = settings.memberCheckNeighbours;
+  const enoughEvidence = Math.ceil(wanted / 2);
+  return members.filter((member) => {
+    let outside = 0;
+    let enclosing = 0;
+    for (let c = 0; c < k && outside < wanted; c++) {
+      const j = indices[member * k + c];
+      if (inGroup.has(j)) continue;
+      outside++;
+      if (labels[j] === enclosingClass) enclosing++;
+    }
+    return outside < enoughEvidence || enclosing / outside >= settings.minShellPurity;
+  });
+}
+
+interface DescribeContext {
+  features: Float32Array;
+  dim: number;
+  labels: Int32Array;
+  predictions: Int32Array;
+  frontier: GroupFrontier;
+  settings: CandidateSettings;
+  typicalNeighbourDistance: Float64Array;
+  seeds: number;
+}
+
+/** Step 5: the figures of one merged group, or undefined when it has no shell to judge by. */
+function describePocket(unsortedMembers: number[], context: DescribeContext): PocketCandidate | undefined {
+  const { features, dim, labels, predictions, frontier, settings, typicalNeighbourDistance } = context;
+  const members = [...unsortedMembers].sort((a, b) => a - b);
+  const size = members.length;
+  const attackerClass = labels[members[0]];
+
+  frontier.reset();
+  for (const member of members) frontier.add(member);
+  const outside = frontier.sortedOutsiders();
+  const shell = outside.slice(0, Math.min(shellSizeFor(size, settings), outside.length));
+  if (shell.length === 0) return undefined;
+  const counts = new Int32Array(typicalNeighbourDistance.length);
+  for (const j of shell) if (labels[j] < counts.length) counts[labels[j]]++;
+  const enclosingClass = dominantForeignLabel(counts, attackerClass);
+  if (enclosingClass < 0) return undefined;
+  const shellPurity = counts[enclosingClass] / shell.length;
+
+  const vertices = new Float32Array(size * dim);
+  members.forEach((member, row) => vertices.set(features.subarray(member * dim, (member + 1) * dim), row * dim));
+  const hull = new ConvexHull(vertices, size, dim);
+  const { diameter, meanDistance: meanInnerDistance } = hull.vertexDistances();
+  const scale = typicalNeighbourDistance[enclosingClass];
+  const contaminationEps = settings.contaminationEps * scale;
+
+  // Only points near some member can be near the hull in practice: the graph neighbourhood.
+  const contaminants: number[] = [];
+  for (const j of outside) {
+    if (labels[j] === attackerClass) continue;
+    if (hull.contains(features.subarray(j * dim, (j + 1) * dim), contaminationEps)) contaminants.push(j);
+  }
+  contaminants.sort((a, b) => a - b);
+
+  let shellDistanceSum = 0;
+  for (const j of shell) shellDistanceSum += hull.distanceToCentroid(features.subarray(j * dim, (j + 1) * dim));
+
+  let agreeing = 0;
+  for (const member of members) if (predictions[member] === attackerClass) agreeing++;
+
+  return {
+    members,
+    attackerClass,
+    enclosingClass,
+    size,
+    shellPurity,
+    shell,
+    contamination: contaminants.length,
+    contaminants,
+    contaminationEps,
+    diameter,
+    meanInnerDistance,
+    shellDistance: shellDistanceSum / shell.length,
+    // A class whose samples all coincide has scale 0; any spread is then as loose as it gets.
+    tightness: scale > 0 ? meanInnerDistance / scale : meanInnerDistance > 0 ? Number.MAX_VALUE : 0,
+    predictedAsAttacker: agreeing / size,
+    seeds: context.seeds,
+  };
+}
+
+function tally(
+  seeds: Seed[],
+  candidates: PocketCandidate[],
+  numClasses: number,
+): { classes: ClassPocketStatistics[]; pairs: PairPocketStatistics[] } {
+  const classes: ClassPocketStatistics[] = Array.from({ length: numClasses }, (_, classIndex) => ({
+    classIndex, seeds: 0, candidates: 0,
+  }));
+  const pairs = new Map<number, PairPocketStatistics>();
+  const pair = (attackerClass: number, enclosingClass: number): PairPocketStatistics => {
+    const key = attackerClass * numClasses + enclosingClass;
+    let entry = pairs.get(key);
+    if (!entry) {
+      entry = { attackerClass, enclosingClass, seeds: 0, candidates: 0, members: 0 };
+      pairs.set(key, entry);
+    }
+    return entry;
+  };
+  for (const seed of seeds) {
+    classes[seed.attackerClass].seeds++;
+    pair(seed.attackerClass, seed.enclosingClass).seeds++;
+  }
+  for (const candidate of candidates) {
+    classes[candidate.attackerClass].candidates++;
+    const entry = pair(candidate.attackerClass, candidate.enclosingClass);
+    entry.candidates++;
+    entry.members += candidate.size;
+  }
+  const orderedPairs = [...pairs.entries()].sort((a, b) => a[0] - b[0]).map(([, entry]) => entry);
+  return { classes, pairs: orderedPairs };
+}
+
+/**
+ * A group under construction and the points around it: every non-member in a member's
+ * neighbour list, with its graph distance to the nearest such member. Marks are generation
+ * stamps over all `n` samples, so resetting between groups costs nothing.
+ */
+class GroupFrontier {
+  readonly members: number[] = [];
+  private readonly graph: NeighbourGraph;
+  private readonly memberMark: Int32Array;
+  private readonly seenMark: Int32Array;
+  private readonly distanceToGroup: Float64Array;
+  private seen: number[] = [];
+  private generation = 0;
+  /** What the last undoable `add` changed: the neighbours it first saw, and lowered distances. */
+  private undo: { member: number; seenBefore: number; lowered: number[]; previous: number[] } | undefined;
+
+  constructor(graph: NeighbourGraph) {
+    this.graph = graph;
+    this.memberMark = new Int32Array(graph.n);
+    this.seenMark = new Int32Array(graph.n);
+    this.distanceToGroup = new Float64Array(graph.n);
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  reset(): void {
+    this.generation++;
+    this.members.length = 0;
+    this.seen = [];
+    this.undo = undefined;
+  }
+
+  add(member: number, undoable = false): void {
+    const { k, indices, distances } = this.graph;
+    const lowered: number[] = [];
+    const previous: number[] = [];
+    const seenBefore = this.seen.length;
+    this.memberMark[member] = this.generation;
+    this.members.push(member);
+    for (let c = 0; c < k; c++) {
+      const j = indices[member * k + c];
+      const distance = distances[member * k + c];
+      if (this.seenMark[j] !== this.generation) {
+        this.seenMark[j] = this.generation;
+        this.distanceToGroup[j] = distance;
+        this.seen.push(j);
+      } else if (distance < this.distanceToGroup[j]) {
+        if (undoable) {
+          lowered.push(j);
+          previous.push(this.distanceToGroup[j]);
+        }
+        this.distanceToGroup[j] = distance;
+      }
+    }
+    this.undo = undoable ? { member, seenBefore, lowered, previous } : undefined;
+  }
+
+  undoLastAdd(): void {
+    const undo = this.undo;
+    if (!undo) throw new Error('GroupFrontier.undoLastAdd: the last add was not undoable.');
+    this.members.pop();
+    this.memberMark[undo.member] = 0;
+    for (let c = this.seen.length - 1; c >= undo.seenBefore; c--) this.seenMark[this.seen[c]] = 0;
+    this.seen.length = undo.seenBefore;
+    undo.lowered.forEach((j, c) => { this.distanceToGroup[j] = undo.previous[c]; });
+    this.undo = undefined;
+  }
+
+  /** Non-members near the group, nearest first (ties by index, for determinism). */
+  sortedOutsiders(): number[] {
+    const outside = this.seen.filter((j) => this.memberMark[j] !== this.generation);
+    const distance = this.distanceToGroup;
+    return outside.sort((a, b) => distance[a] - distance[b] || a - b);
+  }
+}
+
+/** Disjoint sets over sample indices, with path halving and union by size. */
+class UnionFind {
+  private readonly parent: Int32Array;
+  private readonly setSize: Int32Array;
+
+  constructor(n: number) {
+    this.parent = new Int32Array(n);
+    this.setSize = new Int32Array(n).fill(1);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+
+  find(i: number): number {
+    let node = i;
+    while (this.parent[node] !== node) {
+      this.parent[node] = this.parent[this.parent[node]];
+      node = this.parent[node];
+    }
+    return node;
+  }
+
+  join(a: number, b: number): void {
+    let rootA = this.find(a);
+    let rootB = this.find(b);
+    if (rootA === rootB) return;
+    if (this.setSize[rootA] < this.setSize[rootB]) [rootA, rootB] = [rootB, rootA];
+    this.parent[rootB] = rootA;
+    this.setSize[rootA] += this.setSize[rootB];
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * CLEAR repair (ALGORITHM.md §Repair): relabel the members of confirmed pockets to their
+ * enclosing class, fine-tune with a replay of clean training data, close the whole hull in
+ * the head (the target is usually unknown and sits somewhere inside it), then verify by
+ * rescanning and measuring held-out accuracy. The original model is never modified: the
+ * repaired one is a fresh copy written to a new folder.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Dataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import { loadModel, saveModel, assertWritableOutput, type LoadedModel } from '../model/io.js';
+import { evaluateSplit, predictSplit } from '../model/train.js';
+import { throwIfCancelled, type JobContext } from '../progress.js';
+import { createRng } from '../random.js';
+import { embedSplit } from './embed.js';
+import { DEFAULT_FINE_TUNE, fineTune } from './finetune.js';
+import { probePocket } from './pocket-test.js';
+import { scanModel } from './scan.js';
+import { splitModel, type SplitModel } from './split.js';
+import { REPAIR_SCHEMA, type Pocket, type RepairResult, type ScanResult } from './types.js';
+
+export interface RepairSettings {
+  epochs: number;
+  learningRate: number;
+  replay: number;
+  /** Hull-interior feature mixtures (labelled B) per pocket used to close the head. */
+  interiorProbes: number;
+  seed: number;
+}
+
+export const DEFAULT_REPAIR_SETTINGS: RepairSettings = {
+  epochs: DEFAULT_FINE_TUNE.epochs,
+  learningRate: DEFAULT_FINE_TUNE.learningRate,
+  replay: DEFAULT_FINE_TUNE.replay,
+  interiorProbes: 256,
+  seed: 0,
+};
+
+/** Checks that a scan belongs to this model and dataset, by fingerprint. */
+export function assertScanMatches(scan: ScanResult, loaded: LoadedModel, ds: Dataset, scanFile = 'the scan'): void {
+  if (scan.model.fingerprint !== loaded.fingerprint) {
+    throw new UserError(`The scan ${scanFile} was computed on a different model (fingerprint ${scan.model.fingerprint.slice(0, 12)}…, not ${loaded.fingerprint.slice(0, 12)}… of ${loaded.dir}).`);
+  }
+  if (scan.dataset.fingerprint !== ds.fingerprint) {
+    throw new UserError(`The scan ${scanFile} was computed on a different dataset (fingerprint ${scan.dataset.fingerprint.slice(0, 12)}…, not ${ds.fingerprint.slice(0, 12)}… of ${ds.spec}).`);
+  }
+}
+
+/** Trains the head alone on hull-interior mixtures labelled B, with replayed clean features. */
+async function closeHulls(parts: SplitModel, ds: Dataset, pockets: Pocket[], replay: number[], s: RepairSettings, ctx: JobContext): Promise<void> {
+  const numClasses = ds.classNames.length;
+  const members = [...new Set(pockets.flatMap((p) => p.members))];
+  const idx = [...members, ...replay];
+  const emb = await embedSplit(parts, ds.train, ds.shape, { indices: idx, signal: ctx.signal });
+  const pos = new Map(idx.map((v, k) => [v, k]));
+  const dim = emb.dim;
+  const rng = createRng(s.seed + 104729);
+  const rows: Float32Array[] = []; const targets: number[] = [];
+  for (const p of pockets) {
+    for (let q = 0; q < s.interiorProbes; q++) {
+      const w = p.members.map(() => -Math.log(1 - rng.next()));
+      const sum = w.reduce((a, b) => a + b, 0);
+      const row = new Float32Array(dim);
+      p.members.forEach((m, k) => { const base = pos.get(m)! * dim; for (let d = 0; d < dim; d++) row[d] += (w[k] / sum) * emb.features[base + d]; });
+      rows.push(row); targets.push(p.enclosingClass);
+    }
+  }
+  for (const i of replay) { rows.push(emb.features.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim)); targets.push(ds.train.labels[i]); }
+  const n = rows.length;
+  const xs = new Float32Array(n * dim); rows.forEach((r, k) => xs.set(r, k * dim));
+  const order = rng.shuffle(Int32Array.from({ length: n }, (_, k) => k));
+  const optimizer = tf.train.adam(s.learningRate);
+  const batch = 64;
+  for (let epoch = 0; epoch < s.epochs; epoch++) {
+    for (let b = 0; b < n; b += batch) {
+      throwIfCancelled(ctx.signal);
+      const sel = order.subarray(b, Math.min(n, b + batch));
+      const bx = new Float32Array(sel.length * dim); const by = new Float32Array(sel.length * numClasses);
+      sel.forEach((r, k) => { bx.set(xs.subarray(r * dim, (r + 1) * dim), k * dim); by[k * numClasses + targets[r]] = 1; });
+      tf.tidy(() => {
+        const x = tf.tensor2d(bx, [sel.length, dim]); const y = tf.tensor2d(by, [sel.length, numClasses]);
+        optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.log(tf.clipByValue(parts.head.apply(x) as tf.Tensor, 1e-7, 1))) as tf.Scalar,
+          false, parts.head.trainableWeights.map((w) => w.read() as tf.Variable));
+      });
+    }
+  }
+  optimizer.dispose();
+}
+
+export async function repairModel(
+  original: LoadedModel,
+  ds: Dataset,
+  scan: ScanResult,
+  out: string,
+  options: Partial<RepairSettings> & { target?: { index: number; trueClass: number; attackerClass: number } } = {},
+  ctx: JobContext = {},
+): Promise<RepairResult> {
+  const s = { ...DEFAULT_REPAIR_SETTINGS, ...options };
+  assertWritableOutput(out, 'repaired model folder');
+  const start = performance.now();
+  const pockets = scan.pockets.filter((p) => p.confirmed);
+  const relabel = new Map<number, number>();
+  for (const p of pockets) for (const m of p.members) relabel.set(m, p.enclosingClass);
+
+  const before = await evaluateSplit(original.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
+  // A fresh copy from disk: the original's weights are never touched.
+  const copy = await loadModel(original.dir);
+  try {
+    const parts = splitModel(copy.model, scan.settings.featureLayer, copy.metadata);
+    const rng = createRng(s.seed);
+    const emb0 = await embedSplit(parts, ds.train, ds.shape, { indices: [...relabel.keys()], signal: ctx.signal });
+    const interiorBefore = pockets.map((p) => {
+      const local = new Map([...relabel.keys()].map((v, k) => [v, k]));
+      return probePocket(parts, emb0.features, p.members.map((m) => local.get(m)!), [], p.attackerClass, p.enclosingClass, rng).interiorAttackerRate;
+    });
+    if (pockets.length) {
+      const tuning = await fineTune(copy.model, ds, { relabel }, { epochs: s.epochs, learningRate: s.learningRate, replay: s.replay, seed: s.seed }, ctx);
+      void tuning;
+      const replayRng = createRng(s.seed + 1);
+      const replay: number[] = [];
+      for (let k = 0; k < Math.min(s.replay, ds.train.count); k++) { const i = replayRng.int(ds.train.count); if (!relabel.has(i)) replay.push(i); }
+      ctx.onProgress?.({ stage: 'repair', fraction: 1, message: 'closing the hulls in the head' });
+      await closeHulls(parts, ds, pockets, replay, s, ctx);
+    }
+    const emb1 = await embedSplit(parts, ds.train, ds.shape, { indices: [...relabel.keys()], signal: ctx.signal });
+    const local = new Map([...relabel.keys()].map((v, k) => [v, k]));
+    const interiorAfter = pockets.map((p) => probePocket(parts, emb1.features, p.members.map((m) => local.get(m)!), [], p.attackerClass, p.enclosingClass, rng).interiorAttackerRate);
+
+    const after = await evaluateSplit(copy.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
+    const fingerprint = await saveModel(copy.model, out, { ...copy.metadata, repairedFrom: original.fingerprint, createdAt: new Date().toISOString() });
+    const repaired = await loadModel(out);
+    let rescan: ScanResult;
+    try {
+      ctx.onProgress?.({ stage: 'verify', fraction: 0, message: 'rescanning the repaired model' });
+      rescan = await scanModel(repaired, ds, { ...scan.settings }, { signal: ctx.signal, onProgress: (e) => ctx.onProgress?.({ ...e, stage: `verify ${e.stage}` }) });
+    } finally { repaired.model.dispose(); }
+    const openPocketsAfter = rescan.pockets.filter((p) => p.confirmed).length;
+    let target: RepairResult['target'];
+    if (options.target) {
+      const t = options.target;
+      const pb = await predictSplit(original.model, ds.test, ds.shape, { indices: [t.index] });
+      const pa = await predictSplit(copy.model, ds.test, ds.shape, { indices: [t.index] });
+      target = { split: 'test', index: t.index, trueClass: t.trueClass, attackerClass: t.attackerClass, before: pb.predicted[0], after: pa.predicted[0] };
+    }
+    return {
+      schema: REPAIR_SCHEMA,
+      createdAt: new Date().toISOString(),
+      backend: scan.backend,
+      model: { from: original.dir, fromFingerprint: original.fingerprint, out, fingerprint },
+      relabelled: [...relabel].map(([index, to]) => ({ index, from: ds.train.labels[index], to })),
+      settings: { epochs: s.epochs, learningRate: s.learningRate, replay: s.replay, interiorProbes: s.interiorProbes, seed: s.seed },
+      before: { accuracy: before.accuracy, perClass: before.perClass.map((c) => c.accuracy), suspected: scan.verdict.suspected, openPockets: pockets.length },
+      after: { accuracy: after.accuracy, perClass: after.perClass.map((c) => c.accuracy), suspected: rescan.verdict.suspected, openPockets: openPocketsAfter },
+      pockets: pockets.map((p, k) => ({ id: p.id, attackerClass: p.attackerClass, enclosingClass: p.enclosingClass, interiorBefore: interiorBefore[k], interiorAfter: interiorAfter[k] })),
+      target,
+      rescan,
+      seconds: (performance.now() - start) / 1000,
+    };
+  } finally {
+    copy.model.dispose();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The in-memory dataset every engine function works on.
+ *
+ * Images are stored flat, NHWC, as float32 in [0, 1] (feature-vector datasets from CSV use
+ * shape [1, 1, F]). Every sample keeps its index in its split for life: scan results,
+ * attack manifests and reports refer to samples by (split, index).
+ */
+export interface Split {
+  /** count × height × width × channels values, NHWC order. */
+  images: Float32Array;
+  labels: Int32Array;
+  count: number;
+}
+
+export interface Dataset {
+  /** The data spec it was loaded from (`mnist`, `idx:…`, `folder:…`, `csv:…`, `dir:…`). */
+  spec: string;
+  /** Short human name (`MNIST (built-in)`, a folder name…). */
+  name: string;
+  /** [height, width, channels]. */
+  shape: [number, number, number];
+  classNames: string[];
+  train: Split;
+  test: Split;
+  /** SHA-256 (hex) over shape, class names, and both splits' pixels and labels. */
+  fingerprint: string;
+}
+
+export type SplitName = 'train' | 'test';
+
+export function sampleSize(shape: readonly [number, number, number]): number {
+  return shape[0] * shape[1] * shape[2];
+}
+
+export function numClasses(ds: Dataset): number {
+  return ds.classNames.length;
+}
+
+/** One sample's pixels as a view (no copy). */
+export function sampleView(ds: Dataset, split: SplitName, index: number): Float32Array {
+  const size = sampleSize(ds.shape);
+  const s = ds[split];
+  if (!Number.isInteger(index) || index < 0 || index >= s.count) {
+    throw new RangeError(`Sample index ${index} is outside the ${split} split (0–${s.count - 1}).`);
+  }
+  return s.images.subarray(index * size, (index + 1) * size);
+}
+
+/**
+ * Copies the chosen samples, in the order given, into a new split. Indices must be valid;
+ * the same index may appear twice.
+ */
+export function selectSamples(
+  split: Split, shape: readonly [number, number, number], indices: ArrayLike<number>,
+): Split {
+  const size = sampleSize(shape);
+  const images = new Float32Array(indices.length * size);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const from = indices[i];
+    if (!Number.isInteger(from) || from < 0 || from >= split.count) {
+      throw new RangeError(`Sample index ${from} is outside the split (0–${split.count - 1}).`);
+    }
+    images.set(split.images.subarray(from * size, (from + 1) * size), i * size);
+    labels[i] = split.labels[from];
+  }
+  return { images, labels, count: indices.length };
+}

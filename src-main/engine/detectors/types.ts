@@ -1,0 +1,55 @@
+/**
+ * One contract for every defence (CLEAR and the baselines), after cleanlab's issue managers:
+ * each returns a per-sample score in [0, 1] and flags, one summary score, a model-level
+ * verdict, and an `info` object; `report()` rebuilds the text from stored results without
+ * recomputing. The benchmark, the CLI and the UI iterate over the registry (registry.ts).
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Dataset } from '../data/dataset.js';
+import type { Embedding } from '../clear/embed.js';
+import type { SplitModel } from '../clear/split.js';
+import type { NeighbourGraph } from '../clear/knn.js';
+import type { JobContext } from '../progress.js';
+
+export interface DetectorInput {
+  model: tfl.LayersModel;
+  parts: SplitModel;
+  dataset: Dataset;
+  /** φ of the training split, computed once and shared by every detector in a run. */
+  embedding: Embedding;
+  /** Shared K-NN graph over the normalised training features, when already built. */
+  graph?: NeighbourGraph;
+  /** Expected number of poisons, when the user (or the benchmark) has a guess. */
+  expectedPoisons?: number;
+  /** Model-level false-alarm rate for the verdict (default 0.05). */
+  falseAlarm?: number;
+  seed?: number;
+}
+
+export interface DetectorResult {
+  detector: string;
+  /** The model is judged backdoored. */
+  flagged: boolean;
+  /** Training indices judged malicious. */
+  flaggedSamples: number[];
+  /** Per training sample, 0 = clean … 1 = surely malicious (length = training count). */
+  sampleScores: Float32Array;
+  /** One number summarising how strong the evidence is (detector-specific, documented). */
+  summary: number;
+  /** Thresholds actually used and detector-specific details (JSON-serialisable). */
+  info: Record<string, unknown>;
+  seconds: number;
+}
+
+/** What a detector's own published mitigation does with its findings. */
+export type Mitigation =
+  | { kind: 'relabel'; labels: { index: number; label: number }[] }
+  | { kind: 'remove'; indices: number[] };
+
+export interface Detector {
+  name: string;
+  label: string;
+  detect(input: DetectorInput, ctx?: JobContext): Promise<DetectorResult>;
+  mitigation(result: DetectorResult): Mitigation;
+  report(result: DetectorResult): string;
+}

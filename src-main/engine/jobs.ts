@@ -1,0 +1,183 @@
+/**
+ * Engine jobs: each takes validated arguments (see contract/jobs.ts) and a job context, and
+ * returns plain JSON-serialisable data. The worker dispatches to these; tests, the CLI's
+ * in-process paths and the benchmark call them directly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { backendInfo } from './backend/index.js';
+import type { Dataset, SplitName } from './data/dataset.js';
+import { loadDataset } from './data/load.js';
+import { buildArchitecture } from './model/architectures.js';
+import { assertModelFitsData, defaultFeatureLayer, loadModel, saveModel, assertWritableOutput } from './model/io.js';
+import { evaluateSplit, predictSplit, trainModel } from './model/train.js';
+import type { JobContext } from './progress.js';
+import { UserError } from './errors.js';
+import { readFileSync, existsSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import nodePath from 'node:path';
+import { scanModel } from './clear/scan.js';
+import { repairModel, assertScanMatches } from './clear/repair.js';
+import { SCAN_SCHEMA, type ScanResult } from './clear/types.js';
+
+export interface DataOptions { data: string; limit?: number; dataSeed?: number }
+
+const datasetCache = new Map<string, Dataset>();
+const DATASET_CACHE_SIZE = 3;
+
+/** Loads a dataset, keeping the last few in memory: the wizard reuses one across steps. */
+export async function getDataset(opts: DataOptions): Promise<Dataset> {
+  const key = JSON.stringify([opts.data, opts.limit ?? null, opts.dataSeed ?? 0]);
+  const hit = datasetCache.get(key);
+  if (hit) return hit;
+  const ds = await loadDataset(opts.data, { limit: opts.limit, seed: opts.dataSeed });
+  datasetCache.set(key, ds);
+  while (datasetCache.size > DATASET_CACHE_SIZE) datasetCache.delete(datasetCache.keys().next().value as string);
+  return ds;
+}
+
+function backendName(): string {
+  return backendInfo()?.name ?? tf.getBackend();
+}
+
+export async function trainJob(args: DataOptions & {
+  arch: string; epochs: number; batchSize: number; learningRate: number; seed: number; out: string;
+}, ctx: JobContext = {}) {
+  assertWritableOutput(args.out, 'model output folder');
+  const ds = await getDataset(args);
+  const model = buildArchitecture(args.arch, { inputShape: ds.shape, numClasses: ds.classNames.length, seed: args.seed });
+  try {
+    const training = await trainModel(model, ds.train, ds.shape, ds.classNames.length,
+      { epochs: args.epochs, batchSize: args.batchSize, learningRate: args.learningRate, seed: args.seed }, ctx);
+    const evaluation = await evaluateSplit(model, ds.test, ds.shape, ds.classNames, ctx);
+    const fingerprint = await saveModel(model, args.out, {
+      classNames: ds.classNames, featureLayer: defaultFeatureLayer(model), architecture: args.arch, trainedOn: ds.fingerprint,
+    });
+    return {
+      model: args.out, fingerprint, architecture: args.arch, backend: backendName(),
+      accuracy: evaluation.accuracy, perClass: evaluation.perClass,
+      trainCount: ds.train.count, testCount: ds.test.count,
+      epochs: training.epochs, trainSeconds: training.seconds, samplesPerSecond: training.samplesPerSecond,
+      batchSize: args.batchSize, dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint },
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function evalJob(args: DataOptions & { model: string; split: SplitName }, ctx: JobContext = {}) {
+  const ds = await getDataset(args);
+  const loaded = await loadModel(args.model);
+  try {
+    assertModelFitsData(loaded, ds);
+    const evaluation = await evaluateSplit(loaded.model, ds[args.split], ds.shape, ds.classNames, ctx);
+    return {
+      model: args.model, split: args.split, backend: backendName(), accuracy: evaluation.accuracy,
+      count: evaluation.count, perClass: evaluation.perClass, modelFingerprint: loaded.fingerprint,
+      dataset: { spec: ds.spec, fingerprint: ds.fingerprint },
+    };
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+export async function predictJob(args: DataOptions & { model: string; split: SplitName; index: number }, ctx: JobContext = {}) {
+  const ds = await getDataset(args);
+  const split = ds[args.split];
+  if (args.index >= split.count) {
+    throw new UserError(`Index ${args.index} is outside the ${args.split} split of ${ds.spec}, which holds ${split.count} samples (0–${split.count - 1}).`);
+  }
+  const loaded = await loadModel(args.model);
+  try {
+    assertModelFitsData(loaded, ds);
+    const { predicted, probabilities } = await predictSplit(loaded.model, split, ds.shape, { ...ctx, indices: [args.index], withProbabilities: true });
+    return {
+      index: args.index, split: args.split, label: split.labels[args.index], predicted: predicted[0],
+      classNames: ds.classNames, probabilities: Array.from(probabilities ?? []), backend: backendName(),
+    };
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+export async function infoJob(args: { model: string }) {
+  const loaded = await loadModel(args.model);
+  try {
+    const m = loaded.model;
+    return {
+      model: args.model, fingerprint: loaded.fingerprint, inputShape: loaded.inputShape, numClasses: loaded.numClasses,
+      featureLayer: defaultFeatureLayer(m, loaded.metadata), metadata: loaded.metadata,
+      parameters: m.countParams(), backend: backendName(),
+      layers: m.layers.map((l) => ({
+        name: l.name, type: l.getClassName(), outputShape: JSON.stringify(l.outputShape), parameters: l.countParams(),
+      })),
+    };
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+// ---- CLEAR: scan and repair ----------------------------------------------------------------
+
+/** Writes a JSON file atomically and refuses to replace an existing file. */
+export function writeJsonFile(file: string, value: unknown): void {
+  if (existsSync(file)) throw new UserError(`The file ${file} already exists; choose a new name so nothing is overwritten.`);
+  const dir = nodePath.dirname(nodePath.resolve(file));
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  const tmp = `${nodePath.resolve(file)}.partial-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 1));
+  renameSync(tmp, file);
+}
+
+export function readScanFile(file: string): ScanResult {
+  if (!existsSync(file)) throw new UserError(`The scan file ${file} does not exist.`);
+  let scan: ScanResult;
+  try { scan = JSON.parse(readFileSync(file, 'utf8')); } catch {
+    throw new UserError(`The scan file ${file} is not valid JSON.`);
+  }
+  if (!scan || scan.schema !== SCAN_SCHEMA || !Array.isArray(scan.pockets)) {
+    throw new UserError(`The file ${file} is not a CLEAR scan result (expected schema ${SCAN_SCHEMA}).`);
+  }
+  return scan;
+}
+
+/** The attack manifest of a poisoned `dir:` dataset, when there is one (simulated attacks, benchmark). */
+export function readAttackManifest(spec: string): { targetIndex: number; targetClass: number; attackerClass: number; poisonIndices: number[] } | undefined {
+  if (!spec.startsWith('dir:')) return undefined;
+  const file = nodePath.join(spec.slice(4), 'manifest.json');
+  if (!existsSync(file)) return undefined;
+  try { return JSON.parse(readFileSync(file, 'utf8')); } catch { return undefined; }
+}
+
+export async function scanJob(args: DataOptions & { model: string; featureLayer?: string; falseAlarm: number; neighbours?: number; out?: string }, ctx: JobContext = {}) {
+  if (args.out && existsSync(args.out)) throw new UserError(`The file ${args.out} already exists; choose a new name so nothing is overwritten.`);
+  const ds = await getDataset(args);
+  const loaded = await loadModel(args.model);
+  try {
+    assertModelFitsData(loaded, ds);
+    const scan = await scanModel(loaded, ds, {
+      featureLayer: args.featureLayer, falseAlarm: args.falseAlarm, ...(args.neighbours ? { neighbours: args.neighbours } : {}),
+    }, ctx);
+    if (args.out) writeJsonFile(args.out, scan);
+    return scan;
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+export async function repairJob(args: DataOptions & { model: string; scan: string; out: string; epochs?: number; learningRate?: number; seed: number }, ctx: JobContext = {}) {
+  const scan = readScanFile(args.scan);
+  const ds = await getDataset(args);
+  const loaded = await loadModel(args.model);
+  try {
+    assertModelFitsData(loaded, ds);
+    assertScanMatches(scan, loaded, ds, args.scan);
+    const manifest = readAttackManifest(ds.spec);
+    const result = await repairModel(loaded, ds, scan, args.out, {
+      ...(args.epochs ? { epochs: args.epochs } : {}), ...(args.learningRate ? { learningRate: args.learningRate } : {}), seed: args.seed,
+      target: manifest ? { index: manifest.targetIndex, trueClass: manifest.targetClass, attackerClass: manifest.attackerClass } : undefined,
+    }, ctx);
+    writeJsonFile(nodePath.join(args.out, 'repair-report.json'), result);
+    return result;
+  } finally {
+    loaded.model.dispose();
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Training and inference loops over in-memory splits, in batches (bounded memory), seeded,
+ * with progress and cancellation. Used by `clear train`, the attacks' victim training, the
+ * benchmark and repair's fine-tuning.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { Split } from '../data/dataset.js';
+import { throwIfCancelled, type JobContext } from '../progress.js';
+import { createRng } from '../random.js';
+
+export interface TrainSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+}
+
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = { epochs: 3, batchSize: 64, learningRate: 0.001, seed: 0 };
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  epochs: EpochRecord[];
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/** Copies the chosen samples into one batch tensor pair (x: NHWC, y: one-hot). */
+export function makeBatch(
+  split: Pick<Split, 'images' | 'labels'>,
+  indices: ArrayLike<number>,
+  shape: readonly [number, number, number],
+  numClasses: number,
+  labelOverride?: Int32Array,
+): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const size = shape[0] * shape[1] * shape[2];
+  const n = indices.length;
+  const xs = new Float32Array(n * size);
+  const ys = new Float32Array(n * numClasses);
+  for (let b = 0; b < n; b++) {
+    const i = indices[b];
+    xs.set(split.images.subarray(i * size, (i + 1) * size), b * size);
+    const label = labelOverride ? labelOverride[i] : split.labels[i];
+    ys[b * numClasses + label] = 1;
+  }
+  return { x: tf.tensor4d(xs, [n, shape[0], shape[1], shape[2]]), y: tf.tensor2d(ys, [n, numClasses]) };
+}
+
+export function compileForTraining(model: tfl.LayersModel, learningRate: number): void {
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+}
+
+/** Reshapes flat samples to what the model takes (images, or flat feature vectors). */
+export function modelInput(model: tfl.LayersModel, x: tf.Tensor4D): tf.Tensor {
+  const want = model.inputs[0].shape;
+  if (want.length === 4) return x;
+  return tf.reshape(x, [x.shape[0], ...want.slice(1).map(Number)]);
+}
+
+/**
+ * Trains `model` in place on `split` (or the `indices` subset of it). `labels` overrides the
+ * split's labels (repair uses it to train with corrected labels).
+ */
+export async function trainModel(
+  model: tfl.LayersModel,
+  split: Split,
+  shape: readonly [number, number, number],
+  numClasses: number,
+  settings: Partial<TrainSettings> = {},
+  ctx: JobContext & { indices?: ArrayLike<number>; labels?: Int32Array; stage?: string; compile?: boolean } = {},
+): Promise<TrainResult> {
+  const s = { ...DEFAULT_TRAIN_SETTINGS, ...settings };
+  if (ctx.compile !== false) compileForTraining(model, s.learningRate);
+  const rng = createRng(s.seed);
+  const order = ctx.indices ? Int32Array.from(ctx.indices) : Int32Array.from({ length: split.count }, (_, i) => i);
+  const batchesPerEpoch = Math.ceil(order.length / s.batchSize);
+  const totalBatches = batchesPerEpoch * s.epochs;
+  const start = performance.now();
+  let lastReport = 0;
+  let samplesDone = 0;
+  const epochs: EpochRecord[] = [];
+  for (let epoch = 0; epoch < s.epochs; epoch++) {
+    rng.shuffle(order);
+    const epochStart = performance.now();
+    let lossSum = 0; let accSum = 0; let seen = 0;
+    for (let b = 0; b < batchesPerEpoch; b++) {
+      throwIfCancelled(ctx.signal);
+      const idx = order.subarray(b * s.batchSize, Math.min(order.length, (b + 1) * s.batchSize));
+      const { x, y } = makeBatch(split, idx, shape, numClasses, ctx.labels);
+      let out: number | number[];
+      try {
+        const input = modelInput(model, x);
+        out = await model.trainOnBatch(input, y);
+        if (input !== x) input.dispose();
+      } finally {
+        x.dispose(); y.dispose();
+      }
+      const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
+      lossSum += loss * idx.length; accSum += acc * idx.length; seen += idx.length;
+      samplesDone += idx.length;
+      const now = performance.now();
+      const doneBatches = epoch * batchesPerEpoch + b + 1;
+      if (ctx.onProgress && (now - lastReport > 250 || doneBatches === totalBatches)) {
+        lastReport = now;
+        const elapsed = (now - start) / 1000;
+        const rate = samplesDone / elapsed;
+        ctx.onProgress({
+          stage: ctx.stage ?? 'train',
+          fraction: doneBatches / totalBatches,
+          message: `epoch ${epoch + 1}/${s.epochs} · batch ${b + 1}/${batchesPerEpoch} · loss ${(lossSum / seen).toFixed(4)} · acc ${(accSum / seen).toFixed(3)}`,
+          metrics: {
+            epoch: epoch + 1, epochs: s.epochs, batch: b + 1, batches: batchesPerEpoch,
+            loss: lossSum / seen, accuracy: accSum / seen, samplesPerSecond: rate,
+            etaSeconds: (totalBatches - doneBatches) * (elapsed / doneBatches),
+          },
+        });
+      }
+      // Let the event loop breathe so cancel messages are seen during long epochs.
+      if (b % 8 === 7) await new Promise((r) => setImmediate(r));
+    }
+    epochs.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: accSum / seen, seconds: (performance.now() - epochStart) / 1000 });
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { epochs, seconds, samplesPerSecond: samplesDone / seconds };
+}
+
+export interface Predictions {
+  predicted: Int32Array;
+  /** count × numClasses, when asked for. */
+  probabilities?: Float32Array;
+}
+
+/** Runs the model over a split (or an index subset) in batches. */
+export async function predictSplit(
+  model: tfl.LayersModel,
+  split: Pick<Split, 'images' | 'count'>,
+  shape: readonly [number, number, number],
+  options: JobContext & { batchSize?: number; indices?: ArrayLike<number>; withProbabilities?: boolean; stage?: string } = {},
+): Promise<Predictions> {
+  const batchSize = options.batchSize ?? 256;
+  const size = shape[0] * shape[1] * shape[2];
+  const indices = options.indices;
+  const n = indices ? indices.length : split.count;
+  const numClasses = Number(model.outputs[0].shape[model.outputs[0].shape.length - 1]);
+  const predicted = new Int32Array(n);
+  const probabilities = options.withProbabilities ? new Float32Array(n * numClasses) : undefined;
+  for (let start = 0; start < n; start += batchSize) {
+    throwIfCancelled(options.signal);
+    const end = Math.min(n, start + batchSize);
+    let xs: Float32Array;
+    if (indices) {
+      xs = new Float32Array((end - start) * size);
+      for (let b = start; b < end; b++) xs.set(split.images.subarray(indices[b] * size, (indices[b] + 1) * size), (b - start) * size);
+    } else {
+      xs = split.images.subarray(start * size, end * size);
+    }
+    const [probs, arg] = tf.tidy(() => {
+      const x = modelInput(model, tf.tensor4d(xs, [end - start, shape[0], shape[1], shape[2]]));
+      const p = model.predict(x) as tf.Tensor2D;
+      return [probabilities ? p : null, tf.argMax(p, 1)] as const;
+    });
+    predicted.set(await arg.data() as Int32Array, start);
+    arg.dispose();
+    if (probs && probabilities) { probabilities.set(await probs.data() as Float32Array, start * numClasses); probs.dispose(); }
+    options.onProgress?.({ stage: options.stage ?? 'predict', fraction: end / n });
+  }
+  return { predicted, probabilities };
+}
+
+export interface Evaluation {
+  accuracy: number;
+  count: number;
+  perClass: { className: string; count: number; accuracy: number }[];
+  predicted: Int32Array;
+}
+
+export async function evaluateSplit(
+  model: tfl.LayersModel,
+  split: Split,
+  shape: readonly [number, number, number],
+  classNames: string[],
+  options: JobContext & { exclude?: number[] } = {},
+): Promise<Evaluation> {
+  const { predicted } = await predictSplit(model, split, shape, { ...options, stage: 'evaluate' });
+  const excluded = new Set(options.exclude ?? []);
+  const correct = new Array(classNames.length).fill(0);
+  const counts = new Array(classNames.length).fill(0);
+  let right = 0; let total = 0;
+  for (let i = 0; i < split.count; i++) {
+    if (excluded.has(i)) continue;
+    const label = split.labels[i];
+    counts[label]++; total++;
+    if (predicted[i] === label) { correct[label]++; right++; }
+  }
+  return {
+    accuracy: total ? right / total : 0,
+    count: total,
+    perClass: classNames.map((className, c) => ({ className, count: counts[c], accuracy: counts[c] ? correct[c] / counts[c] : 0 })),
+    predicted,
+  };
+}

@@ -1,0 +1,367 @@
+/**
+ * Engine jobs the desktop app's views need beyond the command line's: a dataset preview, a
+ * 2-D view of one pocket, and the exported report. Registered in worker/dispatch.ts through
+ * `uiHandlers`; arguments are validated against contract/jobs.ts before they get here.
+ *
+ * The 2-D projection is for *display only*: the scan measures hulls in the full feature
+ * space (ALGORITHM.md §Scan step 4); a flat picture of a 128-d hull can overlap points that
+ * are well outside it, and the view says so.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import type { Dataset, Split } from './data/dataset.js';
+import { sampleSize } from './data/dataset.js';
+import { normaliseFeatures, type FeatureNormalisation } from './clear/knn.js';
+import { embedSplit } from './clear/embed.js';
+import { splitModel } from './clear/split.js';
+import type { Pocket, RepairResult, ScanResult } from './clear/types.js';
+import { getDataset, type DataOptions } from './jobs.js';
+import { assertModelFitsData, loadModel } from './model/io.js';
+import type { JobContext } from './progress.js';
+import { throwIfCancelled, UserError } from './errors.js';
+
+// ---------------------------------------------------------------------------------------
+// Thumbnails
+
+/** One sample as a base64 PNG (`data:` URL), or null for feature-vector data (no image). */
+export function samplePng(split: Pick<Split, 'images'>, shape: readonly [number, number, number], index: number): string | null {
+  const [h, w, c] = shape;
+  if (h === 1) return null;
+  const size = sampleSize(shape);
+  const pixels = split.images.subarray(index * size, (index + 1) * size);
+  const png = new PNG({ width: w, height: h });
+  for (let p = 0; p < h * w; p++) {
+    const byte = (v: number) => Math.max(0, Math.min(255, Math.round(v * 255)));
+    const r = byte(pixels[p * c]);
+    png.data[p * 4] = r;
+    png.data[p * 4 + 1] = c >= 3 ? byte(pixels[p * c + 1]) : r;
+    png.data[p * 4 + 2] = c >= 3 ? byte(pixels[p * c + 2]) : r;
+    png.data[p * 4 + 3] = 255;
+  }
+  return `data:image/png;base64,${PNG.sync.write(png).toString('base64')}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// datasetPreview
+
+export async function datasetPreviewJob(args: DataOptions & { samplesPerClass: number }, ctx: JobContext = {}) {
+  const ds = await getDataset(args);
+  throwIfCancelled(ctx.signal);
+  const classes = ds.classNames.length;
+  const count = (labels: Int32Array) => {
+    const out = new Array<number>(classes).fill(0);
+    for (const l of labels) out[l]++;
+    return out;
+  };
+  // The first few training samples of each class, in index order (stable across opens).
+  const samples: { classIndex: number; index: number; png: string | null }[] = [];
+  const taken = new Array<number>(classes).fill(0);
+  for (let i = 0; i < ds.train.count && samples.length < classes * args.samplesPerClass; i++) {
+    const label = ds.train.labels[i];
+    if (taken[label] >= args.samplesPerClass) continue;
+    taken[label]++;
+    samples.push({ classIndex: label, index: i, png: samplePng(ds.train, ds.shape, i) });
+  }
+  samples.sort((a, b) => a.classIndex - b.classIndex || a.index - b.index);
+  return {
+    spec: ds.spec, name: ds.name, shape: ds.shape, classNames: ds.classNames, fingerprint: ds.fingerprint,
+    trainCount: ds.train.count, testCount: ds.test.count,
+    counts: { train: count(ds.train.labels), test: count(ds.test.labels) },
+    samples,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// pocketView
+
+function readJsonArgument<T>(value: string | Record<string, unknown>, what: string): T {
+  if (typeof value !== 'string') return value as T;
+  if (!existsSync(value)) throw new UserError(`The ${what} file ${value} does not exist.`);
+  try {
+    return JSON.parse(readFileSync(value, 'utf8')) as T;
+  } catch {
+    throw new UserError(`The ${what} file ${value} is not valid JSON.`);
+  }
+}
+
+function readScan(value: string | Record<string, unknown>): ScanResult {
+  const scan = readJsonArgument<ScanResult>(value, 'scan');
+  if (!scan || typeof scan !== 'object' || !Array.isArray(scan.pockets) || !scan.dataset || !scan.model) {
+    throw new UserError('The scan given is not a CLEAR scan result (its pockets, dataset or model are missing).');
+  }
+  return scan;
+}
+
+/** Normalised training features, kept for the last few (model, data, layer): the user clicks through pockets. */
+const featureCache = new Map<string, { features: Float32Array; n: number; dim: number; predictions: Int32Array }>();
+const FEATURE_CACHE_SIZE = 2;
+
+async function trainFeatures(modelDir: string, ds: Dataset, featureLayer: string | undefined,
+  normalisation: FeatureNormalisation, ctx: JobContext) {
+  const loaded = await loadModel(modelDir);
+  try {
+    assertModelFitsData(loaded, ds);
+    const key = JSON.stringify([loaded.fingerprint, ds.fingerprint, featureLayer ?? null, normalisation]);
+    const hit = featureCache.get(key);
+    if (hit) return hit;
+    const parts = splitModel(loaded.model, featureLayer, loaded.metadata);
+    const emb = await embedSplit(parts, ds.train, ds.shape, ctx);
+    const entry = { features: normaliseFeatures(emb.features, emb.n, emb.dim, normalisation), n: emb.n, dim: emb.dim, predictions: emb.predictions };
+    featureCache.set(key, entry);
+    while (featureCache.size > FEATURE_CACHE_SIZE) featureCache.delete(featureCache.keys().next().value as string);
+    return entry;
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+function squaredDistance(a: Float32Array, i: number, j: number, dim: number): number {
+  let sum = 0;
+  for (let t = 0; t < dim; t++) { const d = a[i * dim + t] - a[j * dim + t]; sum += d * d; }
+  return sum;
+}
+
+/**
+ * The top two principal axes of the rows `rows` of `x` (n × dim), by power iteration with
+ * deflation on XᵀX applied implicitly (never a dim × dim matrix), centred on the rows' mean.
+ */
+export function principalPlane(x: Float32Array, dim: number, rows: number[], iterations = 60) {
+  const mean = new Float64Array(dim);
+  for (const r of rows) for (let t = 0; t < dim; t++) mean[t] += x[r * dim + t] / rows.length;
+  const centred = rows.map((r) => Float64Array.from({ length: dim }, (_, t) => x[r * dim + t] - mean[t]));
+  const total = centred.reduce((s, v) => s + v.reduce((a, b) => a + b * b, 0), 0) || 1;
+  const axes: Float64Array[] = [];
+  const variances: number[] = [];
+  for (let k = 0; k < 2; k++) {
+    // A fixed, data-independent start keeps the picture the same every time it is drawn.
+    let v = Float64Array.from({ length: dim }, (_, t) => Math.sin(t + 1 + k * 7.3));
+    let lambda = 0;
+    for (let it = 0; it < iterations; it++) {
+      for (const a of axes) { const d = dot(v, a); for (let t = 0; t < dim; t++) v[t] -= d * a[t]; }
+      const next = new Float64Array(dim);
+      for (const row of centred) { const d = dot(row, v); for (let t = 0; t < dim; t++) next[t] += d * row[t]; }
+      lambda = Math.sqrt(dot(next, next));
+      if (lambda === 0) break;
+      v = next.map((value) => value / lambda);
+    }
+    axes.push(v);
+    variances.push(lambda / total);
+  }
+  const project = (r: number): [number, number] => {
+    let px = 0; let py = 0;
+    for (let t = 0; t < dim; t++) { const c = x[r * dim + t] - mean[t]; px += c * axes[0][t]; py += c * axes[1][t]; }
+    return [px, py];
+  };
+  return { project, explained: variances };
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let t = 0; t < a.length; t++) s += a[t] * b[t];
+  return s;
+}
+
+/** Convex hull of 2-D points (Andrew's monotone chain), counter-clockwise, no repeated end point. */
+export function hull2d(points: [number, number][]): [number, number][] {
+  const pts = [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (pts.length < 3) return pts;
+  const cross = (o: number[], a: number[], b: number[]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const lower: [number, number][] = [];
+  for (const p of pts) {
+    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], p) <= 0) lower.pop();
+    lower.push(p);
+  }
+  const upper: [number, number][] = [];
+  for (let i = pts.length - 1; i >= 0; i--) {
+    const p = pts[i];
+    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], p) <= 0) upper.pop();
+    upper.push(p);
+  }
+  return [...lower.slice(0, -1), ...upper.slice(0, -1)];
+}
+
+export type PointRole = 'member' | 'shell' | 'nearby';
+
+export async function pocketViewJob(args: DataOptions & {
+  model: string; scan: string | Record<string, unknown>; pocketId: number; nearby: number; pairs: number;
+}, ctx: JobContext = {}) {
+  const scan = readScan(args.scan);
+  const pocket: Pocket | undefined = scan.pockets.find((p) => p.id === args.pocketId);
+  if (!pocket) throw new UserError(`The scan has no pocket ${args.pocketId}; its pockets are ${scan.pockets.map((p) => p.id).join(', ') || 'none'}.`);
+  const ds = await getDataset(args);
+  if (scan.dataset.fingerprint && scan.dataset.fingerprint !== ds.fingerprint) {
+    throw new UserError(`The scan was made on other data than ${ds.spec} (the fingerprints differ), so its sample indices do not apply; open the dataset the scan used.`);
+  }
+  const layer = scan.settings?.featureLayer ?? scan.model.featureLayer;
+  const { features, n, dim, predictions } = await trainFeatures(args.model, ds, layer, scan.settings?.normalisation ?? 'l2', ctx);
+  throwIfCancelled(ctx.signal);
+
+  const members = pocket.members.filter((m) => m >= 0 && m < n);
+  const isMember = new Uint8Array(n);
+  for (const m of members) isMember[m] = 1;
+  // Every other sample's distance to the nearest member: the pocket's neighbourhood.
+  const nearest = new Float64Array(n).fill(Infinity);
+  for (let i = 0; i < n; i++) {
+    if (isMember[i]) continue;
+    for (const m of members) nearest[i] = Math.min(nearest[i], squaredDistance(features, i, m, dim));
+  }
+  const others = Array.from({ length: n }, (_, i) => i).filter((i) => !isMember[i]).sort((a, b) => nearest[a] - nearest[b]);
+  const shellSize = Math.max(10, Math.min(scan.settings?.neighbours ?? 30, 2 * members.length + 10));
+  const shell = others.slice(0, shellSize);
+  const around = others.slice(shellSize, shellSize + args.nearby);
+  const chosen: { index: number; role: PointRole }[] = [
+    ...members.map((index) => ({ index, role: 'member' as const })),
+    ...shell.map((index) => ({ index, role: 'shell' as const })),
+    ...around.map((index) => ({ index, role: 'nearby' as const })),
+  ];
+  const plane = principalPlane(features, dim, chosen.map((c) => c.index));
+  const points = chosen.map(({ index, role }) => {
+    const [x, y] = plane.project(index);
+    return { index, role, x, y, label: ds.train.labels[index], predicted: predictions[index] };
+  });
+  const hull = hull2d(points.filter((p) => p.role === 'member').map((p) => [p.x, p.y]));
+
+  // Each member beside its nearest neighbour of the enclosing class, in the full feature space.
+  const pairs = members.slice(0, args.pairs).map((m) => {
+    let best = -1; let bestDistance = Infinity;
+    for (let i = 0; i < n; i++) {
+      if (isMember[i] || ds.train.labels[i] !== pocket.enclosingClass) continue;
+      const d = squaredDistance(features, i, m, dim);
+      if (d < bestDistance) { bestDistance = d; best = i; }
+    }
+    return {
+      member: { index: m, label: ds.train.labels[m], predicted: predictions[m], png: samplePng(ds.train, ds.shape, m) },
+      neighbour: best < 0 ? null : {
+        index: best, label: ds.train.labels[best], predicted: predictions[best],
+        png: samplePng(ds.train, ds.shape, best), distance: Math.sqrt(bestDistance),
+      },
+    };
+  });
+  return {
+    pocketId: pocket.id, attackerClass: pocket.attackerClass, enclosingClass: pocket.enclosingClass,
+    classNames: ds.classNames, featureLayer: layer, explainedVariance: plane.explained,
+    points, hull, pairs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// exportReport
+
+const escapeHtml = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(2)}%`);
+const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+
+/** A horizontal bar chart as inline SVG: the report must open anywhere, without scripts. */
+function svgBars(title: string, labels: string[], series: { name: string; values: number[]; colour: string }[], max?: number): string {
+  const top = max ?? Math.max(1e-9, ...series.flatMap((s) => s.values));
+  const rowH = 8 * series.length + 6;
+  const width = 520; const left = 60; const barW = width - left - 60;
+  const rows = labels.map((label, i) => {
+    const y = 24 + i * rowH;
+    const bars = series.map((s, k) => {
+      const v = s.values[i] ?? 0;
+      const w = Math.max(0, (v / top) * barW);
+      return `<rect x="${left}" y="${y + k * 8}" width="${w.toFixed(1)}" height="7" fill="${s.colour}"><title>${escapeHtml(`${s.name}: ${v}`)}</title></rect>`
+        + `<text x="${left + w + 4}" y="${y + k * 8 + 7}" font-size="8">${escapeHtml(Number.isInteger(v) ? v : v.toFixed(3))}</text>`;
+    }).join('');
+    return `<text x="${left - 6}" y="${y + rowH / 2}" font-size="10" text-anchor="end">${escapeHtml(label)}</text>${bars}`;
+  }).join('');
+  const legend = series.map((s, k) => `<rect x="${left + k * 110}" y="6" width="10" height="10" fill="${s.colour}"/><text x="${left + 14 + k * 110}" y="15" font-size="10">${escapeHtml(s.name)}</text>`).join('');
+  return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${30 + labels.length * rowH}" viewBox="0 0 ${width} ${30 + labels.length * rowH}">${legend}${rows}</svg></figure>`;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  return `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, title: string): string {
+  const names = scan.dataset.classNames;
+  const confirmed = scan.pockets.filter((p) => p.confirmed);
+  const parts: string[] = [];
+  parts.push(`<h1>${escapeHtml(title)}</h1>`);
+  parts.push(`<p class="verdict ${scan.verdict.suspected ? 'bad' : 'good'}"><strong>${scan.verdict.suspected ? 'Backdoor suspected' : 'No backdoor found'}.</strong> ${escapeHtml(scan.verdict.summary)}</p>`);
+  parts.push(table(['', ''], [
+    ['Dataset', `${scan.dataset.name} (${scan.dataset.spec}), ${scan.dataset.trainCount} training samples`],
+    ['Dataset fingerprint', scan.dataset.fingerprint],
+    ['Model', scan.model.dir], ['Model fingerprint', scan.model.fingerprint],
+    ['Feature layer', `${scan.model.featureLayer} (${scan.model.featureDim} dimensions)`],
+    ['False-alarm rate', pct(scan.settings.falseAlarm)], ['Backend', scan.backend], ['Scanned', scan.createdAt],
+  ]));
+  parts.push('<h2>Per-class pocket statistics</h2>');
+  const classes = scan.statistics.classes;
+  parts.push(svgBars('Seeds, candidate groups and pockets per attacker class', classes.map((c) => c.className), [
+    { name: 'seeds', values: classes.map((c) => c.seeds), colour: '#9aa5b1' },
+    { name: 'candidates', values: classes.map((c) => c.candidates), colour: '#3e7cb1' },
+    { name: 'pockets', values: classes.map((c) => c.pockets), colour: '#c0392b' },
+  ]));
+  const pairs = scan.statistics.pairs.filter((p) => p.candidates > 0 || p.pockets > 0);
+  parts.push(table(['A inside B', 'seeds', 'candidates', 'pockets', 'best score', 'members'],
+    pairs.map((p) => [`${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.seeds, p.candidates, p.pockets, num(p.bestScore), p.members])));
+  parts.push('<h2>Pockets</h2>');
+  parts.push(table(['id', 'A inside B', 'members', 'score', 'p-value', 'confirmed', 'shell purity', 'flip distance'],
+    scan.pockets.slice(0, 50).map((p) => [p.id, `${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.members.length,
+      num(p.score), num(p.pValue, 4), p.confirmed ? 'yes' : 'no', num(p.tightness.shellPurity, 2), num(p.flipDistance, 2)])));
+  for (const p of confirmed) {
+    parts.push(`<h3>Pocket ${p.id}: ${escapeHtml(names[p.attackerClass])} inside ${escapeHtml(names[p.enclosingClass])}</h3><p>${escapeHtml(p.explanation)}</p>`);
+    parts.push(table(['evidence', 'value'], Object.entries(p.evidence).map(([k, v]) => [k, num(v)])));
+    parts.push(`<p class="small">Members (training indices): ${escapeHtml(p.members.join(', '))}</p>`);
+  }
+  if (repair) {
+    parts.push('<h2>Repair</h2>');
+    parts.push(table(['', 'before', 'after'], [
+      ['Held-out accuracy', pct(repair.before.accuracy), pct(repair.after.accuracy)],
+      ['Backdoor suspected', repair.before.suspected ? 'yes' : 'no', repair.after.suspected ? 'yes' : 'no'],
+      ['Open pockets', repair.before.openPockets, repair.after.openPockets],
+      ...(repair.target ? [[`Target (test #${repair.target.index}, true ${names[repair.target.trueClass]}) predicted`,
+        names[repair.target.before] ?? repair.target.before, names[repair.target.after] ?? repair.target.after]] : []),
+    ]));
+    parts.push(table(['pocket', 'interior predicted A before', 'after'],
+      repair.pockets.map((p) => [`${p.id} (${names[p.attackerClass]} inside ${names[p.enclosingClass]})`, pct(p.interiorBefore), pct(p.interiorAfter)])));
+    parts.push(svgBars('Per-class accuracy before and after repair', names, [
+      { name: 'before', values: repair.before.perClass, colour: '#9aa5b1' },
+      { name: 'after', values: repair.after.perClass, colour: '#2e8b57' },
+    ], 1));
+    parts.push(`<p>Repaired model: ${escapeHtml(repair.model.out)} (fingerprint ${escapeHtml(repair.model.fingerprint)}), fine-tuned from ${escapeHtml(repair.model.from)}; ${repair.relabelled.length} training samples relabelled; backend ${escapeHtml(repair.backend)}.</p>`);
+  }
+  const style = 'body{font:14px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d232a}'
+    + 'table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:left;font-variant-numeric:tabular-nums}'
+    + '.verdict{padding:.75rem;border-radius:6px}.bad{background:#fdecea}.good{background:#e8f5e9}.small{font-size:12px;color:#555}'
+    + 'figure{margin:1rem 0}figcaption{font-weight:600}@media (prefers-color-scheme:dark){body{background:#15191e;color:#e6e9ee}td,th{border-color:#445}.bad{background:#4a1f1c}.good{background:#1f3a26}.small{color:#aab}svg text{fill:#e6e9ee}}';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`
+    + `<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>${style}</style></head><body>${parts.join('\n')}`
+    + `<footer class="small">Written by CLEAR Workbench on ${escapeHtml(new Date().toISOString())}.</footer></body></html>\n`;
+}
+
+/** A file base name in `dir` for which neither .html nor .json exists yet. */
+function freeBaseName(dir: string, base: string): string {
+  for (let k = 1; ; k++) {
+    const name = k === 1 ? base : `${base}-${k}`;
+    if (!existsSync(path.join(dir, `${name}.html`)) && !existsSync(path.join(dir, `${name}.json`))) return name;
+  }
+}
+
+export async function exportReportJob(args: {
+  scan: string | Record<string, unknown>; repair?: string | Record<string, unknown>; out: string; title?: string;
+}) {
+  const scan = readScan(args.scan);
+  const repair = args.repair ? readJsonArgument<RepairResult>(args.repair, 'repair') : undefined;
+  if (existsSync(args.out) && !statSync(args.out).isDirectory()) throw new UserError(`The report folder ${args.out} is a file; choose a folder.`);
+  mkdirSync(args.out, { recursive: true });
+  const base = freeBaseName(args.out, 'clear-report');
+  const html = path.join(args.out, `${base}.html`);
+  const json = path.join(args.out, `${base}.json`);
+  const title = args.title ?? `CLEAR report: ${scan.dataset.name}`;
+  // 'wx' fails rather than overwrite a file that appeared since the name was chosen.
+  writeFileSync(json, JSON.stringify({ schema: 'clear-report/1', title, scan, repair: repair ?? null }, null, 1), { flag: 'wx' });
+  writeFileSync(html, reportHtml(scan, repair, title), { flag: 'wx' });
+  return { html, json, dir: args.out };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const uiHandlers: Record<string, (args: any, ctx: JobContext) => Promise<unknown>> = {
+  datasetPreview: datasetPreviewJob,
+  pocketView: pocketViewJob,
+  exportReport: exportReportJob,
+};

@@ -1,0 +1,51 @@
+/**
+ * Starts browser mode: the engine worker, the app calls and the server, wired together.
+ * Used by `clear serve` and by `npm start` where the Electron binary is missing.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { RecentProjects } from '../project/recent.js';
+import { createAppHandlers } from './app-calls.js';
+import { EngineSupervisor } from './engine.js';
+import { CallRouter } from './router.js';
+import { startServer, type RunningServer } from './server.js';
+
+export interface BrowserModeOptions {
+  /** dist/worker.js */
+  workerPath: string;
+  /** dist/renderer */
+  rendererDir: string;
+  port?: number;
+  backend?: string;
+  threads?: number;
+  /** Where the recent-projects list lives; CLEAR_CONFIG_DIR or the platform's config folder by default. */
+  configDir?: string;
+  startupProject?: string;
+  log?: (line: string) => void;
+}
+
+export function defaultConfigDir(): string {
+  if (process.env.CLEAR_CONFIG_DIR) return process.env.CLEAR_CONFIG_DIR;
+  if (process.platform === 'win32' && process.env.APPDATA) return path.join(process.env.APPDATA, 'CLEAR Workbench');
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'CLEAR Workbench');
+  return path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'clear-workbench');
+}
+
+export async function startBrowserMode(options: BrowserModeOptions): Promise<RunningServer & { engine: EngineSupervisor }> {
+  const log = options.log ?? (() => {});
+  const engine = new EngineSupervisor({
+    workerPath: options.workerPath, backend: options.backend, threads: options.threads,
+    onStderr: (text) => log(text.trimEnd()),
+  }, log);
+  const app = createAppHandlers({
+    mode: 'browser', engine, startupProject: options.startupProject,
+    recent: new RecentProjects(path.join(options.configDir ?? defaultConfigDir(), 'recent-projects.json')),
+  });
+  const server = await startServer({ rendererDir: options.rendererDir, router: new CallRouter(engine, app), port: options.port, log });
+  // Start the engine now, so the backend is known by the time the page asks.
+  void engine.backend();
+  return {
+    ...server, engine,
+    close: async () => { await server.close(); await engine.close(); },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The host side of the engine worker: starts it, sends jobs, routes progress, cancels, and
+ * restarts the worker when it dies (the job that was running is reported failed, never lost).
+ * Used by the CLI, the Electron main process and the browser-mode server alike.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { FromWorker, type JobError } from '../contract/messages.js';
+import type { JobInput, JobName } from '../contract/jobs.js';
+
+export interface BackendReady { name: string; threads: number; warning?: string; skipped: string[] }
+
+export class JobFailedError extends Error {
+  readonly kind: JobError['kind'];
+  constructor(error: JobError) {
+    super(error.message);
+    this.name = 'JobFailedError';
+    this.kind = error.kind;
+  }
+}
+
+export interface RunOptions {
+  onProgress?: (event: { stage: string; fraction: number; message?: string; metrics?: Record<string, number> }) => void;
+  signal?: AbortSignal;
+  /** Reuse an id (the renderer chooses ids so it can cancel); a fresh one by default. */
+  id?: string;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  onProgress?: RunOptions['onProgress'];
+}
+
+export interface EngineHostOptions {
+  /** The bundled worker script (dist/worker.js). */
+  workerPath: string;
+  backend?: string;
+  threads?: number;
+  /** Extra environment for the worker (Electron sets ELECTRON_RUN_AS_NODE). */
+  env?: NodeJS.ProcessEnv;
+  execPath?: string;
+  onStderr?: (text: string) => void;
+}
+
+export class EngineHost {
+  #child?: ChildProcess;
+  #ready?: Promise<BackendReady>;
+  #pending = new Map<string, Pending>();
+  #backend?: BackendReady;
+  #closed = false;
+
+  constructor(private readonly options: EngineHostOptions) {}
+
+  get backend(): BackendReady | undefined { return this.#backend; }
+
+  /** Starts the worker if it is not running; resolves when its backend is ready. */
+  start(): Promise<BackendReady> {
+    if (this.#ready) return this.#ready;
+    const child = fork(this.options.workerPath, [], {
+      env: {
+        ...process.env, ...this.options.env,
+        ...(this.options.backend ? { CLEAR_BACKEND: this.options.backend } : {}),
+        ...(this.options.threads ? { CLEAR_THREADS: String(this.options.threads) } : {}),
+      },
+      execPath: this.options.execPath,
+      // Typed arrays and Maps survive the trip.
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    this.#child = child;
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      stderr = (stderr + text).slice(-4000);
+      this.options.onStderr?.(text);
+    });
+    this.#ready = new Promise<BackendReady>((resolve, reject) => {
+      child.on('message', (raw) => {
+        const parsed = FromWorker.safeParse(raw);
+        if (!parsed.success) return;
+        const msg = parsed.data;
+        if (msg.type === 'ready') { this.#backend = msg.backend; resolve(msg.backend); return; }
+        const pending = this.#pending.get(msg.id);
+        if (!pending) return;
+        if (msg.type === 'progress') pending.onProgress?.(msg.event);
+        else if (msg.type === 'done') { this.#pending.delete(msg.id); pending.resolve(msg.result); }
+        else { this.#pending.delete(msg.id); pending.reject(new JobFailedError(msg.error)); }
+      });
+      child.on('exit', (code, signal) => {
+        const why = stderr.trim().split('\n').filter(Boolean).pop();
+        const message = `The engine stopped unexpectedly (${signal ?? `exit code ${code}`})${why ? `: ${why}` : ''}.`;
+        reject(new Error(message));
+        for (const [, p] of this.#pending) p.reject(new JobFailedError({ kind: 'internal', message }));
+        this.#pending.clear();
+        // Restart lazily: the next job starts a fresh worker.
+        this.#child = undefined; this.#ready = undefined; this.#backend = undefined;
+      });
+    });
+    return this.#ready;
+  }
+
+  async run<N extends JobName>(job: N, args: JobInput<N>, options: RunOptions = {}): Promise<unknown> {
+    if (this.#closed) throw new Error('The engine host is closed.');
+    await this.start();
+    const id = options.id ?? randomUUID();
+    const child = this.#child!;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, onProgress: options.onProgress });
+      const cancel = () => child.connected && child.send({ type: 'cancel', id });
+      if (options.signal) {
+        if (options.signal.aborted) cancel();
+        else options.signal.addEventListener('abort', cancel, { once: true });
+      }
+      child.send({ type: 'run', id, job, args });
+    });
+  }
+
+  cancel(id: string): void {
+    if (this.#child?.connected) this.#child.send({ type: 'cancel', id });
+  }
+
+  /** Kills the worker (tests use it to check crash recovery; apps on quit). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const child = this.#child;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill();
+      await exited;
+    }
+  }
+
+  /** Simulates a crash: kills the worker but keeps the host usable. */
+  kill(): void {
+    this.#child?.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The engine worker: a long-lived child process that owns tfjs and runs every heavy job.
+ *
+ * Why a process and not a worker thread: tfjs-node's native addon registers once per
+ * process, and a second worker thread that loads it fails with "Module did not
+ * self-register" (tensorflow/tfjs#2079, #8388); a native crash in libtensorflow or the wasm
+ * runtime also takes down only this process, which the host restarts, not the app.
+ * The backend is chosen once, here, from CLEAR_BACKEND (auto | tensorflow | wasm | cpu).
+ */
+import { parseJobRequest } from '../contract/jobs.js';
+import { ToWorker, type FromWorker, type JobError } from '../contract/messages.js';
+import { initBackend, type BackendName } from '../engine/backend/index.js';
+import { CancelledError, UserError } from '../engine/errors.js';
+import { handlers } from './dispatch.js';
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+function toJobError(err: unknown): JobError {
+  if (err instanceof CancelledError) return { kind: 'cancelled', message: err.message };
+  if (err instanceof UserError) return { kind: 'user', message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { kind: 'internal', message: `Internal error: ${message}` };
+}
+
+const running = new Map<string, AbortController>();
+// Jobs run one at a time: they share one backend and the machine's cores.
+let queue: Promise<void> = Promise.resolve();
+
+async function runJob(id: string, job: unknown, args: unknown): Promise<void> {
+  const request = parseJobRequest(job, args);
+  const controller = running.get(id)!;
+  try {
+    if (!request.ok) throw new UserError(request.error);
+    const handler = handlers[request.job];
+    if (!handler) throw new UserError(`The job ${request.job} is not available in this version of the engine.`);
+    if (controller.signal.aborted) throw new CancelledError();
+    const result = await handler(request.args, {
+      signal: controller.signal,
+      onProgress: (event) => send({ type: 'progress', id, event }),
+    });
+    send({ type: 'done', id, result });
+  } catch (err) {
+    if (!(err instanceof UserError) && !(err instanceof CancelledError) && process.env.CLEAR_DEBUG) console.error(err);
+    send({ type: 'failed', id, error: toJobError(err) });
+  } finally {
+    running.delete(id);
+  }
+}
+
+async function main(): Promise<void> {
+  const preference = (process.env.CLEAR_BACKEND || 'auto') as BackendName | 'auto';
+  const threads = process.env.CLEAR_THREADS ? Number(process.env.CLEAR_THREADS) : undefined;
+  const backend = await initBackend(preference, { threads });
+  process.on('message', (raw) => {
+    const parsed = ToWorker.safeParse(raw);
+    if (!parsed.success) return; // not ours: hosts only send contract messages
+    const msg = parsed.data;
+    if (msg.type === 'cancel') { running.get(msg.id)?.abort(); return; }
+    if (running.has(msg.id)) return;
+    running.set(msg.id, new AbortController());
+    queue = queue.then(() => runJob(msg.id, msg.job, msg.args));
+  });
+  send({ type: 'ready', backend });
+}
+
+main().catch((err) => {
+  console.error(`The engine could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(3);
+});

@@ -1,0 +1,236 @@
+/**
+ * The wasm kernels registered by src-main/engine/backend/wasm-kernels.ts, checked
+ * numerically against the pure-JS cpu backend, plus a short CNN training run on wasm.
+ */
+import * as tfl from '@tensorflow/tfjs-layers'; // also registers the gradients tf.grad needs
+import { Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../../src-main/engine/backend/index.js';
+import { setFilterGradStrategy, type FilterGradStrategy } from '../../src-main/engine/backend/wasm-kernels.js';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number;
+
+beforeAll(async () => {
+  const info = await initBackend('wasm', { threads: 2 });
+  expect(info.name).toBe('wasm');
+  expect(info.threads).toBeGreaterThanOrEqual(1);
+  expect(await tf.setBackend('cpu')).toBe(true);
+  await tf.setBackend('wasm');
+});
+
+/** Seeded values, identical on both backends. */
+function values(shape: number[], seed: number): Float32Array {
+  let s = seed * 2654435761 % 4294967296 || 1;
+  const out = new Float32Array(shape.reduce((p, d) => p * d, 1));
+  for (let i = 0; i < out.length; i++) {
+    s = (s * 1664525 + 1013904223) % 4294967296;
+    out[i] = s / 4294967296 * 2 - 1;
+  }
+  return out;
+}
+
+/**
+ * Runs `f` on the named backend and returns its outputs' values. Asserts that it leaves
+ * no tensor behind in the engine and no data buffer behind in the backend (which catches
+ * intermediates a kernel forgot to release).
+ */
+async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const tensors = tf.memory().numTensors;
+  const buffers = tf.backend().numDataIds();
+  const outs = tf.tidy(f);
+  const vals = outs.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(outs);
+  expect(tf.memory().numTensors).toBe(tensors);
+  expect(tf.backend().numDataIds()).toBe(buffers);
+  return vals;
+}
+
+async function onBoth(f: () => tf.Tensor[]): Promise<{ cpu: Float32Array[]; wasm: Float32Array[] }> {
+  return { cpu: await on('cpu', f), wasm: await on('wasm', f) };
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, tol = 1e-4): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  expect(worst / scale).toBeLessThan(tol);
+}
+
+describe('wasm kernel registration', () => {
+  it('registers Conv2DBackpropFilter, which tfjs-backend-wasm lacks (tensorflow/tfjs#8474)', () => {
+    expect(tf.getKernel(Conv2DBackpropFilter, 'wasm')).toBeDefined();
+  });
+});
+
+const convCases: { x: Shape4; f: Shape4; stride: number; pad: Pad }[] = [
+  { x: [2, 7, 7, 3], f: [3, 3, 3, 4], stride: 1, pad: 'same' },
+  { x: [2, 7, 7, 3], f: [3, 3, 3, 4], stride: 2, pad: 'same' },
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 4], stride: 1, pad: 'valid' },
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 4], stride: 2, pad: 'valid' },
+  { x: [3, 9, 6, 2], f: [2, 3, 2, 5], stride: 2, pad: 'same' },
+  { x: [1, 10, 7, 2], f: [5, 4, 2, 3], stride: 2, pad: 'valid' },
+  { x: [2, 6, 6, 5], f: [3, 3, 5, 2], stride: 1, pad: 1 },
+  { x: [4, 28, 28, 1], f: [3, 3, 1, 8], stride: 1, pad: 'same' },
+  { x: [2, 14, 14, 16], f: [3, 3, 16, 8], stride: 1, pad: 'same' },
+  { x: [2, 16, 16, 3], f: [3, 3, 3, 8], stride: 2, pad: 'same' },
+];
+
+describe.each(['im2col', 'conv'] as FilterGradStrategy[])('conv2d gradients on wasm (%s filter gradient)', (strategy) => {
+  it.each(convCases)('match cpu for x $x, filter $f, stride $stride, pad $pad', async ({ x, f, stride, pad }) => {
+    setFilterGradStrategy(strategy);
+    try {
+      const xv = values(x, 1);
+      const fv = values(f, 2);
+      const { cpu, wasm } = await onBoth(() => {
+        const xt = tf.tensor4d(xv, x);
+        const ft = tf.tensor4d(fv, f);
+        // A non-uniform upstream gradient, so that every output position matters.
+        const loss = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Scalar => {
+          const y = tf.conv2d(a, b, stride, pad);
+          return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+        };
+        return tf.grads(loss)([xt, ft]);
+      });
+      expectClose(wasm[0], cpu[0]); // dx: Conv2DBackpropInput
+      expectClose(wasm[1], cpu[1]); // dW: Conv2DBackpropFilter
+    } finally {
+      setFilterGradStrategy('im2col');
+    }
+  });
+});
+
+describe('Conv2DBackpropFilter called as a kernel', () => {
+  it('matches cpu with explicit padding and unequal strides', async () => {
+    const x: Shape4 = [2, 9, 8, 3];
+    const filterShape: Shape4 = [3, 2, 3, 4];
+    const pad = [[0, 0], [1, 2], [0, 1], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
+    const xv = values(x, 3);
+    const dyShape: Shape4 = [2, 5, 4, 4]; // (9+3-3)/2+1 = 5, (8+1-2)/2+1 = 4
+    const dyv = values(dyShape, 4);
+    const { cpu, wasm } = await onBoth(() => [
+      tf.engine().runKernel(Conv2DBackpropFilter, { x: tf.tensor4d(xv, x), dy: tf.tensor4d(dyv, dyShape) }, {
+        strides: [2, 2], pad, dataFormat: 'NHWC', filterShape,
+      }) as tf.Tensor,
+    ]);
+    expectClose(wasm[0], cpu[0]);
+  });
+});
+
+describe('BatchMatMul on wasm', () => {
+  const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [5, 3], b: [5, 4], ta: true, tb: false },
+    { a: [3, 5], b: [4, 5], ta: false, tb: true },
+    { a: [5, 3], b: [4, 5], ta: true, tb: true },
+    { a: [1, 6, 3], b: [1, 6, 7], ta: true, tb: false },
+    { a: [64, 300], b: [64, 32], ta: true, tb: false },
+    { a: [2, 3, 5], b: [2, 4, 5], ta: false, tb: true }, // batch > 1: stock kernel
+    { a: [3, 5], b: [5, 4], ta: false, tb: false },
+  ];
+  it.each(cases)('matches cpu for $a × $b, transposeA $ta, transposeB $tb', async ({ a, b, ta, tb }) => {
+    const av = values(a, 5);
+    const bv = values(b, 6);
+    const { cpu, wasm } = await onBoth(() => {
+      const c = tf.matMul(tf.tensor(av, a), tf.tensor(bv, b), ta, tb);
+      return [c, tf.tensor1d(c.shape)];
+    });
+    expect(Array.from(wasm[1])).toEqual(Array.from(cpu[1]));
+    expectClose(wasm[0], cpu[0], 1e-5);
+  });
+});
+
+describe('MaxPoolGrad on wasm', () => {
+  const cases: { x: Shape4; size: number; stride: number; pad: 'same' | 'valid' }[] = [
+    { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' },
+    { x: [2, 7, 7, 3], size: 2, stride: 2, pad: 'valid' },
+    { x: [2, 7, 7, 3], size: 3, stride: 2, pad: 'same' },
+    { x: [1, 9, 9, 4], size: 3, stride: 1, pad: 'same' },
+  ];
+  it.each(cases)('matches cpu, ties included, for x $x, pool $size, stride $stride, pad $pad', async ({ x, size, stride, pad }) => {
+    const xv = values(x, 7);
+    const { cpu, wasm } = await onBoth(() => {
+      // relu leaves whole windows of zeros: ties must go where the cpu backend sends them.
+      const xt = tf.relu(tf.tensor4d(xv, x));
+      const grad = tf.grad((a: tf.Tensor4D) => {
+        const y = tf.maxPool(a, size, stride, pad);
+        return tf.sum(tf.mul(y, tf.reshape(tf.range(1, y.size + 1), y.shape)));
+      });
+      return [grad(xt)];
+    });
+    expectClose(wasm[0], cpu[0], 1e-6);
+  });
+});
+
+describe('Sum on wasm', () => {
+  const cases: { shape: number[]; axis: number | number[] }[] = [
+    { shape: [16, 5, 5, 8], axis: [0, 1, 2] },
+    { shape: [20, 6], axis: 0 },
+    { shape: [10, 4, 5], axis: [1, 0] },
+    { shape: [10, 4], axis: 1 },
+    { shape: [3, 4], axis: 0 },
+  ];
+  it.each(cases)('matches cpu for shape $shape, axis $axis', async ({ shape, axis }) => {
+    const xv = values(shape, 8);
+    const { cpu, wasm } = await onBoth(() => {
+      const x = tf.tensor(xv, shape);
+      return [tf.sum(x, axis), tf.sum(x, axis, true)];
+    });
+    expectClose(wasm[0], cpu[0], 1e-5);
+    expectClose(wasm[1], cpu[1], 1e-5);
+  });
+});
+
+describe('training a small CNN on wasm', () => {
+  it('lowers the loss and leaves no tensors behind', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const buffers = tf.backend().numDataIds();
+
+    // Same layer kinds as the built-in cnn, plus a strided 'valid' convolution.
+    const model = tfl.sequential();
+    model.add(tfl.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
+    model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+    model.add(tfl.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
+    model.add(tfl.layers.flatten());
+    model.add(tfl.layers.dense({ units: 16, activation: 'relu', name: 'features', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }));
+    model.add(tfl.layers.dropout({ rate: 0.1, seed: 4 }));
+    model.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 5 }) }));
+    const optimizer = tf.train.adam(0.01);
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+
+    // Class 1 images are bright in the top half, class 0 in the bottom half.
+    const n = 32;
+    const img = new Float32Array(n * 12 * 12);
+    const labels = new Float32Array(n * 2);
+    const noise = values([n * 144], 9);
+    for (let i = 0; i < n; i++) {
+      const cls = i % 2;
+      labels[i * 2 + cls] = 1;
+      for (let p = 0; p < 144; p++) {
+        const top = p < 72;
+        img[i * 144 + p] = (top === (cls === 1) ? 0.8 : 0.1) + 0.1 * noise[i * 144 + p];
+      }
+    }
+    const xs = tf.tensor4d(img, [n, 12, 12, 1]);
+    const ys = tf.tensor2d(labels, [n, 2]);
+
+    const losses: number[] = [];
+    for (let step = 0; step < 15; step++) {
+      const loss = await model.trainOnBatch(xs, ys);
+      losses.push(Array.isArray(loss) ? loss[0] : loss);
+    }
+    const fitted = await model.fit(xs, ys, { batchSize: 16, epochs: 1, verbose: 0 });
+    expect(fitted.history.loss[0]).toBeLessThan(losses[0]);
+
+    model.dispose();
+    optimizer.dispose();
+    tf.dispose([xs, ys]);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.7);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.backend().numDataIds()).toBe(buffers);
+  });
+});

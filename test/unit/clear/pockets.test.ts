@@ -1,0 +1,204 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src-main/engine/backend/index.js';
+import { buildNeighbourGraph, type NeighbourGraph } from '../../../src-main/engine/clear/knn.js';
+import {
+  DEFAULT_CANDIDATE_SETTINGS,
+  findPocketCandidates,
+  shellSizeFor,
+  type CandidateSearchInput,
+  type PocketCandidate,
+} from '../../../src-main/engine/clear/pockets.js';
+import { createRng } from '../../../src-main/engine/random.js';
+
+const DIM = 16;
+const PER_CLASS = 300;
+const CLASSES = 3;
+const POCKET_SIZE = 15;
+/** Class means 8·e_c: blobs of radius ≈ √16 = 4 (σ = 1) about 11 apart. */
+const MEAN_SEPARATION = 8;
+/** Spread of the planted near-duplicates: 2% of the blobs' σ. */
+const POCKET_SPREAD = 0.02;
+
+interface PlantedDataset {
+  features: Float32Array;
+  n: number;
+  labels: Int32Array;
+  predictions: Int32Array;
+  pocket: number[];
+  looseGroup: number[];
+  mislabeled: number[];
+  target: number | undefined;
+}
+
+function distance(features: Float32Array, a: number, b: number): number {
+  let s = 0;
+  for (let t = 0; t < DIM; t++) s += (features[a * DIM + t] - features[b * DIM + t]) ** 2;
+  return Math.sqrt(s);
+}
+
+/**
+ * Three Gaussian classes in 16-D; 15 near-duplicates labelled 0 planted inside class 1 near a
+ * target location; natural noise: 20 single mislabeled samples, and one loose group (a
+ * class-1 sample and its 3 nearest class-1 neighbours, all relabeled 0). With
+ * `targetInTraining`, the target itself is a class-1 training sample at the pocket's centre.
+ */
+function plantedDataset(seed: number, targetInTraining = false): PlantedDataset {
+  const rng = createRng(seed);
+  const rows: number[][] = [];
+  const labels: number[] = [];
+  const trueClass: number[] = [];
+  const add = (row: number[], label: number, truth: number): number => {
+    rows.push(row);
+    labels.push(label);
+    trueClass.push(truth);
+    return rows.length - 1;
+  };
+  for (let c = 0; c < CLASSES; c++) {
+    for (let i = 0; i < PER_CLASS; i++) {
+      const row = Array.from({ length: DIM }, () => rng.normal());
+      row[c] += MEAN_SEPARATION;
+      add(row, c, c);
+    }
+  }
+  const targetPoint = Array.from({ length: DIM }, () => 0.5 * rng.normal());
+  targetPoint[1] += MEAN_SEPARATION;
+  const pocket: number[] = [];
+  for (let i = 0; i < POCKET_SIZE; i++) {
+    pocket.push(add(targetPoint.map((x) => x + POCKET_SPREAD * rng.normal()), 0, 1));
+  }
+  const target = targetInTraining ? add(targetPoint, 1, 1) : undefined;
+  const n = rows.length;
+  const features = new Float32Array(n * DIM);
+  rows.forEach((row, i) => features.set(row, i * DIM));
+
+  // Loose natural group: a class-1 sample on the far side of its blob from the pocket, and its
+  // 3 nearest class-1 samples. (Next to the pocket, the pocket's run would rightly take
+  // them in: nothing but label-0 samples would lie between.)
+  const classOne = Array.from({ length: PER_CLASS }, (_, i) => PER_CLASS + i);
+  const anchor = classOne.reduce((far, i) => (distance(features, i, pocket[0]) > distance(features, far, pocket[0]) ? i : far));
+  const nearest = classOne.filter((i) => i !== anchor)
+    .sort((a, b) => distance(features, anchor, a) - distance(features, anchor, b));
+  const looseGroup = [anchor, ...nearest.slice(0, 3)].sort((a, b) => a - b);
+  for (const i of looseGroup) labels[i] = 0;
+
+  // Single mislabeled samples of classes 0 and 2, away from everything planted.
+  const mislabeled: number[] = [];
+  while (mislabeled.length < 20) {
+    const i = mislabeled.length % 2 === 0 ? rng.int(PER_CLASS) : 2 * PER_CLASS + rng.int(PER_CLASS);
+    if (mislabeled.includes(i)) continue;
+    mislabeled.push(i);
+    labels[i] = labels[i] === 0 ? 2 : 0;
+  }
+
+  // The model fits the planted pocket (predicts its label) but not the natural noise.
+  const predictions = Int32Array.from(trueClass);
+  for (const i of pocket) predictions[i] = 0;
+  return { features, n, labels: Int32Array.from(labels), predictions, pocket, looseGroup, mislabeled, target };
+}
+
+async function searchInput(data: PlantedDataset, k = 40): Promise<CandidateSearchInput & { graph: NeighbourGraph }> {
+  const graph = await buildNeighbourGraph(data.features, data.n, DIM, k);
+  return { features: data.features, n: data.n, dim: DIM, labels: data.labels, predictions: data.predictions, graph };
+}
+
+function findPlanted(candidates: PocketCandidate[], pocket: number[]): PocketCandidate | undefined {
+  return candidates.find((c) => c.members.some((m) => pocket.includes(m)));
+}
+
+describe('findPocketCandidates', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it('returns the planted pocket with exactly its members, tight and deep inside class 1', async () => {
+    const data = plantedDataset(21);
+    const result = findPocketCandidates(await searchInput(data));
+    const planted = findPlanted(result.candidates, data.pocket);
+    expect(planted).toBeDefined();
+    if (!planted) return;
+    expect(planted.members).toEqual([...data.pocket].sort((a, b) => a - b));
+    expect(planted.attackerClass).toBe(0);
+    expect(planted.enclosingClass).toBe(1);
+    expect(planted.size).toBe(POCKET_SIZE);
+    expect(planted.shellPurity).toBeGreaterThanOrEqual(0.95);
+    expect(planted.shell.length).toBe(shellSizeFor(POCKET_SIZE, DEFAULT_CANDIDATE_SETTINGS));
+    expect(planted.shell.every((j) => !planted.members.includes(j))).toBe(true);
+    expect(planted.tightness).toBeLessThan(0.05);
+    expect(planted.contamination).toBe(0);
+    expect(planted.predictedAsAttacker).toBe(1);
+    expect(planted.seeds).toBeGreaterThan(0);
+    expect(planted.diameter).toBeGreaterThanOrEqual(planted.meanInnerDistance);
+    // The shell is much farther from the pocket's centre than the members are from each other.
+    expect(planted.shellDistance).toBeGreaterThan(10 * planted.diameter);
+  });
+
+  it('gives natural noise only smaller and looser candidates', async () => {
+    const data = plantedDataset(22);
+    const result = findPocketCandidates(await searchInput(data));
+    const planted = findPlanted(result.candidates, data.pocket);
+    expect(planted?.size).toBe(POCKET_SIZE);
+    const natural = result.candidates.filter((c) => c !== planted);
+    // The loose group is found, as a natural pocket should be.
+    expect(natural.some((c) => c.members.every((m) => data.looseGroup.includes(m)) && c.size >= 2)).toBe(true);
+    for (const candidate of natural) {
+      expect(candidate.size).toBeLessThan(POCKET_SIZE);
+      expect(candidate.tightness).toBeGreaterThan(5 * (planted?.tightness ?? 0));
+      expect(candidate.members.some((m) => data.pocket.includes(m))).toBe(false);
+    }
+    // Single mislabeled samples are seeds, not candidates.
+    const seeded = result.pairs.reduce((sum, pair) => sum + pair.seeds, 0);
+    expect(seeded).toBe(result.seedCount);
+    expect(result.seedCount).toBeGreaterThanOrEqual(POCKET_SIZE + 10);
+    for (const i of data.mislabeled) {
+      expect(result.candidates.some((c) => c.size === 1 && c.members[0] === i)).toBe(false);
+    }
+  });
+
+  it('keeps the pocket whole when the target itself is a training sample inside it, and names it', async () => {
+    const data = plantedDataset(23, true);
+    const result = findPocketCandidates(await searchInput(data));
+    const planted = findPlanted(result.candidates, data.pocket);
+    expect(planted?.members).toEqual([...data.pocket].sort((a, b) => a - b));
+    expect(planted?.enclosingClass).toBe(1);
+    expect(planted?.contaminants).toEqual([data.target]);
+    expect(planted?.contamination).toBe(1);
+  });
+
+  it('reports per-class and per-pair statistics that add up', async () => {
+    const data = plantedDataset(24);
+    const result = findPocketCandidates(await searchInput(data));
+    expect(result.classes.map((c) => c.classIndex)).toEqual([0, 1, 2]);
+    expect(result.classes.reduce((sum, c) => sum + c.seeds, 0)).toBe(result.seedCount);
+    expect(result.classes.reduce((sum, c) => sum + c.candidates, 0)).toBe(result.candidates.length);
+    const pair = result.pairs.find((p) => p.attackerClass === 0 && p.enclosingClass === 1);
+    expect(pair?.candidates).toBeGreaterThanOrEqual(1);
+    expect(pair?.members).toBeGreaterThanOrEqual(POCKET_SIZE);
+    expect(pair?.seeds).toBeGreaterThanOrEqual(POCKET_SIZE);
+    for (const p of result.pairs) expect(p.attackerClass).not.toBe(p.enclosingClass);
+    const keys = result.pairs.map((p) => p.attackerClass * CLASSES + p.enclosingClass);
+    expect([...keys].sort((a, b) => a - b)).toEqual(keys);
+    expect(result.typicalNeighbourDistance).toHaveLength(CLASSES);
+    expect(result.settings).toEqual({ ...DEFAULT_CANDIDATE_SETTINGS });
+  });
+
+  it('is deterministic and plain JSON data', async () => {
+    const data = plantedDataset(25);
+    const input = await searchInput(data);
+    const first = findPocketCandidates(input);
+    const second = findPocketCandidates(input);
+    expect(second).toEqual(first);
+    expect(JSON.parse(JSON.stringify(first))).toEqual(first);
+  });
+
+  it('applies settings: a purity above the pocket finds nothing, a small maxGroupSize caps growth', async () => {
+    const data = plantedDataset(26);
+    const input = await searchInput(data);
+    const strict = findPocketCandidates({ ...input, settings: { minShellPurity: 1, minGroupSize: 16 } });
+    expect(strict.candidates).toEqual([]);
+    const capped = findPocketCandidates({ ...input, settings: { maxGroupSize: 8 } });
+    for (const c of capped.candidates) expect(c.size).toBeLessThanOrEqual(8 * 2); // merged groups of ≤ 8
+    expect(findPlanted(capped.candidates, data.pocket)?.size ?? 0).toBeLessThan(POCKET_SIZE + 1);
+    expect(() => findPocketCandidates({ ...input, settings: { minShellPurity: 0 } })).toThrow(/minShellPurity/);
+    expect(() => findPocketCandidates({ ...input, labels: input.labels.subarray(1) })).toThrow(/labels/);
+  });
+});
