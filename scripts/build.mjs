@@ -17,6 +17,8 @@ const esmEntries = {
   'worker': 'src-main/worker/main.ts',
 };
 if (existsSync('src-main/app/main.ts')) esmEntries['app/main'] = 'src-main/app/main.ts';
+// Browser mode on its own (bin/start.js uses it where the Electron binary is missing).
+if (existsSync('src-main/serve/main.ts')) esmEntries['serve'] = 'src-main/serve/main.ts';
 
 rmSync('dist/main', { recursive: true, force: true });
 await build({

@@ -5,6 +5,8 @@ import { labelFlipAttack } from '../../src-main/engine/attacks/label-flip.js';
 import { buildArchitecture } from '../../src-main/engine/model/architectures.js';
 import { trainModel, predictSplit } from '../../src-main/engine/model/train.js';
 import { scanModel } from '../../src-main/engine/clear/scan.js';
+import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
+import { existsSync } from 'node:fs';
 
 const [targetArg, attackerArg, seedArg, poisonsArg, epochsArg] = process.argv.slice(2).map(Number);
 await initBackend('wasm');
@@ -15,9 +17,14 @@ if (poisons > 0) {
   const r = await labelFlipAttack(clean, { targetIndex: targetArg ?? 0, attackerClass: attackerArg ?? 1, poisons, seed: seedArg ?? 0 });
   ds = r.dataset; manifest = r.manifest;
 }
-const model = buildArchitecture('cnn', { inputShape: ds.shape, numClasses: 10, seed: seedArg ?? 0 });
+const cache = `/tmp/clear-dev-${process.argv.slice(2).join('_')}`;
+let model: any;
+if (existsSync(cache)) model = (await loadModel(cache)).model; else {
+model = buildArchitecture('cnn', { inputShape: ds.shape, numClasses: 10, seed: seedArg ?? 0 });
 const tr = await trainModel(model, ds.train, ds.shape, 10, { epochs: epochsArg ?? 3, seed: seedArg ?? 0 });
 console.log('train s', tr.seconds.toFixed(1), 'sps', tr.samplesPerSecond.toFixed(0));
+await saveModel(model, cache);
+}
 if (manifest) {
   const p = await predictSplit(model, ds.test, ds.shape, { indices: [manifest.targetIndex] });
   console.log('target class', manifest.targetClass, 'attacker', manifest.attackerClass, 'predicted', p.predicted[0]);
@@ -30,6 +37,6 @@ for (const p of scan.pockets.slice(0, 12)) {
   const hit = p.members.filter((m) => poisonSet.has(m)).length;
   console.log(p.id, `${p.attackerClass}in${p.enclosingClass}`, 'n', p.members.length, 'poison', hit, 'score', p.score.toFixed(2), 'p', p.pValue.toExponential(1),
     'shell', p.tightness.shellPurity.toFixed(2), 'spread', p.tightness.relativeSpread.toFixed(3), 'cont', p.tightness.contamination,
-    'int', p.interiorAttackerRate.toFixed(2), 'fit', p.fittedRate.toFixed(2), 'flip', p.flipDistance.toFixed(2), 'z', p.evidence.zScore.toFixed(2));
+    'diam', p.tightness.diameter.toFixed(3), 'inner', (p.evidence as any).meanInner?.toFixed(3), 'shd', (p.evidence as any).shellDistance?.toFixed(3), 'int', p.interiorAttackerRate.toFixed(2), 'fit', p.fittedRate.toFixed(2), 'flip', p.flipDistance.toFixed(2), 'z', p.evidence.zScore.toFixed(2));
 }
 console.log('candidates', scan.pockets.length, 'seeds', scan.statistics.seeds);

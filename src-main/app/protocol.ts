@@ -6,7 +6,7 @@
 import { protocol } from 'electron';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CONTENT_SECURITY_POLICY } from '../serve/server.js';
+import { contentSecurityPolicy } from '../serve/server.js';
 
 export const APP_SCHEME = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://renderer`;
@@ -35,7 +35,7 @@ export function serveRenderer(rendererDir: string): void {
     return new Response(readFileSync(file), {
       headers: {
         'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
-        'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': contentSecurityPolicy(), 'X-Content-Type-Options': 'nosniff',
       },
     });
   });

@@ -45,6 +45,8 @@ export function samplePng(split: Pick<Split, 'images'>, shape: readonly [number,
 // ---------------------------------------------------------------------------------------
 // datasetPreview
 
+const PREVIEW_TARGETS = 12;
+
 export async function datasetPreviewJob(args: DataOptions & { samplesPerClass: number }, ctx: JobContext = {}) {
   const ds = await getDataset(args);
   throwIfCancelled(ctx.signal);
@@ -64,11 +66,15 @@ export async function datasetPreviewJob(args: DataOptions & { samplesPerClass: n
     samples.push({ classIndex: label, index: i, png: samplePng(ds.train, ds.shape, i) });
   }
   samples.sort((a, b) => a.classIndex - b.classIndex || a.index - b.index);
+  // The first test samples: candidate targets for a simulated attack (targets come from the test split).
+  const targets = Array.from({ length: Math.min(PREVIEW_TARGETS, ds.test.count) }, (_, i) => ({
+    index: i, label: ds.test.labels[i], png: samplePng(ds.test, ds.shape, i),
+  }));
   return {
     spec: ds.spec, name: ds.name, shape: ds.shape, classNames: ds.classNames, fingerprint: ds.fingerprint,
     trainCount: ds.train.count, testCount: ds.test.count,
     counts: { train: count(ds.train.labels), test: count(ds.test.labels) },
-    samples,
+    samples, targets,
   };
 }
 

@@ -2,6 +2,7 @@
  * Starts browser mode: the engine worker, the app calls and the server, wired together.
  * Used by `clear serve` and by `npm start` where the Electron binary is missing.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RecentProjects } from '../project/recent.js';
@@ -33,6 +34,9 @@ export function defaultConfigDir(): string {
 
 export async function startBrowserMode(options: BrowserModeOptions): Promise<RunningServer & { engine: EngineSupervisor }> {
   const log = options.log ?? (() => {});
+  if (!existsSync(path.join(options.rendererDir, 'index.html'))) {
+    throw new Error(`The workbench page is not built (${path.join(options.rendererDir, 'index.html')} is missing); run npm run build first.`);
+  }
   const engine = new EngineSupervisor({
     workerPath: options.workerPath, backend: options.backend, threads: options.threads,
     onStderr: (text) => log(text.trimEnd()),

@@ -27,11 +27,17 @@ export const WS_PATH = '/ws';
 /** Large enough for a project file with its scan; small enough to refuse floods. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-/** The page's policy, sent as a header as well as in index.html's meta tag. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-  "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The page's policy, sent as a header as well as in index.html's meta tag (a page gets the
+ * intersection of both). `connect` adds WebSocket origins: browser mode names its own.
+ */
+export function contentSecurityPolicy(connect: string[] = []): string {
+  return [
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    ["connect-src 'self'", ...connect].join(' '), "font-src 'self'", "object-src 'none'", "base-uri 'none'",
+    "form-action 'none'", "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -97,7 +103,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const url = new URL(req.url ?? '/', `http://${HOST}`);
     const why = refuse(req, url, false);
     const headers: http.OutgoingHttpHeaders = {
-      'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': contentSecurityPolicy(allowedHosts().map((h) => `ws://${h}`)), 'X-Content-Type-Options': 'nosniff',
       // The token is in the URL: never send it on in a Referer.
       'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY', 'Cache-Control': 'no-store',
       'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Resource-Policy': 'same-origin',

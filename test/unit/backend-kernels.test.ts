@@ -89,8 +89,8 @@ describe.each(['im2col', 'conv'] as FilterGradStrategy[])('conv2d gradients on w
         const xt = tf.tensor4d(xv, x);
         const ft = tf.tensor4d(fv, f);
         // A non-uniform upstream gradient, so that every output position matters.
-        const loss = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Scalar => {
-          const y = tf.conv2d(a, b, stride, pad);
+        const loss = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+          const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad);
           return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
         };
         return tf.grads(loss)([xt, ft]);
@@ -127,6 +127,10 @@ describe('BatchMatMul on wasm', () => {
     { a: [5, 3], b: [4, 5], ta: true, tb: true },
     { a: [1, 6, 3], b: [1, 6, 7], ta: true, tb: false },
     { a: [64, 300], b: [64, 32], ta: true, tb: false },
+    // Shaped like a Dense layer's input gradient: computed as (W·dyᵀ)ᵀ.
+    { a: [4, 8], b: [100, 8], ta: false, tb: true },
+    { a: [8, 4], b: [100, 8], ta: true, tb: true },
+    { a: [1, 4, 8], b: [1, 100, 8], ta: false, tb: true },
     { a: [2, 3, 5], b: [2, 4, 5], ta: false, tb: true }, // batch > 1: stock kernel
     { a: [3, 5], b: [5, 4], ta: false, tb: false },
   ];
@@ -148,14 +152,16 @@ describe('MaxPoolGrad on wasm', () => {
     { x: [2, 7, 7, 3], size: 2, stride: 2, pad: 'valid' },
     { x: [2, 7, 7, 3], size: 3, stride: 2, pad: 'same' },
     { x: [1, 9, 9, 4], size: 3, stride: 1, pad: 'same' },
+    { x: [2, 6, 5, 2], size: 2, stride: 1, pad: 'valid' },
+    { x: [2, 5, 5, 2], size: 2, stride: 2, pad: 'same' },
   ];
   it.each(cases)('matches cpu, ties included, for x $x, pool $size, stride $stride, pad $pad', async ({ x, size, stride, pad }) => {
     const xv = values(x, 7);
     const { cpu, wasm } = await onBoth(() => {
       // relu leaves whole windows of zeros: ties must go where the cpu backend sends them.
       const xt = tf.relu(tf.tensor4d(xv, x));
-      const grad = tf.grad((a: tf.Tensor4D) => {
-        const y = tf.maxPool(a, size, stride, pad);
+      const grad = tf.grad((a: tf.Tensor) => {
+        const y = tf.maxPool(a as tf.Tensor4D, size, stride, pad);
         return tf.sum(tf.mul(y, tf.reshape(tf.range(1, y.size + 1), y.shape)));
       });
       return [grad(xt)];
@@ -180,6 +186,27 @@ describe('Sum on wasm', () => {
     });
     expectClose(wasm[0], cpu[0], 1e-5);
     expectClose(wasm[1], cpu[1], 1e-5);
+  });
+});
+
+describe('Identity on wasm', () => {
+  it('shares data by reference count, and clones outlive their source and later assigns', async () => {
+    await tf.setBackend('wasm');
+    const buffers = tf.backend().numDataIds();
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.clone(a);
+    expect(tf.backend().numDataIds()).toBe(buffers + 1);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+    const v = tf.variable(b);
+    const c = v.clone();
+    const next = tf.tensor1d([7, 8, 9]);
+    v.assign(next);
+    next.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(v.dataSync())).toEqual([7, 8, 9]);
+    tf.dispose([b, c, v]);
+    expect(tf.backend().numDataIds()).toBe(buffers);
   });
 });
 

@@ -27,6 +27,7 @@ import {
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   getKernel,
+  Identity,
   MaxPoolGrad,
   registerKernel,
   Reshape,
@@ -286,9 +287,19 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
 // BatchMatMul
 
 /**
- * Materialises transposed operands with the (vectorised) wasm Transpose so that the
- * product takes the XNNPACK fully-connected path; the stock kernel only does so for
- * untransposed rank-2 products and runs a scalar loop otherwise.
+ * Routes transposed products to the XNNPACK fully-connected path, which the stock kernel
+ * only takes when neither operand is transposed (otherwise: a scalar loop).
+ *
+ * That path computes out[m, n] = Σ_k a[m, k] · w[k, n] and repacks `w` into XNNPACK's
+ * layout every time a new `w` tensor arrives (i.e. every training step), so the cost
+ * besides the multiply-adds is the packing of `w` plus any transposes needed to present
+ * the operands. Two ways to get C = op(A) · op(B):
+ *   direct:  a = op(A), w = op(B)          (transposes: A if transposeA, B if transposeB)
+ *   swapped: Cᵀ = op(B)ᵀ · op(A)ᵀ, then transpose Cᵀ (transposes: B unless transposeB,
+ *            A unless transposeA, and the result)
+ * and the one moving fewer elements wins. For a Dense layer's input gradient
+ * dy[64,128]·Wᵀ[128,3136] that is the swapped form: it packs dyᵀ (8 K values) instead
+ * of transposing and packing W (400 K values twice).
  */
 function makeBatchMatMul(original: KernelFunc): KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -300,26 +311,42 @@ function makeBatchMatMul(original: KernelFunc): KernelFunc {
     if ((!transposeA && !transposeB) || batchA !== 1 || batchB !== 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
       return original({ inputs, backend, attrs });
     }
-    const flip = (t: TensorInfo): TensorInfo => {
-      const r = t.shape.length;
-      const rows = t.shape[r - 2];
-      const cols = t.shape[r - 1];
-      const t2 = reshape(wasm, t, [rows, cols]);
-      const tt = transpose(wasm, t2, [1, 0]);
-      release(wasm, t2);
-      return tt;
-    };
-    const a2 = transposeA ? flip(a) : a;
-    const b2 = transposeB ? flip(b) : b;
-    const out = original({ inputs: { a: a2, b: b2 }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as TensorInfo;
-    if (transposeA) release(wasm, a2);
-    if (transposeB) release(wasm, b2);
-    // Keep the caller's leading batch-of-one dims (the stock kernel returns [1, M, N] for
-    // the rank-2 inputs we pass it).
-    const rank = Math.max(a.shape.length, b.shape.length);
-    const shape = [...new Array(rank - 2).fill(1), out.shape[out.shape.length - 2], out.shape[out.shape.length - 1]];
-    out.shape = shape;
-    return out;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const [a0, a1] = [a.shape[ra - 2], a.shape[ra - 1]];
+    const [b0, b1] = [b.shape[rb - 2], b.shape[rb - 1]];
+    const m = transposeA ? a1 : a0;
+    const k = transposeA ? a0 : a1;
+    const n = transposeB ? b0 : b1;
+    const a2 = reshape(wasm, a, [a0, a1]);
+    const b2 = reshape(wasm, b, [b0, b1]);
+    const flip = (t: TensorInfo): TensorInfo => transpose(wasm, t, [1, 0]);
+    const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + k * n;
+    const swapped = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + m * n + k * m;
+    let out: TensorInfo;
+    if (direct <= swapped) {
+      const lhs = transposeA ? flip(a2) : a2;
+      const rhs = transposeB ? flip(b2) : b2;
+      out = original({ inputs: { a: lhs, b: rhs }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+      if (lhs !== a2) release(wasm, lhs);
+      if (rhs !== b2) release(wasm, rhs);
+    } else {
+      const lhs = transposeB ? b2 : flip(b2); // op(B)ᵀ as [n, k]
+      const rhs = transposeA ? a2 : flip(a2); // op(A)ᵀ as [k, m]
+      const outT = original({ inputs: { a: lhs, b: rhs }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+      if (lhs !== b2) release(wasm, lhs);
+      if (rhs !== a2) release(wasm, rhs);
+      const outT2 = reshape(wasm, outT, [n, m]);
+      release(wasm, outT);
+      out = flip(outT2);
+      release(wasm, outT2);
+    }
+    release(wasm, a2, b2);
+    // The caller's leading batch-of-one dims: [1, …, 1, m, n].
+    const rank = Math.max(ra, rb);
+    const shaped = reshape(wasm, out, [...new Array<number>(rank - 2).fill(1), m, n]);
+    release(wasm, out);
+    return shaped;
   };
 }
 
@@ -351,6 +378,34 @@ function makeMaxPoolGrad(original: KernelFunc): KernelFunc {
     const dys = heap(wasm, dy);
     const dxs = heap(wasm, dx);
     dxs.fill(0);
+    const inside = top === 0 && left === 0 && (oh - 1) * sh + fh <= h && (ow - 1) * sw + fw <= w;
+    if (inside && fh === 2 && fw === 2) {
+      // The CNN's 2×2 pools: the same scan, unrolled.
+      const row = w * c;
+      let o = 0;
+      for (let b = 0; b < n; b++) {
+        for (let y = 0; y < oh; y++) {
+          for (let x = 0; x < ow; x++) {
+            const corner = ((b * h + y * sh) * w + x * sw) * c;
+            for (let ch = 0; ch < c; ch++, o++) {
+              const i0 = corner + ch;
+              let best = -Infinity;
+              let at = -1;
+              let v = xs[i0];
+              if (v > best) { best = v; at = i0; }
+              v = xs[i0 + c];
+              if (v > best) { best = v; at = i0 + c; }
+              v = xs[i0 + row];
+              if (v > best) { best = v; at = i0 + row; }
+              v = xs[i0 + row + c];
+              if (v > best) { at = i0 + row + c; }
+              if (at >= 0) dxs[at] += dys[o];
+            }
+          }
+        }
+      }
+      return dx;
+    }
     let o = 0;
     for (let b = 0; b < n; b++) {
       for (let y = 0; y < oh; y++) {
@@ -414,18 +469,51 @@ function makeSum(original: KernelFunc): KernelFunc {
 }
 
 // ---------------------------------------------------------------------------------------
+// Identity
+
+/**
+ * The engine clones every tensor it saves for the backward pass (saveTensorsForBackwardMode
+ * → clone → Identity). The stock wasm Identity copies the data; the cpu and webgl backends
+ * share it by reference count, as Reshape does on wasm. Tensor data is immutable on every
+ * backend (kernels write only to outputs they allocate), so sharing is safe and saves
+ * copying every saved activation of every training step.
+ */
+function makeIdentity(original: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    if (x.dtype === 'string') return original({ inputs, backend, attrs });
+    (backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
+// ---------------------------------------------------------------------------------------
 // Registration
 
 let registered = false;
 
-/** Registers the kernels above for the wasm backend. Idempotent. */
+/**
+ * Registers the kernels above for the wasm backend. Call after importing
+ * @tensorflow/tfjs-backend-wasm (its stock kernels are wrapped) and before or after the
+ * backend initialises. Idempotent.
+ */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
-  registerKernel({ kernelName: Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2DBackpropFilter });
-  replaceKernel(Conv2DBackpropInput, makeConv2DBackpropInput);
-  replaceKernel(BatchMatMul, makeBatchMatMul);
-  replaceKernel(MaxPoolGrad, makeMaxPoolGrad);
-  replaceKernel(Sum, makeSum);
+  const replaced: [string, (original: KernelFunc) => KernelFunc][] = [
+    [Conv2DBackpropInput, makeConv2DBackpropInput],
+    [BatchMatMul, makeBatchMatMul],
+    [MaxPoolGrad, makeMaxPoolGrad],
+    [Sum, makeSum],
+    [Identity, makeIdentity],
+  ];
+  const missing = replaced.filter(([name]) => !getKernel(name, BACKEND)).map(([name]) => name);
+  if (missing.length > 0) {
+    throw new Error(`wasm kernels ${missing.join(', ')} are not registered; import @tensorflow/tfjs-backend-wasm first`);
+  }
+  if (!getKernel(Conv2DBackpropFilter, BACKEND)) {
+    registerKernel({ kernelName: Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2DBackpropFilter });
+  }
+  for (const [name, wrap] of replaced) replaceKernel(name, wrap);
   registered = true;
 }
 
@@ -435,9 +523,7 @@ export function registerWasmTrainingKernels(): void {
  * still delegate to it.
  */
 function replaceKernel(name: string, wrap: (original: KernelFunc) => KernelFunc): void {
-  const original = getKernel(name, BACKEND);
-  if (!original) throw new Error(`wasm kernel ${name} is not registered; import @tensorflow/tfjs-backend-wasm first`);
-  const config: KernelConfig = { ...original, kernelFunc: wrap(original.kernelFunc) };
+  const original = getKernel(name, BACKEND) as KernelConfig;
   unregisterKernel(name, BACKEND);
-  registerKernel(config);
+  registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
 }

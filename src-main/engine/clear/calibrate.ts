@@ -17,7 +17,15 @@
 /** Below this many reference groups the spread is not estimated from the data alone. */
 export const MIN_REFERENCE_GROUPS = 8;
 /** Floor on the reference spread, so a near-constant reference does not make every gap "significant". */
-export const MIN_SPREAD = 0.25;
+export const MIN_SPREAD = 0.5;
+
+/**
+ * Where natural pockets of an MNIST-sized model score (pocket score, see score.ts), measured
+ * on clean cnn models: border groups of 2–11 members with shell purity 0.6–0.8 score
+ * 1.0–2.2. Used only to pad the reference when a scan finds fewer than
+ * MIN_REFERENCE_GROUPS fitted groups of its own.
+ */
+export const NATURAL_POCKET_PRIOR = { centre: 1.5, spread: 0.75 };
 
 export function normalUpperTail(z: number): number {
   // Φ(−z) by the complementary error function (W. J. Cody's rational approximation via erfc).

@@ -19,7 +19,7 @@
  *
  * The dimension only enters once per hull (the m × m Gram matrix G = S̃S̃ᵀ, O(m²d)) and once
  * per query (c = S̃p̃, O(md)); a step then costs O(m·corral) for the gradient and O(corral²)
- * for the solve. The Frank–Wolfe duality gap 2(x·x − min_k x·q_k) ≥ f − f* gives the
+ * for the solve (O(corral³) for the refactoring after a vertex leaves the corral). The Frank–Wolfe duality gap 2(x·x − min_k x·q_k) ≥ f − f* gives the
  * stopping rule and the early decisions of {@link ConvexHull.contains}.
  *
  * Every quantity is float64 and centred on the hull's centroid, so that `f` near 0 is not
@@ -95,6 +95,7 @@ export class ConvexHull {
   private readonly centred: Float64Array;
   /** `m × m` Gram matrix of the centred vertices. */
   private readonly gram: Float64Array;
+  private corral: CorralFactor | undefined;
 
   constructor(vertices: Float32Array | Float64Array, m: number, d: number) {
     if (!Number.isInteger(m) || m < 1 || !Number.isInteger(d) || d < 1) {
@@ -102,6 +103,11 @@ export class ConvexHull {
     }
     if (vertices.length !== m * d) {
       throw new RangeError(`ConvexHull: vertices hold ${vertices.length} values, not m × d = ${m} × ${d} = ${m * d}.`);
+    }
+    for (let i = 0; i < vertices.length; i++) {
+      if (!Number.isFinite(vertices[i])) {
+        throw new RangeError(`ConvexHull: coordinate ${i % d} of vertex ${Math.floor(i / d)} is not finite (${vertices[i]}).`);
+      }
     }
     this.m = m;
     this.d = d;
@@ -238,8 +244,10 @@ export class ConvexHull {
     }
     const weights = new Float64Array(m);
     weights[start] = 1;
-    const corral = new CorralFactor(gram, m, pointOffset);
-    corral.reset(start);
+    // One factor per hull, reused across queries: its m × m storage is the largest allocation here.
+    this.corral ??= new CorralFactor(gram, m);
+    const corral = this.corral;
+    corral.reset(start, pointOffset);
     const innerProducts = new Float64Array(m); // h_k = x·q_k, x = Σ λ_l q_l the current hull point minus p
     const affineWeights = new Float64Array(m);
 
@@ -380,23 +388,25 @@ class CorralFactor {
   members: number[] = [];
   private readonly gram: Float64Array;
   private readonly m: number;
-  private readonly pointOffset: Float64Array;
+  private pointOffset: Float64Array;
   /** Lower-triangular factor of M, row-major with stride m (rows 0 … members.length − 2). */
   private readonly lower: Float64Array;
   private readonly rhs: Float64Array;
   private readonly solution: Float64Array;
 
-  constructor(gram: Float64Array, m: number, pointOffset: Float64Array) {
+  constructor(gram: Float64Array, m: number) {
     this.gram = gram;
     this.m = m;
-    this.pointOffset = pointOffset;
+    this.pointOffset = new Float64Array(m);
     this.lower = new Float64Array(m * m);
     this.rhs = new Float64Array(m);
     this.solution = new Float64Array(m);
   }
 
-  reset(first: number): void {
+  /** Starts a query: the corral holds `first` alone; `pointOffset` is that query's c = S̃p̃. */
+  reset(first: number, pointOffset: Float64Array): void {
     this.members = [first];
+    this.pointOffset = pointOffset;
   }
 
   /** Adds a vertex; false (and unchanged) when it is affinely dependent on the corral. */

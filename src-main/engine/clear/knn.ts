@@ -102,9 +102,11 @@ export function normaliseFeatures(
 
 /**
  * The exact `k` nearest neighbours (Euclidean) of each of the `n` rows of `features`
- * (`n × dim`, row-major), excluding the row itself. Ties between equidistant neighbours
- * are broken by the backend's `topk` (stable: lower index first) and may differ between
- * backends; the distances do not.
+ * (`n × dim`, row-major), excluding the row itself. Distances are exact (float64 from the
+ * coordinates); the float32 ranking only decides which neighbours are kept, so a
+ * neighbour tied with the k-th to within float32 rounding may be swapped for it. Among
+ * equidistant neighbours (duplicates) the order is the backend's `topk` order and may differ
+ * between backends; the distances do not.
  */
 export async function buildNeighbourGraph(
   features: Float32Array,

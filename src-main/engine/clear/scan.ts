@@ -6,12 +6,12 @@ import type { Dataset } from '../data/dataset.js';
 import type { LoadedModel } from '../model/io.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
-import { calibrateScores } from './calibrate.js';
+import { calibrateScores, NATURAL_POCKET_PRIOR } from './calibrate.js';
 import { embedSplit, type Embedding } from './embed.js';
 import { buildNeighbourGraph, normaliseFeatures, type NeighbourGraph } from './knn.js';
 import { probePocket } from './pocket-test.js';
 import { findPocketCandidates, type PocketCandidate } from './pockets.js';
-import { pocketScore, scoreParts } from './score.js';
+import { isPocket, pocketScore, scoreParts } from './score.js';
 import { splitModel, type SplitModel } from './split.js';
 import { SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
@@ -55,6 +55,61 @@ export async function prepareScan(
   return { parts, embedding, normalised, graph, timings: { embed, neighbours: now() - t } };
 }
 
+/** Whether sample j's neighbours, other than attacker-labelled ones, are mostly the enclosing class. */
+function sitsInRegionOf(j: number, attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): boolean {
+  const k = graph.k;
+  const counts = new Map<number, number>();
+  for (let r = 0; r < k; r++) {
+    const l = labels[graph.indices[j * k + r]];
+    if (l !== attackerClass) counts.set(l, (counts.get(l) ?? 0) + 1);
+  }
+  let best = -1; let bestCount = -1;
+  for (const [l, c] of counts) if (c > bestCount) { best = l; bestCount = c; }
+  return best === enclosingClass;
+}
+
+/**
+ * Shell purity for scoring: attacker-labelled shell points that themselves sit in the
+ * enclosing class's region (more of the same planted group, split off by the hull search)
+ * are not counted as evidence of a class border.
+ */
+function scoringShellPurity(shell: number[], attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): { purity: number; size: number } {
+  let b = 0; let m = 0;
+  for (const j of shell) {
+    if (labels[j] === attackerClass && sitsInRegionOf(j, attackerClass, enclosingClass, labels, graph)) continue;
+    m++; if (labels[j] === enclosingClass) b++;
+  }
+  return m ? { purity: b / m, size: m } : { purity: 0, size: 0 };
+}
+
+/** Neighbour ranks looked at when a confirmed pocket gathers its stragglers. */
+export const EXPANSION_RANK = 20;
+
+/**
+ * A confirmed pocket gathers the attacker-labelled samples right beside it that sit in the
+ * enclosing class's region: poisons the model did not fit (it predicts them as B), which the
+ * hull search leaves out because they are not part of the pocket the model carved. They are
+ * poisons all the same, and repair must relabel them too.
+ */
+function expandPocket(members: number[], attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): number[] {
+  const inPocket = new Set(members);
+  const k = graph.k;
+  const foreignMajorityIsB = (j: number) => sitsInRegionOf(j, attackerClass, enclosingClass, labels, graph);
+  let frontier = [...members];
+  for (let round = 0; round < 10 && frontier.length; round++) {
+    const next: number[] = [];
+    for (const i of frontier) {
+      for (let r = 0; r < Math.min(EXPANSION_RANK, k); r++) {
+        const j = graph.indices[i * k + r];
+        if (inPocket.has(j) || labels[j] !== attackerClass || !foreignMajorityIsB(j)) continue;
+        inPocket.add(j); next.push(j);
+      }
+    }
+    frontier = next;
+  }
+  return [...inPocket].sort((a, b) => a - b);
+}
+
 function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const a = classNames[p.attackerClass]; const b = classNames[p.enclosingClass];
   const parts: string[] = [];
@@ -96,19 +151,23 @@ export async function scanModel(
   const scored = search.candidates.map((c: PocketCandidate, i: number) => {
     if (i % 16 === 0) throwIfCancelled(ctx.signal);
     const probe = probePocket(parts, embedding.features, c.members, c.shell, c.attackerClass, c.enclosingClass, rng, settings.probesPerPocket);
+    const depth = scoringShellPurity(c.shell, c.attackerClass, c.enclosingClass, labels, graph);
     const evidence = {
-      shellPurity: c.shellPurity, relativeSpread: c.tightness, size: c.members.length,
-      fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate,
-      flipToEnclosingRate: probe.flipToEnclosingRate, contamination: c.contamination,
+      shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
+      fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
     };
     ctx.onProgress?.({ stage: 'pocket-test', fraction: (i + 1) / search.candidates.length });
     return { c, probe, evidence, score: pocketScore(evidence) };
   });
   const pocketTest = now() - t;
 
-  const calibration = calibrateScores(scored.map((s) => s.score));
+  // Only groups the model fitted are pockets; they are judged against each other.
+  const fitted = scored.map((s, i) => (isPocket(s.evidence) ? i : -1)).filter((i) => i >= 0);
+  const calibration = calibrateScores(fitted.map((i) => scored[i].score), NATURAL_POCKET_PRIOR);
+  const pValueOf = new Map(fitted.map((i, k) => [i, calibration.pValues[k]]));
+  const zOf = new Map(fitted.map((i, k) => [i, calibration.zScores[k]]));
   const pockets: Pocket[] = scored.map((s, i) => {
-    const pValue = calibration.pValues[i];
+    const pValue = pValueOf.get(i) ?? 1;
     const base = {
       id: i + 1,
       members: [...s.c.members].sort((x, y) => x - y),
@@ -116,16 +175,25 @@ export async function scanModel(
       enclosingClass: s.c.enclosingClass,
       score: s.score,
       pValue,
-      confirmed: pValue <= settings.falseAlarm && s.evidence.interiorAttackerRate >= 0.5,
-      tightness: { contamination: s.c.contamination, diameter: s.c.diameter, relativeSpread: s.c.tightness, shellPurity: s.c.shellPurity },
+      confirmed: pValue <= settings.falseAlarm && isPocket(s.evidence),
+      tightness: { contamination: s.c.contamination, diameter: s.c.diameter, relativeSpread: s.c.tightness, shellPurity: s.evidence.shellPurity },
       interiorAttackerRate: s.probe.interiorAttackerRate,
       flipDistance: s.probe.flipDistance,
       fittedRate: s.c.predictedAsAttacker,
-      evidence: { ...scoreParts(s.evidence), zScore: calibration.zScores[i], flipToEnclosingRate: s.probe.flipToEnclosingRate },
+      evidence: { ...scoreParts(s.evidence), zScore: zOf.get(i) ?? 0, flipToEnclosingRate: s.probe.flipToEnclosingRate, meanInner: s.c.meanInnerDistance, shellDistance: s.c.shellDistance },
     };
     return { ...base, explanation: explain(base, ds.classNames) };
   }).sort((a, b) => b.score - a.score).map((p, i) => ({ ...p, id: i + 1 }));
 
+  for (const p of pockets) {
+    if (!p.confirmed) continue;
+    const grown = expandPocket(p.members, p.attackerClass, p.enclosingClass, labels, graph);
+    if (grown.length > p.members.length) {
+      p.evidence.gathered = grown.length - p.members.length;
+      p.explanation += ` ${grown.length - p.members.length} more "${ds.classNames[p.attackerClass]}"-labelled samples right beside it, in the same "${ds.classNames[p.enclosingClass]}" region, are included as likely poisons the model did not fit.`;
+      p.members = grown;
+    }
+  }
   const confirmed = pockets.filter((p) => p.confirmed);
   const minP = pockets.length ? Math.min(...pockets.map((p) => p.pValue)) : 1;
   const classNames = ds.classNames;

@@ -1,46 +1,49 @@
 /**
- * The pocket score: one number from the evidence ALGORITHM.md names — depth (shell purity),
- * tightness (near-duplicates), size, and the model's own behaviour (members fitted as A,
- * hull interior predicted A, flips to B on the way out). Higher = more like a planted pocket.
+ * The pocket score: one number from the evidence ALGORITHM.md names, judged on MNIST scans
+ * of clean and poisoned models (README "How well it works"):
  *
- * The weights are on log-scale evidence so that each part contributes comparably; they are
- * judged by the benchmark (README "How well it works"), not by this comment.
+ *   score = logit((b + 1) / (M + 2)) + SIZE_WEIGHT · ln(size) − CONTAMINATION_WEIGHT · ln(1 + contamination)
+ *
+ * where b of the M nearest points outside the group belong to the enclosing class (depth,
+ * smoothed so a small shell cannot claim certainty). Natural pockets sit at class borders
+ * (shell purity ≈ 0.6–0.8, a few members); a planted one is deep inside the enclosing class
+ * and as large as the attacker made it.
+ *
+ * The model's own behaviour decides whether a group is a pocket at all: unless the model
+ * predicts the attacker class for most members and most hull-interior probes, there is no
+ * pocket to explain the group (the model did not fit it) and it is not scored against the
+ * others. Feature-space spread is reported but not scored: its scale differs by class (a
+ * class of "1"s is far tighter than a class of "8"s) more than poisons differ from natural
+ * groups.
  */
 export interface PocketEvidence {
   shellPurity: number;
-  relativeSpread: number;
+  shellSize: number;
   size: number;
   fittedRate: number;
   interiorAttackerRate: number;
-  flipToEnclosingRate: number;
   contamination: number;
 }
 
-export const SCORE_WEIGHTS = {
-  depth: 3,
-  tightness: 1,
-  size: 0.75,
-  behaviour: 2,
-  contamination: 0.5,
-} as const;
+export const SIZE_WEIGHT = 0.5;
+export const CONTAMINATION_WEIGHT = 0.5;
+/** Share of members and of interior probes the model must predict as A for a group to be a pocket. */
+export const POCKET_BEHAVIOUR_THRESHOLD = 0.5;
 
-/** Spread below which two members count as near-duplicates; keeps −log bounded. */
-export const SPREAD_FLOOR = 0.05;
+export function isPocket(e: Pick<PocketEvidence, 'fittedRate' | 'interiorAttackerRate'>): boolean {
+  return e.fittedRate >= POCKET_BEHAVIOUR_THRESHOLD && e.interiorAttackerRate >= POCKET_BEHAVIOUR_THRESHOLD;
+}
 
 export function scoreParts(e: PocketEvidence): Record<string, number> {
-  const behaviour = Math.min(e.fittedRate, 1) * 0.5 + e.interiorAttackerRate * 0.3 + e.flipToEnclosingRate * 0.2;
+  const b = Math.round(e.shellPurity * e.shellSize);
+  const smoothed = (b + 1) / (e.shellSize + 2);
   return {
-    depth: SCORE_WEIGHTS.depth * e.shellPurity,
-    tightness: SCORE_WEIGHTS.tightness * -Math.log(Math.max(e.relativeSpread, 0) + SPREAD_FLOOR),
-    size: SCORE_WEIGHTS.size * Math.log(Math.max(1, e.size)),
-    behaviour: SCORE_WEIGHTS.behaviour * behaviour,
-    contamination: -SCORE_WEIGHTS.contamination * Math.log1p(e.contamination),
+    depth: Math.log(smoothed / (1 - smoothed)),
+    size: SIZE_WEIGHT * Math.log(Math.max(1, e.size)),
+    contamination: -CONTAMINATION_WEIGHT * Math.log1p(e.contamination),
   };
 }
 
 export function pocketScore(e: PocketEvidence): number {
-  const parts = scoreParts(e);
-  // A group the model does not predict as A inside is not a pocket at all: gate on behaviour.
-  const gate = e.interiorAttackerRate < 0.5 || e.fittedRate < 0.5 ? 0.5 : 1;
-  return gate * Object.values(parts).reduce((a, b) => a + b, 0);
+  return Object.values(scoreParts(e)).reduce((a, b) => a + b, 0);
 }

@@ -1,0 +1,42 @@
+/** The wizard's steps, and when each is done or reachable, from the project alone. */
+import type { ProjectFile, StepId } from '../../src-main/contract/app.js';
+
+export interface StepInfo { id: StepId; label: string; hint: string }
+
+export const STEPS: StepInfo[] = [
+  { id: 'load', label: 'Load', hint: 'Choose the data and the model' },
+  { id: 'train', label: 'Train', hint: 'Train a model here' },
+  { id: 'scan', label: 'Scan', hint: 'Search for pockets' },
+  { id: 'inspect', label: 'Inspect', hint: 'See what was found' },
+  { id: 'repair', label: 'Repair', hint: 'Close the pockets' },
+  { id: 'verify', label: 'Verify', hint: 'Before and after' },
+  { id: 'export', label: 'Export', hint: 'Save model and report' },
+];
+
+export type StepStatus = 'done' | 'ready' | 'locked';
+
+/** Done: its result exists. Ready: what it needs exists. Locked: say what is missing. */
+export function stepStatus(project: ProjectFile | null, id: StepId): { status: StepStatus; why?: string } {
+  if (!project) return id === 'load' ? { status: 'ready' } : { status: 'locked', why: 'Open or create a project first.' };
+  const hasData = Boolean(project.dataset);
+  const hasModel = Boolean(project.model);
+  switch (id) {
+    case 'load': return { status: hasData && hasModel ? 'done' : 'ready' };
+    case 'train':
+      if (!hasData) return { status: 'locked', why: 'Choose a dataset first.' };
+      return { status: project.training && hasModel ? 'done' : 'ready' };
+    case 'scan':
+      if (!hasData || !hasModel) return { status: 'locked', why: 'Choose a dataset and a model first.' };
+      return { status: project.scan ? 'done' : 'ready' };
+    case 'inspect':
+      return project.scan ? { status: 'done' } : { status: 'locked', why: 'Run a scan first.' };
+    case 'repair':
+      if (!project.scan) return { status: 'locked', why: 'Run a scan first.' };
+      return { status: project.repair ? 'done' : 'ready' };
+    case 'verify':
+      return project.repair ? { status: 'done' } : { status: 'locked', why: 'Repair the model first.' };
+    case 'export':
+      if (!project.scan) return { status: 'locked', why: 'Run a scan first.' };
+      return { status: project.exports.length ? 'done' : 'ready' };
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * The wizard's state: the open project (the single source of truth, saved to project.json
+ * after every change, so closing and reopening loses nothing), the running task, and the
+ * views' caches. Components read getters and call methods; nothing else changes state.
+ *
+ * Large data (chart series, projections, results) is `$state.raw`: replaced, never mutated,
+ * so Svelte does not wrap thousands of points in proxies.
+ */
+import {
+  type AppInfo, type DialogPurpose, type MenuAction, type ProjectFile, type ProjectSettings,
+  type RecentProject, type StepId, ATTACKS,
+} from '../../src-main/contract/app.js';
+import type { JobInput, JobName } from '../../src-main/contract/jobs.js';
+import { api, ApiError, type Progress } from './api.js';
+import { baseName, joinPath } from './format.js';
+import type { DatasetPreview, JobResults, PocketView, RepairResult, ScanResult } from './results.js';
+import { STEPS, stepStatus } from './steps.js';
+
+export interface Task {
+  id: string;
+  label: string;
+  stage: string;
+  fraction: number;
+  message?: string;
+  metrics?: Record<string, number>;
+  /** Latest fraction seen per stage, for step-by-step progress (scan: embed → pocket-test). */
+  stages: Record<string, number>;
+  cancel(): void;
+}
+
+export interface CurvePoint { epoch: number; loss: number; accuracy: number }
+
+export interface PathRequest { purpose: DialogPurpose; initial: string; resolve(path: string | null): void }
+
+export interface DatasetChoice { spec: string; limit?: number; dataSeed?: number }
+
+export interface AttackChoice { attack: (typeof ATTACKS)[number]; target: number; attackerClass: number; poisons: number; seed: number }
+
+export class Wizard {
+  #info = $state.raw<AppInfo | null>(null);
+  #dir = $state<string | null>(null);
+  #project = $state.raw<ProjectFile | null>(null);
+  #warnings = $state.raw<string[]>([]);
+  #recent = $state.raw<RecentProject[]>([]);
+  #task = $state.raw<Task | null>(null);
+  #curve = $state.raw<CurvePoint[]>([]);
+  #preview = $state.raw<DatasetPreview | null>(null);
+  #pocketViews = $state.raw<ReadonlyMap<number, PocketView>>(new Map());
+  #selectedPocket = $state<number | null>(null);
+  /** One sentence saying what went wrong and what to do next. */
+  error = $state<string | null>(null);
+  notice = $state<string | null>(null);
+  /** Set while the page asks for a typed path (browser mode has no native dialogs). */
+  pathRequest = $state.raw<PathRequest | null>(null);
+  #saving: Promise<unknown> = Promise.resolve();
+
+  get info() { return this.#info; }
+  get dir() { return this.#dir; }
+  get project() { return this.#project; }
+  get warnings() { return this.#warnings; }
+  get recent() { return this.#recent; }
+  get task() { return this.#task; }
+  get curve() { return this.#curve; }
+  get preview() { return this.#preview; }
+  get pocketViews() { return this.#pocketViews; }
+  get selectedPocket() { return this.#selectedPocket; }
+
+  step: StepId = $derived(this.#project?.step ?? 'load');
+  steps = $derived(STEPS.map((s) => ({ ...s, ...stepStatus(this.#project, s.id) })));
+  settings: ProjectSettings | null = $derived(this.#project?.settings ?? null);
+  scan = $derived(this.#project?.scan?.result as ScanResult | undefined);
+  repair = $derived(this.#project?.repair?.result as RepairResult | undefined);
+  classNames: string[] = $derived(this.#project?.dataset?.classNames ?? []);
+
+  // -------------------------------------------------------------------------------------
+  // Start, projects, navigation
+
+  async start(): Promise<void> {
+    this.#info = await this.#guard('Connecting to the engine', () => api.call('app.info', {}));
+    api.onMenu((action) => void this.onMenu(action));
+    this.#recent = (await this.#guard('Reading the recent projects', () => api.call('project.recent', {}))) ?? [];
+    // Reopen where the user left off: the project named at start, else the last one.
+    const reopen = this.#info?.startupProject ?? this.#recent[0]?.dir;
+    if (reopen) await this.openProject(reopen);
+  }
+
+  async openProject(dir: string): Promise<void> {
+    const opened = await this.#guard('Opening the project', () => api.call('project.open', { dir }));
+    if (opened) this.#adopt(opened.dir, opened.project, opened.warnings);
+  }
+
+  async createProject(dir: string): Promise<void> {
+    const created = await this.#guard('Creating the project', () => api.call('project.create', { dir }));
+    if (created) this.#adopt(created.dir, created.project, created.warnings);
+  }
+
+  #adopt(dir: string, project: ProjectFile, warnings: string[]): void {
+    this.#dir = dir;
+    this.#project = project;
+    this.#warnings = warnings;
+    this.#preview = null;
+    this.#pocketViews = new Map();
+    this.#viewsAsked.clear();
+    this.#selectedPocket = (project.scan?.result as ScanResult | undefined)?.pockets.find((p) => p.confirmed)?.id ?? null;
+    this.#curve = (project.training?.history ?? []).map((h) => ({ epoch: h.epoch, loss: h.loss, accuracy: h.accuracy }));
+    void api.call('project.recent', {}).then((r) => { this.#recent = r; }, () => {});
+    if (project.dataset) void this.refreshPreview();
+  }
+
+  go(step: StepId): void {
+    const status = stepStatus(this.#project, step);
+    if (status.status === 'locked') { this.notice = status.why ?? null; return; }
+    if (this.#project && this.#project.step !== step) this.#update({ step });
+  }
+
+  /** Applies a change and saves project.json (saves run one after another, in order). */
+  #update(patch: Partial<ProjectFile>): void {
+    if (!this.#project || !this.#dir) return;
+    const project = { ...this.#project, ...patch };
+    this.#project = project;
+    const dir = this.#dir;
+    this.#saving = this.#saving.then(() => api.call('project.save', { dir, project })).catch((err: unknown) => {
+      this.error = `The project could not be saved: ${(err as Error).message}`;
+    });
+  }
+
+  updateSettings<K extends keyof ProjectSettings>(part: K, values: Partial<ProjectSettings[K]>): void {
+    if (!this.#project) return;
+    this.#update({ settings: { ...this.#project.settings, [part]: { ...this.#project.settings[part], ...values } } });
+  }
+
+  /** Waits for pending saves (tests and the export step use it). */
+  flush(): Promise<unknown> { return this.#saving; }
+
+  /** A path from a native dialog, or typed into the page where the host has none. */
+  async pickPath(purpose: DialogPurpose): Promise<string | null> {
+    const result = await this.#guard('Opening the dialog', () => api.call('dialog.open', { purpose }));
+    if (!result) return null;
+    if ('path' in result) return result.path;
+    return new Promise((resolve) => {
+      this.pathRequest = { purpose, initial: this.#dir ?? '~', resolve: (p) => { this.pathRequest = null; resolve(p); } };
+    });
+  }
+
+  async onMenu(action: MenuAction): Promise<void> {
+    if (action === 'export') { this.go('export'); return; }
+    this.go('load');
+    const purpose = action === 'open-project' ? 'project' : action === 'open-model' ? 'model' : 'dataset-folder';
+    const picked = await this.pickPath(purpose);
+    if (!picked) return;
+    if (action === 'open-project') await this.openOrCreateProject(picked);
+    else if (action === 'open-model') await this.openModel(picked);
+    else await this.useDataset({ spec: `folder:${picked}` });
+  }
+
+  async openOrCreateProject(dir: string): Promise<void> {
+    const info = await this.#guard('Checking the folder', () => api.call('path.inspect', { path: dir }));
+    if (info?.holds === 'project') await this.openProject(info.path);
+    else if (info) await this.createProject(info.path);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Jobs
+
+  /** Runs one engine job as the current task; errors become `error`, cancels a notice. */
+  async #run<N extends JobName>(label: string, job: N, args: JobInput<N>, onProgress?: (e: Progress) => void): Promise<JobResults[N] | null> {
+    if (this.#task) { this.error = `${this.#task.label} is still running; wait for it or cancel it first.`; return null; }
+    this.error = null; this.notice = null;
+    const running = api.job(job, args, (event) => {
+      const t = this.#task;
+      if (t?.id !== running.id) return;
+      this.#task = { ...t, ...event, stages: { ...t.stages, [event.stage]: event.fraction } };
+      onProgress?.(event);
+    });
+    this.#task = { id: running.id, label, stage: 'starting', fraction: 0, stages: {}, cancel: () => running.cancel() };
+    try {
+      return await running.result;
+    } catch (err) {
+      if (err instanceof ApiError && err.kind === 'cancelled') this.notice = `${label} was cancelled; nothing was changed.`;
+      else this.error = `${label} failed: ${(err as Error).message}`;
+      return null;
+    } finally {
+      this.#task = null;
+    }
+  }
+
+  async #guard<T>(label: string, f: () => Promise<T>): Promise<T | null> {
+    try { return await f(); } catch (err) {
+      this.error = `${label} failed: ${(err as Error).message}`;
+      return null;
+    }
+  }
+
+  #dataArgs() {
+    const d = this.#project!.dataset!;
+    return { data: d.spec, ...(d.limit ? { limit: d.limit } : {}), ...(d.dataSeed !== undefined ? { dataSeed: d.dataSeed } : {}) };
+  }
+
+  async #allocate(kind: 'model' | 'data' | 'scan' | 'repair'): Promise<string | null> {
+    const dir = this.#dir;
+    if (!dir) { this.error = 'Open or create a project first; its folder holds what the wizard writes.'; return null; }
+    return (await this.#guard('Choosing an output folder', () => api.call('project.allocate', { dir, kind })))?.path ?? null;
+  }
+
+  async refreshPreview(): Promise<void> {
+    if (!this.#project?.dataset) return;
+    const preview = await this.#run('Reading the dataset', 'datasetPreview', { ...this.#dataArgs(), samplesPerClass: 3 });
+    if (preview) this.#preview = preview;
+  }
+
+  /** Reads a dataset and makes it the project's; scan and repair results of other data are cleared. */
+  async useDataset(choice: DatasetChoice, keepAttack = false): Promise<boolean> {
+    const preview = await this.#run('Reading the dataset', 'datasetPreview', { data: choice.spec, limit: choice.limit, dataSeed: choice.dataSeed, samplesPerClass: 3 });
+    if (!preview) return false;
+    this.#preview = preview;
+    const same = this.#project?.dataset?.fingerprint === preview.fingerprint;
+    this.#update({
+      dataset: {
+        spec: choice.spec, ...(choice.limit ? { limit: choice.limit } : {}), ...(choice.dataSeed !== undefined ? { dataSeed: choice.dataSeed } : {}),
+        name: preview.name, fingerprint: preview.fingerprint, classNames: preview.classNames,
+        trainCount: preview.trainCount, testCount: preview.testCount,
+      },
+      ...(keepAttack ? {} : { attack: null }),
+      ...(same ? {} : { scan: null, repair: null }),
+    });
+    return true;
+  }
+
+  /** Poisons the current (clean) data, then uses the poisoned copy: the first-time user's demo. */
+  async simulateAttack(choice: AttackChoice): Promise<void> {
+    const project = this.#project;
+    if (!project?.dataset) { this.error = 'Choose the built-in MNIST data first; the attack poisons it.'; return; }
+    const source = project.attack?.source ?? { spec: project.dataset.spec, ...(project.dataset.limit ? { limit: project.dataset.limit } : {}) };
+    const out = await this.#allocate('data');
+    if (!out) return;
+    const result = await this.#run('Simulating the attack', 'attack', { data: source.spec, limit: source.limit, ...choice, out });
+    if (!result) return;
+    const data = typeof result.data === 'string' ? result.data : `dir:${out}`;
+    if (!(await this.useDataset({ spec: data }, true))) return;
+    this.#update({
+      attack: { ...choice, source, data, result: result as Record<string, unknown> },
+      // A model trained on the clean data is not the one the attack targets: train on the poisoned data next.
+      ...(this.#project?.model?.origin === 'trained' ? { model: null, training: null } : {}),
+    });
+  }
+
+  async openModel(dir: string): Promise<void> {
+    const info = await this.#run('Reading the model', 'info', { model: dir });
+    if (!info) return;
+    this.#update({
+      model: { dir: info.model, fingerprint: info.fingerprint, origin: 'opened', ...(info.metadata.architecture ? { architecture: info.metadata.architecture } : {}) },
+      training: null, scan: null, repair: null,
+    });
+  }
+
+  async train(): Promise<void> {
+    const project = this.#project;
+    if (!project?.dataset) return;
+    const out = await this.#allocate('model');
+    if (!out) return;
+    const s = project.settings.train;
+    this.#curve = [];
+    const result = await this.#run('Training', 'train', { ...this.#dataArgs(), ...s, out }, (e) => {
+      const m = e.metrics;
+      if (!m || m.loss === undefined || m.epoch === undefined || m.batch === undefined || !m.batches) return;
+      this.#curve = [...this.#curve, { epoch: m.epoch - 1 + m.batch / m.batches, loss: m.loss, accuracy: m.accuracy }];
+    });
+    if (!result) return;
+    this.#update({
+      model: { dir: result.model, fingerprint: result.fingerprint, origin: 'trained', architecture: result.architecture },
+      training: {
+        arch: s.arch, accuracy: result.accuracy, samplesPerSecond: result.samplesPerSecond, trainSeconds: result.trainSeconds,
+        backend: result.backend, history: this.#curve.map((p) => ({ ...p })),
+      },
+      scan: null, repair: null,
+    });
+  }
+
+  async runScan(): Promise<void> {
+    const project = this.#project;
+    if (!project?.dataset || !project.model) return;
+    const out = await this.#allocate('scan');
+    if (!out) return;
+    const s = project.settings.scan;
+    const result = await this.#run('Scanning', 'scan', { ...this.#dataArgs(), model: project.model.dir, falseAlarm: s.falseAlarm, ...(s.neighbours ? { neighbours: s.neighbours } : {}), out });
+    if (!result) return;
+    this.#pocketViews = new Map();
+    this.#viewsAsked.clear();
+    this.#selectedPocket = result.pockets.find((p) => p.confirmed)?.id ?? result.pockets[0]?.id ?? null;
+    this.#update({ scan: { file: out, result: result as unknown as Record<string, unknown> }, repair: null });
+  }
+
+  /** Pockets whose view was asked for: drawn automatically once, again only when the user asks. */
+  #viewsAsked = new Set<number>();
+
+  async selectPocket(id: number, userAsked = true): Promise<void> {
+    this.#selectedPocket = id;
+    const project = this.#project;
+    if (this.#pocketViews.has(id) || !project?.scan || !project.model) return;
+    if (!userAsked && this.#viewsAsked.has(id)) return;
+    this.#viewsAsked.add(id);
+    const view = await this.#run('Drawing the pocket', 'pocketView', { ...this.#dataArgs(), model: project.model.dir, scan: project.scan.file, pocketId: id });
+    if (view) this.#pocketViews = new Map([...this.#pocketViews, [id, view]]);
+  }
+
+  async runRepair(): Promise<void> {
+    const project = this.#project;
+    if (!project?.dataset || !project.model || !project.scan) return;
+    const out = await this.#allocate('repair');
+    if (!out) return;
+    const s = project.settings.repair;
+    const result = await this.#run('Repairing', 'repair', { ...this.#dataArgs(), model: project.model.dir, scan: project.scan.file, out, ...s });
+    if (!result) return;
+    this.#update({
+      repair: { model: { dir: out, fingerprint: result.model.fingerprint, origin: 'repaired' }, result: result as unknown as Record<string, unknown> },
+    });
+  }
+
+  /** Copies the repaired model and writes the report into `dest`; never overwrites anything there. */
+  async exportTo(dest: string): Promise<void> {
+    const project = this.#project;
+    if (!project?.scan) return;
+    const files: string[] = [];
+    const listing = await this.#guard('Reading the export folder', () => api.call('path.inspect', { path: dest }));
+    if (!listing) return;
+    if (listing.exists && listing.kind !== 'folder') { this.error = `The export destination ${listing.path} is a file; choose a folder.`; return; }
+    dest = listing.path;
+    if (project.repair) {
+      const taken = new Set((listing.entries ?? []).map((e) => e.name));
+      const base = `${baseName(project.repair.model.dir)}-model`;
+      let name = base;
+      for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
+      const model = await this.#guard('Exporting the model', () => api.call('export.model', { from: project.repair!.model.dir, to: joinPath(listing.path, name) }));
+      if (!model) return;
+      files.push(model.dir);
+    }
+    const report = await this.#run('Writing the report', 'exportReport', {
+      scan: project.scan.file, ...(project.repair ? { repair: project.repair.result } : {}), out: dest, title: `CLEAR report: ${project.name}`,
+    });
+    if (!report) return;
+    files.push(report.html, report.json);
+    this.#update({ exports: [...project.exports, { at: new Date().toISOString(), dir: report.dir, files }] });
+    this.notice = `Exported ${files.length} item${files.length === 1 ? '' : 's'} to ${report.dir}.`;
+  }
+}
+
+export const wizard = new Wizard();

@@ -1,0 +1,87 @@
+// The `clear` command line: usage errors exit 2 with usage, failures exit 1 with one sentence,
+// --json prints one object on stdout, and train/eval/predict/info work on MNIST and IDX files.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadDataset } from '../../src-main/engine/data/load.js';
+import { encodeIdx } from '../../src-main/engine/data/idx.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function clear(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/clear.js', ...args], { encoding: 'utf8', env: { ...process.env, CLEAR_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('clear CLI', () => {
+  it('prints usage and exits 2 on a usage error', () => {
+    const none = clear();
+    expect(none.code).toBe(2);
+    expect(none.stdout).toMatch(/Usage: clear <command>/);
+    const bad = clear('train', '--data', 'mnist');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Option --out is required/);
+    expect(bad.stderr).toMatch(/Usage: clear train/);
+    const unknown = clear('train', '--data', 'mnist', '--out', 'x', '--frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(clear('frobnicate').code).toBe(2);
+    expect(clear('train', '--help').code).toBe(0);
+  });
+
+  it('exits 1 with one sentence naming the path for a missing model', () => {
+    const r = clear('eval', '--model', path.join(dir, 'nope'), '--data', 'mnist', '--json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Error: The model folder .*nope does not exist\./);
+    expect(JSON.parse(r.stdout.trim()).kind).toBe('user');
+  });
+
+  describe('on IDX files', () => {
+    let spec: string;
+    beforeAll(async () => {
+      // Real MNIST digits written as IDX files (gzipped images, plain labels).
+      const ds = await loadDataset('mnist', { limit: 600 });
+      const toBytes = (x: Float32Array) => Uint8Array.from(x, (v) => Math.round(v * 255));
+      const files = {
+        ti: [encodeIdx('u8', [600, 28, 28], toBytes(ds.train.images)), true],
+        tl: [encodeIdx('u8', [600], ds.train.labels), false],
+        si: [encodeIdx('u8', [ds.test.count, 28, 28], toBytes(ds.test.images)), true],
+        sl: [encodeIdx('u8', [ds.test.count], ds.test.labels), false],
+      } as const;
+      const names: string[] = [];
+      for (const [name, [bytes, gz]] of Object.entries(files)) {
+        const f = path.join(dir, `${name}.idx${gz ? '.gz' : ''}`);
+        writeFileSync(f, gz ? gzipSync(bytes) : bytes);
+        names.push(f);
+      }
+      spec = `idx:${names.join(',')}`;
+    });
+
+    it('train, eval, predict and info work and print JSON', () => {
+      const model = path.join(dir, 'idx-model');
+      const t = clear('train', '--data', spec, '--arch', 'mlp', '--epochs', '2', '--out', model, '--json');
+      expect(t.code, t.stderr).toBe(0);
+      const train = JSON.parse(t.stdout.trim());
+      expect(train.backend).toBe('wasm');
+      expect(train.accuracy).toBeGreaterThan(0.7);
+      const e = JSON.parse(clear('eval', '--model', model, '--data', spec, '--json').stdout.trim());
+      expect(e.accuracy).toBeCloseTo(train.accuracy, 6);
+      expect(e.perClass).toHaveLength(10);
+      const p = JSON.parse(clear('predict', '--model', model, '--data', spec, '--split', 'test', '--index', '3', '--json').stdout.trim());
+      expect(p.index).toBe(3);
+      expect(p.probabilities).toHaveLength(10);
+      expect(p.probabilities.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 4);
+      expect(p.predicted).toBe(p.probabilities.indexOf(Math.max(...p.probabilities)));
+      const i = clear('info', '--model', model);
+      expect(i.code).toBe(0);
+      expect(i.stdout).toMatch(/\* features/);
+      expect(i.stdout).toMatch(/Fingerprint [0-9a-f]{64}/);
+      const again = clear('train', '--data', spec, '--arch', 'mlp', '--epochs', '1', '--out', model);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/already holds files/);
+    });
+  });
+});

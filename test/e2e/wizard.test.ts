@@ -1,0 +1,225 @@
+/**
+ * The whole story in the real renderer, against the real engine, through browser mode:
+ * create a project, load a small MNIST subset, simulate a label-flip attack, train, scan,
+ * see the pocket in Inspect, repair, verify the target is fixed, export, reopen.
+ *
+ * Runs after `npm run build` (it serves dist/renderer and forks dist/worker.js) and drives
+ * Debian's Chromium with playwright-core; skipped, with the reason, where either is missing.
+ * Every step leaves a screenshot in test-artifacts/.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBrowserMode } from '../../src-main/serve/index.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIST = path.join(ROOT, 'dist');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+
+const missing = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (install it with: apt-get install -y chromium)`
+  : !existsSync(path.join(DIST, 'renderer', 'index.html')) || !existsSync(path.join(DIST, 'worker.js'))
+    ? 'the app is not built (run npm run build first)'
+    : null;
+if (missing) console.warn(`Skipping the wizard e2e test: ${missing}.`);
+
+/** A small story that runs in minutes on two cores: 2,000 digits, 20 label-flip copies. */
+const STORY = { limit: 2000, target: 0, attackerClass: 7, arch: 'cnn', epochs: 3 } as const;
+const LONG = 600_000;
+
+describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let browser: Browser;
+  let page: Page;
+  let server: Awaited<ReturnType<typeof startBrowserMode>>;
+  let work: string;
+  /** Set when the engine has no attack job yet: the rest of the story then runs on clean data. */
+  let attackUnavailable: string | null = null;
+  const consoleErrors: string[] = [];
+  let shot = 0;
+
+  const snap = async (name: string) => {
+    await page.waitForTimeout(150); // let charts finish their last draw
+    await page.screenshot({ path: path.join(ARTIFACTS, `wizard-${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  const step = (id: string) => page.locator(`nav [data-step="${id}"]`);
+  const next = () => page.getByTestId('next').click();
+  const noError = async () => {
+    const error = page.getByTestId('error');
+    if (await error.count()) throw new Error(`The page shows an error: ${await error.innerText()}`);
+  };
+  /** Waits until no task runs and `done` holds; with `failFast`, stops at the page's own error sentence. */
+  const settle = async (done: () => Promise<unknown>, timeout = LONG, failFast = true) => {
+    const start = Date.now();
+    while (Date.now() - start < timeout) {
+      if (failFast) await noError();
+      if (await page.getByTestId('cancel').count() === 0 && await done()) return;
+      await page.waitForTimeout(250);
+    }
+    throw new Error('Timed out waiting for the step to finish.');
+  };
+  const visible = (testid: string) => async () => (await page.getByTestId(testid).count()) > 0;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    work = mkdtempSync(path.join(os.tmpdir(), 'clear-e2e-'));
+    server = await startBrowserMode({
+      workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0,
+      configDir: path.join(work, 'config'),
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('opens on the Load step, shows the backend, and creates a project from a typed path', async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.getByTestId('backend').innerText(), { timeout: 60_000 }).toMatch(/Backend: (tensorflow|wasm|cpu)/);
+    await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('load');
+    await snap('load-empty');
+    await page.getByTestId('choose-project').click();
+    await page.getByTestId('path-input').fill(path.join(work, 'My project'));
+    await expect.poll(() => page.getByTestId('path-prompt').innerText()).toContain('New folder');
+    await snap('project-path-entry');
+    await page.getByTestId('path-choose').click();
+    await expect.poll(() => page.locator('header').innerText()).toContain('My project');
+    expect(existsSync(path.join(work, 'My project', 'project.json'))).toBe(true);
+  }, 120_000);
+
+  it('loads a subset of the built-in MNIST digits', async () => {
+    await page.getByTestId('mnist-limit').fill(String(STORY.limit));
+    await page.getByTestId('use-dataset').click();
+    await settle(visible('dataset-summary'), 120_000);
+    expect(await page.getByTestId('dataset-summary').innerText()).toMatch(/MNIST.*2,000 training, [\d,]+ test samples · 10 classes/s);
+  }, 180_000);
+
+  it('simulates a label-flip attack on one test digit', async (ctx) => {
+    await page.locator(`[data-target="${STORY.target}"]`).click();
+    await page.getByTestId('attack-kind').selectOption('label-flip');
+    await page.getByTestId('attack-class').selectOption(String(STORY.attackerClass));
+    await page.getByTestId('simulate').click();
+    await settle(async () => (await page.getByTestId('attack-summary').count()) > 0 || (await page.getByTestId('error').count()) > 0, LONG, false);
+    const error = page.getByTestId('error');
+    if (await error.count()) {
+      const text = await error.innerText();
+      if (!/not available in this version of the engine/.test(text)) throw new Error(`The attack failed: ${text}`);
+      attackUnavailable = text;
+      await error.getByRole('button', { name: 'Dismiss' }).click();
+      await snap('load-attack-unavailable');
+      console.warn(`The engine has no attack job yet; the story continues on clean data (${text})`);
+      ctx.skip();
+    }
+    expect(await page.getByTestId('dataset-summary').innerText()).toContain('dir:');
+    await snap('load-poisoned');
+  }, LONG);
+
+  it('trains a model with a live loss and accuracy chart', async () => {
+    await page.getByTestId('go-train').click();
+    await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('train');
+    await page.getByTestId('arch').selectOption(STORY.arch);
+    await page.getByTestId('epochs').fill(String(STORY.epochs));
+    await page.getByTestId('epochs').blur();
+    await page.getByTestId('start-train').click();
+    await page.getByTestId('task-rate').waitFor({ timeout: 120_000 });
+    await snap('train-running');
+    await settle(visible('train-result'));
+    expect(await page.getByTestId('train-result').innerText()).toMatch(/Test accuracy \d+\.\d+%/);
+    expect(await page.locator('[data-testid="train-chart"] [data-chart-table]').innerText()).toMatch(/After 3\.00 epochs/);
+    await snap('train-done');
+  }, LONG);
+
+  it('scans the model, stage by stage', async () => {
+    await next();
+    await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('scan');
+    await page.getByTestId('start-scan').click();
+    await settle(visible('scan-verdict'));
+    await snap('scan-done');
+  }, LONG);
+
+  it('shows per-class statistics, the pocket list and the selected pocket in Inspect', async () => {
+    await next();
+    await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('inspect');
+    const rows = await page.locator('[data-testid="class-chart"] [data-chart-table] tbody tr').allInnerTexts();
+    expect(rows).toHaveLength(10);
+    const pockets = rows.map((r) => Number(r.split('\t')[3]));
+    const list = await page.getByTestId('pocket-list').innerText();
+    if (!attackUnavailable) {
+      expect(await page.getByTestId('verdict').innerText()).toContain('Backdoor suspected');
+      // The attacker class has a pocket in the chart's data, and the list names it inside the target's class.
+      expect(pockets[STORY.attackerClass]).toBeGreaterThanOrEqual(1);
+      expect(list).toMatch(new RegExp(`${STORY.attackerClass} inside \\d+\\s+\\d+\\s+[\\d.]+\\s+\\S+ ?\\S*\\s+backdoor pocket`));
+    }
+    if (await page.getByTestId('pocket-detail').count()) {
+      await settle(visible('pocket-plot'), 300_000);
+      expect(await page.getByTestId('explanation').innerText()).not.toBe('');
+      expect(await page.locator('[data-testid="pairs"] img').count()).toBeGreaterThan(0);
+    }
+    await snap('inspect');
+  }, LONG);
+
+  it('repairs the model', async () => {
+    await next();
+    await page.getByTestId('start-repair').click();
+    await settle(visible('repair-result'));
+    await snap('repair-done');
+  }, LONG);
+
+  it('verifies: the pocket is closed and the target is classified correctly again', async () => {
+    await next();
+    await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('verify');
+    const chartRows = await page.locator('[data-testid="verify-chart"] [data-chart-table] tbody tr').count();
+    expect(chartRows).toBe(10);
+    if (!attackUnavailable) {
+      expect(await page.getByTestId('target-verdict').innerText()).toMatch(/is classified \d again: the backdoor no longer works/);
+      expect(await page.getByTestId('pocket-closure').innerText()).toContain('closed');
+    }
+    await snap('verify');
+  }, 120_000);
+
+  it('exports the repaired model and the report without overwriting, and the model loads', async () => {
+    await next();
+    const dest = path.join(work, 'exported');
+    await page.getByTestId('export-path').fill(dest);
+    await page.getByTestId('start-export').click();
+    await settle(visible('exported'), 120_000);
+    await snap('export-done');
+    const files = (await page.getByTestId('exported').locator('li.mono').allInnerTexts()).map((f) => f.trim());
+    const modelDir = files.find((f) => !f.endsWith('.html') && !f.endsWith('.json'))!;
+    const html = files.find((f) => f.endsWith('.html'))!;
+    expect(existsSync(path.join(modelDir, 'model.json'))).toBe(true);
+    expect(readFileSync(html, 'utf8')).toContain('Per-class pocket statistics');
+    const info = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'clear.js'), 'info', '--model', modelDir, '--json'], { encoding: 'utf8' }));
+    expect(info).toMatchObject({ numClasses: 10, inputShape: [28, 28, 1] });
+    // Exporting again picks new names: nothing is overwritten.
+    await page.getByTestId('start-export').click();
+    await settle(async () => (await page.getByTestId('exported').locator('> li').count()) === 2, 120_000);
+    expect(readFileSync(html, 'utf8')).toContain('Per-class pocket statistics');
+  }, LONG);
+
+  it('reopens the project where it was left, with every step done, and moves between steps by keyboard', async () => {
+    await page.reload();
+    await expect.poll(() => page.locator('main').getAttribute('data-step'), { timeout: 60_000 }).toBe('export');
+    for (const id of ['load', 'train', 'scan', 'inspect', 'repair', 'verify', 'export']) {
+      await expect.poll(() => step(id).innerText()).toContain('✓');
+    }
+    await step('inspect').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('inspect');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await snap('reopened-inspect-dark');
+    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
+  }, 120_000);
+});
