@@ -175,6 +175,7 @@ describe('Sum on wasm', () => {
     { shape: [16, 5, 5, 8], axis: [0, 1, 2] },
     { shape: [20, 6], axis: 0 },
     { shape: [10, 4, 5], axis: [1, 0] },
+    { shape: [13, 3, 5], axis: [0, 1] },
     { shape: [10, 4], axis: 1 },
     { shape: [3, 4], axis: 0 },
   ];

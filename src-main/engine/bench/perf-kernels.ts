@@ -20,6 +20,12 @@ import { setFilterGradStrategy, type FilterGradStrategy } from '../backend/wasm-
 export interface CnnThroughput {
   backend: string;
   samplesPerSecond: number;
+  /**
+   * Samples per second of process CPU time, all threads together. On a shared machine
+   * this moves much less than wall-clock throughput; with one thread it approximates the
+   * throughput the machine would give the job alone.
+   */
+  samplesPerCpuSecond: number;
   batchSize: number;
   batches: number;
   inputShape: [number, number, number];
@@ -67,6 +73,7 @@ export async function measureCnnTraining(options: {
   try {
     for (let i = 0; i < warmup; i++) await step(i);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let firstLoss = NaN;
     let lastLoss = NaN;
     for (let i = 0; i < batches; i++) {
@@ -74,8 +81,12 @@ export async function measureCnnTraining(options: {
       if (i === 0) firstLoss = lastLoss;
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     return {
-      backend: tf.getBackend(), samplesPerSecond: (batches * batchSize) / seconds,
+      backend: tf.getBackend(),
+      samplesPerSecond: (batches * batchSize) / seconds,
+      samplesPerCpuSecond: (batches * batchSize) / cpuSeconds,
       batchSize, batches, inputShape, firstLoss, lastLoss,
     };
   } finally {

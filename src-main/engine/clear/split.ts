@@ -19,12 +19,19 @@ export interface SplitModel {
 
 type AnyLayer = tfl.layers.Layer;
 
+/** The layer that produces the model's output (Sequential models loaded from disk lack `outputLayers`). */
+function outputLayerName(model: tfl.LayersModel): string {
+  return model.outputs[0].sourceLayer?.name ?? model.layers[model.layers.length - 1].name;
+}
+
 /** The layers after `start` on the single path to the output, in order; throws if it branches. */
 function headChain(model: tfl.LayersModel, start: AnyLayer): AnyLayer[] {
   const chain: AnyLayer[] = [];
-  const outputLayer = model.outputLayers[0];
+  // Compare by name: a Sequential model loaded from disk keeps its output layer objects on
+  // an inner model, so identity comparison fails there.
+  const outputName = outputLayerName(model);
   let current = start;
-  for (let guard = 0; guard < model.layers.length && current !== outputLayer; guard++) {
+  for (let guard = 0; guard < model.layers.length && current.name !== outputName; guard++) {
     const next = model.layers.filter((l) => l !== current && l.inboundNodes.some((node) =>
       node.inboundLayers.includes(current)));
     if (next.length !== 1) {
@@ -37,7 +44,7 @@ function headChain(model: tfl.LayersModel, start: AnyLayer): AnyLayer[] {
     chain.push(layer);
     current = layer;
   }
-  if (current !== outputLayer) throw new UserError(`The model cannot be split at layer "${start.name}": no single path from it to the output.`);
+  if (current.name !== outputName) throw new UserError(`The model cannot be split at layer "${start.name}": no single path from it to the output.`);
   return chain;
 }
 
@@ -50,7 +57,7 @@ export function splitModel(model: tfl.LayersModel, featureLayerName?: string, me
   if (!layer) {
     throw new UserError(`The model has no layer named "${name}"; its layers are ${model.layers.map((l) => l.name).join(', ')}.`);
   }
-  if (layer === model.outputLayers[0]) {
+  if (layer.name === outputLayerName(model)) {
     throw new UserError(`The layer "${name}" is the model's output layer, so there is no head after it; choose an earlier feature layer.`);
   }
   const shape = layer.outputShape as (number | null)[];

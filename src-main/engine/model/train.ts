@@ -52,8 +52,11 @@ export function makeBatch(
   return { x: tf.tensor4d(xs, [n, shape[0], shape[1], shape[2]]), y: tf.tensor2d(ys, [n, numClasses]) };
 }
 
-export function compileForTraining(model: tfl.LayersModel, learningRate: number): void {
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+/** Compiles with a fresh Adam optimiser and returns it: the caller disposes it (a model does not own an optimiser it was handed). */
+export function compileForTraining(model: tfl.LayersModel, learningRate: number): tf.Optimizer {
+  const optimizer = tf.train.adam(learningRate);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return optimizer;
 }
 
 /** Reshapes flat samples to what the model takes (images, or flat feature vectors). */
@@ -76,7 +79,23 @@ export async function trainModel(
   ctx: JobContext & { indices?: ArrayLike<number>; labels?: Int32Array; stage?: string; compile?: boolean } = {},
 ): Promise<TrainResult> {
   const s = { ...DEFAULT_TRAIN_SETTINGS, ...settings };
-  if (ctx.compile !== false) compileForTraining(model, s.learningRate);
+  const optimizer = ctx.compile !== false ? compileForTraining(model, s.learningRate) : undefined;
+  try {
+    return await trainLoop(model, split, shape, numClasses, s, ctx);
+  } finally {
+    // Adam's moment estimates are tensors; a second training run compiles a fresh optimiser.
+    optimizer?.dispose();
+  }
+}
+
+async function trainLoop(
+  model: tfl.LayersModel,
+  split: Split,
+  shape: readonly [number, number, number],
+  numClasses: number,
+  s: TrainSettings,
+  ctx: JobContext & { indices?: ArrayLike<number>; labels?: Int32Array; stage?: string },
+): Promise<TrainResult> {
   const rng = createRng(s.seed);
   const order = ctx.indices ? Int32Array.from(ctx.indices) : Int32Array.from({ length: split.count }, (_, i) => i);
   const batchesPerEpoch = Math.ceil(order.length / s.batchSize);

@@ -1,0 +1,79 @@
+/**
+ * Hand-made scan and repair results with the engine's shapes (engine/clear/types.ts), so the
+ * Inspect and Verify views can be checked on known numbers, independent of what a real scan
+ * of a small model happens to find.
+ */
+import type { RepairResult, ScanResult } from '../../src-main/engine/clear/types.js';
+
+export interface FixtureInput {
+  dataset: { spec: string; fingerprint: string; trainCount: number };
+  model: { dir: string; fingerprint: string };
+  /** Training indices that form the planted pocket: labelled `attackerClass`, inside `enclosingClass`. */
+  members: number[];
+  attackerClass: number;
+  enclosingClass: number;
+}
+
+const CLASSES = Array.from({ length: 10 }, (_, i) => String(i));
+
+export function handMadeScan(f: FixtureInput): ScanResult {
+  const natural = (id: number, a: number, b: number, members: number[], score: number, pValue: number) => ({
+    id, members, attackerClass: a, enclosingClass: b, score, pValue, confirmed: false,
+    tightness: { contamination: 1, diameter: 0.9, relativeSpread: 0.8, shellPurity: 0.6 },
+    interiorAttackerRate: 0.7, flipDistance: 0.5, fittedRate: 0.8,
+    evidence: { depth: 0.6, tightness: 0.2, behaviour: 0.5 },
+    explanation: `A natural group of ${members.length} samples labelled ${a} at the border of class ${b}; pockets like it are common in this model.`,
+  });
+  const pockets = [
+    {
+      id: 0, members: f.members, attackerClass: f.attackerClass, enclosingClass: f.enclosingClass, score: 4.2, pValue: 0.0005, confirmed: true,
+      tightness: { contamination: 0, diameter: 0.12, relativeSpread: 0.05, shellPurity: 0.97 },
+      interiorAttackerRate: 1, flipDistance: 0.3, fittedRate: 1,
+      evidence: { depth: 0.97, tightness: 0.95, behaviour: 1 },
+      explanation: `${f.members.length} near-identical samples labelled ${f.attackerClass} sit deep inside class ${f.enclosingClass} (97% of their nearest outside neighbours are ${f.enclosingClass}); the model predicts ${f.attackerClass} everywhere inside their hull and ${f.enclosingClass} 30% of the way out. No natural pocket of this model is that tight and that deep (p < 0.001).`,
+    },
+    natural(1, 4, 9, [11, 12, 13, 14], 1.3, 0.41),
+    natural(2, 9, 4, [21, 22, 23], 1.1, 0.55),
+    natural(3, 3, 5, [31, 32, 33, 34, 35], 0.9, 0.7),
+  ];
+  const pairs = pockets.map((p) => ({
+    attackerClass: p.attackerClass, enclosingClass: p.enclosingClass, seeds: p.members.length + 2, candidates: 1,
+    pockets: p.confirmed ? 1 : 0, bestScore: p.score, members: p.members.length,
+  }));
+  const classes = CLASSES.map((className, c) => {
+    const mine = pairs.filter((p) => p.attackerClass === c);
+    return {
+      classIndex: c, className, samples: Math.round(f.dataset.trainCount / 10),
+      seeds: 3 + c + mine.reduce((n, p) => n + p.seeds, 0), candidates: mine.length, pockets: mine.reduce((n, p) => n + p.pockets, 0),
+      bestScore: mine.length ? Math.max(...mine.map((p) => p.bestScore)) : null, members: mine.reduce((n, p) => n + p.members, 0),
+    };
+  });
+  return {
+    schema: 'clear-scan/1', createdAt: new Date().toISOString(),
+    settings: { featureLayer: 'features', normalisation: 'l2', neighbours: 30, falseAlarm: 0.05, minShellPurity: 0.6, probesPerPocket: 64, seed: 0 },
+    backend: 'wasm',
+    dataset: { spec: f.dataset.spec, name: 'MNIST (built-in)', fingerprint: f.dataset.fingerprint, trainCount: f.dataset.trainCount, classNames: CLASSES },
+    model: { dir: f.model.dir, fingerprint: f.model.fingerprint, featureLayer: 'features', featureDim: 128 },
+    verdict: { suspected: true, falseAlarm: 0.05, pValue: 0.0005, summary: `One pocket of ${f.members.length} samples labelled ${f.attackerClass} inside class ${f.enclosingClass} is far tighter and deeper than any natural pocket of this model.` },
+    pockets,
+    statistics: { classes, pairs, seeds: classes.reduce((n, c) => n + c.seeds, 0), candidates: pockets.length },
+    timings: { embed: 1.2, neighbours: 0.8, hulls: 0.4, pocketTest: 0.6, total: 3 },
+  };
+}
+
+export function handMadeRepair(scan: ScanResult, out: string): RepairResult {
+  const pocket = scan.pockets[0];
+  const before = [0.98, 0.99, 0.9, 0.91, 0.93, 0.88, 0.95, 0.92, 0.85, 0.9];
+  return {
+    schema: 'clear-repair/1', createdAt: new Date().toISOString(), backend: 'wasm',
+    model: { from: scan.model.dir, fromFingerprint: scan.model.fingerprint, out, fingerprint: 'b'.repeat(64) },
+    relabelled: pocket.members.map((index) => ({ index, from: pocket.attackerClass, to: pocket.enclosingClass })),
+    settings: { epochs: 3, learningRate: 0.0003, replay: 512, interiorProbes: 256, seed: 0 },
+    before: { accuracy: 0.921, perClass: before, suspected: true, openPockets: 1 },
+    after: { accuracy: 0.919, perClass: before.map((a, i) => a - (i % 3 === 0 ? 0.01 : 0)), suspected: false, openPockets: 0 },
+    pockets: [{ id: pocket.id, attackerClass: pocket.attackerClass, enclosingClass: pocket.enclosingClass, interiorBefore: 1, interiorAfter: 0.02 }],
+    target: { split: 'test', index: 0, trueClass: pocket.enclosingClass, attackerClass: pocket.attackerClass, before: pocket.attackerClass, after: pocket.enclosingClass },
+    rescan: { ...scan, verdict: { ...scan.verdict, suspected: false, summary: 'No pocket stands out.' }, pockets: scan.pockets.slice(1) },
+    seconds: 12.5,
+  };
+}
