@@ -40,6 +40,17 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await page.screenshot({ path: path.join(ARTIFACTS, `views-${name}.png`), fullPage: true });
   };
   const main = () => page.locator('main');
+  /** Waits for an element, failing early with the page's own error sentence if one appears. */
+  const appear = async (testid: string, timeout = 120_000) => {
+    const start = Date.now();
+    while (Date.now() - start < timeout) {
+      if (await page.getByTestId(testid).count()) return;
+      const error = page.getByTestId('error');
+      if (await error.count()) throw new Error(`The page shows an error: ${await error.innerText()}`);
+      await page.waitForTimeout(250);
+    }
+    throw new Error(`Timed out waiting for ${testid}.`);
+  };
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -96,7 +107,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(list).toMatch(new RegExp(`0\\s+${ATTACKER} inside ${ENCLOSING}\\s+6\\s+4\\.20\\s+< 0\\.001\\s+backdoor pocket`));
     expect(list).toContain('4 inside 9');
     expect(await page.getByTestId('pair-matrix').locator('td.pocket').count()).toBe(1);
-    await page.getByTestId('pocket-plot').waitFor({ timeout: 120_000 });
+    await appear('pocket-plot');
     expect(await page.getByTestId('explanation').innerText()).toContain('near-identical samples');
     expect(await page.locator('[data-testid="pairs"] img').count()).toBe(12);
     expect(await page.locator('[data-testid="pocket-plot"] [data-chart-table]').innerText()).toMatch(/^6 members/);
@@ -110,7 +121,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await page.locator('[data-pocket="0"]').focus();
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => page.getByTestId('pocket-detail').innerText()).toContain('Pocket 1:');
-    await page.getByTestId('pocket-plot').waitFor({ timeout: 120_000 });
+    await appear('pocket-plot');
   }, 180_000);
 
   it('shows before and after side by side in Verify', async () => {

@@ -153,15 +153,11 @@ function filterGradByConv(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
 }
 
 /**
- * im2col variant. XNNPACK's fully-connected op, out[r, n] = Σ_k a[r, k] · w[k, n], repacks
- * `w` on every call with a new `w`, which costs about as much per element as a transpose,
- * so the patch matrix and dy take whichever role makes the packed operand the smaller:
- *
- * - patches narrower than dy (K = KH·KW·CI < CO; e.g. the first layer, CI = 1):
- *   dWᵀ[CO, K] = dyᵀ[CO, M] · cols[M, K], with cols written in im2col order;
- * - otherwise: dW[K, CO] = colsᵀ[K, M] · dy[M, CO], with colsᵀ written directly.
- *
- * Here M = N·OH·OW, and the patch matrix is filled by a JS loop straight into the wasm heap.
+ * im2col variant: colsᵀ[(kh,kw,ci), m] with m = (n,oh,ow), written by a JS loop straight
+ * into the wasm heap in the layout the product wants, so that
+ * dW[K, co] = colsᵀ[K, M] · dy[M, co] is one XNNPACK fully-connected op with no transposes.
+ * (Swapping the roles, dWᵀ = dyᵀ · cols, packs the smaller operand when K < CO but needs
+ * dy transposed; measured, it was no faster for CI = 1 and slower for CI = 3.)
  */
 function filterGradByIm2col(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
@@ -170,52 +166,27 @@ function filterGradByIm2col(backend: BackendWasm, x: TensorInfo, dy: TensorInfo,
   const left = info.padInfo.left;
   const m = n * oh * ow;
   const k = kh * kw * ci;
-  const patchesAsWeights = k < co && process.env.PW !== '0';
 
-  const cols = backend.makeOutput(patchesAsWeights ? [m, k] : [k, m], 'float32');
+  const colsT = backend.makeOutput([k, m], 'float32');
   // Views are taken after every allocation: growing the wasm memory replaces the heap's
   // buffer and would leave earlier views on the old one.
   const xs = heap(backend, x);
-  const cs = heap(backend, cols);
-  if (patchesAsWeights) {
-    // cols[(n,oh,ow), (fy,fx,c)]: CI contiguous values per tap.
-    let o = 0;
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < oh; y++) {
-        for (let xo = 0; xo < ow; xo++) {
-          for (let fy = 0; fy < kh; fy++) {
-            const iy = y * sh + fy - top;
-            for (let fx = 0; fx < kw; fx++) {
-              const ix = xo * sw + fx - left;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-                for (let c = 0; c < ci; c++) cs[o++] = 0;
-              } else {
-                const src = ((b * h + iy) * w + ix) * ci;
-                for (let c = 0; c < ci; c++) cs[o++] = xs[src + c];
-              }
-            }
-          }
-        }
-      }
-    }
-  } else {
-    // colsᵀ[(fy,fx,c), (n,oh,ow)].
-    for (let fy = 0; fy < kh; fy++) {
-      for (let fx = 0; fx < kw; fx++) {
-        const rowBase = (fy * kw + fx) * ci * m; // row (fy, fx, 0)
-        let col = 0;
-        for (let b = 0; b < n; b++) {
-          for (let y = 0; y < oh; y++) {
-            const iy = y * sh + fy - top;
-            const inRow = iy >= 0 && iy < h;
-            for (let xo = 0; xo < ow; xo++, col++) {
-              const ix = xo * sw + fx - left;
-              if (!inRow || ix < 0 || ix >= w) {
-                for (let c = 0; c < ci; c++) cs[rowBase + c * m + col] = 0;
-              } else {
-                const src = ((b * h + iy) * w + ix) * ci;
-                for (let c = 0; c < ci; c++) cs[rowBase + c * m + col] = xs[src + c];
-              }
+  const cs = heap(backend, colsT);
+  for (let fy = 0; fy < kh; fy++) {
+    for (let fx = 0; fx < kw; fx++) {
+      const rowBase = (fy * kw + fx) * ci * m; // row (fy, fx, 0)
+      let col = 0;
+      for (let b = 0; b < n; b++) {
+        for (let y = 0; y < oh; y++) {
+          const iy = y * sh + fy - top;
+          const inRow = iy >= 0 && iy < h;
+          for (let xo = 0; xo < ow; xo++, col++) {
+            const ix = xo * sw + fx - left;
+            if (!inRow || ix < 0 || ix >= w) {
+              for (let c = 0; c < ci; c++) cs[rowBase + c * m + col] = 0;
+            } else {
+              const src = ((b * h + iy) * w + ix) * ci;
+              for (let c = 0; c < ci; c++) cs[rowBase + c * m + col] = xs[src + c];
             }
           }
         }
@@ -223,17 +194,10 @@ function filterGradByIm2col(backend: BackendWasm, x: TensorInfo, dy: TensorInfo,
     }
   }
   const dy2 = reshape(backend, dy, [m, co]);
-  let dwFlat: TensorInfo;
-  if (patchesAsWeights) {
-    const dwT = run(BatchMatMul, backend, { a: dy2, b: cols }, { transposeA: true, transposeB: false });
-    dwFlat = transpose(backend, dwT, [1, 0]);
-    release(backend, dwT);
-  } else {
-    dwFlat = run(BatchMatMul, backend, { a: cols, b: dy2 }, { transposeA: false, transposeB: false });
-  }
-  release(backend, cols, dy2);
-  const dw = reshape(backend, dwFlat, [kh, kw, ci, co]);
-  release(backend, dwFlat);
+  const prod = run(BatchMatMul, backend, { a: colsT, b: dy2 }, { transposeA: false, transposeB: false });
+  release(backend, colsT, dy2);
+  const dw = reshape(backend, prod, [kh, kw, ci, co]);
+  release(backend, prod);
   return dw;
 }
 

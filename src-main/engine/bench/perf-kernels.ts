@@ -44,6 +44,8 @@ export function buildBenchCnn(inputShape: [number, number, number], numClasses =
   m.add(tfl.layers.dense({ units: 128, activation: 'relu', name: 'features' }));
   m.add(tfl.layers.dropout({ rate: 0.2 }));
   m.add(tfl.layers.dense({ units: numClasses, activation: 'softmax' }));
+  // Passed as an object, the optimizer is not disposed with the model: callers dispose
+  // `model.optimizer` themselves (measureCnnTraining does).
   m.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
   return m;
 }
@@ -90,6 +92,7 @@ export async function measureCnnTraining(options: {
       batchSize, batches, inputShape, firstLoss, lastLoss,
     };
   } finally {
+    model.optimizer.dispose();
     model.dispose();
     tf.dispose([...xs, ...ys]);
   }

@@ -102,7 +102,7 @@ describe('renderer messages', () => {
   it('refuses a second call with an id still in flight', async () => {
     const { runner, connection } = setup();
     let release!: () => void;
-    runner.run.mockImplementationOnce(() => new Promise((r) => { release = () => r({}); }));
+    runner.run.mockImplementationOnce(() => new Promise((r) => { release = () => r({ ok: true }); }));
     const first = connection.receive({ type: 'invoke', id: 'same', call: 'info', args: { model: 'm' } });
     const second = await connection.receive({ type: 'invoke', id: 'same', call: 'info', args: { model: 'm' } });
     expect(second).toMatchObject({ type: 'failed', error: { kind: 'user' } });
