@@ -162,6 +162,12 @@ async function main(): Promise<void> {
         const before = await featureGap(clean.parts, ds, manifest.baseIndices, targetFeatures);
         const after = await featureGap(clean.parts, dataset, manifest.poisonIndices, targetFeatures);
         gap = `${before.mean.toFixed(2)} → ${after.mean.toFixed(2)}`;
+        let linf = 0;
+        manifest.baseIndices.forEach((b, j) => {
+          const p = manifest.poisonIndices[j];
+          for (let q = 0; q < size; q++) linf = Math.max(linf, Math.abs(dataset.train.images[p * size + q] - ds.train.images[b * size + q]));
+        });
+        gap += ` (L∞ ${linf.toFixed(2)})`;
         gaps.push(gap);
       }
       t0 = performance.now();

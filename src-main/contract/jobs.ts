@@ -87,6 +87,24 @@ export const jobArgs = {
     out: path,
     title: z.string().min(1).max(200).optional(),
   }).strict(),
+  /** The defence benchmark (BENCHMARK.md §1), or with `perf` the speed benchmark (§2). */
+  bench: DataArgs.extend({
+    perf: z.boolean().default(false),
+    attacks: z.array(z.enum(['label-flip', 'fc', 'cp', 'bp'])).min(1).max(4).optional(),
+    defences: z.array(z.string().min(1).max(100)).min(1).max(20).optional(),
+    trials: z.number().int().min(1).max(1000).optional(),
+    cleanTrials: z.number().int().min(0).max(1000).optional(),
+    seed: seed.optional(),
+    arch: z.enum(['mlp', 'cnn']).optional(),
+    scenario: z.enum(['e2e', 'transfer']).optional(),
+    poisons: z.number().int().min(1).max(1000).optional(),
+    epsilon: z.number().positive().optional(),
+    epochs: z.number().int().min(1).max(1000).optional(),
+    full: z.boolean().optional(),
+    batches: z.number().int().min(1).max(10000).optional(),
+    argv: z.array(z.string().max(4096)).max(200).optional(),
+    out: path.optional(),
+  }).strict(),
 } as const;
 
 export type JobName = keyof typeof jobArgs;

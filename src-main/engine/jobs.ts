@@ -15,6 +15,7 @@ import { UserError } from './errors.js';
 import { readFileSync, existsSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import nodePath from 'node:path';
 import { scanModel } from './clear/scan.js';
+import { disposeSplitModel } from './clear/split.js';
 import { repairModel, assertScanMatches } from './clear/repair.js';
 import { SCAN_SCHEMA, type ScanResult } from './clear/types.js';
 
@@ -159,7 +160,7 @@ export async function scanJob(args: DataOptions & { model: string; featureLayer?
     if (args.out) writeJsonFile(args.out, scan);
     return scan;
   } finally {
-    loaded.model.dispose();
+    disposeSplitModel(loaded.model);
   }
 }
 
@@ -178,6 +179,6 @@ export async function repairJob(args: DataOptions & { model: string; scan: strin
     writeJsonFile(nodePath.join(args.out, 'repair-report.json'), result);
     return result;
   } finally {
-    loaded.model.dispose();
+    disposeSplitModel(loaded.model);
   }
 }

@@ -101,7 +101,8 @@ export class Wizard {
     this.#preview = null;
     this.#pocketViews = new Map();
     this.#viewsAsked.clear();
-    this.#selectedPocket = (project.scan?.result as ScanResult | undefined)?.pockets.find((p) => p.confirmed)?.id ?? null;
+    const pockets = (project.scan?.result as ScanResult | undefined)?.pockets ?? [];
+    this.#selectedPocket = (pockets.find((p) => p.confirmed) ?? pockets[0])?.id ?? null;
     this.#curve = (project.training?.history ?? []).map((h) => ({ epoch: h.epoch, loss: h.loss, accuracy: h.accuracy }));
     void api.call('project.recent', {}).then((r) => { this.#recent = r; }, () => {});
     if (project.dataset) void this.refreshPreview();

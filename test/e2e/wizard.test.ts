@@ -132,6 +132,12 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await page.getByTestId('arch').selectOption(STORY.arch);
     await page.getByTestId('epochs').fill(String(STORY.epochs));
     await page.getByTestId('epochs').blur();
+    // Long work can be cancelled: start, cancel, and nothing changes.
+    await page.getByTestId('start-train').click();
+    await page.getByTestId('task-rate').waitFor({ timeout: 120_000 });
+    await page.getByTestId('cancel').click();
+    await expect.poll(() => page.getByTestId('notice').innerText(), { timeout: 60_000 }).toContain('Training was cancelled; nothing was changed.');
+    expect(await page.getByTestId('train-result').count()).toBe(0);
     await page.getByTestId('start-train').click();
     await page.getByTestId('task-rate').waitFor({ timeout: 120_000 });
     await snap('train-running');

@@ -23,11 +23,17 @@ import {
 import type { AttackManifest, AttackName, AttackParams, AttackResult } from './types.js';
 
 /**
- * L∞ budget on [0, 1] pixels. Both papers use ε = 0.1 on CIFAR-10; MNIST's flat black
- * background needs the same order of budget (tuned in bench/attack-success.ts).
+ * L∞ budget on [0, 1] pixels. Both papers use ε = 0.1 on CIFAR-10. On MNIST (mlp, 8,000
+ * digits, 25 poisons, transfer victims, 10 random targets; bench/attack-success.ts) the
+ * success rates were CP 2/10, BP 2/10 at ε = 0.1; 3/10, 6/10 at 0.15; 5/10, 9/10 at 0.2 —
+ * the last matches the papers' ordering (CIFAR-10: CP ≈ 24%, BP ≈ 85%), and MNIST's usual
+ * adversarial budget is larger still (0.3), so 0.2 is the default.
  */
-export const POLYTOPE_DEFAULT_EPSILON = 0.1;
-/** Adam steps on the poisons (the papers run thousands on CIFAR; MNIST's small nets converge sooner). */
+export const POLYTOPE_DEFAULT_EPSILON = 0.2;
+/**
+ * Adam steps on the poisons. The papers run thousands on CIFAR networks; on MNIST the loss
+ * has settled by 300 (1,000 steps gave the same success rates and feature gaps).
+ */
 export const POLYTOPE_DEFAULT_ITERATIONS = 300;
 /** Adam step size on [0, 1] pixels (the papers' 0.04 on [−1, 1]-normalised pixels is ≈ 0.01 here). */
 export const POLYTOPE_DEFAULT_LEARNING_RATE = 0.01;

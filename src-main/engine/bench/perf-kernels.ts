@@ -66,7 +66,7 @@ export async function measureCnnTraining(options: {
   const ys: tf.Tensor[] = [];
   for (let i = 0; i < Math.min(batches + warmup, 8); i++) {
     xs.push(tf.randomUniform([batchSize, ...inputShape], 0, 1, 'float32', i));
-    ys.push(tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 1000 + i) as tf.Tensor1D, 10));
+    ys.push(tf.tidy(() => tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 1000 + i) as tf.Tensor1D, 10)));
   }
   const step = async (i: number): Promise<number> => {
     const r = await model.trainOnBatch(xs[i % xs.length], ys[i % ys.length]);

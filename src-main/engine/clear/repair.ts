@@ -16,7 +16,7 @@ import { embedSplit } from './embed.js';
 import { DEFAULT_FINE_TUNE, fineTune } from './finetune.js';
 import { probePocket } from './pocket-test.js';
 import { scanModel } from './scan.js';
-import { splitModel, type SplitModel } from './split.js';
+import { disposeSplitModel, splitModel, type SplitModel } from './split.js';
 import { REPAIR_SCHEMA, type Pocket, type RepairResult, type ScanResult } from './types.js';
 
 export interface RepairSettings {
@@ -105,8 +105,8 @@ export async function repairModel(
   const before = await evaluateSplit(original.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
   // A fresh copy from disk: the original's weights are never touched.
   const copy = await loadModel(original.dir);
+  const parts = splitModel(copy.model, scan.settings.featureLayer, copy.metadata);
   try {
-    const parts = splitModel(copy.model, scan.settings.featureLayer, copy.metadata);
     const rng = createRng(s.seed);
     const emb0 = await embedSplit(parts, ds.train, ds.shape, { indices: [...relabel.keys()], signal: ctx.signal });
     const interiorBefore = pockets.map((p) => {
@@ -133,7 +133,7 @@ export async function repairModel(
     try {
       ctx.onProgress?.({ stage: 'verify', fraction: 0, message: 'rescanning the repaired model' });
       rescan = await scanModel(repaired, ds, { ...scan.settings }, { signal: ctx.signal, onProgress: (e) => ctx.onProgress?.({ ...e, stage: `verify ${e.stage}` }) });
-    } finally { repaired.model.dispose(); }
+    } finally { disposeSplitModel(repaired.model); }
     const openPocketsAfter = rescan.pockets.filter((p) => p.confirmed).length;
     let target: RepairResult['target'];
     if (options.target) {
@@ -157,6 +157,6 @@ export async function repairModel(
       seconds: (performance.now() - start) / 1000,
     };
   } finally {
-    copy.model.dispose();
+    disposeSplitModel(copy.model);
   }
 }

@@ -132,6 +132,17 @@ export async function scanModel(
   const start = now();
   const settings0 = { ...DEFAULT_SCAN_SETTINGS, ...options };
   const prep = ctx.preparation ?? await prepareScan(loaded, ds, settings0, ctx);
+  return scanPrepared(loaded, ds, settings0, prep, start, ctx);
+}
+
+async function scanPrepared(
+  loaded: LoadedModel,
+  ds: Dataset,
+  settings0: Omit<ScanSettings, 'featureLayer'> & Partial<ScanSettings>,
+  prep: ScanPreparation,
+  start: number,
+  ctx: JobContext & { preparation?: ScanPreparation },
+): Promise<ScanResult> {
   const settings: ScanSettings = { ...settings0, featureLayer: prep.parts.featureLayer };
   throwIfCancelled(ctx.signal);
   const { embedding, graph, normalised, parts } = prep;

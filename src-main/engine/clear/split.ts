@@ -73,3 +73,18 @@ export function splitModel(model: tfl.LayersModel, featureLayerName?: string, me
   const head = tfl.model({ inputs: headInput, outputs: x, name: 'head' });
   return { featureLayer: name, featureDim, extractor, head };
 }
+
+/**
+ * Frees a model that has been split. The part-models hold counted references to M's layers,
+ * and the counts of a Sequential model loaded from disk live on its inner model, so neither
+ * `M.dispose()` nor disposing the parts reliably reaches zero; the weights are freed directly.
+ */
+export function disposeSplitModel(model: tfl.LayersModel): void {
+  const weights = model.weights;
+  try { model.dispose(); } catch { /* layers already released */ }
+  for (const w of weights) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const value = (w as any).val as { isDisposed: boolean; dispose(): void } | undefined;
+    if (value && !value.isDisposed) value.dispose();
+  }
+}

@@ -1,0 +1,150 @@
+/** `clear attack` (craft poisons into a new dataset) and `clear bench` (BENCHMARK.md). */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError, type ParsedArgs } from './args.js';
+import { dataOptions, type Command } from './commands.js';
+import { formatSeconds } from './progress.js';
+
+const ATTACK_CHOICES = ['label-flip', 'fc', 'cp', 'bp'] as const;
+type AttackChoice = (typeof ATTACK_CHOICES)[number];
+
+function attackName(value: string): AttackChoice {
+  if (!(ATTACK_CHOICES as readonly string[]).includes(value)) throw new UsageError(`Unknown attack "${value}"; use ${ATTACK_CHOICES.join(', ')}.`);
+  return value as AttackChoice;
+}
+
+function optionalDataArgs(a: ParsedArgs) {
+  return { data: (a.data as string | undefined) ?? 'mnist', limit: a.limit as number | undefined, dataSeed: a.dataSeed as number | undefined };
+}
+
+export const attackCommand: Command = {
+  name: 'attack',
+  summary: 'craft sample-targeted poisons and write a poisoned dataset with its manifest',
+  options: [
+    ...dataOptions,
+    { name: 'attack', type: 'string', value: 'label-flip|fc|cp|bp', help: 'the attack', required: true },
+    { name: 'target', type: 'int', value: 'I', help: 'index of the target sample in the test split', required: true },
+    { name: 'attacker-class', type: 'int', value: 'A', help: 'class the target should be classified as', required: true },
+    { name: 'poisons', type: 'int', value: 'K', help: 'number of poisons (default 20)' },
+    { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget per poison, pixels in [0, 1]' },
+    { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
+    { name: 'feature-model', type: 'string', value: 'MODEL_DIR', help: 'fc, cp, bp: the feature extractor to attack (default: train a clean cnn here)' },
+    { name: 'out', type: 'string', value: 'DATA_DIR', help: 'new folder for the poisoned dataset (load it as dir:DATA_DIR)', required: true },
+  ],
+  async run(a, io) {
+    const attack = attackName(a.attack as string);
+    const r = await io.run('attack', {
+      data: a.data as string, limit: a.limit as number | undefined, dataSeed: a.dataSeed as number | undefined,
+      attack, target: a.target as number, attackerClass: a.attackerClass as number,
+      poisons: a.poisons as number | undefined, epsilon: a.epsilon as number | undefined, seed: a.seed as number | undefined,
+      featureModel: a.featureModel as string | undefined, out: a.out as string,
+    }) as { out: string; data: string; label: string; scenario: string; trainCount: number; seconds: number; manifest: { targetIndex: number; targetClass: number; attackerClass: number; poisonIndices: number[]; featureModel?: string } };
+    const m = r.manifest;
+    io.say(`${r.label}: ${m.poisonIndices.length} poisons for test sample ${m.targetIndex} (class ${m.targetClass} → ${m.attackerClass}), crafted in ${formatSeconds(r.seconds)}.`);
+    io.say(`Poisons are training samples ${m.poisonIndices[0]}–${m.poisonIndices.at(-1)} of ${r.trainCount}.${m.featureModel ? ` Feature model: ${m.featureModel}.` : ''}`);
+    io.say(`Wrote ${r.out} with manifest.json; use it as --data ${r.data} (designed for the ${r.scenario} scenario).`);
+    return io.json ? (m as unknown as Record<string, unknown>) : r;
+  },
+};
+
+interface PerfLike {
+  markdown: string; backend: { name: string; threads: number };
+  training: { arch: string; samplesPerSecond: number; batchSize: number; threads: number; backend: string }[];
+}
+
+function repoRoot(): string {
+  // dist/cli.js → repo root.
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+function runChild(file: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, cwd: repoRoot() }, (err, stdout, stderr) => {
+      resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+async function torchPeer(io: Parameters<Command['run']>[1], threads: number): Promise<Record<string, unknown> | undefined> {
+  const script = path.join(repoRoot(), 'bench', 'peers', 'torch_cnn.py');
+  if (!existsSync(script)) return undefined;
+  const probe = await runChild('python3', ['-c', 'import torch'], 60_000);
+  if (!probe.ok) { io.say('PyTorch peer skipped: python3 has no torch.'); return { skipped: 'python3 has no torch' }; }
+  const r = await runChild('python3', [script, String(threads), '64', '30'], 600_000);
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  try { return JSON.parse(line) as Record<string, unknown>; } catch { io.say(`PyTorch peer failed: ${r.stderr.trim().split('\n').at(-1) ?? ''}`); return { failed: true }; }
+}
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'defence benchmark (attacks × defences, BENCHMARK.md §1), or speed benchmark with --perf',
+  options: [
+    { ...dataOptions[0], required: false, help: `${dataOptions[0].help} (default mnist)` },
+    ...dataOptions.slice(1),
+    { name: 'attacks', type: 'string', value: 'LIST', help: 'comma list of label-flip, fc, cp, bp (default label-flip)' },
+    { name: 'defences', type: 'string', value: 'LIST', help: 'comma list of registered defences (default all)' },
+    { name: 'trials', type: 'int', value: 'N', help: 'trials per attack (default 2)' },
+    { name: 'clean-trials', type: 'int', value: 'N', help: 'clean trials per scenario (default 1)' },
+    { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
+    { name: 'arch', type: 'string', value: 'mlp|cnn', help: 'victim architecture (default cnn)' },
+    { name: 'scenario', type: 'string', value: 'e2e|transfer', help: 'victim training for every attack (default: label-flip e2e, fc/cp/bp transfer)' },
+    { name: 'poisons', type: 'int', value: 'K', help: 'poisons per attack (default 20)' },
+    { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget' },
+    { name: 'epochs', type: 'int', value: 'N', help: 'victim training epochs (default: the scenario default)' },
+    { name: 'full', type: 'boolean', help: 'the full preset: at least 20 trials per attack and 20 clean trials' },
+    { name: 'perf', type: 'boolean', help: 'speed benchmark instead (BENCHMARK.md §2)' },
+    { name: 'batches', type: 'int', value: 'N', help: '--perf: training batches measured per architecture (default 100)' },
+    { name: 'perf-backends', type: 'string', value: 'LIST', help: '--perf: also measure these backends in child processes (e.g. tensorflow,wasm,cpu)' },
+    { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json and bench.md (perf.json, perf.md with --perf)' },
+  ],
+  async run(a, io) {
+    const argv = process.argv.slice(2);
+    const data = optionalDataArgs(a);
+    const arch = a.arch as string | undefined;
+    if (arch !== undefined && arch !== 'mlp' && arch !== 'cnn') throw new UsageError(`Unknown architecture "${arch}"; use mlp or cnn.`);
+    if (a.perf) {
+      const r = await io.run('bench', {
+        ...data, perf: true, batches: a.batches as number | undefined, seed: a.seed as number | undefined,
+        arch: arch as 'mlp' | 'cnn' | undefined, argv, out: a.out as string | undefined,
+      }) as unknown as PerfLike & Record<string, unknown>;
+      io.say(r.markdown);
+      const others: Record<string, unknown>[] = [];
+      const wanted = ((a.perfBackends as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean).filter((b) => b !== r.backend.name);
+      for (const backend of wanted) {
+        const childArgs = [path.join(repoRoot(), 'bin', 'clear.js'), 'bench', '--perf', '--backend', backend, '--json', '--data', data.data,
+          ...(data.limit !== undefined ? ['--limit', String(data.limit)] : []), ...(a.batches !== undefined ? ['--batches', String(a.batches)] : [])];
+        const c = await runChild(process.execPath, childArgs, 600_000);
+        try {
+          const child = JSON.parse(c.stdout.trim().split('\n').at(-1) ?? '') as PerfLike & { error?: string };
+          if (child.error) throw new Error(child.error);
+          if (child.backend.name !== backend) { io.say(`Backend ${backend} did not load (got ${child.backend.name}).`); continue; }
+          others.push(child as unknown as Record<string, unknown>);
+          io.say(`\nBackend ${backend} (child process):\n${child.markdown}`);
+        } catch (err) {
+          io.say(`Backend ${backend}: not measured (${err instanceof Error ? err.message : 'no result'}).`);
+        }
+      }
+      const cnn = r.training.find((t) => t.arch === 'cnn');
+      const peer = cnn ? await torchPeer(io, r.backend.threads) : undefined;
+      if (peer && typeof peer.samplesPerSecond === 'number' && cnn) {
+        io.say(`PyTorch CPU cnn (batch ${String(peer.batchSize)}, ${String(peer.threads)} threads): ${peer.samplesPerSecond.toFixed(1)} samples/s; ${r.backend.name} is ${(cnn.samplesPerSecond / peer.samplesPerSecond).toFixed(2)}× of it.`);
+      }
+      return { ...r, otherBackends: others, ...(peer ? { torchPeer: peer } : {}) };
+    }
+    const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+    const attacks = list(a.attacks)?.map(attackName);
+    const scenario = a.scenario as string | undefined;
+    if (scenario !== undefined && scenario !== 'e2e' && scenario !== 'transfer') throw new UsageError(`Unknown scenario "${scenario}"; use e2e or transfer.`);
+    const r = await io.run('bench', {
+      ...data, attacks, defences: list(a.defences), trials: a.trials as number | undefined, cleanTrials: a.cleanTrials as number | undefined,
+      seed: a.seed as number | undefined, arch: arch as 'mlp' | 'cnn' | undefined, scenario: scenario as 'e2e' | 'transfer' | undefined,
+      poisons: a.poisons as number | undefined, epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
+      full: a.full as boolean | undefined, argv, out: a.out as string | undefined,
+    }) as { markdown: string; seconds: number; backend: { name: string; threads: number }; settings: { trials: number; cleanTrials: number } };
+    io.say(r.markdown);
+    io.say(`\n${r.settings.trials} trial(s) per attack and ${r.settings.cleanTrials} clean trial(s) in ${formatSeconds(r.seconds)} on ${r.backend.name} (${r.backend.threads} threads).${a.out ? ` Wrote ${path.join(a.out as string, 'bench.json')} and bench.md.` : ''}`);
+    return r as unknown as Record<string, unknown>;
+  },
+};

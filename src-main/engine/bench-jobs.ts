@@ -1,0 +1,108 @@
+/**
+ * Engine jobs for the red team and the benchmarks: `attack` (craft poisons, write a `dir:`
+ * dataset with its manifest) and `bench` (the defence benchmark, or with `perf` the speed
+ * benchmark). Arguments are validated by contract/jobs.ts before they arrive here.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import nodePath from 'node:path';
+import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type Scenario } from './attacks/index.js';
+import { backendInfo, tf } from './backend/index.js';
+import { benchDefences, type BenchResult } from './bench/defence.js';
+import { benchPerf, type PerfResult } from './bench/perf.js';
+import { splitModel, type SplitModel } from './clear/split.js';
+import { saveDatasetDir } from './data/save.js';
+import { UserError } from './errors.js';
+import { getDataset, type DataOptions } from './jobs.js';
+import { assertModelFitsData, assertWritableOutput, loadModel } from './model/io.js';
+import type { JobContext } from './progress.js';
+
+export interface AttackJobArgs extends DataOptions {
+  attack: AttackName; target: number; attackerClass: number; poisons: number;
+  epsilon?: number; seed: number; featureModel?: string; out: string;
+}
+
+export async function attackJob(args: AttackJobArgs, ctx: JobContext = {}) {
+  assertWritableOutput(args.out, 'poisoned dataset folder');
+  const ds = await getDataset(args);
+  const info = getAttack(args.attack);
+  if (args.target >= ds.test.count) throw new UserError(`--target ${args.target} is past the end of the test split (${ds.test.count} samples).`);
+  if (args.attackerClass >= ds.classNames.length) throw new UserError(`--attacker-class ${args.attackerClass} is not a class of this dataset (0–${ds.classNames.length - 1}).`);
+  let featureModel: SplitModel | undefined;
+  let featureSource: string | undefined;
+  const disposers: (() => void)[] = [];
+  try {
+    if (info.cleanLabel) {
+      if (args.featureModel) {
+        const loaded = await loadModel(args.featureModel);
+        disposers.push(() => loaded.model.dispose());
+        assertModelFitsData(loaded, ds);
+        featureModel = splitModel(loaded.model, undefined, loaded.metadata);
+        featureSource = args.featureModel;
+      } else {
+        ctx.onProgress?.({ stage: 'attack-feature-model', fraction: 0, message: 'training a clean feature model (no --feature-model given)' });
+        const clean = await trainCleanFeatureModel(ds, 'cnn', args.seed, ctx);
+        disposers.push(() => clean.model.dispose());
+        featureModel = clean.parts;
+        featureSource = `trained here: cnn, ${clean.train.epochs.length} epochs on clean data, seed ${args.seed}`;
+      }
+    }
+    const t0 = performance.now();
+    const result = await info.run(ds, {
+      targetIndex: args.target, attackerClass: args.attackerClass, poisons: args.poisons, seed: args.seed,
+      ...(args.epsilon !== undefined ? { epsilon: args.epsilon } : {}),
+      ...(featureModel ? { featureModel } : {}),
+    }, ctx);
+    const seconds = (performance.now() - t0) / 1000;
+    const manifest = { ...result.manifest, source: { data: ds.spec, fingerprint: ds.fingerprint, limit: args.limit ?? null, dataSeed: args.dataSeed ?? null }, ...(featureSource ? { featureModel: featureSource } : {}) };
+    await saveDatasetDir(result.dataset, args.out, { manifest });
+    return {
+      out: args.out, data: `dir:${args.out}`, attack: args.attack, label: ATTACKS[args.attack].label, scenario: info.scenario,
+      manifest, trainCount: result.dataset.train.count, seconds, backend: backendInfo()?.name ?? tf.getBackend(),
+    };
+  } finally {
+    for (const d of disposers) d();
+  }
+}
+
+export interface BenchJobArgs {
+  data: string; limit?: number; dataSeed?: number;
+  perf?: boolean;
+  attacks?: AttackName[]; defences?: string[]; trials?: number; cleanTrials?: number; seed?: number;
+  arch?: 'mlp' | 'cnn'; scenario?: Scenario; poisons?: number; epsilon?: number; epochs?: number; full?: boolean;
+  batches?: number; argv?: string[]; out?: string;
+}
+
+export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promise<BenchResult | PerfResult> {
+  if (args.out) mkdirSync(args.out, { recursive: true });
+  const ds = await getDataset(args);
+  if (args.perf) {
+    const r = await benchPerf(ds, { batches: args.batches, argv: args.argv, seed: args.seed, ...(args.arch ? { archs: args.arch === 'mlp' ? ['mlp', 'cnn'] : ['cnn', 'mlp'] } : {}) }, ctx);
+    if (args.out) {
+      writeFileSync(nodePath.join(args.out, 'perf.json'), JSON.stringify(r, null, 2));
+      writeFileSync(nodePath.join(args.out, 'perf.md'), `# clear bench --perf\n\n${r.markdown}\n`);
+    }
+    return r;
+  }
+  const r = await benchDefences(ds, {
+    attacks: args.attacks, defences: args.defences, trials: args.trials, cleanTrials: args.cleanTrials, seed: args.seed,
+    arch: args.arch, scenario: args.scenario, poisons: args.poisons, epsilon: args.epsilon, epochs: args.epochs,
+    full: args.full, argv: args.argv, data: { spec: args.data, limit: args.limit, dataSeed: args.dataSeed },
+  }, ctx);
+  if (args.out) {
+    writeFileSync(nodePath.join(args.out, 'bench.json'), JSON.stringify(r, null, 2));
+    writeFileSync(nodePath.join(args.out, 'bench.md'), benchMarkdownFile(r));
+  }
+  return r;
+}
+
+export function benchMarkdownFile(r: BenchResult): string {
+  return [
+    '# clear bench', '',
+    `- date: ${r.createdAt}`,
+    `- command: \`clear ${r.argv.join(' ')}\``,
+    `- backend: ${r.backend.name} (${r.backend.threads} threads)`,
+    `- data: ${r.dataset.spec} (${r.dataset.trainCount} train / ${r.dataset.testCount} test), arch ${r.settings.arch}`,
+    `- trials: ${r.settings.trials} per attack, ${r.settings.cleanTrials} clean per scenario, ${r.settings.poisons} poisons, seed ${r.settings.seed}`,
+    '', r.markdown, '',
+  ].join('\n');
+}

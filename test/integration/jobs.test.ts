@@ -1,0 +1,53 @@
+// Engine jobs (what the worker runs): scan and repair end to end on a small real MNIST mlp,
+// files written without overwriting, bad inputs refused, and no tensors left behind.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initBackend, tf } from '../../src-main/engine/backend/index.js';
+import { repairJob, scanJob, trainJob, evalJob } from '../../src-main/engine/jobs.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-jobs-'));
+const data = { data: 'mnist', limit: 1500 };
+const model = path.join(dir, 'model');
+beforeAll(async () => {
+  await initBackend('wasm');
+  await trainJob({ ...data, arch: 'mlp', epochs: 2, batchSize: 64, learningRate: 0.001, seed: 0, out: model });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('scan and repair jobs', () => {
+  it('write their results, leak no tensors, and refuse to overwrite', async () => {
+    const tensors = tf.memory().numTensors;
+    const scanFile = path.join(dir, 'scan.json');
+    const scan = await scanJob({ ...data, model, falseAlarm: 0.05, out: scanFile });
+    expect(tf.memory().numTensors).toBe(tensors);
+    const stored = JSON.parse(readFileSync(scanFile, 'utf8'));
+    expect(stored.schema).toBe('clear-scan/1');
+    expect(stored.model.fingerprint).toBe(scan.model.fingerprint);
+    expect(stored.statistics.classes).toHaveLength(10);
+    expect(Object.keys(stored.timings)).toEqual(['embed', 'neighbours', 'hulls', 'pocketTest', 'total']);
+    await expect(scanJob({ ...data, model, falseAlarm: 0.05, out: scanFile })).rejects.toThrow(/already exists/);
+
+    const out = path.join(dir, 'repaired');
+    const repair = await repairJob({ ...data, model, scan: scanFile, out, seed: 0 });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(existsSync(path.join(out, 'model.json'))).toBe(true);
+    expect(existsSync(path.join(out, 'repair-report.json'))).toBe(true);
+    expect(repair.model.fromFingerprint).toBe(scan.model.fingerprint);
+    const evaluation = await evalJob({ ...data, model: out, split: 'test' });
+    expect(evaluation.accuracy).toBeCloseTo(repair.after.accuracy, 6);
+  }, 600_000);
+
+  it('refuses a scan made on another dataset, and a file that is not a scan', async () => {
+    const scanFile = path.join(dir, 'scan-other.json');
+    await scanJob({ data: 'mnist', limit: 1200, model, falseAlarm: 0.05, out: scanFile });
+    await expect(repairJob({ ...data, model, scan: scanFile, out: path.join(dir, 'r2'), seed: 0 }))
+      .rejects.toThrow(/was computed on a different dataset/);
+    const notScan = path.join(dir, 'not-a-scan.json');
+    writeFileSync(notScan, '{"hello": 1}');
+    await expect(repairJob({ ...data, model, scan: notScan, out: path.join(dir, 'r3'), seed: 0 }))
+      .rejects.toThrow(/not-a-scan\.json is not a CLEAR scan result/);
+    expect(existsSync(path.join(dir, 'r2'))).toBe(false);
+  }, 600_000);
+});
