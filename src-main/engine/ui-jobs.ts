@@ -261,15 +261,16 @@ const num = (x: number | null | undefined, digits = 3) => (x === null || x === u
 /** A horizontal bar chart as inline SVG: the report must open anywhere, without scripts. */
 function svgBars(title: string, labels: string[], series: { name: string; values: number[]; colour: string }[], max?: number): string {
   const top = max ?? Math.max(1e-9, ...series.flatMap((s) => s.values));
-  const rowH = 8 * series.length + 6;
-  const width = 520; const left = 60; const barW = width - left - 60;
+  const bar = 10; const rowH = (bar + 1) * series.length + 8;
+  const width = 640; const left = 60; const barW = width - left - 60;
   const rows = labels.map((label, i) => {
     const y = 24 + i * rowH;
     const bars = series.map((s, k) => {
       const v = s.values[i] ?? 0;
       const w = Math.max(0, (v / top) * barW);
-      return `<rect x="${left}" y="${y + k * 8}" width="${w.toFixed(1)}" height="7" fill="${s.colour}"><title>${escapeHtml(`${s.name}: ${v}`)}</title></rect>`
-        + `<text x="${left + w + 4}" y="${y + k * 8 + 7}" font-size="8">${escapeHtml(Number.isInteger(v) ? v : v.toFixed(3))}</text>`;
+      // Zero bars get no label: a column of stacked zeros reads as noise.
+      return `<rect x="${left}" y="${y + k * (bar + 1)}" width="${w.toFixed(1)}" height="${bar}" fill="${s.colour}"><title>${escapeHtml(`${s.name}: ${v}`)}</title></rect>`
+        + (v ? `<text x="${left + w + 4}" y="${y + k * (bar + 1) + bar - 1}" font-size="9">${escapeHtml(Number.isInteger(v) ? v : v.toFixed(3))}</text>` : '');
     }).join('');
     return `<text x="${left - 6}" y="${y + rowH / 2}" font-size="10" text-anchor="end">${escapeHtml(label)}</text>${bars}`;
   }).join('');
@@ -277,18 +278,24 @@ function svgBars(title: string, labels: string[], series: { name: string; values
   return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${30 + labels.length * rowH}" viewBox="0 0 ${width} ${30 + labels.length * rowH}">${legend}${rows}</svg></figure>`;
 }
 
-function table(head: string[], rows: (string | number)[][]): string {
-  return `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${
-    rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+function table(head: string[] | null, rows: (string | number)[][], empty = 'None.'): string {
+  if (!rows.length) return `<p class="small">${escapeHtml(empty)}</p>`;
+  const thead = head ? `<thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` : '';
+  // A table without a header is a list of facts: its first column names them.
+  const cell = (c: string | number, k: number) => (head || k > 0 ? `<td>${escapeHtml(c)}</td>` : `<th scope="row">${escapeHtml(c)}</th>`);
+  return `<table>${thead}<tbody>${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</tbody></table>`;
 }
+
+/** The engine's summary starts with the verdict the heading already states. */
+const withoutVerdict = (summary: string) => summary.replace(/^(backdoor suspected|no backdoor suspected|no backdoor found)\s*[:.]\s*/i, '');
 
 export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, title: string): string {
   const names = scan.dataset.classNames;
   const confirmed = scan.pockets.filter((p) => p.confirmed);
   const parts: string[] = [];
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
-  parts.push(`<p class="verdict ${scan.verdict.suspected ? 'bad' : 'good'}"><strong>${scan.verdict.suspected ? 'Backdoor suspected' : 'No backdoor found'}.</strong> ${escapeHtml(scan.verdict.summary)}</p>`);
-  parts.push(table(['', ''], [
+  parts.push(`<p class="verdict ${scan.verdict.suspected ? 'bad' : 'good'}"><strong>${scan.verdict.suspected ? 'Backdoor suspected' : 'No backdoor found'}:</strong> ${escapeHtml(withoutVerdict(scan.verdict.summary))}</p>`);
+  parts.push(table(null, [
     ['Dataset', `${scan.dataset.name} (${scan.dataset.spec}), ${scan.dataset.trainCount} training samples`],
     ['Dataset fingerprint', scan.dataset.fingerprint],
     ['Model', scan.model.dir], ['Model fingerprint', scan.model.fingerprint],
@@ -304,14 +311,16 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
   ]));
   const pairs = scan.statistics.pairs.filter((p) => p.candidates > 0 || p.pockets > 0);
   parts.push(table(['A inside B', 'seeds', 'candidates', 'pockets', 'best score', 'members'],
-    pairs.map((p) => [`${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.seeds, p.candidates, p.pockets, num(p.bestScore), p.members])));
+    pairs.map((p) => [`${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.seeds, p.candidates, p.pockets, num(p.bestScore), p.members]),
+    'No class pair holds a candidate group.'));
   parts.push('<h2>Pockets</h2>');
   parts.push(table(['id', 'A inside B', 'members', 'score', 'p-value', 'confirmed', 'shell purity', 'flip distance'],
     scan.pockets.slice(0, 50).map((p) => [p.id, `${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.members.length,
-      num(p.score), num(p.pValue, 4), p.confirmed ? 'yes' : 'no', num(p.tightness.shellPurity, 2), num(p.flipDistance, 2)])));
+      num(p.score), num(p.pValue, 4), p.confirmed ? 'yes' : 'no', num(p.tightness.shellPurity, 2), num(p.flipDistance, 2)]),
+    'No candidate groups: nothing in this model looks like a pocket.'));
   for (const p of confirmed) {
     parts.push(`<h3>Pocket ${p.id}: ${escapeHtml(names[p.attackerClass])} inside ${escapeHtml(names[p.enclosingClass])}</h3><p>${escapeHtml(p.explanation)}</p>`);
-    parts.push(table(['evidence', 'value'], Object.entries(p.evidence).map(([k, v]) => [k, num(v)])));
+    parts.push(table(null, Object.entries(p.evidence).map(([k, v]) => [k, num(v)])));
     parts.push(`<p class="small">Members (training indices): ${escapeHtml(p.members.join(', '))}</p>`);
   }
   if (repair) {
@@ -324,7 +333,8 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
         names[repair.target.before] ?? repair.target.before, names[repair.target.after] ?? repair.target.after]] : []),
     ]));
     parts.push(table(['pocket', 'interior predicted A before', 'after'],
-      repair.pockets.map((p) => [`${p.id} (${names[p.attackerClass]} inside ${names[p.enclosingClass]})`, pct(p.interiorBefore), pct(p.interiorAfter)])));
+      repair.pockets.map((p) => [`${p.id} (${names[p.attackerClass]} inside ${names[p.enclosingClass]})`, pct(p.interiorBefore), pct(p.interiorAfter)]),
+      'No pocket was repaired.'));
     parts.push(svgBars('Per-class accuracy before and after repair', names, [
       { name: 'before', values: repair.before.perClass, colour: '#9aa5b1' },
       { name: 'after', values: repair.after.perClass, colour: '#2e8b57' },
@@ -332,7 +342,8 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
     parts.push(`<p>Repaired model: ${escapeHtml(repair.model.out)} (fingerprint ${escapeHtml(repair.model.fingerprint)}), fine-tuned from ${escapeHtml(repair.model.from)}; ${repair.relabelled.length} training samples relabelled; backend ${escapeHtml(repair.backend)}.</p>`);
   }
   const style = 'body{font:14px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d232a}'
-    + 'table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:left;font-variant-numeric:tabular-nums}'
+    + 'table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:left;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}'
+    + 'tbody th{font-weight:500;white-space:nowrap}'
     + '.verdict{padding:.75rem;border-radius:6px}.bad{background:#fdecea}.good{background:#e8f5e9}.small{font-size:12px;color:#555}'
     + 'figure{margin:1rem 0}figcaption{font-weight:600}@media (prefers-color-scheme:dark){body{background:#15191e;color:#e6e9ee}td,th{border-color:#445}.bad{background:#4a1f1c}.good{background:#1f3a26}.small{color:#aab}svg text{fill:#e6e9ee}}';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`

@@ -12,7 +12,7 @@ import {
 } from '../../src-main/contract/app.js';
 import type { JobInput, JobName } from '../../src-main/contract/jobs.js';
 import { api, ApiError, type Progress } from './api.js';
-import { baseName, joinPath } from './format.js';
+import { joinPath } from './format.js';
 import type { DatasetPreview, JobResults, PocketView, RepairResult, ScanResult } from './results.js';
 import { STEPS, stepStatus } from './steps.js';
 
@@ -328,7 +328,7 @@ export class Wizard {
     dest = listing.path;
     if (project.repair) {
       const taken = new Set((listing.entries ?? []).map((e) => e.name));
-      const base = `${baseName(project.repair.model.dir)}-model`;
+      const base = 'repaired-model';
       let name = base;
       for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
       const model = await this.#guard('Exporting the model', () => api.call('export.model', { from: project.repair!.model.dir, to: joinPath(listing.path, name) }));

@@ -28,8 +28,12 @@ const missing = !existsSync(CHROMIUM)
     : null;
 if (missing) console.warn(`Skipping the wizard e2e test: ${missing}.`);
 
-/** A small story that runs in minutes on two cores: 2,000 digits, 20 label-flip copies. */
-const STORY = { limit: 2000, target: 0, attackerClass: 7, arch: 'cnn', epochs: 3 } as const;
+/**
+ * A small story that runs in a few minutes on two cores. Test digit 0 is a "1"; 40 shifted
+ * copies labelled "7" among 2,000 digits make the cnn read it as "7" (measured on wasm; with
+ * 20 copies the attack often does not take on so small a subset).
+ */
+const STORY = { limit: 2000, target: 0, attackerClass: 7, poisons: 40, arch: 'cnn', epochs: 3 } as const;
 const LONG = 600_000;
 
 describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (skipped: ${missing})` : ''}`, () => {
@@ -110,6 +114,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await page.locator(`[data-target="${STORY.target}"]`).click();
     await page.getByTestId('attack-kind').selectOption('label-flip');
     await page.getByTestId('attack-class').selectOption(String(STORY.attackerClass));
+    await page.getByTestId('attack-poisons').fill(String(STORY.poisons));
     await page.getByTestId('simulate').click();
     await settle(async () => (await page.getByTestId('attack-summary').count()) > 0 || (await page.getByTestId('error').count()) > 0, LONG, false);
     const error = page.getByTestId('error');
@@ -166,7 +171,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
       expect(await page.getByTestId('verdict').innerText()).toContain('Backdoor suspected');
       // The attacker class has a pocket in the chart's data, and the list names it inside the target's class.
       expect(pockets[STORY.attackerClass]).toBeGreaterThanOrEqual(1);
-      expect(list).toMatch(new RegExp(`${STORY.attackerClass} inside \\d+\\s+\\d+\\s+[\\d.]+\\s+\\S+ ?\\S*\\s+backdoor pocket`));
+      expect(list).toMatch(new RegExp(`${STORY.attackerClass} inside 1\\s+\\d+\\s+[\\d.]+\\s+(< )?[\\d.]+\\s+backdoor pocket`));
     }
     if (await page.getByTestId('pocket-detail').count()) {
       await settle(visible('pocket-plot'), 300_000);
@@ -189,7 +194,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     const chartRows = await page.locator('[data-testid="verify-chart"] [data-chart-table] tbody tr').count();
     expect(chartRows).toBe(10);
     if (!attackUnavailable) {
-      expect(await page.getByTestId('target-verdict').innerText()).toMatch(/is classified \d again: the backdoor no longer works/);
+      expect(await page.getByTestId('target-verdict').innerText()).toMatch(new RegExp(`was classified ${STORY.attackerClass} before the repair and is classified 1 again: the backdoor no longer works`));
       expect(await page.getByTestId('pocket-closure').innerText()).toContain('closed');
     }
     await snap('verify');
@@ -224,6 +229,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await step('inspect').focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('inspect');
+    await settle(visible('pocket-plot'), 300_000);
     await page.emulateMedia({ colorScheme: 'dark' });
     await snap('reopened-inspect-dark');
     expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);

@@ -63,7 +63,8 @@ describe('CLEAR on a label-flip backdoor', () => {
     expect(tf.memory().numTensors).toBeLessThanOrEqual(tensors + 2);
     expect(repair.target?.before).toBe(ATTACKER);
     expect(repair.target?.after).toBe(manifest.targetClass);
-    expect(Math.abs(repair.after.accuracy - repair.before.accuracy)).toBeLessThanOrEqual(0.01);
+    // Held-out accuracy must not drop by more than a point (fine-tuning may also raise it).
+    expect(repair.after.accuracy).toBeGreaterThanOrEqual(repair.before.accuracy - 0.01);
     expect(repair.after.suspected).toBe(false);
     expect(repair.pockets[0].interiorAfter).toBeLessThan(0.5);
     // The original model is untouched; the repaired one loads and predicts the target right.

@@ -85,7 +85,7 @@ const convCases: { x: Shape4; f: Shape4; stride: number; pad: Pad }[] = [
   { x: [2, 16, 16, 3], f: [3, 3, 3, 8], stride: 2, pad: 'same' },
 ];
 
-describe.each(['im2col', 'conv'] as FilterGradStrategy[])('conv2d gradients on wasm (%s filter gradient)', (strategy) => {
+describe.each(['auto', 'im2col', 'conv'] as FilterGradStrategy[])('conv2d gradients on wasm (%s filter gradient)', (strategy) => {
   it.each(convCases)('match cpu for x $x, filter $f, stride $stride, pad $pad', async ({ x, f, stride, pad }) => {
     setFilterGradStrategy(strategy);
     try {
@@ -104,7 +104,7 @@ describe.each(['im2col', 'conv'] as FilterGradStrategy[])('conv2d gradients on w
       expectClose(wasm[0], cpu[0]); // dx: Conv2DBackpropInput
       expectClose(wasm[1], cpu[1]); // dW: Conv2DBackpropFilter
     } finally {
-      setFilterGradStrategy('im2col');
+      setFilterGradStrategy('auto');
     }
   });
 });

@@ -73,7 +73,9 @@ export async function featureCollisionAttack(ds: Dataset, params: AttackParams, 
   let poisons = tf.clone(bases);
   // One step size per poison, so a poison that overshoots slows down without slowing the rest.
   const steps = new Float32Array(K).fill(learningRate);
-  let previous = (await objective(poisons).data()).slice() as Float32Array;
+  const initial = objective(poisons);
+  const previous = (await initial.data()).slice() as Float32Array;
+  initial.dispose();
   try {
     for (let it = 0; it < iterations; it++) {
       throwIfCancelled(ctx.signal);
@@ -84,7 +86,9 @@ export async function featureCollisionAttack(ds: Dataset, params: AttackParams, 
         return tf.clipByValue(tf.div(tf.add(forward, tf.mul(bases, lrBeta)), tf.add(lrBeta, 1)), 0, 1) as tf.Tensor4D;
       });
       stepTensor.dispose();
-      const values = await objective(next).data();
+      const objectiveTensor = objective(next);
+      const values = await objectiveTensor.data();
+      objectiveTensor.dispose();
       poisons.dispose();
       poisons = next;
       for (let j = 0; j < K; j++) {

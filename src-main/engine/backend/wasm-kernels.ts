@@ -61,25 +61,28 @@ const BACKEND = 'wasm';
 
 /**
  * How `Conv2DBackpropFilter` is computed. Exported for tests and for the comparison in
- * src-main/engine/bench/perf-kernels.ts (compareFilterGradStrategies); the default is the
- * faster one.
+ * src-main/engine/bench/perf-kernels.ts (compareFilterGradStrategies).
  *
- * - `im2col` (default): gather input patches into colsᵀ[KH·KW·CI, N·OH·OW] with a JS loop
- *   on the wasm heap, then one XNNPACK fully-connected product with dy.
+ * - `im2col`: gather input patches into colsᵀ[KH·KW·CI, N·OH·OW] with a JS loop on the
+ *   wasm heap, then one XNNPACK fully-connected product with dy.
  * - `conv`: the filter gradient as a convolution: input channels as the batch, the batch
  *   as the channels, dy as the filter, dilated by the stride; one XNNPACK convolution and
- *   three transposes. Its output is only KH×KW pixels per image with an OH×OW kernel,
- *   a shape XNNPACK's convolution handles poorly.
+ *   three transposes. Its output is only KH×KW pixels per image, with an OH×OW kernel.
+ * - `auto` (default): `im2col` while a patch is short (KH·KW·CI < 64), else `conv`.
  *
- * Measured (1 thread, process CPU time, batch 64, fresh dy each call): first CNN layer
- * [64,28,28,1]→32: im2col ≈ 7 ms; conv ≈ 16 ms. Second layer [64,14,14,32]→64:
- * im2col ≈ 29 ms, conv ≈ 57 ms.
+ * Measured (1 thread, process CPU time, batch 64, 3×3 'same', fresh dy each call; the
+ * forward convolution for scale):
+ *   [64,28,28,1]→32   im2col 7–8 ms    conv 11–12 ms   forward 7 ms
+ *   [64,32,32,3]→32   im2col 15–17 ms  conv 19–20 ms   forward 7 ms
+ *   [64,14,14,32]→64  im2col 30–32 ms  conv 28–31 ms   forward 21–22 ms
+ *   [64,16,16,32]→64  im2col 54–55 ms  conv 42–44 ms   forward 25–26 ms
  */
-export type FilterGradStrategy = 'conv' | 'im2col';
-let filterGradStrategy: FilterGradStrategy = 'im2col';
+export type FilterGradStrategy = 'auto' | 'conv' | 'im2col';
+let filterGradStrategy: FilterGradStrategy = 'auto';
 export function setFilterGradStrategy(s: FilterGradStrategy): void {
   filterGradStrategy = s;
 }
+const IM2COL_MAX_PATCH = 64;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -218,9 +221,9 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
   );
-  return filterGradStrategy === 'im2col'
-    ? filterGradByIm2col(wasm, x, dy, info)
-    : filterGradByConv(wasm, x, dy, info);
+  const patch = info.filterHeight * info.filterWidth * info.inChannels;
+  const strategy = filterGradStrategy === 'auto' ? (patch < IM2COL_MAX_PATCH ? 'im2col' : 'conv') : filterGradStrategy;
+  return strategy === 'im2col' ? filterGradByIm2col(wasm, x, dy, info) : filterGradByConv(wasm, x, dy, info);
 };
 
 // ---------------------------------------------------------------------------------------

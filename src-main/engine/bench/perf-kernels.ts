@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { setFilterGradStrategy, type FilterGradStrategy } from '../backend/wasm-kernels.js';
+import { setFilterGradStrategy } from '../backend/wasm-kernels.js';
 
 export interface CnnThroughput {
   backend: string;
@@ -103,7 +103,7 @@ export interface FilterGradTiming {
   filterShape: number[];
   stride: number;
   /** Fastest call per strategy, in ms (best-of, as the machine may be shared). */
-  ms: Record<FilterGradStrategy, number>;
+  ms: Record<'conv' | 'im2col', number>;
 }
 
 /**
@@ -120,7 +120,7 @@ export async function compareFilterGradStrategies(reps = 10): Promise<FilterGrad
     [[64, 16, 16, 32], [3, 3, 32, 64], 1],
     [[64, 28, 28, 32], [3, 3, 32, 64], 2],
   ];
-  const strategies: FilterGradStrategy[] = ['conv', 'im2col'];
+  const strategies: ('conv' | 'im2col')[] = ['conv', 'im2col'];
   const out: FilterGradTiming[] = [];
   try {
     for (const [xShape, filterShape, stride] of layers) {
@@ -146,7 +146,7 @@ export async function compareFilterGradStrategies(reps = 10): Promise<FilterGrad
       tf.dispose([x, dy]);
     }
   } finally {
-    setFilterGradStrategy('im2col');
+    setFilterGradStrategy('auto');
   }
   return out;
 }
