@@ -2,7 +2,8 @@
 import type { Command } from './commands.js';
 import { evalCommand, infoCommand, predictCommand, trainCommand } from './commands.js';
 import { demoCommand } from './demo.js';
+import { serveCommand } from './serve.js';
 import { repairCommand, scanCommand } from './clear-commands.js';
 import { attackCommand, benchCommand } from './bench.js';
 
-export const commands: Command[] = [demoCommand, trainCommand, evalCommand, predictCommand, infoCommand, scanCommand, repairCommand, attackCommand, benchCommand];
+export const commands: Command[] = [demoCommand, trainCommand, evalCommand, predictCommand, infoCommand, scanCommand, repairCommand, attackCommand, benchCommand, serveCommand];

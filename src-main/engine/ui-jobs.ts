@@ -272,7 +272,7 @@ function svgBars(title: string, labels: string[], series: { name: string; values
       return `<rect x="${left}" y="${y + k * (bar + 1)}" width="${w.toFixed(1)}" height="${bar}" fill="${s.colour}"><title>${escapeHtml(`${s.name}: ${v}`)}</title></rect>`
         + (v ? `<text x="${left + w + 4}" y="${y + k * (bar + 1) + bar - 1}" font-size="9">${escapeHtml(Number.isInteger(v) ? v : v.toFixed(3))}</text>` : '');
     }).join('');
-    return `<text x="${left - 6}" y="${y + rowH / 2}" font-size="10" text-anchor="end">${escapeHtml(label)}</text>${bars}`;
+    return `<text x="${left - 6}" y="${y + ((bar + 1) * series.length) / 2}" dominant-baseline="middle" font-size="10" text-anchor="end">${escapeHtml(label)}</text>${bars}`;
   }).join('');
   const legend = series.map((s, k) => `<rect x="${left + k * 110}" y="6" width="10" height="10" fill="${s.colour}"/><text x="${left + 14 + k * 110}" y="15" font-size="10">${escapeHtml(s.name)}</text>`).join('');
   return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${30 + labels.length * rowH}" viewBox="0 0 ${width} ${30 + labels.length * rowH}">${legend}${rows}</svg></figure>`;
@@ -316,7 +316,7 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
   parts.push('<h2>Pockets</h2>');
   parts.push(table(['id', 'A inside B', 'members', 'score', 'p-value', 'confirmed', 'shell purity', 'flip distance'],
     scan.pockets.slice(0, 50).map((p) => [p.id, `${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.members.length,
-      num(p.score), num(p.pValue, 4), p.confirmed ? 'yes' : 'no', num(p.tightness.shellPurity, 2), num(p.flipDistance, 2)]),
+      num(p.score), p.pValue < 0.001 ? '< 0.001' : num(p.pValue, 3), p.confirmed ? 'yes' : 'no', num(p.tightness.shellPurity, 2), num(p.flipDistance, 2)]),
     'No candidate groups: nothing in this model looks like a pocket.'));
   for (const p of confirmed) {
     parts.push(`<h3>Pocket ${p.id}: ${escapeHtml(names[p.attackerClass])} inside ${escapeHtml(names[p.enclosingClass])}</h3><p>${escapeHtml(p.explanation)}</p>`);

@@ -20,24 +20,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HostMessage } from '../contract/app.js';
+import { contentSecurityPolicy } from './csp.js';
 import type { CallRouter } from './router.js';
 
 export const HOST = '127.0.0.1';
 export const WS_PATH = '/ws';
 /** Large enough for a project file with its scan; small enough to refuse floods. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-
-/**
- * The page's policy, sent as a header as well as in index.html's meta tag (a page gets the
- * intersection of both). `connect` adds WebSocket origins: browser mode names its own.
- */
-export function contentSecurityPolicy(connect: string[] = []): string {
-  return [
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-    ["connect-src 'self'", ...connect].join(' '), "font-src 'self'", "object-src 'none'", "base-uri 'none'",
-    "form-action 'none'", "frame-ancestors 'none'",
-  ].join('; ');
-}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',

@@ -26,6 +26,3 @@ export function joinPath(dir: string, name: string): string {
   return dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`;
 }
 
-export function baseName(p: string): string {
-  return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
-}

@@ -151,7 +151,15 @@ export class Wizard {
     if (!picked) return;
     if (action === 'open-project') await this.openOrCreateProject(picked);
     else if (action === 'open-model') await this.openModel(picked);
-    else await this.useDataset({ spec: `folder:${picked}` });
+    else await this.openDatasetFolder(picked);
+  }
+
+  /** A folder the app saved (dataset.json inside: `dir:`) or one sub-folder of images per class (`folder:`). */
+  async openDatasetFolder(dir: string): Promise<void> {
+    const info = await this.#guard('Reading the folder', () => api.call('path.inspect', { path: dir }));
+    if (!info) return;
+    const saved = info.entries?.some((e) => e.name === 'dataset.json');
+    await this.useDataset({ spec: `${saved ? 'dir' : 'folder'}:${info.path}` });
   }
 
   async openOrCreateProject(dir: string): Promise<void> {

@@ -31,7 +31,7 @@ describe('engine worker', () => {
   });
 
   it('reports user errors as user errors, naming the path', async () => {
-    const err = await host.run('eval', { data: 'mnist', model: path.join(dir, 'missing') }).catch((e) => e);
+    const err = await host.run('eval', { data: 'mnist', model: path.join(dir, 'missing') }).catch((e: unknown) => e) as JobFailedError;
     expect(err).toBeInstanceOf(JobFailedError);
     expect(err.kind).toBe('user');
     expect(err.message).toMatch(/missing does not exist/);
@@ -41,7 +41,7 @@ describe('engine worker', () => {
     const controller = new AbortController();
     const job = host.run('train', { data: 'mnist', arch: 'mlp', epochs: 50, out: path.join(dir, 'cancelled') },
       { signal: controller.signal, onProgress: () => controller.abort() });
-    const err = await job.catch((e) => e);
+    const err = await job.catch((e: unknown) => e) as JobFailedError;
     expect(err).toBeInstanceOf(JobFailedError);
     expect(err.kind).toBe('cancelled');
     expect(existsSync(path.join(dir, 'cancelled'))).toBe(false);

@@ -67,6 +67,11 @@ describe('wasm backend setup', () => {
     expect(threads).toBe(2);
   });
 
+  it("removes the Emscripten glue's process listeners that rethrow (they would bypass the engine's handlers)", () => {
+    const listeners = [...process.listeners('uncaughtException'), ...process.listeners('unhandledRejection')];
+    expect(listeners.filter((l) => /throw (reason|ex)\b/.test(String(l)))).toEqual([]);
+  });
+
   it('registers Conv2DBackpropFilter, which tfjs-backend-wasm lacks (tensorflow/tfjs#8474)', () => {
     expect(tf.getKernel(Conv2DBackpropFilter, 'wasm')).toBeDefined();
   });

@@ -23,7 +23,9 @@
  *   after initialisation (about 7 MB each).
  *
  * Every patch is undone by `finishWasmInit`, except Emscripten's own `global.Worker`,
- * which it points at the subclass (it does the same with the stock Worker in Node).
+ * which it points at the subclass (it does the same with the stock Worker in Node). If a
+ * pthread worker fails while the threaded build starts, initBackend (index.ts) starts the
+ * single-threaded SIMD build instead.
  */
 import { env } from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
@@ -41,6 +43,11 @@ interface PendingPatches {
   failure: Promise<never>;
 }
 let pending: PendingPatches | undefined;
+
+type Listener = (...args: unknown[]) => void;
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'];
+const listeners = (event: string): Listener[] => (process.listeners as (e: string) => Listener[])(event);
+let listenersBefore: Map<string, Listener[]> | undefined;
 
 /** Whether this runtime can run the threaded build's pthreads as worker_threads. */
 function nodeThreadsPossible(): boolean {
@@ -72,6 +79,7 @@ export function configureWasm(wasm: WasmModule, threads: number): number {
     }
   }
   env().set('WASM_HAS_MULTITHREAD_SUPPORT', useThreads);
+  listenersBefore = new Map(PROCESS_EVENTS.map((e) => [e, listeners(e)]));
   const count = useThreads ? wanted : 1;
   wasm.setThreadsCount(count);
   return count;
@@ -88,6 +96,7 @@ export function wasmThreadStartFailure(): Promise<never> | undefined {
  */
 export function finishWasmInit(wasm: WasmModule, backend?: unknown): number {
   undoPatches();
+  removeEmscriptenProcessListeners();
   const threadModule = (backend as { wasm?: { PThread?: { unusedWorkers?: { terminate(): unknown }[] } } } | undefined)
     ?.wasm?.PThread;
   const idle = threadModule?.unusedWorkers;
@@ -97,6 +106,25 @@ export function finishWasmInit(wasm: WasmModule, backend?: unknown): number {
   } catch {
     return 1;
   }
+}
+
+/**
+ * Both wasm builds' Emscripten glue add `process.on('unhandledRejection', r => { throw r })`
+ * and an 'uncaughtException' listener that rethrows, and keep them for the life of the
+ * module. A listener that rethrows kills the process before any handler the engine installs
+ * can report the error, so the ones added while the backend initialised are removed.
+ */
+function removeEmscriptenProcessListeners(): void {
+  if (!listenersBefore) return;
+  for (const event of PROCESS_EVENTS) {
+    const before = listenersBefore.get(event) ?? [];
+    for (const listener of listeners(event)) {
+      if (!before.includes(listener) && /throw (reason|ex)\b/.test(String(listener))) {
+        process.removeListener(event, listener);
+      }
+    }
+  }
+  listenersBefore = undefined;
 }
 
 function undoPatches(): void {
@@ -141,6 +169,7 @@ function installNodeThreadPatches(threads: number): PendingPatches {
       // See the module comment: pool threads live forever and must not hold the process.
     }
 
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own signature
     override on(event: string | symbol, listener: (...args: any[]) => void): this {
       if (event !== 'error') return super.on(event, listener);
       // Emscripten's handler rethrows, which would crash the process; record the error so

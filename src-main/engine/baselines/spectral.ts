@@ -15,20 +15,25 @@
  * gap* λ1/λ2). We compare log(λ1/λ2) across the classes of the same model with robust
  * (median/MAD) z-scores and flag the model when one class's z exceeds the normal quantile of
  * 1 − falseAlarm / classes (a Bonferroni bound over the classes) — a heuristic: the z-scores
- * are not exactly normal, and ten classes are few.
+ * are not exactly normal, and ten classes are few. Because a MAD over ten nearly equal gaps
+ * can be tiny, the z-score alone would flag trivial differences (isotropic classes with
+ * λ1/λ2 of 1.13 against a median of 1.05 scored z = 2.9), so the class's gap must also be at
+ * least {@link SPECTRAL_MIN_GAP_FACTOR} times the median class's.
  */
 import { numClasses } from '../data/dataset.js';
 import { throwIfCancelled } from '../errors.js';
 import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
 import type { JobContext } from '../progress.js';
 import { createRng } from '../random.js';
-import { centredRows, indicesByClass, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
+import { centredRows, indicesByClass, median, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
 
 /** Tran et al. remove 1.5 × ε of each class. */
 export const SPECTRAL_REMOVAL_FACTOR = 1.5;
 /** ε when the expected number of poisons is unknown: the paper's smallest poison rate (5%). */
 export const SPECTRAL_DEFAULT_EPSILON = 0.05;
 export const DEFAULT_FALSE_ALARM = 0.05;
+/** A flagged class's λ1/λ2 must be at least this multiple of the median class's. */
+export const SPECTRAL_MIN_GAP_FACTOR = 1.5;
 /** Classes with fewer samples than this get no spectrum (too few for a direction to mean anything). */
 const MIN_CLASS_SIZE = 3;
 
@@ -91,11 +96,16 @@ export const spectralSignaturesDetector: Detector = {
     const z = modifiedZScores(gaps);
     perClass.forEach((p, i) => { p.gapZ = z[i]; });
     const threshold = perClass.length > 0 ? normalQuantile(1 - falseAlarm / perClass.length) : Infinity;
+    const medianGap = median(gaps);
+    const suspicious = (p: SpectralClassInfo, i: number): boolean =>
+      p.gapZ > threshold && gaps[i] - medianGap >= Math.log(SPECTRAL_MIN_GAP_FACTOR);
     const worst = perClass.reduce<SpectralClassInfo | undefined>((a, p) => (!a || p.gapZ > a.gapZ ? p : a), undefined);
+    const suspects = perClass.filter(suspicious);
     flaggedSamples.sort((a, b) => a - b);
     return {
       detector: 'spectral',
-      flagged: perClass.length >= 3 && (worst?.gapZ ?? 0) > threshold,
+      // Fewer than three classes give no meaningful "typical" gap.
+      flagged: perClass.length >= 3 && suspects.length > 0,
       flaggedSamples,
       sampleScores,
       summary: worst?.gapZ ?? 0,
@@ -104,7 +114,9 @@ export const spectralSignaturesDetector: Detector = {
         removalFactor: SPECTRAL_REMOVAL_FACTOR,
         zThreshold: threshold,
         falseAlarm,
-        suspectClass: worst && worst.gapZ > threshold ? worst.classIndex : null,
+        minGapFactor: SPECTRAL_MIN_GAP_FACTOR,
+        medianGapRatio: Math.exp(medianGap),
+        suspectClass: perClass.length >= 3 && suspects.length > 0 ? suspects.reduce((a, p) => (p.gapZ > a.gapZ ? p : a)).classIndex : null,
         perClass,
         classNames: dataset.classNames,
         summaryMeaning: 'largest robust z-score of a class spectral gap log(λ1/λ2)',
@@ -128,8 +140,8 @@ export const spectralSignaturesDetector: Detector = {
     if (worst) {
       lines.push(`Most stretched class: ${name(worst.classIndex)} (λ1/λ2 = ${(worst.lambda1 / Math.max(worst.lambda2, 1e-30)).toFixed(2)}, robust z = ${worst.gapZ.toFixed(2)}; threshold ${info.zThreshold.toFixed(2)}).`);
     }
-    lines.push(result.flagged
-      ? `Verdict: backdoor suspected in class ${name(info.suspectClass ?? worst.classIndex)}.`
+    lines.push(result.flagged && info.suspectClass !== null
+      ? `Verdict: backdoor suspected in class ${name(info.suspectClass)}.`
       : 'Verdict: no class stands out.');
     return lines.join('\n');
   },
