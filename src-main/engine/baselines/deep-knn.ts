@@ -118,6 +118,15 @@ export const deepKnnDetector: Detector = {
       .map((members) => ({ label: labels[members[0]], neighbourLabel: plurality[members[0]], members }))
       .sort((a, b) => b.members.length - a.members.length || a.members[0] - b.members[0]);
     const largest = groups[0]?.members.length ?? 0;
+    // Flagged samples per ordered pair (own label A, neighbourhood label B).
+    const pairCounts = new Map<number, number>();
+    for (const i of flaggedSamples) {
+      const key = labels[i] * classes + plurality[i];
+      pairCounts.set(key, (pairCounts.get(key) ?? 0) + 1);
+    }
+    const pairs = [...pairCounts.entries()]
+      .map(([key, count]) => ({ label: Math.floor(key / classes), neighbourLabel: key % classes, count }))
+      .sort((a, b) => b.count - a.count || a.label - b.label || a.neighbourLabel - b.neighbourLabel);
     ctx.onProgress?.({ stage: 'deep-knn', fraction: 1, message: `${flaggedSamples.length} samples disagree with their neighbours` });
     return {
       detector: 'deep-knn',
@@ -132,6 +141,7 @@ export const deepKnnDetector: Detector = {
         largestGroup: largest,
         groupCount: groups.length,
         groups: groups.slice(0, GROUPS_REPORTED),
+        pairs,
         classNames: dataset.classNames,
         trainingCount: n,
         summaryMeaning: 'members of the largest coherent group of disagreeing samples',

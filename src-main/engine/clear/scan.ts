@@ -6,7 +6,8 @@ import type { Dataset } from '../data/dataset.js';
 import type { LoadedModel } from '../model/io.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
-import { calibrateScores, NATURAL_POCKET_PRIOR } from './calibrate.js';
+import { heldOutSupport, landReferenceSamples } from './reference.js';
+import { calibrateScores, median, NATURAL_POCKET_PRIOR } from './calibrate.js';
 import { embedSplit, type Embedding } from './embed.js';
 import { buildNeighbourGraph, normaliseFeatures, type NeighbourGraph } from './knn.js';
 import { probePocket } from './pocket-test.js';
@@ -158,12 +159,22 @@ async function scanPrepared(
   const hulls = now() - t;
 
   t = now();
+  // Held-out support needs the reference split's landing places: one more forward pass.
+  const landing = ds.test.count > 0
+    ? await landReferenceSamples(parts, ds.test, ds.shape, normalised, embedding.n, ctx)
+    : undefined;
+  const typicalNearest = median(Array.from({ length: graph.n }, (_, i) => graph.distances[i * graph.k]));
   const rng = createRng(settings.seed);
   const scored = search.candidates.map((c: PocketCandidate, i: number) => {
     if (i % 16 === 0) throwIfCancelled(ctx.signal);
     const probe = probePocket(parts, embedding.features, c.members, c.shell, c.attackerClass, c.enclosingClass, rng, settings.probesPerPocket);
     const depth = scoringShellPurity(c.shell, c.attackerClass, c.enclosingClass, labels, graph);
+    const support = landing ? heldOutSupport(landing, c.members, c.attackerClass) : undefined;
+    // Near-duplicates: copies of one image, or poisons crafted to collide with one feature vector.
+    const nearest = median(c.members.map((m) => graph.distances[m * graph.k]));
     const evidence = {
+      nearestRatio: typicalNearest > 0 ? nearest / typicalNearest : 1,
+      heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
       shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
       fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
     };
@@ -191,7 +202,7 @@ async function scanPrepared(
       interiorAttackerRate: s.probe.interiorAttackerRate,
       flipDistance: s.probe.flipDistance,
       fittedRate: s.c.predictedAsAttacker,
-      evidence: { ...scoreParts(s.evidence), zScore: zOf.get(i) ?? 0, flipToEnclosingRate: s.probe.flipToEnclosingRate, meanInner: s.c.meanInnerDistance, shellDistance: s.c.shellDistance },
+      evidence: { ...scoreParts(s.evidence), zScore: zOf.get(i) ?? 0, flipToEnclosingRate: s.probe.flipToEnclosingRate, meanInner: s.c.meanInnerDistance, shellDistance: s.c.shellDistance, nearestRatio: s.evidence.nearestRatio, heldOutAttacker: s.evidence.heldOutAttacker ?? -1, heldOutMisclassified: s.evidence.heldOutMisclassified ?? -1 },
     };
     return { ...base, explanation: explain(base, ds.classNames) };
   }).sort((a, b) => b.score - a.score).map((p, i) => ({ ...p, id: i + 1 }));
