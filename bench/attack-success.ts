@@ -9,7 +9,7 @@
  * Options (all optional): --arch mlp|cnn  --backend wasm|cpu  --targets N  --poisons K
  * --copies K (label-flip)  --attacks label-flip,fc,cp,bp  --seed S  --limit N
  * --victim-epochs E  --victim-lr η  --victim-batch B  --clean-epochs E  --epsilon ε  --iterations N  --lr η  --beta0 β0
- * --watermark γ  --fc-scenario transfer|e2e  --flip-scenario e2e|transfer  --baselines (run the baseline detectors)
+ * --watermark γ  --max-shift px  --fc-scenario transfer|e2e  --flip-scenario e2e|transfer  --baselines (run the baseline detectors)
  * --json FILE (write the raw records).
  *
  * Protocol: one clean model is trained (the attacker's φ, and the frozen extractor of the
@@ -34,7 +34,7 @@ interface Options {
   arch: string; backend: 'wasm' | 'cpu'; targets: number; poisons: number; copies: number;
   attacks: AttackName[]; seed: number; limit: number; victimEpochs?: number; victimLr?: number; victimBatch?: number; cleanEpochs: number;
   epsilon?: number; iterations?: number; lr?: number; beta0?: number; watermark?: number;
-  fcScenario: 'transfer' | 'e2e'; flipScenario: 'transfer' | 'e2e'; baselines: boolean; json?: string;
+  maxShift?: number; fcScenario: 'transfer' | 'e2e'; flipScenario: 'transfer' | 'e2e'; baselines: boolean; json?: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -56,6 +56,7 @@ function parseArgs(argv: string[]): Options {
     victimLr: num('victim-lr'), victimBatch: num('victim-batch'),
     cleanEpochs: num('clean-epochs') ?? 3,
     epsilon: num('epsilon'), iterations: num('iterations'), lr: num('lr'), beta0: num('beta0'), watermark: num('watermark'),
+    maxShift: num('max-shift'),
     fcScenario: (get('fc-scenario') as 'transfer' | 'e2e') ?? 'transfer',
     flipScenario: (get('flip-scenario') as 'transfer' | 'e2e') ?? 'e2e',
     baselines: argv.includes('--baselines'),
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
         ...(o.iterations !== undefined ? { iterations: o.iterations } : {}),
         ...(o.lr !== undefined ? { learningRate: o.lr } : {}),
         ...(o.beta0 !== undefined ? { beta0: o.beta0 } : {}),
+        ...(o.maxShift !== undefined ? { maxShift: o.maxShift } : {}),
         ...(attack === 'fc' && (o.watermark !== undefined || scenario === 'e2e') ? { watermark: o.watermark ?? 0.3 } : {}),
       };
       t0 = performance.now();

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src-main/engine/backend/index.js';
-import { chooseDeepKnnK, deepKnnDetector, DEEP_KNN_MIN_GROUP } from '../../../src-main/engine/baselines/deep-knn.js';
+import { chooseDeepKnnK, deepKnnDetector, deepKnnMinGroup } from '../../../src-main/engine/baselines/deep-knn.js';
 import { baselineDetectors, noDefenceDetector } from '../../../src-main/engine/baselines/index.js';
 import { axis, blobs, detectorInput } from './synthetic.js';
 
@@ -24,6 +24,9 @@ describe('Deep k-NN', () => {
     expect(chooseDeepKnnK(10_000, 20)).toBe(40);
     expect(chooseDeepKnnK(10_000)).toBe(50);
     expect(chooseDeepKnnK(30)).toBe(29);
+    expect(deepKnnMinGroup(50)).toBe(17);
+    expect(deepKnnMinGroup(40)).toBe(14);
+    expect(deepKnnMinGroup(2)).toBe(3);
   });
 
   it('flags exactly the planted mislabeled group and the model', async () => {
@@ -53,7 +56,7 @@ describe('Deep k-NN', () => {
     const result = await deepKnnDetector.detect(detectorInput(features, labels, DIM, CLASSES));
     expect(result.flaggedSamples).toEqual([600, 601, 602]);
     expect(result.flagged).toBe(false);
-    expect(result.summary).toBeLessThan(DEEP_KNN_MIN_GROUP);
+    expect(result.summary).toBeLessThan(deepKnnMinGroup(result.info.k as number));
     expect(deepKnnDetector.report(result)).toMatch(/no backdoor found/);
   });
 
