@@ -10,16 +10,20 @@
  * UnsortedSegmentSum, …) is unused by those models.
  *
  * Present but slow, so replaced here by wrappers that fall back to the stock kernel for
- * cases they do not handle (the training profile that motivated each is in the comments):
- * - `Conv2DBackpropInput`: a single-threaded scalar C++ loop (src/cc/kernels/
- *   Conv2DBackpropInput.cc); rebuilt on the XNNPACK convolution.
- * - `BatchMatMul`: XNNPACK only when neither operand is transposed
- *   (src/cc/batch_mat_mul_impl.cc), a scalar loop otherwise, which is exactly the
- *   gradients of every Dense layer.
- * - `MaxPoolGrad`: a scalar loop slower than the convolution before the pool.
- * - `Sum` over leading axes (bias gradients): transposes the whole input first.
+ * cases they do not handle. Per call, stock → here, at the built-in CNN's shapes (batch 64,
+ * 1 thread, process CPU time, on a shared 2-core machine):
+ * - `Conv2DBackpropInput` [64,14,14,64]·[3,3,32,64]: 207–212 ms → 20 ms. The stock kernel
+ *   is a single-threaded scalar C++ loop (src/cc/kernels/Conv2DBackpropInput.cc); this one
+ *   is the XNNPACK convolution.
+ * - `BatchMatMul` with a transposed operand (every Dense layer's gradients), e.g.
+ *   [64,128]·[3136,128]ᵀ: 27–30 ms → 3–4 ms. The stock kernel reaches XNNPACK only when
+ *   neither operand is transposed (src/cc/batch_mat_mul_impl.cc), else runs a scalar loop.
+ * - `MaxPoolGrad` [64,28,28,32], 2×2: 39–42 ms → 14–16 ms (one scatter pass over the
+ *   windows here).
+ * - `Sum` over leading axes (bias gradients) of [64,28,28,32]: 6 ms → 2–3 ms (the stock
+ *   kernel transposes the whole input first).
  * - `Identity`: copies the data, and the engine clones every tensor it saves for the
- *   backward pass.
+ *   backward pass; here it shares the data, as on the cpu and webgl backends.
  *
  * Inside a kernel we call other kernels' `kernelFunc`s directly rather than `tf.*` ops:
  * that is how backends compose kernels, it keeps the intermediates off the gradient tape
@@ -368,11 +372,10 @@ function makeBatchMatMul(original: KernelFunc): KernelFunc {
 // MaxPoolGrad
 
 /**
- * The stock MaxPoolGrad (src/cc/kernels/MaxPoolGrad.cc) is a scalar loop that, for every
- * input pixel, rescans all windows covering it; for the CNN's first pooling layer it took
- * longer than the convolution before it. This scatters each output gradient to the
- * window's arg-max instead, one pass over the input. Ties go to the first maximum in
- * row-major window order, as in the cpu backend (maxPoolPositions); NaNs never win.
+ * The stock MaxPoolGrad took longer than the convolution before the CNN's first pooling
+ * layer. This scatters each output gradient to its window's arg-max in one pass. Ties go
+ * to the first maximum in row-major window order, as in the cpu backend
+ * (maxPoolPositions); NaNs never win.
  */
 function makeMaxPoolGrad(original: KernelFunc): KernelFunc {
   return ({ inputs, backend, attrs }) => {
