@@ -22,7 +22,7 @@ const layer = (files, banned, allowed) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'release/**', 'node_modules/**', 'test-artifacts/**', '**/*.svelte'] },
+  { ignores: ['.*.mjs', 'dist/**', 'release/**', 'node_modules/**', 'test-artifacts/**', '**/*.svelte'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -40,6 +40,8 @@ export default tseslint.config(
     'worker host, contract (tfjs runs only in the engine worker)'),
   layer(['src-main/app/**'], ['**/engine/**', '**/cli/**', '**/preload/**', '@tensorflow/*'],
     'worker host, serve, contract, electron'),
+  layer(['src-main/project/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/preload/**', '@tensorflow/*', 'electron'],
+    'contract, node built-ins'),
   layer(['src-main/preload/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '@tensorflow/*'],
     'contract, electron (contextBridge, ipcRenderer)'),
   layer(['src-renderer/**'], ['**/src-main/engine/**', '**/src-main/app/**', '**/src-main/serve/**', '**/src-main/cli/**', '**/src-main/worker/**', '@tensorflow/*', 'electron', 'node:*', 'fs', 'path'],

@@ -2,4 +2,4 @@
  * Result types of engine jobs, re-exported for the layers above the worker (CLI, app,
  * renderer). Type-only: importing this file loads no engine code.
  */
-export type { Pocket, ScanResult, RepairResult, ClassStatistics, PairStatistics, ScanSettings } from './engine/clear/types.js';
+export type { Pocket, ScanResult, RepairResult, ClassStatistics, PairStatistics, ScanSettings } from './contract/results.js';

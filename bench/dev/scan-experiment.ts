@@ -36,7 +36,6 @@ const poisonSet = new Set(manifest?.poisonIndices ?? []);
 const size = 784;
 const spread = (idx: number[]) => { let sum = 0, cnt = 0; for (let a = 0; a < idx.length; a++) for (let b = a + 1; b < idx.length; b++) { let d = 0; for (let k = 0; k < size; k++) { const v = ds.train.images[idx[a]*size+k] - ds.train.images[idx[b]*size+k]; d += v*v; } sum += Math.sqrt(d); cnt++; } return cnt ? sum / cnt : 0; };
 for (const p of scan.pockets.slice(0, 12)) {
-  const shellB = ((p as any).shellIdx ?? []) as number[];
   const enc: number[] = []; for (let i = 0; i < ds.train.count && enc.length < 40; i += 37) if (ds.train.labels[i] === p.enclosingClass) enc.push(i);
   const att: number[] = []; for (let i = 0; i < ds.train.count && att.length < 40; i += 41) if (ds.train.labels[i] === p.attackerClass) att.push(i);
   console.log('   pix member', spread(p.members).toFixed(2), 'randB', spread(enc).toFixed(2), 'randA', spread(att).toFixed(2));

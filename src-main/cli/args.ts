@@ -23,7 +23,8 @@ export function parseOptions(argv: string[], specs: OptionSpec[]): ParsedArgs {
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
     if (!token.startsWith('--')) throw new UsageError(`Unexpected argument "${token}".`);
-    let [name, value] = token.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const [name, inline] = token.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    let value = inline;
     const spec = byName.get(name);
     if (!spec) throw new UsageError(`Unknown option --${name}.`);
     if (spec.type === 'boolean') { out[camel(name)] = value === undefined ? true : value !== 'false'; continue; }

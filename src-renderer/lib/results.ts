@@ -1,63 +1,15 @@
 /**
- * The engine results the views read. Job results cross the contract as data the engine
- * defines (src-main/engine/clear/types.ts for scans and repairs; the renderer may not import
- * the engine, ARCHITECTURE.md §Layers), so the fields the views use are restated here.
- * Keep them in step with the engine's; they are read-only views of its JSON.
+ * The engine results the views read. Scan and repair results come from the contract
+ * (src-main/contract/results.ts), shared with the engine; the smaller job results below are
+ * read-only views of the engine jobs' JSON.
  */
 import type { JobName } from '../../src-main/contract/jobs.js';
 
-export interface Pocket {
-  id: number;
-  members: number[];
-  attackerClass: number;
-  enclosingClass: number;
-  score: number;
-  pValue: number;
-  confirmed: boolean;
-  tightness: { contamination: number; diameter: number; relativeSpread: number; shellPurity: number };
-  interiorAttackerRate: number;
-  flipDistance: number;
-  fittedRate: number;
-  evidence: Record<string, number>;
-  explanation: string;
-}
+export type { Pocket, ClassStatistics, PairStatistics, ScanResult, RepairResult } from '../../src-main/contract/results.js';
+import type { ScanResult, RepairResult } from '../../src-main/contract/results.js';
 
-export interface ClassStatistics {
-  classIndex: number; className: string; samples: number;
-  seeds: number; candidates: number; pockets: number; bestScore: number | null; members: number;
-}
-
-export interface PairStatistics {
-  attackerClass: number; enclosingClass: number;
-  seeds: number; candidates: number; pockets: number; bestScore: number | null; members: number;
-}
-
-export interface ScanResult {
-  createdAt: string;
-  settings: { featureLayer: string; normalisation: string; neighbours: number; falseAlarm: number };
-  backend: string;
-  dataset: { spec: string; name: string; fingerprint: string; trainCount: number; classNames: string[] };
-  model: { dir: string; fingerprint: string; featureLayer: string; featureDim: number };
-  verdict: { suspected: boolean; falseAlarm: number; pValue: number; summary: string };
-  pockets: Pocket[];
-  statistics: { classes: ClassStatistics[]; pairs: PairStatistics[]; seeds: number; candidates: number };
-  timings: { embed: number; neighbours: number; hulls: number; pocketTest: number; total: number };
-}
-
-export interface ModelSide { accuracy: number; perClass: number[]; suspected: boolean; openPockets: number }
-
-export interface RepairResult {
-  backend: string;
-  model: { from: string; fromFingerprint: string; out: string; fingerprint: string };
-  relabelled: { index: number; from: number; to: number }[];
-  settings: { epochs: number; learningRate: number; replay: number; interiorProbes: number; seed: number };
-  before: ModelSide;
-  after: ModelSide;
-  pockets: { id: number; attackerClass: number; enclosingClass: number; interiorBefore: number; interiorAfter: number }[];
-  target?: { split: 'test'; index: number; trueClass: number; attackerClass: number; before: number; after: number };
-  rescan: ScanResult;
-  seconds: number;
-}
+/** One side of a repair's before/after comparison. */
+export type ModelSide = RepairResult['before'];
 
 export interface TrainResult {
   model: string; fingerprint: string; architecture: string; backend: string; accuracy: number;
