@@ -70,9 +70,12 @@ function runChild(file: string, args: string[], timeoutMs: number): Promise<{ ok
 async function torchPeer(io: Parameters<Command['run']>[1], threads: number): Promise<Record<string, unknown> | undefined> {
   const script = path.join(repoRoot(), 'bench', 'peers', 'torch_cnn.py');
   if (!existsSync(script)) return undefined;
-  const probe = await runChild('python3', ['-c', 'import torch'], 60_000);
-  if (!probe.ok) { io.say('PyTorch peer skipped: python3 has no torch.'); return { skipped: 'python3 has no torch' }; }
-  const r = await runChild('python3', [script, String(threads), '64', '30'], 600_000);
+  // CLEAR_PYTHON names the interpreter that has torch (Debian's python3-torch is installed for
+  // the system python, which may not be the first python3 on PATH).
+  const python = process.env.CLEAR_PYTHON || 'python3';
+  const probe = await runChild(python, ['-c', 'import torch'], 60_000);
+  if (!probe.ok) { io.say(`PyTorch peer skipped: ${python} has no torch (set CLEAR_PYTHON to one that has).`); return { skipped: `${python} has no torch` }; }
+  const r = await runChild(python, [script, String(threads), '64', '30'], 600_000);
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   try { return JSON.parse(line) as Record<string, unknown>; } catch { io.say(`PyTorch peer failed: ${r.stderr.trim().split('\n').at(-1) ?? ''}`); return { failed: true }; }
 }
