@@ -78,7 +78,8 @@ export function calibrateScores(scores: number[], prior = { centre: 0, spread: 1
     const tail = normalUpperTail(z);
     // Šidák: chance that at least one of n natural groups is this extreme.
     const p = 1 - Math.pow(1 - tail, Math.max(1, n));
-    pValues.push(Math.min(1, Math.max(p, Number.MIN_VALUE)));
+    // Below 1e-12 the Gaussian tail says more than the data can: report the floor.
+    pValues.push(Math.min(1, Math.max(p, 1e-12)));
     zScores.push(z);
     if (i === 0 || scores[i] === Math.max(...scores)) { refCentre = centre; refSpread = spread; }
   }

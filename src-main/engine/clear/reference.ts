@@ -15,8 +15,11 @@ import { embedSplit } from './embed.js';
 import { normaliseFeatures } from './knn.js';
 import type { SplitModel } from './split.js';
 
+/** Nearest training samples kept per reference sample. */
+export const LANDING_NEIGHBOURS = 3;
+
 export interface ReferenceLanding {
-  /** For each reference sample, its nearest training sample (L2-normalised features). */
+  /** For each reference sample, its LANDING_NEIGHBOURS nearest training samples (L2-normalised features), row-major. */
   nearestTraining: Int32Array;
   labels: Int32Array;
   predictions: Int32Array;
@@ -38,15 +41,15 @@ export async function landReferenceSamples(
   const emb = await embedSplit(parts, reference, shape, { signal: ctx.signal, onProgress: (e) => ctx.onProgress?.({ ...e, stage: 'embed' }) });
   const dim = emb.dim;
   const ref = normaliseFeatures(emb.features, emb.n, dim, 'l2');
-  const nearestTraining = new Int32Array(emb.n);
+  const nearestTraining = new Int32Array(emb.n * LANDING_NEIGHBOURS);
   const train = tf.tensor2d(trainNormalised, [n, dim]);
   const trainT = tf.transpose(train);
   try {
     for (let s = 0; s < emb.n; s += REFERENCE_BLOCK) {
       const e = Math.min(emb.n, s + REFERENCE_BLOCK);
       // Unit vectors: the largest dot product is the nearest neighbour.
-      const best = tf.tidy(() => tf.argMax(tf.matMul(tf.tensor2d(ref.subarray(s * dim, e * dim), [e - s, dim]), trainT), 1));
-      nearestTraining.set(await best.data() as Int32Array, s);
+      const best = tf.tidy(() => tf.topk(tf.matMul(tf.tensor2d(ref.subarray(s * dim, e * dim), [e - s, dim]), trainT), LANDING_NEIGHBOURS).indices);
+      nearestTraining.set(await best.data() as Int32Array, s * LANDING_NEIGHBOURS);
       best.dispose();
     }
   } finally {
@@ -66,8 +69,12 @@ export interface HeldOutSupport {
 export function heldOutSupport(landing: ReferenceLanding, members: readonly number[], attackerClass: number): HeldOutSupport {
   const set = new Set(members);
   let a = 0; let mis = 0; let landed = 0;
-  for (let r = 0; r < landing.nearestTraining.length; r++) {
-    if (!set.has(landing.nearestTraining[r])) continue;
+  const rows = landing.labels.length;
+  for (let r = 0; r < rows; r++) {
+    // A reference sample lands in the pocket when any of its nearest training samples is a member.
+    let inside = false;
+    for (let q = 0; q < LANDING_NEIGHBOURS; q++) if (set.has(landing.nearestTraining[r * LANDING_NEIGHBOURS + q])) inside = true;
+    if (!inside) continue;
     landed++;
     if (landing.labels[r] === attackerClass) a++;
     else if (landing.predictions[r] === attackerClass) mis++;
