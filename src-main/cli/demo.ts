@@ -45,7 +45,7 @@ export const demoCommand: Command = {
     const scan = await io.run('scan', { data, model, falseAlarm: 0.05, out: scanFile }) as ScanResult;
     describeScan(scan, (s) => io.say(`   ${s}`), 4);
     const poisons = new Set(manifest.poisonIndices);
-    const found = scan.pockets.filter((p) => p.confirmed).flatMap((p) => p.members);
+    const found = [...new Set(scan.pockets.filter((p) => p.confirmed).flatMap((p) => p.members))];
     io.say(`   The pockets hold ${found.filter((i) => poisons.has(i)).length} of the ${poisons.size} poisons and ${found.filter((i) => !poisons.has(i)).length} other samples.\n`);
 
     io.say('4. CLEAR repairs: relabel the pocket to its enclosing class and fine-tune.');

@@ -216,6 +216,25 @@ async function scanPrepared(
       p.members = grown;
     }
   }
+  // Two hull searches can end in the same planted group once each has gathered its stragglers:
+  // keep one pocket per group (the higher-scoring one, holding the union of members), and drop
+  // the unconfirmed fragments it has absorbed.
+  for (let i = 0; i < pockets.length; i++) {
+    const keep = pockets[i];
+    if (!keep.confirmed) continue;
+    const mine = new Set(keep.members);
+    for (let j = pockets.length - 1; j > i; j--) {
+      const other = pockets[j];
+      if (other.attackerClass !== keep.attackerClass || other.enclosingClass !== keep.enclosingClass) continue;
+      // A confirmed pocket that overlaps is the same group; an unconfirmed one wholly inside it is a fragment of it.
+      const absorbed = other.confirmed ? other.members.some((m) => mine.has(m)) : other.members.every((m) => mine.has(m));
+      if (!absorbed) continue;
+      for (const m of other.members) mine.add(m);
+      pockets.splice(j, 1);
+    }
+    keep.members = [...mine].sort((a, b) => a - b);
+  }
+  pockets.forEach((p, k) => { p.id = k + 1; });
   const confirmed = pockets.filter((p) => p.confirmed);
   const minP = pockets.length ? Math.min(...pockets.map((p) => p.pValue)) : 1;
   const classNames = ds.classNames;
