@@ -77,3 +77,19 @@ export function handMadeRepair(scan: ScanResult, out: string): RepairResult {
     seconds: 12.5,
   };
 }
+
+/**
+ * Headless Debian Chromium with the flags this offline machine needs (no background network
+ * traffic), and a 1280×900 page that records console errors into `errors`.
+ */
+export async function openHeadlessPage(executablePath: string, errors: string[], colorScheme: 'light' | 'dark' = 'light') {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme });
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { browser, page };
+}

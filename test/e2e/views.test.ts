@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/project/store.js';
 import { startBrowserMode } from '../../src-main/serve/index.js';
-import { handMadeRepair, handMadeScan } from './fixtures.js';
+import { handMadeRepair, handMadeScan, openHeadlessPage } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -79,13 +79,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
       scan: { file: scanFile, result: scan as unknown as Record<string, unknown> },
       repair: { model: { dir: modelDir, fingerprint: trained.fingerprint, origin: 'repaired' }, result: handMadeRepair(scan, modelDir) as unknown as Record<string, unknown> },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    page.on('pageerror', (e) => errors.push(e.message));
+    ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
   }, 300_000);
 
   afterAll(async () => {
