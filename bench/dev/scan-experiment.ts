@@ -1,4 +1,6 @@
 // Development experiment: label-flip attack on MNIST, train a cnn, scan, print candidates.
+import os from 'node:os';
+import path from 'node:path';
 import { initBackend } from '../../src-main/engine/backend/index.js';
 import { loadDataset } from '../../src-main/engine/data/load.js';
 import { labelFlipAttack } from '../../src-main/engine/attacks/label-flip.js';
@@ -17,7 +19,7 @@ if (poisons > 0) {
   const r = await labelFlipAttack(clean, { targetIndex: targetArg ?? 0, attackerClass: attackerArg ?? 1, poisons, seed: seedArg ?? 0 });
   ds = r.dataset; manifest = r.manifest;
 }
-const cache = `/tmp/clear-dev-${process.argv.slice(2).join('_')}`;
+const cache = path.join(os.tmpdir(), `clear-dev-${process.argv.slice(2).join('_')}`);
 let model: any;
 if (existsSync(cache)) model = (await loadModel(cache)).model; else {
 model = buildArchitecture('cnn', { inputShape: ds.shape, numClasses: 10, seed: seedArg ?? 0 });

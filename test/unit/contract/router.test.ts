@@ -60,7 +60,7 @@ describe('renderer messages', () => {
   it('refuses bad job arguments with the field and the problem', async () => {
     const { runner, connection } = setup();
     const cases = [
-      { call: 'train', args: { data: 'mnist', out: '/tmp/m', epochs: -1 }, field: 'epochs' },
+      { call: 'train', args: { data: 'mnist', out: 'models/m', epochs: -1 }, field: 'epochs' },
       { call: 'train', args: { data: 'mnist' }, field: 'out' },
       { call: 'info', args: { model: 'm', evil: true }, field: '' },
       { call: 'scan', args: { data: 'mnist', model: 'm', falseAlarm: 2 }, field: 'falseAlarm' },
@@ -88,12 +88,12 @@ describe('renderer messages', () => {
 
   it('runs a valid job with defaults applied, forwards its progress, and replies with its result', async () => {
     const { runner, sent, connection } = setup();
-    const reply = await connection.receive({ type: 'invoke', id: 'j1', call: 'train', args: { data: 'mnist', out: '/tmp/m' } });
+    const reply = await connection.receive({ type: 'invoke', id: 'j1', call: 'train', args: { data: 'mnist', out: 'models/m' } });
     expect(reply).toEqual({ type: 'done', id: 'j1', value: { ok: true } });
     expect(runner.run).toHaveBeenCalledOnce();
     const [job, args, options] = runner.run.mock.calls[0];
     expect(job).toBe('train');
-    expect(args).toMatchObject({ data: 'mnist', out: '/tmp/m', arch: 'cnn', epochs: 3 });
+    expect(args).toMatchObject({ data: 'mnist', out: 'models/m', arch: 'cnn', epochs: 3 });
     // The worker sees a connection-tagged id, so two windows may use the same ids.
     expect(options.id).toMatch(/^c\d+-j1$/);
     expect(sent).toEqual([{ type: 'progress', id: 'j1', event: { stage: 'train', fraction: 0.5 } }]);
