@@ -4,7 +4,8 @@
  * the shared fine-tune (clear/finetune.ts), plus clean trials (no poisons) for false alarms.
  *
  * Conventions: `precision` is |found ∩ poisons| / |found| and is 0 when nothing was found;
- * `recall` is |found ∩ poisons| / |poisons|. Both are null in clean trials (no poisons).
+ * `recall` is |found ∩ poisons| / |poisons|. Both are null in clean trials (no poisons). The
+ * summary averages them over the trials where the attack succeeded.
  * A defence that does not flag the model does not repair it (after = before, repairSeconds 0).
  * `scanSeconds` = the shared embedding + neighbour graph (computed once per trial, as a
  * deployment of any one defence would also pay it) + the defence's own detect time.
@@ -332,8 +333,10 @@ export function summarise(records: TrialRecord[], attacks: AttackName[], scenari
         detectionRate: mean(ok.map((x) => (x.d.flagged ? 1 : 0))),
         falseAlarmRate: mean(cleanPer.map((d) => (d.flagged ? 1 : 0))),
         cleanTrials: cleanPer.length,
-        meanPrecision: mean(per.map((x) => x.d.precision).filter((v): v is number => v !== null)),
-        meanRecall: mean(per.map((x) => x.d.recall).filter((v): v is number => v !== null)),
+        // Over successful attacks, like the detection rate: where an attack failed there is no
+        // pocket to find, and a defence that rightly finds nothing should not score 0 for it.
+        meanPrecision: mean(ok.map((x) => x.d.precision).filter((v): v is number => v !== null)),
+        meanRecall: mean(ok.map((x) => x.d.recall).filter((v): v is number => v !== null)),
         meanCleanAccDrop: mean(per.map((x) => x.d.cleanAccBefore - x.d.cleanAccAfter)),
         scanToTrain: mean(per.map((x) => x.d.scanSeconds / Math.max(x.d.trainSeconds, 1e-9))),
         repairToTrain: mean(per.map((x) => x.d.repairSeconds / Math.max(x.d.trainSeconds, 1e-9))),
