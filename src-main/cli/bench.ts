@@ -82,7 +82,7 @@ async function torchPeer(io: Parameters<Command['run']>[1], threads: number): Pr
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'defence benchmark (attacks × defences, BENCHMARK.md §1), or speed benchmark with --perf',
+  summary: 'defence benchmark (attacks × defences, with clean models for false alarms), or speed benchmark with --perf',
   options: [
     { ...dataOptions[0], required: false, help: `${dataOptions[0].help} (default mnist)` },
     ...dataOptions.slice(1),
@@ -97,7 +97,7 @@ export const benchCommand: Command = {
     { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget' },
     { name: 'epochs', type: 'int', value: 'N', help: 'victim training epochs (default: the scenario default)' },
     { name: 'full', type: 'boolean', help: 'the full preset: at least 20 trials per attack and 20 clean trials' },
-    { name: 'perf', type: 'boolean', help: 'speed benchmark instead (BENCHMARK.md §2)' },
+    { name: 'perf', type: 'boolean', help: 'speed benchmark instead: throughput, scan stages, repair time, memory' },
     { name: 'batches', type: 'int', value: 'N', help: '--perf: training batches measured per architecture (default 100)' },
     { name: 'perf-backends', type: 'string', value: 'LIST', help: '--perf: also measure these backends in child processes (e.g. tensorflow,wasm,cpu)' },
     { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json and bench.md (perf.json, perf.md with --perf)' },
