@@ -8,7 +8,7 @@
  * For candidate i, the reference is every *other* candidate (leave-one-out, so a planted
  * pocket does not hide itself by widening the reference). The reference's centre and spread
  * are robust (median, and MAD scaled to σ), so one or two planted pockets among the
- * references do not inflate it either. The tail probability of a Gaussian with that centre
+ * references do not inflate it either. The tail probability of Student's t with that centre
  * and spread is the per-candidate chance; the family-wise p-value corrects it for the number
  * of candidates looked at (Šidák), so that on a clean model the chance that *any* natural
  * pocket is reported is about the false-alarm rate the user set.
@@ -40,6 +40,46 @@ function erfc(x: number): number {
     t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
     t * (-0.82215223 + t * 0.17087277)))))))));
   return x >= 0 ? r : 2 - r;
+}
+
+/** ln Γ(x) (Lanczos approximation, g = 7). */
+function logGamma(x: number): number {
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+    -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  x -= 1;
+  let a = c[0];
+  const t = x + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i] / (x + i);
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** Regularised incomplete beta I_x(a, b) by its continued fraction (modified Lentz). */
+function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const front = Math.exp(Math.log(x) * a + Math.log(1 - x) * b - (logGamma(a) + logGamma(b) - logGamma(a + b))) / a;
+  const tiny = 1e-300;
+  let f = 1; let c = 1; let d = 0;
+  for (let i = 0; i <= 300; i++) {
+    const m = i >> 1;
+    const num = i === 0 ? 1 : i % 2 === 0
+      ? (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m))
+      : -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+    d = 1 + num * d; if (Math.abs(d) < tiny) d = tiny; d = 1 / d;
+    c = 1 + num / c; if (Math.abs(c) < tiny) c = tiny;
+    const cd = c * d; f *= cd;
+    if (Math.abs(1 - cd) < 1e-12) break;
+  }
+  return front * (f - 1);
+}
+
+/** P(T > t) for Student's t with `df` degrees of freedom. */
+export function studentUpperTail(t: number, df: number): number {
+  const x = df / (df + t * t);
+  const tail = 0.5 * incompleteBeta(x, df / 2, 0.5);
+  return t >= 0 ? tail : 1 - tail;
 }
 
 export function median(values: number[]): number {
@@ -75,10 +115,13 @@ export function calibrateScores(scores: number[], prior = { centre: 0, spread: 1
     const centre = median(others);
     const spread = Math.max(MIN_SPREAD, 1.4826 * median(others.map((s) => Math.abs(s - centre))));
     const z = (scores[i] - centre) / spread;
-    const tail = normalUpperTail(z);
+    // Student's t, not the normal: the centre and spread come from a handful of groups, so the
+    // tail must carry that uncertainty. With the normal tail, clean MNIST models were reported
+    // at 2 of 8 when 5% was asked for (benchmark runs of 2026-11-25).
+    const tail = studentUpperTail(z, Math.max(1, others.length - 1));
     // Šidák: chance that at least one of n natural groups is this extreme.
     const p = 1 - Math.pow(1 - tail, Math.max(1, n));
-    // Below 1e-12 the Gaussian tail says more than the data can: report the floor.
+    // Below 1e-12 the tail says more than the data can: report the floor.
     pValues.push(Math.min(1, Math.max(p, 1e-12)));
     zScores.push(z);
     if (i === 0 || scores[i] === Math.max(...scores)) { refCentre = centre; refSpread = spread; }
