@@ -21,8 +21,9 @@ export interface FineTuneSettings {
 }
 
 /**
- * Defaults measured on MNIST (see README "How well it works"): a few hundred steps at a
- * tenth of the training learning rate close a pocket without moving clean accuracy.
+ * Defaults chosen, not swept: about 4,300 sample-steps at 0.3× the training learning rate.
+ * On MNIST they closed the label-flip pockets of the integration test, the demo and the
+ * benchmark runs while held-out accuracy rose (README "How well it works").
  */
 export const DEFAULT_FINE_TUNE: FineTuneSettings = {
   epochs: 2, learningRate: 3e-4, replay: 2000, oversample: 8, batchSize: 64, seed: 0,
