@@ -96,11 +96,12 @@ export const benchCommand: Command = {
     { name: 'poisons', type: 'int', value: 'K', help: 'poisons per attack (default 20)' },
     { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget' },
     { name: 'epochs', type: 'int', value: 'N', help: 'victim training epochs (default: the scenario default)' },
-    { name: 'full', type: 'boolean', help: 'the full preset: at least 20 trials per attack and 20 clean trials' },
+    { name: 'full', type: 'boolean', help: 'the full preset: all four attacks unless --attacks says otherwise, at least 20 trials per attack and 20 clean trials per scenario' },
+    { name: 'resume', type: 'boolean', help: 'continue the run in --out (its checkpoint, or a finished bench.json to extend), reusing the trials it finished' },
     { name: 'perf', type: 'boolean', help: 'speed benchmark instead: throughput, scan stages, repair time, memory' },
     { name: 'batches', type: 'int', value: 'N', help: '--perf: training batches measured per architecture (default 100)' },
     { name: 'perf-backends', type: 'string', value: 'LIST', help: '--perf: also measure these backends in child processes (e.g. tensorflow,wasm,cpu)' },
-    { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json and bench.md (perf.json, perf.md with --perf)' },
+    { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json and bench.md (perf.json, perf.md with --perf); while it runs, trials.jsonl keeps every finished trial' },
   ],
   async run(a, io) {
     const argv = process.argv.slice(2);
@@ -144,7 +145,7 @@ export const benchCommand: Command = {
       ...data, attacks, defences: list(a.defences), trials: a.trials as number | undefined, cleanTrials: a.cleanTrials as number | undefined,
       seed: a.seed as number | undefined, arch: arch as 'mlp' | 'cnn' | undefined, scenario: scenario as 'e2e' | 'transfer' | undefined,
       poisons: a.poisons as number | undefined, epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
-      full: a.full as boolean | undefined, argv, out: a.out as string | undefined,
+      full: a.full as boolean | undefined, resume: a.resume as boolean | undefined, argv, out: a.out as string | undefined,
     }) as { markdown: string; seconds: number; backend: { name: string; threads: number }; settings: { trials: number; cleanTrials: number } };
     io.say(r.markdown);
     io.say(`\n${r.settings.trials} trial(s) per attack and ${r.settings.cleanTrials} clean trial(s) in ${formatSeconds(r.seconds)} on ${r.backend.name} (${r.backend.threads} threads).${a.out ? ` Wrote ${path.join(a.out as string, 'bench.json')} and bench.md.` : ''}`);

@@ -101,6 +101,7 @@ export const jobArgs = {
     epsilon: z.number().positive().optional(),
     epochs: z.number().int().min(1).max(1000).optional(),
     full: z.boolean().optional(),
+    resume: z.boolean().optional(),
     batches: z.number().int().min(1).max(10000).optional(),
     argv: z.array(z.string().max(4096)).max(200).optional(),
     out: path.optional(),

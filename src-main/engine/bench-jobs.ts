@@ -3,11 +3,12 @@
  * dataset with its manifest) and `bench` (the defence benchmark, or with `perf` the speed
  * benchmark). Arguments are validated by contract/jobs.ts before they arrive here.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import nodePath from 'node:path';
 import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type Scenario } from './attacks/index.js';
 import { backendInfo, tf } from './backend/index.js';
-import { benchDefences, type BenchResult } from './bench/defence.js';
+import { BENCH_SCHEMA, DEFAULT_POISONS, benchDefences, type BenchResult, type TrialRecord } from './bench/defence.js';
+import type { Dataset } from './data/dataset.js';
 import { benchPerf, type PerfResult } from './bench/perf.js';
 import { splitModel, type SplitModel } from './clear/split.js';
 import { saveDatasetDir } from './data/save.js';
@@ -70,6 +71,50 @@ export interface BenchJobArgs {
   attacks?: AttackName[]; defences?: string[]; trials?: number; cleanTrials?: number; seed?: number;
   arch?: 'mlp' | 'cnn'; scenario?: Scenario; poisons?: number; epsilon?: number; epochs?: number; full?: boolean;
   batches?: number; argv?: string[]; out?: string;
+  /** Continue the run whose checkpoint (or finished bench.json) is in `out`, reusing its trials. */
+  resume?: boolean;
+}
+
+/** The checkpoint a defence benchmark writes into its output folder, one finished trial per line. */
+export const CHECKPOINT_FILE = 'trials.jsonl';
+
+/**
+ * What a reused trial must share with the run that reuses it: the data, the seed and every
+ * setting a trial's outcome depends on. The numbers of trials are not part of it, so a finished
+ * 5-trial run can be extended to 20 with --resume.
+ */
+function checkpointKey(args: BenchJobArgs, ds: Dataset) {
+  return {
+    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0, arch: args.arch ?? 'cnn', poisons: args.poisons ?? DEFAULT_POISONS,
+    epsilon: args.epsilon ?? null, epochs: args.epochs ?? null, scenario: args.scenario ?? null,
+  };
+}
+
+function readPrevious(out: string, key: ReturnType<typeof checkpointKey>): TrialRecord[] {
+  const checkpoint = nodePath.join(out, CHECKPOINT_FILE);
+  const finished = nodePath.join(out, 'bench.json');
+  const expected = JSON.stringify(key);
+  if (existsSync(checkpoint)) {
+    const lines = readFileSync(checkpoint, 'utf8').split('\n').filter((l) => l.trim());
+    let header: unknown;
+    try { header = JSON.parse(lines[0] ?? ''); } catch { throw new UserError(`${checkpoint} is not a bench checkpoint (its first line is not JSON).`); }
+    if (JSON.stringify((header as { key?: unknown }).key) !== expected) {
+      throw new UserError(`${checkpoint} was written by a bench with other data or settings; run with the same --data, --seed, --arch, --poisons, --epsilon, --epochs and --scenario, or choose another --out.`);
+    }
+    const records: TrialRecord[] = [];
+    // A line cut short by an interruption is the trial that was running: it is run again.
+    for (const line of lines.slice(1)) { try { records.push(JSON.parse(line) as TrialRecord); } catch { break; } }
+    return records;
+  }
+  if (existsSync(finished)) {
+    let r: BenchResult & { checkpointKey?: unknown };
+    try { r = JSON.parse(readFileSync(finished, 'utf8')) as BenchResult & { checkpointKey?: unknown }; } catch { throw new UserError(`${finished} is not a bench result (it is not valid JSON).`); }
+    if (JSON.stringify(r.checkpointKey) !== expected) {
+      throw new UserError(`${finished} was written by a bench with other data or settings; run with the same --data, --seed, --arch, --poisons, --epsilon, --epochs and --scenario, or choose another --out.`);
+    }
+    return r.trials;
+  }
+  return [];
 }
 
 export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promise<BenchResult | PerfResult> {
@@ -83,14 +128,32 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
     }
     return r;
   }
+  const key = checkpointKey(args, ds);
+  let previous: TrialRecord[] = [];
+  let checkpoint: string | undefined;
+  if (args.out) {
+    checkpoint = nodePath.join(args.out, CHECKPOINT_FILE);
+    if (args.resume) previous = readPrevious(args.out, key);
+    else if (existsSync(checkpoint)) {
+      throw new UserError(`${args.out} holds an unfinished bench (${CHECKPOINT_FILE}); add --resume to continue it, or choose another --out.`);
+    }
+    // The checkpoint starts with what was reused, so an interruption now loses nothing either.
+    writeFileSync(checkpoint, [JSON.stringify({ checkpoint: BENCH_SCHEMA, key }), ...previous.map((t) => JSON.stringify(t))].join('\n') + '\n');
+  } else if (args.resume) {
+    throw new UserError('--resume needs --out: the folder of the run to continue.');
+  }
   const r = await benchDefences(ds, {
     attacks: args.attacks, defences: args.defences, trials: args.trials, cleanTrials: args.cleanTrials, seed: args.seed,
     arch: args.arch, scenario: args.scenario, poisons: args.poisons, epsilon: args.epsilon, epochs: args.epochs,
     full: args.full, argv: args.argv, data: { spec: args.data, limit: args.limit, dataSeed: args.dataSeed },
+    previous, ...(checkpoint ? { onTrial: (t: TrialRecord) => appendFileSync(checkpoint, `${JSON.stringify(t)}\n`) } : {}),
   }, ctx);
   if (args.out) {
-    writeFileSync(nodePath.join(args.out, 'bench.json'), JSON.stringify(r, null, 2));
+    const result = { ...r, checkpointKey: key };
+    writeFileSync(nodePath.join(args.out, 'bench.json'), JSON.stringify(result, null, 2));
     writeFileSync(nodePath.join(args.out, 'bench.md'), benchMarkdownFile(r));
+    // bench.json now holds every trial; --resume reads it from there.
+    if (checkpoint) rmSync(checkpoint, { force: true });
   }
   return r;
 }

@@ -49,6 +49,14 @@ export interface BenchOptions {
   full?: boolean;
   /** Recorded verbatim in the JSON. */
   argv?: string[];
+  /**
+   * Trials finished by an earlier, interrupted run with the same settings (bench-jobs.ts reads
+   * them from the output folder's checkpoint): a trial whose kind, attack, scenario, index and
+   * seed match is taken as it is instead of being run again.
+   */
+  previous?: TrialRecord[];
+  /** Called with each finished trial, before the next starts (the checkpoint). */
+  onTrial?: (record: TrialRecord) => void;
   data?: { spec: string; limit?: number; dataSeed?: number };
 }
 
@@ -101,6 +109,12 @@ export interface SummaryRow {
   detectionRate: number | null;
   falseAlarmRate: number | null;
   cleanTrials: number;
+  /**
+   * Threshold-free separation: the chance that the defence's summary score on a successfully
+   * attacked model exceeds its score on a clean one (ties count half), i.e. the area under its
+   * ROC curve over these trials. Null without both kinds of trial.
+   */
+  scoreAuc: number | null;
   meanPrecision: number | null;
   meanRecall: number | null;
   meanCleanAccDrop: number | null;
@@ -151,16 +165,22 @@ function resolveDefences(names?: string[]): Detector[] {
   });
 }
 
+/** The seed of one trial: every trial's target, attacker class, poisons and victim follow from it. */
+export function trialSeedOf(seed: number, kind: 'attack' | 'clean', attack: AttackName | null, t: number): number {
+  return seed * 10007 + (kind === 'clean' ? 5000 : 0) + (attack ? ATTACK_NAMES.indexOf(attack) * 1000 : 0) + t;
+}
+
 export function scenarioFor(attack: AttackName, override?: Scenario): Scenario {
   return override ?? ATTACKS[attack].scenario;
 }
 
 export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx: JobContext = {}): Promise<BenchResult> {
   const started = performance.now();
-  const attacks = options.attacks?.length ? options.attacks : (['label-flip'] as AttackName[]);
+  const full = Boolean(options.full);
+  // The full preset measures every attack unless the caller chose some.
+  const attacks = options.attacks?.length ? options.attacks : full ? [...ATTACK_NAMES] : (['label-flip'] as AttackName[]);
   for (const a of attacks) if (!(ATTACK_NAMES as readonly string[]).includes(a)) throw new UserError(`Unknown attack "${a}"; use ${ATTACK_NAMES.join(', ')}.`);
   const defences = resolveDefences(options.defences);
-  const full = Boolean(options.full);
   const trials = Math.max(options.trials ?? 2, full ? FULL_TRIALS : 0);
   const cleanTrials = Math.max(options.cleanTrials ?? 1, full ? FULL_TRIALS : 0);
   const seed = options.seed ?? 0;
@@ -170,12 +190,23 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
   for (const a of attacks) scenarios[a] = scenarioFor(a, options.scenario);
   const cleanScenarios = [...new Set(Object.values(scenarios))];
   const needsClean = attacks.some((a) => ATTACKS[a].cleanLabel) || cleanScenarios.includes('transfer');
+  const wanted = defences.map((d) => d.name);
+  const reusable = (kind: 'attack' | 'clean', attack: AttackName | null, scenario: Scenario, t: number): TrialRecord | undefined =>
+    options.previous?.find((r) => r.kind === kind && r.attack === attack && r.scenario === scenario && r.trial === t
+      && r.seed === trialSeedOf(seed, kind, attack, t) && wanted.every((n) => r.defences.some((d) => d.defence === n)));
+  const remaining = (kind: 'attack' | 'clean', attack: AttackName | null, scenario: Scenario, count: number) =>
+    Array.from({ length: count }, (_, t) => t).filter((t) => !reusable(kind, attack, scenario, t));
+  const cleanModelNeeded = attacks.some((a) => scenarios[a] === 'transfer' && remaining('attack', a, 'transfer', trials).length > 0)
+    || attacks.some((a) => ATTACKS[a].cleanLabel && remaining('attack', a, scenarios[a], trials).length > 0)
+    || (cleanScenarios.includes('transfer') && remaining('clean', null, 'transfer', cleanTrials).length > 0);
 
   const totalUnits = attacks.length * trials + cleanScenarios.length * cleanTrials + (needsClean ? 1 : 0);
   let doneUnits = 0;
+  let reusedUnits = 0;
   const progress = (message: string) => {
     const elapsed = (performance.now() - started) / 1000;
-    const eta = doneUnits ? (elapsed / doneUnits) * (totalUnits - doneUnits) : NaN;
+    const ran = doneUnits - reusedUnits;
+    const eta = ran ? (elapsed / ran) * (totalUnits - doneUnits) : NaN;
     ctx.onProgress?.({
       stage: 'bench', fraction: doneUnits / totalUnits, message,
       metrics: { done: doneUnits, total: totalUnits, elapsedSeconds: elapsed, ...(Number.isFinite(eta) ? { etaSeconds: eta } : {}) },
@@ -184,7 +215,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
   const inner: JobContext = { signal: ctx.signal };
 
   let clean: CleanFeatureModel | undefined;
-  if (needsClean) {
+  if (needsClean && cleanModelNeeded) {
     progress('training the clean feature model');
     clean = await trainCleanFeatureModel(ds, arch, seed, inner, options.cleanEpochs !== undefined ? { epochs: options.cleanEpochs } : {});
     doneUnits++;
@@ -193,7 +224,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
   const records: TrialRecord[] = [];
   const runTrial = async (kind: 'attack' | 'clean', attack: AttackName | null, scenario: Scenario, t: number): Promise<TrialRecord> => {
     throwIfCancelled(ctx.signal);
-    const trialSeed = seed * 10007 + (kind === 'clean' ? 5000 : 0) + (attack ? ATTACK_NAMES.indexOf(attack) * 1000 : 0) + t;
+    const trialSeed = trialSeedOf(seed, kind, attack, t);
     const rng = createRng(trialSeed);
     let data = ds;
     let manifest: AttackManifest | undefined;
@@ -273,17 +304,27 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
     return record;
   };
 
-  for (const attack of attacks) {
-    for (let t = 0; t < trials; t++) {
-      progress(`${attack}: trial ${t + 1} of ${trials}`);
-      records.push(await runTrial('attack', attack, scenarios[attack], t));
+  if (needsClean && !cleanModelNeeded) { doneUnits++; reusedUnits++; }
+  const step = async (kind: 'attack' | 'clean', attack: AttackName | null, scenario: Scenario, t: number, label: string) => {
+    const earlier = reusable(kind, attack, scenario, t);
+    if (earlier) {
+      // Only the defences asked for now, in the order asked for.
+      records.push({ ...earlier, defences: wanted.map((n) => earlier.defences.find((d) => d.defence === n)!) });
+      doneUnits++;
+      reusedUnits++;
+      progress(`${label} (from the checkpoint)`);
+      return;
     }
+    progress(label);
+    const record = await runTrial(kind, attack, scenario, t);
+    records.push(record);
+    options.onTrial?.(record);
+  };
+  for (const attack of attacks) {
+    for (let t = 0; t < trials; t++) await step('attack', attack, scenarios[attack], t, `${attack}: trial ${t + 1} of ${trials}`);
   }
   for (const scenario of cleanScenarios) {
-    for (let t = 0; t < cleanTrials; t++) {
-      progress(`clean (${scenario}): trial ${t + 1} of ${cleanTrials}`);
-      records.push(await runTrial('clean', null, scenario, t));
-    }
+    for (let t = 0; t < cleanTrials; t++) await step('clean', null, scenario, t, `clean (${scenario}): trial ${t + 1} of ${cleanTrials}`);
   }
   progress('done');
   clean?.model.dispose();
@@ -314,6 +355,14 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
   };
 }
 
+/** Area under the ROC curve of `positive` against `negative` scores (Mann–Whitney, ties half). */
+export function rocAuc(positive: number[], negative: number[]): number | null {
+  if (!positive.length || !negative.length) return null;
+  let wins = 0;
+  for (const p of positive) for (const n of negative) wins += p > n ? 1 : p === n ? 0.5 : 0;
+  return wins / (positive.length * negative.length);
+}
+
 export function summarise(records: TrialRecord[], attacks: AttackName[], scenarios: Record<string, Scenario>, defences: string[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
   for (const attack of attacks) {
@@ -333,6 +382,7 @@ export function summarise(records: TrialRecord[], attacks: AttackName[], scenari
         detectionRate: mean(ok.map((x) => (x.d.flagged ? 1 : 0))),
         falseAlarmRate: mean(cleanPer.map((d) => (d.flagged ? 1 : 0))),
         cleanTrials: cleanPer.length,
+        scoreAuc: rocAuc(ok.map((x) => x.d.summaryScore), cleanPer.map((d) => d.summaryScore)),
         // Over successful attacks, like the detection rate: where an attack failed there is no
         // pocket to find, and a defence that rightly finds nothing should not score 0 for it.
         meanPrecision: mean(ok.map((x) => x.d.precision).filter((v): v is number => v !== null)),
@@ -352,12 +402,12 @@ const ratio = (v: number | null) => (v === null ? '–' : `${v.toFixed(2)}×`);
 const num = (v: number | null) => (v === null ? '–' : v.toFixed(2));
 
 export function summaryMarkdown(rows: SummaryRow[]): string {
-  const head = ['attack', 'defence', 'trials', 'ASR before', 'ASR after repair', 'detection', 'false alarms', 'precision', 'recall', 'clean-acc drop', 'scan / train', 'repair / train'];
+  const head = ['attack', 'defence', 'trials', 'ASR before', 'ASR after repair', 'detection', 'false alarms', 'score AUC', 'precision', 'recall', 'clean-acc drop', 'scan / train', 'repair / train'];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
   for (const r of rows) {
     lines.push(`| ${[
       `${r.attack} (${r.scenario})`, r.defence, `${r.trials}`, `${pct(r.attackSuccessBefore)} (${r.successful}/${r.trials})`,
-      pct(r.attackSuccessAfter), pct(r.detectionRate), `${pct(r.falseAlarmRate)} (of ${r.cleanTrials})`,
+      pct(r.attackSuccessAfter), pct(r.detectionRate), `${pct(r.falseAlarmRate)} (of ${r.cleanTrials})`, num(r.scoreAuc),
       num(r.meanPrecision), num(r.meanRecall), pp(r.meanCleanAccDrop), ratio(r.scanToTrain), ratio(r.repairToTrain),
     ].join(' | ')} |`);
   }
