@@ -91,7 +91,7 @@ export const benchCommand: Command = {
     { name: 'trials', type: 'int', value: 'N', help: 'trials per attack (default 2)' },
     { name: 'clean-trials', type: 'int', value: 'N', help: 'clean trials per scenario (default 1)' },
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
-    { name: 'arch', type: 'string', value: 'mlp|cnn', help: 'victim architecture (default cnn)' },
+    { name: 'arch', type: 'string', value: 'mlp|cnn', help: 'victim architecture in every scenario (default: cnn end to end, mlp in transfer)' },
     { name: 'scenario', type: 'string', value: 'e2e|transfer', help: 'victim training for every attack (default: label-flip e2e, fc/cp/bp transfer)' },
     { name: 'poisons', type: 'int', value: 'K', help: 'poisons per attack (default 20)' },
     { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget' },

@@ -25,7 +25,7 @@ export const scanCommand: Command = {
     { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true },
     ...dataOptions,
     { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at (default: the input of the last Dense layer)' },
-    { name: 'false-alarm', type: 'number', value: 'RATE', help: 'false-alarm rate of the verdict (default 0.05)' },
+    { name: 'false-alarm', type: 'number', value: 'RATE', help: 'family-wise level at which a pocket is reported (default 0.01)' },
     { name: 'neighbours', type: 'int', value: 'K', help: 'neighbours per sample in the feature graph (default 40)' },
     { name: 'out', type: 'string', value: 'SCAN.json', help: 'write the scan result here (a new file)' },
   ],

@@ -42,7 +42,7 @@ export const demoCommand: Command = {
 
     io.say('3. CLEAR scans the model for pockets.');
     const scanFile = path.join(out, 'scan.json');
-    const scan = await io.run('scan', { data, model, falseAlarm: 0.05, out: scanFile }) as ScanResult;
+    const scan = await io.run('scan', { data, model, out: scanFile }) as ScanResult;
     describeScan(scan, (s) => io.say(`   ${s}`), 4);
     const poisons = new Set(manifest.poisonIndices);
     const found = [...new Set(scan.pockets.filter((p) => p.confirmed).flatMap((p) => p.members))];

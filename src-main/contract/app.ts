@@ -10,6 +10,7 @@
  * Like the rest of contract/, this imports only zod, so the renderer can load it.
  */
 import { z } from 'zod';
+import { DEFAULT_FALSE_ALARM } from './results.js';
 import { JOB_NAMES, parseJobRequest, type JobName } from './jobs.js';
 import { JobError, ProgressEventSchema } from './messages.js';
 
@@ -42,7 +43,7 @@ export const ProjectSettings = z.object({
     seed: seed.default(0),
   }).strict().default({}),
   scan: z.object({
-    falseAlarm: z.number().gt(0).lt(1).default(0.05),
+    falseAlarm: z.number().gt(0).lt(1).default(DEFAULT_FALSE_ALARM),
     neighbours: z.number().int().min(5).max(500).optional(),
   }).strict().default({}),
   repair: z.object({

@@ -7,6 +7,7 @@
  * load it.
  */
 import { z } from 'zod';
+import { DEFAULT_FALSE_ALARM } from './results.js';
 
 const path = z.string().min(1, 'a path is required').max(4096);
 /** Data spec: `mnist`, `idx:…`, `folder:DIR`, `csv:FILE`, `dir:DIR`. */
@@ -42,7 +43,7 @@ export const jobArgs = {
   scan: DataArgs.extend({
     model: path,
     featureLayer: z.string().min(1).optional(),
-    falseAlarm: z.number().gt(0).lt(1).default(0.05),
+    falseAlarm: z.number().gt(0).lt(1).default(DEFAULT_FALSE_ALARM),
     neighbours: z.number().int().min(5).max(500).optional(),
     out: path.optional(),
   }).strict(),

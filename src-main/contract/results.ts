@@ -6,6 +6,15 @@
 export const SCAN_SCHEMA = 'clear-scan/1';
 export const REPAIR_SCHEMA = 'clear-repair/1';
 
+/**
+ * Default family-wise level at which a scan reports a pocket. 1%, not 5%: the calibration
+ * (engine/clear/calibrate.ts) understates how often a clean model's most unusual natural pocket
+ * reaches a given p-value — at a 5% setting, 3 of 13 clean MNIST cnn models were reported in
+ * the 2026-11-25 benchmark runs — so the nominal level is set below the rate we aim for. The
+ * README's benchmark table gives the false-alarm rate measured at this default.
+ */
+export const DEFAULT_FALSE_ALARM = 0.01;
+
 export interface ScanSettings {
   featureLayer: string;
   normalisation: 'l2' | 'standardise';

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import nodePath from 'node:path';
 import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type Scenario } from './attacks/index.js';
 import { backendInfo, tf } from './backend/index.js';
-import { BENCH_SCHEMA, DEFAULT_POISONS, benchDefences, type BenchResult, type TrialRecord } from './bench/defence.js';
+import { BENCH_SCHEMA, DEFAULT_POISONS, benchArchs, benchDefences, type BenchResult, type TrialRecord } from './bench/defence.js';
 import type { Dataset } from './data/dataset.js';
 import { benchPerf, type PerfResult } from './bench/perf.js';
 import { splitModel, type SplitModel } from './clear/split.js';
@@ -85,7 +85,7 @@ export const CHECKPOINT_FILE = 'trials.jsonl';
  */
 function checkpointKey(args: BenchJobArgs, ds: Dataset) {
   return {
-    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0, arch: args.arch ?? 'cnn', poisons: args.poisons ?? DEFAULT_POISONS,
+    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0, archs: benchArchs(args.arch), poisons: args.poisons ?? DEFAULT_POISONS,
     epsilon: args.epsilon ?? null, epochs: args.epochs ?? null, scenario: args.scenario ?? null,
   };
 }
@@ -164,7 +164,7 @@ export function benchMarkdownFile(r: BenchResult): string {
     `- date: ${r.createdAt}`,
     `- command: \`clear ${r.argv.join(' ')}\``,
     `- backend: ${r.backend.name} (${r.backend.threads} threads)`,
-    `- data: ${r.dataset.spec} (${r.dataset.trainCount} train / ${r.dataset.testCount} test), arch ${r.settings.arch}`,
+    `- data: ${r.dataset.spec} (${r.dataset.trainCount} train / ${r.dataset.testCount} test), victims ${r.settings.archs.e2e} (e2e), ${r.settings.archs.transfer} (transfer)`,
     `- trials: ${r.settings.trials} per attack, ${r.settings.cleanTrials} clean per scenario, ${r.settings.poisons} poisons, seed ${r.settings.seed}`,
     '', r.markdown, '',
   ].join('\n');

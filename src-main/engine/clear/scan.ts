@@ -14,12 +14,12 @@ import { probePocket } from './pocket-test.js';
 import { findPocketCandidates, type PocketCandidate } from './pockets.js';
 import { isPocket, pocketScore, scoreParts } from './score.js';
 import { splitModel, type SplitModel } from './split.js';
-import { SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
+import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
 export const DEFAULT_SCAN_SETTINGS: Omit<ScanSettings, 'featureLayer'> = {
   normalisation: 'l2',
   neighbours: 40,
-  falseAlarm: 0.05,
+  falseAlarm: DEFAULT_FALSE_ALARM,
   minShellPurity: 0.6,
   probesPerPocket: 64,
   seed: 0,
