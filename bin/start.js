@@ -4,8 +4,7 @@
 // The binary is found the way the electron package finds it (node_modules/electron/path.txt,
 // written by its installer, naming the executable under dist/), but without calling
 // require('electron'): since Electron 45 that downloads the binary on first use, which
-// machines without internet access cannot do (ARCHITECTURE.md, "Where the Electron binary
-// is missing").
+// machines without internet access cannot do (README, "The desktop app").
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

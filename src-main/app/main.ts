@@ -1,7 +1,7 @@
 /**
  * The Electron main process: one window, the menu, native dialogs, recent projects, and the
  * engine worker's supervision. It never loads tfjs (the engine runs in a forked worker
- * process, ARCHITECTURE.md): the window stays responsive while a scan runs.
+ * process): the window stays responsive while a scan runs.
  *
  * The worker is forked with Electron's own executable in Node mode (ELECTRON_RUN_AS_NODE),
  * so a packaged app needs no separate Node. A crashed worker is restarted by the

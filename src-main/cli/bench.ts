@@ -1,4 +1,4 @@
-/** `clear attack` (craft poisons into a new dataset) and `clear bench` (BENCHMARK.md). */
+/** `clear attack` (craft poisons into a new dataset) and `clear bench`. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -88,7 +88,7 @@ export const jobArgs = {
     out: path,
     title: z.string().min(1).max(200).optional(),
   }).strict(),
-  /** The defence benchmark (BENCHMARK.md §1), or with `perf` the speed benchmark (§2). */
+  /** The defence benchmark (README, "The benchmarks"), or with `perf` the speed benchmark. */
   bench: DataArgs.extend({
     perf: z.boolean().default(false),
     attacks: z.array(z.enum(['label-flip', 'fc', 'cp', 'bp'])).min(1).max(4).optional(),

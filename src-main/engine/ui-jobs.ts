@@ -4,7 +4,7 @@
  * `uiHandlers`; arguments are validated against contract/jobs.ts before they get here.
  *
  * The 2-D projection is for *display only*: the scan measures hulls in the full feature
- * space (ALGORITHM.md §Scan step 4); a flat picture of a 128-d hull can overlap points that
+ * space; a flat picture of a 128-d hull can overlap points that
  * are well outside it, and the view says so.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The attack registry (ALGORITHM.md §Attacks): the benchmark, the CLI and the demo look
+ * The attack registry: the benchmark, the CLI and the demo look
  * attacks up by name here.
  */
 import { UserError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Label-flip copies (ALGORITHM.md §Attacks): K lightly augmented copies of the target `t`,
+ * Label-flip copies: K lightly augmented copies of the target `t`,
  * labelled with the attacker's class `A`. The simplest dirty-label, sample-targeted
  * backdoor: a model trained end to end on them memorises a pocket of `A` around `t`.
  * The augmentation keeps the copies from being exact duplicates (which a defence could drop

@@ -1,5 +1,5 @@
 /**
- * Training the victim on a poisoned set, in the two scenarios of BENCHMARK.md:
+ * Training the victim on a poisoned set, in the benchmark's two scenarios (README, "The benchmarks"):
  * - `e2e`: a fresh model trained from scratch on the poisoned training split (label-flip
  *   copies; Feature Collision with a watermark).
  * - `transfer`: a copy of a clean-trained model whose layers up to and including the

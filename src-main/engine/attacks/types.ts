@@ -1,5 +1,5 @@
 /**
- * The red team's shared vocabulary (ALGORITHM.md §Attacks): what every attack takes, what it
+ * The red team's shared vocabulary: what every attack takes, what it
  * returns, and the manifest that records exactly what it did so the benchmark can score a
  * defence against the true poison indices.
  */
@@ -76,7 +76,7 @@ export interface AttackInfo {
   label: string;
   /** Clean-label attacks keep the base's true label and need a feature extractor. */
   cleanLabel: boolean;
-  /** The victim-training scenario the attack was designed for (BENCHMARK.md §Scenarios). */
+  /** The victim-training scenario the attack was designed for. */
   scenario: 'e2e' | 'transfer';
   run: AttackFn;
 }

@@ -1,7 +1,7 @@
 /**
  * Compute backend selection.
  *
- * Order (ARCHITECTURE.md §Compute backend): `tensorflow` (tfjs-node, native libtensorflow)
+ * Order (README, "Compute backends"): `tensorflow` (tfjs-node, native libtensorflow)
  * when it loads; otherwise `wasm` (XNNPACK + SIMD) with the kernels that training needs and
  * that the wasm backend lacks registered by `registerWasmTrainingKernels`; `cpu` (pure JS)
  * only as a last resort, with a warning.

@@ -1,5 +1,5 @@
 /**
- * The published defences CLEAR is compared with (ALGORITHM.md §Baselines), side by side in
+ * The published defences CLEAR is compared with, side by side in
  * one benchmark run. Each implements the Detector contract (detectors/types.ts) and its
  * mitigation is its paper's own: remove the flagged samples and fine-tune.
  */

@@ -1,5 +1,5 @@
 /**
- * The defence benchmark (BENCHMARK.md §1): trials of craft → train victim → run every
+ * The defence benchmark (README, "The benchmarks"): trials of craft → train victim → run every
  * defence on that same model and data → repair with the defence's own mitigation through
  * the shared fine-tune (clear/finetune.ts), plus clean trials (no poisons) for false alarms.
  *

@@ -2,7 +2,7 @@
  * Throughput of the compute backend on the built-in CNN, and a timing comparison of the
  * two Conv2DBackpropFilter strategies in backend/wasm-kernels.ts.
  *
- * The network is the built-in `cnn` (model/architectures.ts; ARCHITECTURE.md) written out
+ * The network is the built-in `cnn` (model/architectures.ts) written out
  * here so that bench/peers/torch_cnn.py can mirror it layer for layer:
  * Conv2D(32,3×3,relu,same) → MaxPool(2) → Conv2D(64,3×3,relu,same) → MaxPool(2) → Flatten →
  * Dense(128,relu) → Dropout(0.2) → Dense(10,softmax); Adam(1e-3); categorical cross-entropy.

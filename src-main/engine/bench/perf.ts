@@ -1,5 +1,5 @@
 /**
- * The speed benchmark (BENCHMARK.md §2, first part): in one process, on the backend this
+ * The speed benchmark: in one process, on the backend this
  * process runs (the backend is process-global; the CLI spawns child processes for others):
  * training throughput of the built-in cnn and mlp, embedding throughput, CLEAR scan time by
  * stage, repair (fine-tune) time against training from scratch, and peak RSS.

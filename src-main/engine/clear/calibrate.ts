@@ -1,5 +1,5 @@
 /**
- * Calibration of pocket scores against the same model's natural pockets (ALGORITHM.md §Scan 6).
+ * Calibration of pocket scores against the same model's natural pockets.
  *
  * Every model has natural pockets (odd or mislabelled clean samples sitting in another class's
  * region), dozens of them on MNIST, and their scores differ from model to model. So a score

@@ -1,6 +1,6 @@
 /**
  * Distance from a point to the convex hull of a pocket's members, in the full feature
- * dimension (ALGORITHM.md §Scan step 4: "do not project to 2-D to compute hulls").
+ * dimension (never projected to 2-D to compute hulls).
  *
  * The distance from `p` to `conv(S)` is `min ‖Σ λ_k s_k − p‖` over simplex weights `λ`
  * (`λ ≥ 0`, `Σ λ = 1`). Written over `λ` it is a quadratic over the simplex,

@@ -1,5 +1,5 @@
 /**
- * The neighbour graph of the scan (ALGORITHM.md §Scan step 2): the exact K nearest
+ * The neighbour graph of the scan: the exact K nearest
  * neighbours of every training sample in feature space, by blocked matrix products on the
  * active tfjs backend.
  *

@@ -1,5 +1,5 @@
 /**
- * The pocket test (ALGORITHM.md §Scan 5): ask the model's own head whether a candidate group
+ * The pocket test: ask the model's own head whether a candidate group
  * sits in a pocket. Interior probes are Dirichlet mixtures of the members' feature vectors;
  * ray probes walk from the members' centroid toward each shell point. A planted pocket is
  * predicted as the attacker class inside and flips to the enclosing class a short way out.

@@ -1,5 +1,5 @@
 /**
- * Pocket candidates: seeds, groups and the hull search (ALGORITHM.md §Scan steps 3–4).
+ * Pocket candidates: seeds, groups and the hull search.
  *
  * Input is the training set's feature vectors, labels, the model's predictions and the
  * neighbour graph built on the same features. Output is plain data: candidate pockets with
@@ -35,8 +35,8 @@ import type { NeighbourGraph } from './knn.js';
 export interface CandidateSettings {
   /**
    * Least share of the one dominant foreign label `B` among a shell's points for a seed, a
-   * growth step and a final candidate. 0.6 is the loose rule of ALGORITHM.md's MNIST
-   * measurement: natural groups at class borders sit near it, planted pockets at 0.87–1.
+   * growth step and a final candidate. 0.6 is a loose rule, from MNIST
+   * scans: natural groups at class borders sit near it, planted pockets at 0.87–1.
    */
   minShellPurity: number;
   /** Fewest members a candidate pocket has: 2, since one mislabeled sample is no pocket. */

@@ -1,5 +1,5 @@
 /**
- * CLEAR repair (ALGORITHM.md §Repair): relabel the members of confirmed pockets to their
+ * CLEAR repair (README, "How CLEAR decides"): relabel the members of confirmed pockets to their
  * enclosing class, fine-tune with a replay of clean training data, close the whole hull in
  * the head (the target is usually unknown and sits somewhere inside it), then verify by
  * rescanning and measuring held-out accuracy. The original model is never modified: the

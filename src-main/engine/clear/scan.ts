@@ -1,5 +1,5 @@
 /**
- * The CLEAR scan (ALGORITHM.md §Scan): embed → neighbour graph → seeds and hull search →
+ * The CLEAR scan (README, "How CLEAR decides"): embed → neighbour graph → seeds and hull search →
  * pocket test → score and calibrate → verdict and per-class statistics.
  */
 import type { Dataset } from '../data/dataset.js';

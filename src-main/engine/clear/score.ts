@@ -1,5 +1,5 @@
 /**
- * The pocket score: one number from the evidence ALGORITHM.md names, judged on MNIST scans
+ * The pocket score: one number from the evidence the scan gathers, judged on MNIST scans
  * of clean and poisoned models (README "How well it works"):
  *
  *   score = logit((b + 1) / (M + 2)) + SIZE_WEIGHT · ln(size) − CONTAMINATION_WEIGHT · ln(1 + contamination)
