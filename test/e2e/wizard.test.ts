@@ -129,6 +129,8 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
   it('trains a model with a live loss and accuracy chart', async () => {
     await page.getByTestId('go-train').click();
     await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('train');
+    // Before any training the chart says what will appear there, rather than showing bare axes.
+    expect(await page.getByTestId('chart-empty').innerText()).toContain('Start training to see the loss and accuracy');
     await page.getByTestId('arch').selectOption(STORY.arch);
     await page.getByTestId('epochs').fill(String(STORY.epochs));
     await page.getByTestId('epochs').blur();
@@ -144,6 +146,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await settle(visible('train-result'));
     expect(await page.getByTestId('train-result').innerText()).toMatch(/Test accuracy \d+\.\d+%/);
     expect(await page.locator('[data-testid="train-chart"] [data-chart-table]').innerText()).toMatch(/After 3\.00 epochs/);
+    expect(await page.getByTestId('chart-empty').count()).toBe(0);
     await snap('train-done');
   }, LONG);
 
