@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import nodePath from 'node:path';
 import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type Scenario } from './attacks/index.js';
 import { backendInfo, tf } from './backend/index.js';
-import { BENCH_SCHEMA, DEFAULT_POISONS, benchArchs, benchDefences, type BenchResult, type TrialRecord } from './bench/defence.js';
+import { BENCH_SCHEMA, DEFAULT_POISONS, benchArchs, benchDefences, benchPlan, type BenchResult, type TrialRecord } from './bench/defence.js';
 import type { Dataset } from './data/dataset.js';
 import { benchPerf, type PerfResult } from './bench/perf.js';
 import { splitModel, type SplitModel } from './clear/split.js';
@@ -133,9 +133,18 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
   let checkpoint: string | undefined;
   if (args.out) {
     checkpoint = nodePath.join(args.out, CHECKPOINT_FILE);
-    if (args.resume) previous = readPrevious(args.out, key);
-    else if (existsSync(checkpoint)) {
+    if (args.resume) {
+      previous = readPrevious(args.out, key);
+      // Resuming rewrites the folder's results: a trial this run would not make would be lost.
+      const plan = benchPlan(args);
+      const dropped = previous.filter((t) => !plan.includes(t)).length;
+      if (dropped) {
+        throw new UserError(`${args.out} holds ${dropped} trial(s) this run would leave out; resume with at least the same --attacks, --trials and --clean-trials (or --full), or choose another --out.`);
+      }
+    } else if (existsSync(checkpoint)) {
       throw new UserError(`${args.out} holds an unfinished bench (${CHECKPOINT_FILE}); add --resume to continue it, or choose another --out.`);
+    } else if (existsSync(nodePath.join(args.out, 'bench.json'))) {
+      throw new UserError(`${args.out} already holds a finished bench (bench.json); add --resume to extend it, or choose another --out.`);
     }
     // The checkpoint starts with what was reused, so an interruption now loses nothing either.
     writeFileSync(checkpoint, [JSON.stringify({ checkpoint: BENCH_SCHEMA, key }), ...previous.map((t) => JSON.stringify(t))].join('\n') + '\n');

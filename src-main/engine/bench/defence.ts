@@ -191,21 +191,31 @@ export function scenarioFor(attack: AttackName, override?: Scenario): Scenario {
   return override ?? ATTACKS[attack].scenario;
 }
 
-export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx: JobContext = {}): Promise<BenchResult> {
-  const started = performance.now();
+/** Which trials a run with these options makes: attacks, trials per attack, clean trials per scenario. */
+export function benchPlan(options: Pick<BenchOptions, 'attacks' | 'trials' | 'cleanTrials' | 'full' | 'scenario'>) {
   const full = Boolean(options.full);
   // The full preset measures every attack unless the caller chose some.
   const attacks = options.attacks?.length ? options.attacks : full ? [...ATTACK_NAMES] : (['label-flip'] as AttackName[]);
   for (const a of attacks) if (!(ATTACK_NAMES as readonly string[]).includes(a)) throw new UserError(`Unknown attack "${a}"; use ${ATTACK_NAMES.join(', ')}.`);
-  const defences = resolveDefences(options.defences);
   const trials = Math.max(options.trials ?? 2, full ? FULL_TRIALS : 0);
   const cleanTrials = Math.max(options.cleanTrials ?? 1, full ? FULL_TRIALS : 0);
-  const seed = options.seed ?? 0;
-  const archs = benchArchs(options.arch);
-  const poisons = options.poisons ?? DEFAULT_POISONS;
   const scenarios: Record<string, Scenario> = {};
   for (const a of attacks) scenarios[a] = scenarioFor(a, options.scenario);
   const cleanScenarios = [...new Set(Object.values(scenarios))];
+  /** The trial belongs to this run (so a run that reuses it keeps it in its result). */
+  const includes = (r: Pick<TrialRecord, 'kind' | 'attack' | 'scenario' | 'trial'>) => (r.kind === 'attack'
+    ? r.attack !== null && attacks.includes(r.attack) && scenarios[r.attack] === r.scenario && r.trial < trials
+    : cleanScenarios.includes(r.scenario) && r.trial < cleanTrials);
+  return { full, attacks, trials, cleanTrials, scenarios, cleanScenarios, includes };
+}
+
+export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx: JobContext = {}): Promise<BenchResult> {
+  const started = performance.now();
+  const { full, attacks, trials, cleanTrials, scenarios, cleanScenarios } = benchPlan(options);
+  const defences = resolveDefences(options.defences);
+  const seed = options.seed ?? 0;
+  const archs = benchArchs(options.arch);
+  const poisons = options.poisons ?? DEFAULT_POISONS;
   const needsClean = attacks.some((a) => ATTACKS[a].cleanLabel) || cleanScenarios.includes('transfer');
   const wanted = defences.map((d) => d.name);
   const reusable = (kind: 'attack' | 'clean', attack: AttackName | null, scenario: Scenario, t: number): TrialRecord | undefined =>

@@ -44,6 +44,11 @@ describe('clear bench checkpoint and --resume', () => {
     expect(more.trials[0]).toEqual(first.trials[0]);
     expect(more.trials).toHaveLength(2);
     await expect(benchJob({ ...base, seed: 8, trials: 2, out, resume: true })).rejects.toThrow(/bench\.json was written by a bench with other data or settings/);
+    // A finished run is neither overwritten by a new one nor cut down by a smaller resume.
+    const before = readFileSync(path.join(out, 'bench.json'), 'utf8');
+    await expect(benchJob({ ...base, trials: 2, out })).rejects.toThrow(/already holds a finished bench.*--resume/);
+    await expect(benchJob({ ...base, trials: 1, out, resume: true })).rejects.toThrow(/holds 1 trial\(s\) this run would leave out/);
+    expect(readFileSync(path.join(out, 'bench.json'), 'utf8')).toBe(before);
     await expect(benchJob({ ...base, trials: 1, resume: true })).rejects.toThrow(/--resume needs --out/);
   }, 300_000);
 });
