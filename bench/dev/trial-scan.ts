@@ -24,7 +24,7 @@ if (kind === 'attack') {
   const rng = createRng(trialSeed);
   const targetIndex = rng.int(ds0.test.count); const targetClass = ds0.test.labels[targetIndex];
   let attackerClass = rng.int(ds0.classNames.length - 1); if (attackerClass >= targetClass) attackerClass++;
-  const r = await ATTACKS[attack].run(ds0, { targetIndex, attackerClass, poisons: 20, seed: trialSeed });
+  const r = await ATTACKS[attack].run(ds0, { targetIndex, attackerClass, poisons: ATTACKS[attack].defaultPoisons, seed: trialSeed });
   ds = r.dataset; manifest = r.manifest;
 }
 const cache = path.join(os.tmpdir(), `clear-trial-${benchSeed}-${kind}-${t}-${attack}-${arch}`);

@@ -32,6 +32,11 @@ export const STEP_IDS = ['load', 'train', 'scan', 'inspect', 'repair', 'verify',
 export type StepId = (typeof STEP_IDS)[number];
 
 export const ATTACKS = ['label-flip', 'fc', 'cp', 'bp'] as const;
+/**
+ * Poisons each attack crafts when the user gives no count: 20 label-flip copies, and 25 for the
+ * clean-label attacks, the count their papers' transfer-learning success rates are reported for.
+ */
+export const ATTACK_DEFAULT_POISONS: Readonly<Record<(typeof ATTACKS)[number], number>> = { 'label-flip': 20, fc: 25, cp: 25, bp: 25 };
 export const ARCHS = ['mlp', 'cnn'] as const;
 
 export const ProjectSettings = z.object({

@@ -61,7 +61,7 @@ export const jobArgs = {
     attack: z.enum(['label-flip', 'fc', 'cp', 'bp']),
     target: z.number().int().min(0),
     attackerClass: z.number().int().min(0),
-    poisons: z.number().int().min(1).max(1000).default(20),
+    poisons: z.number().int().min(1).max(1000).optional(),
     epsilon: z.number().positive().optional(),
     seed: seed.default(0),
     featureModel: path.optional(),

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import nodePath from 'node:path';
 import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type Scenario } from './attacks/index.js';
 import { backendInfo, tf } from './backend/index.js';
-import { BENCH_SCHEMA, DEFAULT_POISONS, benchArchs, benchDefences, benchPlan, type BenchResult, type TrialRecord } from './bench/defence.js';
+import { BENCH_SCHEMA, benchArchs, benchDefences, benchPlan, type BenchResult, type TrialRecord } from './bench/defence.js';
 import type { Dataset } from './data/dataset.js';
 import { benchPerf, type PerfResult } from './bench/perf.js';
 import { splitModel, type SplitModel } from './clear/split.js';
@@ -18,7 +18,7 @@ import { assertModelFitsData, assertWritableOutput, loadModel } from './model/io
 import type { JobContext } from './progress.js';
 
 export interface AttackJobArgs extends DataOptions {
-  attack: AttackName; target: number; attackerClass: number; poisons: number;
+  attack: AttackName; target: number; attackerClass: number; poisons?: number;
   epsilon?: number; seed: number; featureModel?: string; out: string;
 }
 
@@ -49,7 +49,7 @@ export async function attackJob(args: AttackJobArgs, ctx: JobContext = {}) {
     }
     const t0 = performance.now();
     const result = await info.run(ds, {
-      targetIndex: args.target, attackerClass: args.attackerClass, poisons: args.poisons, seed: args.seed,
+      targetIndex: args.target, attackerClass: args.attackerClass, poisons: args.poisons ?? info.defaultPoisons, seed: args.seed,
       ...(args.epsilon !== undefined ? { epsilon: args.epsilon } : {}),
       ...(featureModel ? { featureModel } : {}),
     }, ctx);
@@ -85,7 +85,7 @@ export const CHECKPOINT_FILE = 'trials.jsonl';
  */
 function checkpointKey(args: BenchJobArgs, ds: Dataset) {
   return {
-    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0, archs: benchArchs(args.arch), poisons: args.poisons ?? DEFAULT_POISONS,
+    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0, archs: benchArchs(args.arch), poisons: args.poisons ?? null,
     epsilon: args.epsilon ?? null, epochs: args.epochs ?? null, scenario: args.scenario ?? null,
   };
 }
@@ -174,7 +174,7 @@ export function benchMarkdownFile(r: BenchResult): string {
     `- command: \`clear ${r.argv.join(' ')}\``,
     `- backend: ${r.backend.name} (${r.backend.threads} threads)`,
     `- data: ${r.dataset.spec} (${r.dataset.trainCount} train / ${r.dataset.testCount} test), victims ${r.settings.archs.e2e} (e2e), ${r.settings.archs.transfer} (transfer)`,
-    `- trials: ${r.settings.trials} per attack, ${r.settings.cleanTrials} clean per scenario, ${r.settings.poisons} poisons, seed ${r.settings.seed}`,
+    `- trials: ${r.settings.trials} per attack, ${r.settings.cleanTrials} clean per scenario, poisons ${Object.entries(r.settings.poisons).map(([a, k]) => `${a} ${k}`).join(', ')}, seed ${r.settings.seed}`,
     '', r.markdown, '',
   ].join('\n');
 }

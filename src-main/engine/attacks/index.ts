@@ -2,6 +2,7 @@
  * The attack registry: the benchmark, the CLI and the demo look
  * attacks up by name here.
  */
+import { ATTACK_DEFAULT_POISONS } from '../../contract/app.js';
 import { UserError } from '../errors.js';
 import { bullseyePolytopeAttack } from './bullseye-polytope.js';
 import { convexPolytopeAttack } from './convex-polytope.js';
@@ -11,16 +12,16 @@ import { ATTACK_NAMES, type AttackInfo, type AttackName } from './types.js';
 
 export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
   'label-flip': {
-    name: 'label-flip', label: 'Label-flip copies', cleanLabel: false, scenario: 'e2e', run: labelFlipAttack,
+    name: 'label-flip', label: 'Label-flip copies', cleanLabel: false, scenario: 'e2e', defaultPoisons: ATTACK_DEFAULT_POISONS['label-flip'], run: labelFlipAttack,
   },
   fc: {
-    name: 'fc', label: 'Feature Collision (Shafahi et al. 2018)', cleanLabel: true, scenario: 'transfer', run: featureCollisionAttack,
+    name: 'fc', label: 'Feature Collision (Shafahi et al. 2018)', cleanLabel: true, scenario: 'transfer', defaultPoisons: ATTACK_DEFAULT_POISONS.fc, run: featureCollisionAttack,
   },
   cp: {
-    name: 'cp', label: 'Convex Polytope (Zhu et al. 2019)', cleanLabel: true, scenario: 'transfer', run: convexPolytopeAttack,
+    name: 'cp', label: 'Convex Polytope (Zhu et al. 2019)', cleanLabel: true, scenario: 'transfer', defaultPoisons: ATTACK_DEFAULT_POISONS.cp, run: convexPolytopeAttack,
   },
   bp: {
-    name: 'bp', label: 'Bullseye Polytope (Aghakhani et al. 2021)', cleanLabel: true, scenario: 'transfer', run: bullseyePolytopeAttack,
+    name: 'bp', label: 'Bullseye Polytope (Aghakhani et al. 2021)', cleanLabel: true, scenario: 'transfer', defaultPoisons: ATTACK_DEFAULT_POISONS.bp, run: bullseyePolytopeAttack,
   },
 };
 

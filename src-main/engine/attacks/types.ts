@@ -78,5 +78,7 @@ export interface AttackInfo {
   cleanLabel: boolean;
   /** The victim-training scenario the attack was designed for. */
   scenario: 'e2e' | 'transfer';
+  /** Poisons crafted when the caller gives no count. */
+  defaultPoisons: number;
   run: AttackFn;
 }

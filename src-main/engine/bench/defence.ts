@@ -133,7 +133,9 @@ export interface BenchResult {
     attacks: AttackName[]; defences: string[]; trials: number; cleanTrials: number; seed: number;
     /** Victim architecture by scenario. */
     archs: Record<Scenario, string>;
-    scenarios: Record<string, Scenario>; poisons: number; epsilon?: number; epochs?: number; cleanEpochs?: number; full: boolean;
+    scenarios: Record<string, Scenario>;
+    /** Poisons per attack. */
+    poisons: Record<string, number>; epsilon?: number; epochs?: number; cleanEpochs?: number; full: boolean;
   };
   trials: TrialRecord[];
   summary: SummaryRow[];
@@ -141,7 +143,6 @@ export interface BenchResult {
   seconds: number;
 }
 
-export const DEFAULT_POISONS = 20;
 
 /**
  * Victim architecture per scenario when the caller names none. End to end, the reference cnn.
@@ -215,7 +216,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
   const defences = resolveDefences(options.defences);
   const seed = options.seed ?? 0;
   const archs = benchArchs(options.arch);
-  const poisons = options.poisons ?? DEFAULT_POISONS;
+  const poisons: Record<string, number> = Object.fromEntries(attacks.map((a) => [a, options.poisons ?? ATTACKS[a].defaultPoisons]));
   const needsClean = attacks.some((a) => ATTACKS[a].cleanLabel) || cleanScenarios.includes('transfer');
   const wanted = defences.map((d) => d.name);
   const reusable = (kind: 'attack' | 'clean', attack: AttackName | null, scenario: Scenario, t: number): TrialRecord | undefined =>
@@ -266,7 +267,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
       if (attackerClass >= targetClass) attackerClass++;
       const t0 = performance.now();
       const crafted = await ATTACKS[attack].run(ds, {
-        targetIndex, attackerClass, poisons, seed: trialSeed,
+        targetIndex, attackerClass, poisons: poisons[attack], seed: trialSeed,
         ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}),
         ...(ATTACKS[attack].cleanLabel && clean ? { featureModel: clean.parts } : {}),
       }, inner);
