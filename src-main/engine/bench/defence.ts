@@ -77,6 +77,8 @@ export interface DefenceRecord {
   repaired: boolean;
   mitigation: 'relabel' | 'remove' | 'none';
   summaryScore: number;
+  /** The verdict's false-alarm level, for defences that have one (CLEAR's family-wise level). */
+  falseAlarm: number | null;
 }
 
 export interface TrialRecord {
@@ -325,6 +327,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
           targetBefore: record.targetBefore, targetAfter, cleanAccBefore: record.cleanAccBefore, cleanAccAfter,
           scanSeconds, repairSeconds, trainSeconds, repaired,
           mitigation: d.name === 'none' ? 'none' : m.kind, summaryScore: Number.isFinite(r.summary) ? r.summary : 0,
+          falseAlarm: typeof r.info.falseAlarm === 'number' ? r.info.falseAlarm : null,
         });
       }
     } finally {

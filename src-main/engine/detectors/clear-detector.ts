@@ -18,7 +18,7 @@ export const clearDetector: Detector = {
     const preparation: ScanPreparation | undefined = input.graph
       ? { parts: input.parts, embedding: input.embedding, normalised: normaliseFeatures(input.embedding.features, input.embedding.n, input.embedding.dim, 'l2'), graph: input.graph, timings: { embed: 0, neighbours: 0 } }
       : undefined;
-    const scan = await scanModel(loaded, input.dataset as Dataset, { falseAlarm: input.falseAlarm ?? 0.05, seed: input.seed ?? 0 }, { ...ctx, preparation });
+    const scan = await scanModel(loaded, input.dataset as Dataset, { ...(input.falseAlarm !== undefined ? { falseAlarm: input.falseAlarm } : {}), seed: input.seed ?? 0 }, { ...ctx, preparation });
     return fromScan(scan, input.dataset.train.count, (performance.now() - start) / 1000);
   },
   mitigation(result): Mitigation {

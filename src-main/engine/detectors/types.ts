@@ -21,7 +21,7 @@ export interface DetectorInput {
   graph?: NeighbourGraph;
   /** Expected number of poisons, when the user (or the benchmark) has a guess. */
   expectedPoisons?: number;
-  /** Model-level false-alarm rate for the verdict (default 0.05). */
+  /** Model-level false-alarm rate for the verdict (default: the detector's own; CLEAR's is DEFAULT_FALSE_ALARM). */
   falseAlarm?: number;
   seed?: number;
 }

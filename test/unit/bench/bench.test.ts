@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/index.js';
 import { BENCH_SCHEMA, benchDefences } from '../../../src-main/engine/bench/defence.js';
 import { loadDataset } from '../../../src-main/engine/data/load.js';
+import { DEFAULT_FALSE_ALARM } from '../../../src-main/contract/results.js';
 
 const TRIAL_KEYS = ['attackSucceeded', 'poisonIndices', 'trainSeconds'];
 const DEFENCE_KEYS = ['flagged', 'found', 'precision', 'recall', 'targetBefore', 'targetAfter', 'cleanAccBefore', 'cleanAccAfter', 'scanSeconds', 'repairSeconds', 'trainSeconds'];
@@ -26,6 +27,8 @@ describe('clear bench (smoke)', () => {
     for (const t of json.trials) {
       for (const k of TRIAL_KEYS) expect(t).toHaveProperty(k);
       expect(t.defences.map((d: { defence: string }) => d.defence)).toEqual(['clear', 'deep-knn']);
+      // CLEAR runs at the scan's default level, the one users get.
+      expect(t.defences[0].falseAlarm).toBe(DEFAULT_FALSE_ALARM);
       for (const d of t.defences) {
         for (const k of DEFENCE_KEYS) expect(d).toHaveProperty(k);
         expect(d.cleanAccBefore).toBeGreaterThanOrEqual(0);

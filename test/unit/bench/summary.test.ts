@@ -5,7 +5,7 @@ function trial(kind: 'attack' | 'clean', succeeded: boolean, score: number, flag
   const d: DefenceRecord = {
     defence: 'clear', flagged, found: [], precision: kind === 'attack' ? 0 : null, recall: kind === 'attack' ? 0 : null,
     targetBefore: null, targetAfter: null, cleanAccBefore: 0.9, cleanAccAfter: 0.9, scanSeconds: 1, repairSeconds: 0, trainSeconds: 10,
-    repaired: false, mitigation: 'relabel', summaryScore: score,
+    repaired: false, mitigation: 'relabel', summaryScore: score, falseAlarm: null,
   };
   return {
     kind, attack: kind === 'attack' ? 'label-flip' : null, scenario: 'e2e', trial: 0, seed: 0, targetIndex: null, targetClass: null,
