@@ -145,7 +145,6 @@ export interface BenchResult {
   seconds: number;
 }
 
-
 /**
  * Victim architecture per scenario when the caller names none. End to end, the reference cnn.
  * In transfer, the mlp: the clean-label attacks target a fixed feature extractor, and on MNIST
