@@ -90,6 +90,10 @@ function checkpointKey(args: BenchJobArgs, ds: Dataset) {
   };
 }
 
+function otherSettings(file: string): UserError {
+  return new UserError(`${file} was written by a bench with other data or settings; run with the same --data, --seed, --arch, --poisons, --epsilon, --epochs and --scenario, or choose another --out.`);
+}
+
 function readPrevious(out: string, key: ReturnType<typeof checkpointKey>): TrialRecord[] {
   const checkpoint = nodePath.join(out, CHECKPOINT_FILE);
   const finished = nodePath.join(out, 'bench.json');
@@ -99,7 +103,7 @@ function readPrevious(out: string, key: ReturnType<typeof checkpointKey>): Trial
     let header: unknown;
     try { header = JSON.parse(lines[0] ?? ''); } catch { throw new UserError(`${checkpoint} is not a bench checkpoint (its first line is not JSON).`); }
     if (JSON.stringify((header as { key?: unknown }).key) !== expected) {
-      throw new UserError(`${checkpoint} was written by a bench with other data or settings; run with the same --data, --seed, --arch, --poisons, --epsilon, --epochs and --scenario, or choose another --out.`);
+      throw otherSettings(checkpoint);
     }
     const records: TrialRecord[] = [];
     // A line cut short by an interruption is the trial that was running: it is run again.
@@ -110,7 +114,7 @@ function readPrevious(out: string, key: ReturnType<typeof checkpointKey>): Trial
     let r: BenchResult & { checkpointKey?: unknown };
     try { r = JSON.parse(readFileSync(finished, 'utf8')) as BenchResult & { checkpointKey?: unknown }; } catch { throw new UserError(`${finished} is not a bench result (it is not valid JSON).`); }
     if (JSON.stringify(r.checkpointKey) !== expected) {
-      throw new UserError(`${finished} was written by a bench with other data or settings; run with the same --data, --seed, --arch, --poisons, --epsilon, --epochs and --scenario, or choose another --out.`);
+      throw otherSettings(finished);
     }
     return r.trials;
   }
