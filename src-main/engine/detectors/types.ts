@@ -5,7 +5,7 @@
  * recomputing. The benchmark, the CLI and the UI iterate over the registry (registry.ts).
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset, Split } from '../data/dataset.js';
 import type { Embedding } from '../clear/embed.js';
 import type { SplitModel } from '../clear/split.js';
 import type { NeighbourGraph } from '../clear/knn.js';
@@ -24,12 +24,24 @@ export interface DetectorInput {
   /** Model-level false-alarm rate for the verdict (default: the detector's own; CLEAR's is DEFAULT_FALSE_ALARM). */
   falseAlarm?: number;
   seed?: number;
+  /**
+   * A trusted, labelled reference set the defender holds apart from the training data (never
+   * containing an attack's target). Detectors whose method can use held-out data do; the
+   * benchmark gives the same set to every defence.
+   */
+  reference?: Split;
 }
 
 export interface DetectorResult {
   detector: string;
   /** The model is judged backdoored. */
   flagged: boolean;
+  /**
+   * The training data is judged to hold a poisoning attempt that the model did not learn (a
+   * coherent group of samples whose labels their feature-space neighbours contradict).
+   * Detectors without that second verdict leave it undefined.
+   */
+  attempt?: boolean;
   /** Training indices judged malicious. */
   flaggedSamples: number[];
   /** Per training sample, 0 = clean … 1 = surely malicious (length = training count). */
