@@ -9,7 +9,8 @@ import path from 'node:path';
 import { contentSecurityPolicy } from '../serve/csp.js';
 
 export const APP_SCHEME = 'app';
-export const APP_ORIGIN = `${APP_SCHEME}://renderer`;
+export const APP_HOST = 'renderer';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_URL = `${APP_ORIGIN}/index.html`;
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -29,7 +30,7 @@ export function serveRenderer(rendererDir: string): void {
     let rel: string;
     try { rel = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html'; } catch { rel = '\0'; }
     const file = path.resolve(root, rel);
-    if (url.host !== 'renderer' || rel.includes('\0') || !file.startsWith(root + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
+    if (url.host !== APP_HOST || rel.includes('\0') || !file.startsWith(root + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
       return new Response('Not found', { status: 404 });
     }
     return new Response(readFileSync(file), {

@@ -4,7 +4,7 @@
  * permissions. The page is a single-page app; it never needs any of these.
  */
 import { app, session } from 'electron';
-import { APP_ORIGIN } from './protocol.js';
+import { APP_HOST, APP_SCHEME } from './protocol.js';
 
 export function hardenWebContents(log: (line: string) => void): void {
   app.on('web-contents-created', (_event, contents) => {
@@ -19,8 +19,14 @@ export function hardenWebContents(log: (line: string) => void): void {
   }).catch(() => {});
 }
 
-/** IPC is accepted only from the app's own page in a top-level frame. */
+/**
+ * IPC is accepted only from the app's own page in a top-level frame. The scheme and host are
+ * compared, not `URL.origin`: the WHATWG URL parser Node uses gives every non-special scheme
+ * (app: included) the opaque origin "null", so an origin check would refuse the app itself.
+ */
 export function isTrustedSender(frame: { url: string; parent: unknown } | null | undefined): boolean {
   if (!frame || frame.parent) return false;
-  try { return new URL(frame.url).origin === APP_ORIGIN; } catch { return false; }
+  let url: URL;
+  try { url = new URL(frame.url); } catch { return false; }
+  return url.protocol === `${APP_SCHEME}:` && url.host === APP_HOST && !url.username && !url.password;
 }
