@@ -66,7 +66,7 @@ export class BrowserWindow extends EventEmitter {
   }
 }
 
-export const dialog = { showOpenDialog: vi.fn(), showMessageBox: vi.fn(async () => ({ response: 0 })) };
+export const dialog = { showOpenDialog: vi.fn(), showMessageBox: vi.fn(async (..._args: unknown[]) => ({ response: 0 })) };
 
 export const Menu = {
   buildFromTemplate: vi.fn((template: unknown[]) => ({ template })),
