@@ -29,6 +29,26 @@ export interface NeighbourGraph {
   indices: Int32Array;
   /** `n × k`, same layout: the Euclidean distance to each of those neighbours. */
   distances: Float32Array;
+  /**
+   * Longer neighbour lists for some samples, nearest first, beginning with their `k` above
+   * (runs.ts): a sample inside a group of same-label samples larger than `k` sees only its own
+   * group in `k` neighbours, and needs the list past its group to judge what encloses it.
+   */
+  extended?: Map<number, NeighbourRow>;
+}
+
+/** One sample's neighbours, nearest first. */
+export interface NeighbourRow {
+  indices: Int32Array;
+  distances: Float32Array;
+}
+
+/** Sample `i`'s longest known neighbour list: its extended row when it has one, else its `k` graph neighbours (views, no copy). */
+export function neighbourRow(graph: NeighbourGraph, i: number): NeighbourRow {
+  const extended = graph.extended?.get(i);
+  if (extended) return extended;
+  const start = i * graph.k;
+  return { indices: graph.indices.subarray(start, start + graph.k), distances: graph.distances.subarray(start, start + graph.k) };
 }
 
 export interface NeighbourGraphOptions {
@@ -193,7 +213,7 @@ export async function buildNeighbourGraph(
   return { n, k, indices, distances };
 }
 
-function chooseBlockRows(n: number, requested: number | undefined): number {
+export function chooseBlockRows(n: number, requested: number | undefined): number {
   if (requested !== undefined) {
     if (!Number.isInteger(requested) || requested < 1) {
       throw new RangeError(`buildNeighbourGraph: blockRows must be a positive integer, not ${requested}.`);
@@ -226,7 +246,7 @@ function columnMeans(features: Float32Array, n: number, dim: number): Float64Arr
  * Rows minus their mean: distances are unchanged, cancellation much smaller. The mean is
  * float64; the result is float32, which keeps a 100k × 512 scan's copy at 200 MB.
  */
-function centreRows(features: Float32Array, n: number, dim: number): Float32Array {
+export function centreRows(features: Float32Array, n: number, dim: number): Float32Array {
   const mean = columnMeans(features, n, dim);
   const centred = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) {
@@ -236,7 +256,7 @@ function centreRows(features: Float32Array, n: number, dim: number): Float32Arra
   return centred;
 }
 
-function exactDistance(rows: Float32Array, i: number, j: number, dim: number): number {
+export function exactDistance(rows: Float32Array, i: number, j: number, dim: number): number {
   const a = i * dim;
   const b = j * dim;
   let squared = 0;
@@ -252,7 +272,7 @@ function exactDistance(rows: Float32Array, i: number, j: number, dim: number): n
  * the backend's order. The rows arrive almost sorted (the float32 ranking), so this is
  * close to linear.
  */
-function sortRowByDistance(rowIndices: Int32Array, rowDistances: Float64Array, count: number): void {
+export function sortRowByDistance(rowIndices: Int32Array, rowDistances: Float64Array, count: number): void {
   for (let a = 1; a < count; a++) {
     const distance = rowDistances[a];
     const index = rowIndices[a];

@@ -30,7 +30,7 @@
  * exact set distance would add, and keeps the whole search at O(members × K) per step.
  */
 import { ConvexHull } from './hull.js';
-import type { NeighbourGraph } from './knn.js';
+import { neighbourRow, type NeighbourGraph } from './knn.js';
 
 export interface CandidateSettings {
   /**
@@ -41,7 +41,12 @@ export interface CandidateSettings {
   minShellPurity: number;
   /** Fewest members a candidate pocket has: 2, since one mislabeled sample is no pocket. */
   minGroupSize: number;
-  /** Most members a group grows to (and a seed's run may hold): a pocket is small by definition. */
+  /**
+   * Most members a group grows to (and a seed's run may hold). The attacker chooses the
+   * group's size, so this is set well above any copy count that still leaves a pocket small
+   * beside its enclosing class: 400, with the graph extended past K for the samples whose
+   * runs need it (runs.ts).
+   */
   maxGroupSize: number;
   /**
    * Shell points per group: a fixed count, or `'auto'` for
@@ -74,6 +79,14 @@ export interface CandidateSettings {
    */
   runGapTolerance: number;
   /**
+   * A large group may pass over more foreign points: `runGapFraction` of its size, when that
+   * exceeds `runGapTolerance`. The outer copies of a planted group of a hundred interleave
+   * with the enclosing class's samples (measured on MNIST: after the first 80 copies, runs of
+   * 2–5 copies between single "1"s), and a fixed tolerance of one would cut the group there
+   * and count the rest of it as its own shell.
+   */
+  runGapFraction: number;
+  /**
    * Non-member neighbours read when deciding whether a member leaves the pocket; a member
    * with fewer than half of these outside the group (it is deep inside) stays.
    */
@@ -83,7 +96,7 @@ export interface CandidateSettings {
 export const DEFAULT_CANDIDATE_SETTINGS: Readonly<CandidateSettings> = Object.freeze({
   minShellPurity: 0.6,
   minGroupSize: 2,
-  maxGroupSize: 200,
+  maxGroupSize: 400,
   shellSize: 'auto',
   shellSizeFactor: 2,
   minShellSize: 10,
@@ -91,6 +104,7 @@ export const DEFAULT_CANDIDATE_SETTINGS: Readonly<CandidateSettings> = Object.fr
   contaminationEps: 0.1,
   scaleNeighbourRank: 10,
   runGapTolerance: 1,
+  runGapFraction: 0.1,
   memberCheckNeighbours: 10,
 });
 
@@ -252,6 +266,11 @@ export function findPocketCandidates(input: CandidateSearchInput): CandidateSear
   };
 }
 
+/** Foreign points a group of `size` members may pass over while it grows (see `runGapFraction`). */
+export function gapTolerance(size: number, settings: Pick<CandidateSettings, 'runGapTolerance' | 'runGapFraction'>): number {
+  return Math.max(settings.runGapTolerance, Math.floor(settings.runGapFraction * size));
+}
+
 /** The shell size for a group of `size` members under `settings`. */
 export function shellSizeFor(size: number, settings: CandidateSettings): number {
   if (settings.shellSize !== 'auto') return settings.shellSize;
@@ -284,6 +303,9 @@ function resolveSettings(overrides: Partial<CandidateSettings> | undefined): Can
   }
   if (!Number.isInteger(settings.runGapTolerance) || settings.runGapTolerance < 0) {
     throw new RangeError(`Pocket search: runGapTolerance must be a non-negative integer, not ${settings.runGapTolerance}.`);
+  }
+  if (!(settings.runGapFraction >= 0 && settings.runGapFraction < 1)) {
+    throw new RangeError(`Pocket search: runGapFraction must be in [0, 1), not ${settings.runGapFraction}.`);
   }
   if (!Number.isInteger(settings.memberCheckNeighbours) || settings.memberCheckNeighbours < 1) {
     throw new RangeError(`Pocket search: memberCheckNeighbours must be a positive integer, not ${settings.memberCheckNeighbours}.`);
@@ -337,29 +359,31 @@ function median(values: number[]): number {
  * belong to the shell, which is the first `shellSize` non-members of the walk.
  */
 function findSeeds(labels: Int32Array, graph: NeighbourGraph, numClasses: number, settings: CandidateSettings): Seed[] {
-  const { n, k, indices } = graph;
+  const { n } = graph;
   const seeds: Seed[] = [];
   const counts = new Int32Array(numClasses);
   for (let i = 0; i < n; i++) {
     const attackerClass = labels[i];
-    const row = i * k;
+    const { indices } = neighbourRow(graph, i);
+    const length = indices.length;
     const group = [i];
     let foreign = 0;
     let end = 0; // walk position where the run ended
-    for (; end < k; end++) {
-      if (labels[indices[row + end]] === attackerClass) group.push(indices[row + end]);
-      else if (++foreign > settings.runGapTolerance) break;
+    for (; end < length; end++) {
+      if (labels[indices[end]] === attackerClass) group.push(indices[end]);
+      else if (++foreign > gapTolerance(group.length, settings)) break;
     }
-    // The whole list is (almost) label A: i is inside its own class, there is no shell.
-    if (end === k) continue;
+    // The whole list is (almost) label A: i is inside its own class (or its run was not
+    // extended past the graph's K because it is longer than any pocket), there is no shell.
+    if (end === length) continue;
     if (group.length > settings.maxGroupSize) continue;
     const wanted = shellSizeFor(group.length, settings);
     counts.fill(0);
     let shellCount = 0;
     const inGroup = group.length - 1; // neighbours of i that joined the group
     let joined = 0;
-    for (let c = 0; c < k && shellCount < wanted; c++) {
-      const j = indices[row + c];
+    for (let c = 0; c < length && shellCount < wanted; c++) {
+      const j = indices[c];
       if (labels[j] === attackerClass && joined < inGroup) {
         joined++;
         continue;
@@ -376,6 +400,62 @@ function findSeeds(labels: Int32Array, graph: NeighbourGraph, numClasses: number
     seeds.push({ index: i, attackerClass, enclosingClass, purity, group });
   }
   return seeds;
+}
+
+/**
+ * Groups larger than the graph's K, found without a larger K: the components of samples whose
+ * walk did not finish inside their `k` neighbours (see {@link samplesWithUnfinishedRuns}),
+ * linked when they are *mutual* neighbours with the same label, that hold at most `maxSize`
+ * samples. A planted group of near-duplicate copies is one such component: each copy's `k`
+ * nearest are other copies, so its links never leave the group, and samples around it that
+ * list copies among their neighbours are not listed back. The interior of a class is one
+ * component of thousands (or, in a small dataset, of more than half its class) and is left
+ * out. Only these groups' members need their neighbour
+ * lists extended (runs.ts), which keeps the extension's cost to the size of the groups.
+ */
+export function closedGroups(labels: Int32Array, graph: NeighbourGraph, unfinished: readonly number[], maxSize: number): number[][] {
+  const { n, k, indices } = graph;
+  const isUnfinished = new Uint8Array(n);
+  for (const i of unfinished) isUnfinished[i] = 1;
+  const union = new UnionFind(n);
+  const listed = (i: number, j: number): boolean => {
+    for (let c = 0; c < k; c++) if (indices[i * k + c] === j) return true;
+    return false;
+  };
+  for (const i of unfinished) {
+    for (let c = 0; c < k; c++) {
+      const j = indices[i * k + c];
+      if (j > i && isUnfinished[j] && labels[j] === labels[i] && listed(j, i)) union.join(i, j);
+    }
+  }
+  const components = new Map<number, number[]>();
+  for (const i of unfinished) {
+    const root = union.find(i);
+    const list = components.get(root);
+    if (list) list.push(i); else components.set(root, [i]);
+  }
+  // A component holding half of its label's samples is that class's own mass, not a pocket in another.
+  const classSize = new Map<number, number>();
+  for (let i = 0; i < n; i++) classSize.set(labels[i], (classSize.get(labels[i]) ?? 0) + 1);
+  return [...components.values()].filter((members) => members.length >= 2 && members.length <= maxSize
+    && members.length <= classSize.get(labels[members[0]])! / 2);
+}
+
+/**
+ * Samples whose walk reaches the end of their `k` graph neighbours without leaving their
+ * run: the ones whose neighbour list must be extended (runs.ts) before the search can tell
+ * whether they sit in a group larger than `k` inside another class.
+ */
+export function samplesWithUnfinishedRuns(labels: Int32Array, graph: NeighbourGraph, settings: Pick<CandidateSettings, 'runGapTolerance' | 'runGapFraction'>): number[] {
+  const { n, k, indices } = graph;
+  const unfinished: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let foreign = 0;
+    let end = 0;
+    for (; end < k; end++) if (labels[indices[i * k + end]] !== labels[i] && ++foreign > gapTolerance(1 + end - foreign, settings)) break;
+    if (end === k) unfinished.push(i);
+  }
+  return unfinished;
 }
 
 /** The most frequent label other than `excluded` (lowest label on ties), or −1 when none occurs. */
@@ -409,7 +489,7 @@ function growPocket(seed: Seed, frontier: GroupFrontier, labels: Int32Array, set
         next = j;
         break;
       }
-      if (++foreign > settings.runGapTolerance) break;
+      if (++foreign > gapTolerance(frontier.size, settings)) break;
     }
     // No A-labelled point before the shell closes: the pocket ends here.
     if (next < 0) break;
@@ -437,15 +517,15 @@ function pruneMembers(
   graph: NeighbourGraph,
   settings: CandidateSettings,
 ): number[] {
-  const { k, indices } = graph;
   const inGroup = new Set(members);
   const wanted = settings.memberCheckNeighbours;
   const enoughEvidence = Math.ceil(wanted / 2);
   return members.filter((member) => {
+    const { indices } = neighbourRow(graph, member);
     let outside = 0;
     let enclosing = 0;
-    for (let c = 0; c < k && outside < wanted; c++) {
-      const j = indices[member * k + c];
+    for (let c = 0; c < indices.length && outside < wanted; c++) {
+      const j = indices[c];
       if (inGroup.has(j)) continue;
       outside++;
       if (labels[j] === enclosingClass) enclosing++;
@@ -591,15 +671,15 @@ class GroupFrontier {
   }
 
   add(member: number, undoable = false): void {
-    const { k, indices, distances } = this.graph;
+    const { indices, distances } = neighbourRow(this.graph, member);
     const lowered: number[] = [];
     const previous: number[] = [];
     const seenBefore = this.seen.length;
     this.memberMark[member] = this.generation;
     this.members.push(member);
-    for (let c = 0; c < k; c++) {
-      const j = indices[member * k + c];
-      const distance = distances[member * k + c];
+    for (let c = 0; c < indices.length; c++) {
+      const j = indices[c];
+      const distance = distances[c];
       if (this.seenMark[j] !== this.generation) {
         this.seenMark[j] = this.generation;
         this.distanceToGroup[j] = distance;

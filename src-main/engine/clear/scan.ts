@@ -9,7 +9,8 @@ import { createRng } from '../random.js';
 import { heldOutSupport, landReferenceSamples } from './reference.js';
 import { calibrateScores, median, NATURAL_POCKET_PRIOR } from './calibrate.js';
 import { embedSplit, type Embedding } from './embed.js';
-import { buildNeighbourGraph, normaliseFeatures, type NeighbourGraph } from './knn.js';
+import { buildNeighbourGraph, neighbourRow, normaliseFeatures, type NeighbourGraph } from './knn.js';
+import { extendGraphPastGroups } from './runs.js';
 import { probePocket } from './pocket-test.js';
 import { findPocketCandidates, type PocketCandidate } from './pockets.js';
 import { isPocket, pocketScore, scoreParts } from './score.js';
@@ -58,10 +59,10 @@ export async function prepareScan(
 
 /** Whether sample j's neighbours, other than attacker-labelled ones, are mostly the enclosing class. */
 function sitsInRegionOf(j: number, attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): boolean {
-  const k = graph.k;
+  const { indices } = neighbourRow(graph, j);
   const counts = new Map<number, number>();
-  for (let r = 0; r < k; r++) {
-    const l = labels[graph.indices[j * k + r]];
+  for (let r = 0; r < indices.length; r++) {
+    const l = labels[indices[r]];
     if (l !== attackerClass) counts.set(l, (counts.get(l) ?? 0) + 1);
   }
   let best = -1; let bestCount = -1;
@@ -94,14 +95,14 @@ export const EXPANSION_RANK = 20;
  */
 function expandPocket(members: number[], attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): number[] {
   const inPocket = new Set(members);
-  const k = graph.k;
   const foreignMajorityIsB = (j: number) => sitsInRegionOf(j, attackerClass, enclosingClass, labels, graph);
   let frontier = [...members];
   for (let round = 0; round < 10 && frontier.length; round++) {
     const next: number[] = [];
     for (const i of frontier) {
-      for (let r = 0; r < Math.min(EXPANSION_RANK, k); r++) {
-        const j = graph.indices[i * k + r];
+      const { indices } = neighbourRow(graph, i);
+      for (let r = 0; r < Math.min(EXPANSION_RANK, indices.length); r++) {
+        const j = indices[r];
         if (inPocket.has(j) || labels[j] !== attackerClass || !foreignMajorityIsB(j)) continue;
         inPocket.add(j); next.push(j);
       }
@@ -146,10 +147,16 @@ async function scanPrepared(
 ): Promise<ScanResult> {
   const settings: ScanSettings = { ...settings0, featureLayer: prep.parts.featureLayer };
   throwIfCancelled(ctx.signal);
-  const { embedding, graph, normalised, parts } = prep;
+  const { embedding, normalised, parts } = prep;
   const labels = ds.train.labels;
 
+  // Groups larger than the graph's K: extend the lists of their members, so the search sees
+  // past them (runs.ts).
   let t = now();
+  const graph = await extendGraphPastGroups(normalised, embedding.dim, labels, prep.graph, {}, ctx.signal);
+  const extend = now() - t;
+
+  t = now();
   ctx.onProgress?.({ stage: 'hulls', fraction: 0 });
   const search = findPocketCandidates({
     features: normalised, n: embedding.n, dim: embedding.dim, labels, predictions: embedding.predictions, graph,
@@ -276,6 +283,6 @@ async function scanPrepared(
     verdict: { suspected: confirmed.length > 0, falseAlarm: settings.falseAlarm, pValue: minP, summary },
     pockets,
     statistics: { classes, pairs, seeds: search.seedCount, candidates: pockets.length },
-    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours, hulls, pocketTest, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0) },
+    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0) },
   };
 }

@@ -1,9 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/index.js';
 import { buildNeighbourGraph, type NeighbourGraph } from '../../../src-main/engine/clear/knn.js';
+import { extendGraphPastGroups } from '../../../src-main/engine/clear/runs.js';
 import {
+  closedGroups,
   DEFAULT_CANDIDATE_SETTINGS,
   findPocketCandidates,
+  samplesWithUnfinishedRuns,
   shellSizeFor,
   type CandidateSearchInput,
   type PocketCandidate,
@@ -42,7 +45,7 @@ function distance(features: Float32Array, a: number, b: number): number {
  * class-1 sample and its 3 nearest class-1 neighbours, all relabeled 0). With
  * `targetInTraining`, the target itself is a class-1 training sample at the pocket's centre.
  */
-function plantedDataset(seed: number, targetInTraining = false): PlantedDataset {
+function plantedDataset(seed: number, targetInTraining = false, pocketSize = POCKET_SIZE): PlantedDataset {
   const rng = createRng(seed);
   const rows: number[][] = [];
   const labels: number[] = [];
@@ -63,7 +66,7 @@ function plantedDataset(seed: number, targetInTraining = false): PlantedDataset 
   const targetPoint = Array.from({ length: DIM }, () => 0.5 * rng.normal());
   targetPoint[1] += MEAN_SEPARATION;
   const pocket: number[] = [];
-  for (let i = 0; i < POCKET_SIZE; i++) {
+  for (let i = 0; i < pocketSize; i++) {
     pocket.push(add(targetPoint.map((x) => x + POCKET_SPREAD * rng.normal()), 0, 1));
   }
   const target = targetInTraining ? add(targetPoint, 1, 1) : undefined;
@@ -200,5 +203,45 @@ describe('findPocketCandidates', () => {
     expect(findPlanted(capped.candidates, data.pocket)?.size ?? 0).toBeLessThan(POCKET_SIZE + 1);
     expect(() => findPocketCandidates({ ...input, settings: { minShellPurity: 0 } })).toThrow(/minShellPurity/);
     expect(() => findPocketCandidates({ ...input, labels: input.labels.subarray(1) })).toThrow(/labels/);
+  });
+});
+
+describe('pockets larger than the neighbour count', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it.each([
+    [15, 10],
+    [40, 10],
+    [120, 40],
+  ])('finds a planted group of %i near-duplicates with K = %i only once the graph is extended past it', async (size, k) => {
+    const data = plantedDataset(31, false, size);
+    const input = await searchInput(data, k);
+    // With K neighbours alone every member sees only other members: no shell, no candidate.
+    const plain = findPocketCandidates(input);
+    expect(findPlanted(plain.candidates, data.pocket)?.size ?? 0).toBeLessThan(size);
+    // The members form closed groups of mutual neighbours (one or a few: a mutual-neighbour
+    // graph may split a group, or leave a member alone), which hold most members and nothing else.
+    const groups = closedGroups(data.labels, input.graph, samplesWithUnfinishedRuns(data.labels, input.graph, DEFAULT_CANDIDATE_SETTINGS), DEFAULT_CANDIDATE_SETTINGS.maxGroupSize);
+    const planted = new Set(data.pocket);
+    const holding = groups.filter((g) => g.some((i) => planted.has(i)));
+    expect(holding.flat().every((i) => planted.has(i))).toBe(true);
+    expect(holding.flat().length).toBeGreaterThanOrEqual(0.9 * size);
+    const graph = await extendGraphPastGroups(data.features, DIM, data.labels, input.graph);
+    expect(graph.extended?.size).toBeGreaterThanOrEqual(size);
+    const extended = findPocketCandidates({ ...input, graph });
+    const found = findPlanted(extended.candidates, data.pocket);
+    expect(found?.members).toEqual([...data.pocket].sort((a, b) => a - b));
+    expect(found?.enclosingClass).toBe(1);
+    expect(found?.shellPurity).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('extends nothing on data without a planted group', async () => {
+    const data = plantedDataset(32, false, 0);
+    const input = await searchInput(data, 10);
+    const graph = await extendGraphPastGroups(data.features, DIM, data.labels, input.graph);
+    // Class interiors are components of hundreds; only small closed fragments (if any) are extended.
+    expect(graph.extended?.size ?? 0).toBeLessThan(data.n / 20);
   });
 });

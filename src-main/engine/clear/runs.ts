@@ -1,0 +1,108 @@
+/**
+ * Neighbour lists past the graph's K for the few samples that need them: the per-group
+ * neighbour expansion that keeps the pocket search independent of `--neighbours`.
+ *
+ * A sample inside a planted group of 40 near-duplicate copies has the other copies as its
+ * nearest neighbours: with K = 40 its whole list is its own group, nothing in the graph says
+ * what surrounds the group, and the attacker would evade the scan by adding copies. The
+ * search finds such groups as closed components of mutual neighbours (pockets.ts,
+ * `closedGroups`); their members get lists long enough to hold the largest group the search
+ * considers and its shell. Samples deep inside their own class are not extended: they are not
+ * in a pocket, and their lists would cost memory for nothing.
+ *
+ * The float32 ranking only *selects* neighbours, as in knn.ts: the kept distances are
+ * recomputed in float64 from centred features and each row re-sorted.
+ */
+import { tf } from '../backend/index.js';
+import { throwIfCancelled } from '../errors.js';
+import { centreRows, exactDistance, MAX_BLOCK_BYTES, sortRowByDistance, type NeighbourGraph, type NeighbourRow } from './knn.js';
+import { closedGroups, DEFAULT_CANDIDATE_SETTINGS, samplesWithUnfinishedRuns, type CandidateSettings } from './pockets.js';
+
+/**
+ * The graph with extended rows for the members of every closed group of up to
+ * `maxGroupSize` samples: long enough for the largest group, its shell and its members' own
+ * checks. Run before the pocket search; a graph without such groups comes back unchanged.
+ */
+export async function extendGraphPastGroups(
+  features: Float32Array,
+  dim: number,
+  labels: Int32Array,
+  graph: NeighbourGraph,
+  overrides: Partial<CandidateSettings> = {},
+  signal?: AbortSignal,
+): Promise<NeighbourGraph> {
+  const settings = { ...DEFAULT_CANDIDATE_SETTINGS, ...overrides };
+  const unfinished = samplesWithUnfinishedRuns(labels, graph, settings);
+  const members = closedGroups(labels, graph, unfinished, settings.maxGroupSize).flat();
+  if (members.length === 0) return graph;
+  const length = settings.maxGroupSize + settings.maxShellSize + settings.memberCheckNeighbours;
+  const extended = await extendNeighbourRows(features, graph.n, dim, members, length, signal);
+  return { ...graph, extended };
+}
+
+/**
+ * The `length` nearest neighbours (the sample itself excluded) of each of `samples`, over all
+ * `n` rows of `features` (`n × dim`, the normalised features the graph was built on).
+ */
+export async function extendNeighbourRows(
+  features: Float32Array,
+  n: number,
+  dim: number,
+  samples: readonly number[],
+  length: number,
+  signal?: AbortSignal,
+): Promise<Map<number, NeighbourRow>> {
+  const rows = new Map<number, NeighbourRow>();
+  const kept = Math.min(length, n - 1);
+  if (samples.length === 0 || kept < 1) return rows;
+  const centred = centreRows(features, n, dim);
+  const width = dim + 1;
+  // The ranking score of knn.ts: a_i · b_j = |x_i|² − d²(i, j), largest for the nearest j.
+  const referenceRows = new Float32Array(n * width);
+  for (let i = 0; i < n; i++) {
+    let squared = 0;
+    for (let t = 0; t < dim; t++) {
+      const value = centred[i * dim + t];
+      squared += value * value;
+      referenceRows[i * width + t] = value;
+    }
+    referenceRows[i * width + dim] = -squared;
+  }
+  const queryRows = new Float32Array(samples.length * width);
+  samples.forEach((i, r) => {
+    for (let t = 0; t < dim; t++) queryRows[r * width + t] = 2 * centred[i * dim + t];
+    queryRows[r * width + dim] = 1;
+  });
+  const blockRows = Math.max(1, Math.floor(MAX_BLOCK_BYTES / (4 * n)));
+  const fetched = Math.min(n, kept + 1);
+  const rowDistances = new Float64Array(fetched);
+  const rowIndices = new Int32Array(fetched);
+  const queries = tf.tensor2d(queryRows, [samples.length, width]);
+  const referencesTransposed = tf.tidy(() => tf.transpose(tf.tensor2d(referenceRows, [n, width])));
+  try {
+    for (let start = 0; start < samples.length; start += blockRows) {
+      throwIfCancelled(signal);
+      const count = Math.min(blockRows, samples.length - start);
+      const top = tf.tidy(() => tf.topk(tf.matMul(tf.slice(queries, [start, 0], [count, width]), referencesTransposed), fetched, true).indices);
+      const candidates = (await top.data()) as Int32Array;
+      top.dispose();
+      for (let r = 0; r < count; r++) {
+        const i = samples[start + r];
+        let filled = 0;
+        for (let c = 0; c < fetched && filled < kept; c++) {
+          const j = candidates[r * fetched + c];
+          if (j === i) continue;
+          rowIndices[filled] = j;
+          rowDistances[filled] = exactDistance(centred, i, j, dim);
+          filled++;
+        }
+        sortRowByDistance(rowIndices, rowDistances, filled);
+        rows.set(i, { indices: rowIndices.slice(0, filled), distances: Float32Array.from(rowDistances.subarray(0, filled)) });
+      }
+    }
+  } finally {
+    queries.dispose();
+    referencesTransposed.dispose();
+  }
+  return rows;
+}
