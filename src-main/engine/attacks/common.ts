@@ -1,6 +1,6 @@
 /**
  * What the attacks share: parameter checks with one-sentence errors, appending poisons to the
- * training split, choosing bases, the feature extractor as a differentiable function, and the
+ * training split or putting them in their bases' places, choosing bases (random or nearest), the feature extractor as a differentiable function, and the
  * projections of the clean-label optimisers.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +11,8 @@ import { datasetFingerprint } from '../data/fingerprint.js';
 import { UserError } from '../errors.js';
 import { modelInput } from '../model/train.js';
 import type { JobContext } from '../progress.js';
-import type { AttackManifest, AttackName, AttackParams, AttackResult } from './types.js';
+import { createRng } from '../random.js';
+import type { AttackManifest, AttackName, AttackParams, AttackResult, BaseChoice, Placement } from './types.js';
 
 /** The largest poison count an attack accepts: far above any published budget (≤ 1% of training). */
 export const MAX_POISONS = 10_000;
@@ -110,11 +111,35 @@ export function appendPoisons(
   return { dataset, poisonIndices };
 }
 
+/**
+ * The poisoned dataset of a clean-label attack as published: each poison takes its base's
+ * place (same index, same label `A`), so the training set holds no clean twin of any poison
+ * and keeps its size; test unchanged.
+ */
+export function replaceBases(
+  ds: Dataset, poisonImages: Float32Array, baseIndices: number[], attack: AttackName,
+): { dataset: Dataset; poisonIndices: number[] } {
+  const size = sampleSize(ds.shape);
+  const images = ds.train.images.slice(0, ds.train.count * size);
+  baseIndices.forEach((b, j) => images.set(poisonImages.subarray(j * size, (j + 1) * size), b * size));
+  const train: Split = { images, labels: ds.train.labels.slice(0, ds.train.count), count: ds.train.count };
+  const dataset: Dataset = {
+    ...ds,
+    name: `${ds.name} with ${baseIndices.length} ${attack} poisons in place of their bases`,
+    train,
+    fingerprint: datasetFingerprint(ds.shape, ds.classNames, train, ds.test),
+  };
+  return { dataset, poisonIndices: [...baseIndices] };
+}
+
 export function buildResult(
   ds: Dataset, poisonImages: Float32Array, target: AttackTarget, attack: AttackName,
-  settings: AttackManifest['settings'], seed: number, baseIndices?: number[],
+  settings: AttackManifest['settings'], seed: number, baseIndices?: number[], placement: Placement = 'append',
 ): AttackResult {
-  const { dataset, poisonIndices } = appendPoisons(ds, poisonImages, target.attackerClass, attack);
+  if (placement === 'replace' && !baseIndices) throw new Error('Poisons can replace their bases only when there are bases.');
+  const { dataset, poisonIndices } = placement === 'replace'
+    ? replaceBases(ds, poisonImages, baseIndices!, attack)
+    : appendPoisons(ds, poisonImages, target.attackerClass, attack);
   const manifest: AttackManifest = {
     attack,
     targetSplit: 'test',
@@ -145,13 +170,9 @@ export function imageBatch(pixels: Float32Array, count: number, shape: readonly 
  */
 export async function nearestBases(
   ds: Dataset, parts: SplitModel, targetImage: Float32Array, attackerClass: number, count: number,
-  ctx: JobContext = {},
+  ctx: JobContext = {}, exclude: readonly number[] = [],
 ): Promise<number[]> {
-  const candidates: number[] = [];
-  for (let i = 0; i < ds.train.count; i++) if (ds.train.labels[i] === attackerClass) candidates.push(i);
-  if (candidates.length < count) {
-    throw new UserError(`The attack needs ${count} base samples of class ${ds.classNames[attackerClass]} (attackerClass ${attackerClass}), but the training split holds only ${candidates.length}; lower the poisons setting.`);
-  }
+  const candidates = classCandidates(ds, attackerClass, count, exclude);
   const dim = parts.featureDim;
   const target = await embedSplit(parts, { images: targetImage, count: 1 }, ds.shape, { signal: ctx.signal });
   const embedded = await embedSplit(parts, ds.train, ds.shape, { indices: candidates, signal: ctx.signal });
@@ -165,6 +186,46 @@ export async function nearestBases(
   });
   const order = candidates.map((_, c) => c).sort((a, b) => distance[a] - distance[b] || candidates[a] - candidates[b]);
   return order.slice(0, count).map((c) => candidates[c]);
+}
+
+/**
+ * `count` training samples of class `attackerClass` drawn uniformly at random (seeded), in
+ * draw order: the published attacks' base choice when nothing is said about nearness.
+ */
+export function randomBases(ds: Dataset, attackerClass: number, count: number, seed: number, exclude: readonly number[] = []): number[] {
+  const candidates = classCandidates(ds, attackerClass, count, exclude);
+  // A stream of its own, so the bases do not shift when another part of the attack draws more numbers.
+  createRng(seed * 2654435761 + 97).shuffle(candidates);
+  return candidates.slice(0, count);
+}
+
+function classCandidates(ds: Dataset, attackerClass: number, count: number, exclude: readonly number[]): number[] {
+  const excluded = new Set(exclude);
+  const candidates: number[] = [];
+  for (let i = 0; i < ds.train.count; i++) if (ds.train.labels[i] === attackerClass && !excluded.has(i)) candidates.push(i);
+  if (candidates.length < count) {
+    throw new UserError(`The attack needs ${count} base samples of class ${ds.classNames[attackerClass]} (attackerClass ${attackerClass}), but the training split holds only ${candidates.length}; lower the poisons setting.`);
+  }
+  return candidates;
+}
+
+/** Validates the base-choice and placement settings and draws the bases. */
+export async function chooseBases(
+  ds: Dataset, parts: SplitModel, target: AttackTarget, params: AttackParams, ctx: JobContext = {},
+): Promise<{ baseIndices: number[]; baseChoice: BaseChoice; placement: Placement }> {
+  const baseChoice = params.baseChoice ?? 'random';
+  if (baseChoice !== 'random' && baseChoice !== 'nearest') {
+    throw new UserError(`The attack's baseChoice setting "${String(baseChoice)}" must be random or nearest.`);
+  }
+  const placement = params.placement ?? 'replace';
+  if (placement !== 'replace' && placement !== 'append') {
+    throw new UserError(`The attack's placement setting "${String(placement)}" must be replace or append.`);
+  }
+  const exclude = params.excludeBases ?? [];
+  const baseIndices = baseChoice === 'random'
+    ? randomBases(ds, target.attackerClass, target.poisons, params.seed, exclude)
+    : await nearestBases(ds, parts, target.targetImage, target.attackerClass, target.poisons, ctx, exclude);
+  return { baseIndices, baseChoice, placement };
 }
 
 /** The pixels of the chosen training samples, concatenated. */

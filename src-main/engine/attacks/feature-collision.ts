@@ -19,7 +19,7 @@ import { sampleSize } from '../data/dataset.js';
 import { throwIfCancelled } from '../errors.js';
 import type { JobContext } from '../progress.js';
 import {
-  buildResult, featuresOf, gatherTrainImages, imageBatch, nearestBases, numberSetting,
+  buildResult, chooseBases, featuresOf, gatherTrainImages, imageBatch, numberSetting,
   requireFeatureModel, validateTarget, yieldToEventLoop,
 } from './common.js';
 import type { AttackParams, AttackResult } from './types.js';
@@ -32,14 +32,13 @@ import type { AttackParams, AttackResult } from './types.js';
 export const FC_DEFAULT_ITERATIONS = 200;
 export const FC_DEFAULT_LEARNING_RATE = 0.5;
 /**
- * β0 of the paper's β = β0 · (featureDim / inputDim)². The paper used β0 = 0.25 with 0–255
- * pixels; ours are [0, 1] and the feature loss is normalised, so we measured on MNIST (mlp,
- * 25 poisons, transfer victims, 10 random targets; bench/attack-success.ts): β0 = 0.25
- * succeeded 7/10 but changed pixels by up to 0.6–0.8; β0 = 1 succeeded 3/10 with changes
- * up to ~0.4 and keeps Feature Collision the weakest of the three clean-label attacks, as
- * in the published benchmarks (CIFAR-10 transfer: FC ≈ 16%, CP ≈ 24%, BP ≈ 85%).
+ * β0 of the paper's β = β0 · (featureDim / inputDim)²: the paper's 0.25. Our pixels are in
+ * [0, 1] and the feature term is normalised by ‖φ(t)‖², so the same β0 weighs the pixel term
+ * differently than on the paper's 0–255 inputs; the benchmark reports what it gives rather
+ * than tuning β0 to a published success rate. Earlier measurements on MNIST (mlp, 25 nearest
+ * bases appended beside their poisons, 10 targets) gave 7/10 at 0.25 and 3/10 at 1.
  */
-export const FC_DEFAULT_BETA0 = 1;
+export const FC_DEFAULT_BETA0 = 0.25;
 /** Watermark opacity γ: 0 by default (transfer); the paper's end-to-end attack uses 0.3. */
 export const FC_DEFAULT_WATERMARK = 0;
 /** Opacity the benchmark uses for Feature Collision in the end-to-end scenario (paper §4.2: 30%). */
@@ -62,7 +61,7 @@ export async function featureCollisionAttack(ds: Dataset, params: AttackParams, 
   const K = target.poisons;
   const size = sampleSize(ds.shape);
   const beta = beta0 * (parts.featureDim / size) ** 2;
-  const baseIndices = await nearestBases(ds, parts, target.targetImage, target.attackerClass, K, ctx);
+  const { baseIndices, baseChoice, placement } = await chooseBases(ds, parts, target, params, ctx);
   const basePixels = gatherTrainImages(ds, baseIndices);
 
   const bases = imageBatch(basePixels, K, ds.shape);
@@ -119,7 +118,7 @@ export async function featureCollisionAttack(ds: Dataset, params: AttackParams, 
     }
     const pixels = (await poisons.data()) as Float32Array;
     return buildResult(ds, pixels.slice(), target, 'fc',
-      { poisons: K, iterations, learningRate, beta0, beta, watermark, baseChoice: 'nearest-features' }, params.seed, baseIndices);
+      { poisons: K, iterations, learningRate, beta0, beta, watermark, baseChoice, placement }, params.seed, baseIndices, placement);
   } finally {
     tf.dispose([poisons, bases, targetFeatures, targetNorm2]);
   }

@@ -39,3 +39,4 @@ export { convexPolytopeAttack } from './convex-polytope.js';
 export { bullseyePolytopeAttack } from './bullseye-polytope.js';
 export { trainCleanFeatureModel, type CleanFeatureModel } from './feature-model.js';
 export { trainVictim, cloneModel, type Scenario, type VictimOptions, type VictimResult, SCENARIOS } from './scenario.js';
+export { ATTACK_VARIANTS, VARIANT_ATTACKS, PUBLISHED_SETTINGS, caseParams, type AttackVariant } from './presets.js';

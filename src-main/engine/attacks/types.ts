@@ -22,7 +22,10 @@ export interface AttackManifest {
   targetClass: number;
   /** `A`: the class the attacker wants the target classified as; every poison carries it. */
   attackerClass: number;
-  /** Indices of the poisons in the NEW (poisoned) training split: the appended tail. */
+  /**
+   * Indices of the poisons in the NEW (poisoned) training split: the appended tail, or, for
+   * clean-label poisons that replace their bases, the bases' own indices.
+   */
   poisonIndices: number[];
   /** Clean-label attacks: the training index of the base each poison was crafted from, in poison order. */
   baseIndices?: number[];
@@ -60,10 +63,25 @@ export interface AttackParams {
   maxShift?: number;
   /** label-flip: standard deviation of the Gaussian pixel noise added to each copy. */
   noiseStd?: number;
+  /**
+   * fc, cp, bp: how bases are drawn from class `A`: `random` (the default, seeded by `seed`)
+   * or `nearest` (the samples whose features lie nearest to φ(t), a stronger variant).
+   */
+  baseChoice?: BaseChoice;
+  /**
+   * fc, cp, bp: `replace` (the default, as published: each poison takes its base's place, so no
+   * clean twin of a poison stays in the training set) or `append` (bases kept, poisons added).
+   */
+  placement?: Placement;
+  /** fc, cp, bp: training indices never used as bases (e.g. the poisons of another target). */
+  excludeBases?: number[];
 }
 
+export type BaseChoice = 'random' | 'nearest';
+export type Placement = 'replace' | 'append';
+
 export interface AttackResult {
-  /** train = original train + poisons appended at the end; test unchanged. */
+  /** train = original train with the poisons appended (or in their bases' places); test unchanged. */
   dataset: Dataset;
   manifest: AttackManifest;
 }

@@ -30,13 +30,64 @@ function meanRow(f: Float32Array, rows: number, dim: number, weights?: number[])
 }
 
 describe.each(CLEAN_LABEL)('%s attack', (name) => {
-  it('appends poisons labelled A, crafted from class-A bases, within [0, 1] (and the ε ball for cp/bp)', async () => {
+  it('puts each poison in its base\'s place by default: same index, label A, no clean twin left behind', async () => {
+    const ds = await attackData();
+    const { parts } = await attackFeatureModel();
+    const { targetIndex, attackerClass } = pickTarget(ds);
+    const { dataset, manifest } = await ATTACKS[name].run(ds, {
+      targetIndex, attackerClass, poisons: POISONS, seed: 3, featureModel: parts, iterations: ITERATIONS,
+    });
+    expect(manifest.settings).toMatchObject({ placement: 'replace', baseChoice: 'random' });
+    expect(dataset.train.count).toBe(ds.train.count);
+    expect(manifest.poisonIndices).toEqual(manifest.baseIndices);
+    expect(sameValues(dataset.train.labels, ds.train.labels)).toBe(true);
+    const size = sampleSize(ds.shape);
+    const poisoned = new Set(manifest.poisonIndices);
+    const bases = poisonPixels(ds, manifest.baseIndices!);
+    manifest.poisonIndices.forEach((i, j) => {
+      const p = dataset.train.images.subarray(i * size, (i + 1) * size);
+      expect(sameValues(p, bases[j])).toBe(false);
+      // No training sample is still the base's clean pixels.
+      for (let other = 0; other < dataset.train.count; other += 1) {
+        if (dataset.train.labels[other] !== attackerClass) continue;
+        expect(sameValues(dataset.train.images.subarray(other * size, (other + 1) * size), bases[j])).toBe(false);
+      }
+    });
+    for (let i = 0; i < ds.train.count; i++) {
+      if (poisoned.has(i)) continue;
+      expect(sameValues(dataset.train.images.subarray(i * size, (i + 1) * size), ds.train.images.subarray(i * size, (i + 1) * size))).toBe(true);
+    }
+  });
+
+  it('draws random bases by the seed, and nearest-feature bases as a variant', async () => {
+    const ds = await attackData();
+    const { parts } = await attackFeatureModel();
+    const { targetIndex, attackerClass } = pickTarget(ds);
+    const run = (seed: number, baseChoice: 'random' | 'nearest') => ATTACKS[name].run(ds, {
+      targetIndex, attackerClass, poisons: 4, seed, featureModel: parts, iterations: 1, baseChoice,
+    });
+    const [a, b, c, n1, n2] = await Promise.all([run(1, 'random'), run(1, 'random'), run(2, 'random'), run(1, 'nearest'), run(2, 'nearest')]);
+    expect(a.manifest.baseIndices).toEqual(b.manifest.baseIndices);
+    expect(a.manifest.baseIndices).not.toEqual(c.manifest.baseIndices);
+    // Nearest bases do not depend on the seed, and are the class-A samples nearest to φ(t).
+    expect(n1.manifest.baseIndices).toEqual(n2.manifest.baseIndices);
+    expect(n1.manifest.settings.baseChoice).toBe('nearest');
+    const target = (await embedSplit(parts, { images: sampleView(ds, 'test', targetIndex), count: 1 }, ds.shape)).features;
+    const dim = parts.featureDim;
+    const classA = Array.from({ length: ds.train.count }, (_, i) => i).filter((i) => ds.train.labels[i] === attackerClass);
+    const f = await features(parts, ds, classA);
+    const byDistance = classA.map((i, r) => [i, distance(f, r, target, dim)] as const).sort((x, y) => x[1] - y[1] || x[0] - y[0]);
+    expect(n1.manifest.baseIndices).toEqual(byDistance.slice(0, 4).map(([i]) => i));
+    await expect(ATTACKS[name].run(ds, { targetIndex, attackerClass, poisons: 2, seed: 1, featureModel: parts, iterations: 1, baseChoice: 'far' as 'random' })).rejects.toThrow(/baseChoice setting "far"/);
+  });
+
+  it('appends poisons labelled A, crafted from class-A bases, within [0, 1] (and the ε ball for cp/bp), when asked to', async () => {
     const ds = await attackData();
     const { parts } = await attackFeatureModel();
     const { targetIndex, targetClass, attackerClass } = pickTarget(ds);
     const epsilon = 0.1;
     const { dataset, manifest } = await ATTACKS[name].run(ds, {
-      targetIndex, attackerClass, poisons: POISONS, seed: 3, featureModel: parts, iterations: ITERATIONS, epsilon,
+      targetIndex, attackerClass, poisons: POISONS, seed: 3, featureModel: parts, iterations: ITERATIONS, epsilon, placement: 'append',
     });
     expect(manifest).toMatchObject({ attack: name, targetIndex, targetClass, attackerClass });
     expect(manifest.poisonIndices).toEqual(Array.from({ length: POISONS }, (_, j) => ds.train.count + j));
@@ -80,7 +131,8 @@ describe.each(CLEAN_LABEL)('%s attack', (name) => {
     const dim = parts.featureDim;
     const { targetIndex, attackerClass } = pickTarget(ds, 2);
     const { dataset, manifest } = await ATTACKS[name].run(ds, {
-      targetIndex, attackerClass, poisons: POISONS, seed: 4, featureModel: parts, iterations: 150,
+      // A budget large enough to see the optimiser at work (the papers' 8/255 moves MNIST features little).
+      targetIndex, attackerClass, poisons: POISONS, seed: 4, featureModel: parts, iterations: 150, epsilon: 0.2,
     });
     const target = (await embedSplit(parts, { images: sampleView(ds, 'test', targetIndex), count: 1 }, ds.shape)).features;
     const baseF = await features(parts, ds, manifest.baseIndices!);
