@@ -8,11 +8,18 @@ import { dataOptions, type Command } from './commands.js';
 import { formatSeconds } from './progress.js';
 
 const ATTACK_CHOICES = ['label-flip', 'fc', 'cp', 'bp'] as const;
+const VARIANTS = ['strong', 'nearest', 'augmented', 'two-targets'] as const;
 type AttackChoice = (typeof ATTACK_CHOICES)[number];
 
 function attackName(value: string): AttackChoice {
   if (!(ATTACK_CHOICES as readonly string[]).includes(value)) throw new UsageError(`Unknown attack "${value}"; use ${ATTACK_CHOICES.join(', ')}.`);
   return value as AttackChoice;
+}
+
+/** "3, 17, 40 and 5 more": a short list of indices for a message. */
+function summariseIndices(indices: number[]): string {
+  const shown = indices.slice(0, 3).join(', ');
+  return indices.length > 3 ? `${shown} and ${indices.length - 3} more` : shown;
 }
 
 function optionalDataArgs(a: ParsedArgs) {
@@ -40,10 +47,13 @@ export const attackCommand: Command = {
       attack, target: a.target as number, attackerClass: a.attackerClass as number,
       poisons: a.poisons as number | undefined, epsilon: a.epsilon as number | undefined, seed: a.seed as number | undefined,
       featureModel: a.featureModel as string | undefined, out: a.out as string,
-    }) as { out: string; data: string; label: string; scenario: string; trainCount: number; seconds: number; manifest: { targetIndex: number; targetClass: number; attackerClass: number; poisonIndices: number[]; featureModel?: string } };
+    }) as { out: string; data: string; label: string; scenario: string; trainCount: number; seconds: number; manifest: { targetIndex: number; targetClass: number; attackerClass: number; poisonIndices: number[]; baseIndices?: number[]; featureModel?: string } };
     const m = r.manifest;
     io.say(`${r.label}: ${m.poisonIndices.length} poisons for test sample ${m.targetIndex} (class ${m.targetClass} → ${m.attackerClass}), crafted in ${formatSeconds(r.seconds)}.`);
-    io.say(`Poisons are training samples ${m.poisonIndices[0]}–${m.poisonIndices.at(-1)} of ${r.trainCount}.${m.featureModel ? ` Feature model: ${m.featureModel}.` : ''}`);
+    const where = m.baseIndices?.length && m.baseIndices.every((b, j) => b === m.poisonIndices[j])
+      ? `Poisons replace their bases, training samples ${summariseIndices(m.poisonIndices)}, of ${r.trainCount}.`
+      : `Poisons are training samples ${m.poisonIndices[0]}–${m.poisonIndices.at(-1)} of ${r.trainCount}.`;
+    io.say(`${where}${m.featureModel ? ` Feature model: ${m.featureModel}.` : ''}`);
     io.say(`Wrote ${r.out} with manifest.json; use it as --data ${r.data} (designed for the ${r.scenario} scenario).`);
     return io.json ? (m as unknown as Record<string, unknown>) : r;
   },
@@ -93,15 +103,17 @@ export const benchCommand: Command = {
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
     { name: 'arch', type: 'string', value: 'mlp|cnn', help: 'victim architecture in every scenario (default: cnn end to end, mlp in transfer)' },
     { name: 'scenario', type: 'string', value: 'e2e|transfer', help: 'victim training for every attack (default: label-flip e2e, fc/cp/bp transfer)' },
-    { name: 'poisons', type: 'int', value: 'K', help: 'poisons per attack (default 20 for label-flip, 25 for fc, cp, bp)' },
-    { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget' },
+    { name: 'poisons', type: 'string', value: 'K[,K…]', help: 'poisons per target (default 20 for label-flip, 25 for fc, cp, bp); a list such as 5,10,20,40,80,160 runs every attack once per count' },
+    { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget on [0, 1] pixels (default 8/255, the papers\')' },
+    { name: 'variants', type: 'string', value: 'LIST', help: 'named attack variants run beside the published settings: strong, nearest (fc, cp, bp: nearest-feature bases, and for strong larger budgets), augmented, two-targets (label-flip)' },
+    { name: 'reference', type: 'int', value: 'N', help: 'a trusted reference set of N test samples (apart from targets and accuracy) given to every defence; CLEAR is reported with it (clear+ref) and without it' },
     { name: 'epochs', type: 'int', value: 'N', help: 'victim training epochs (default: the scenario default)' },
-    { name: 'full', type: 'boolean', help: 'the full preset: all four attacks unless --attacks says otherwise, at least 20 trials per attack and 20 clean trials per scenario' },
+    { name: 'full', type: 'boolean', help: 'the full preset: all four attacks unless --attacks says otherwise, at least 20 trials per case and 20 clean trials per scenario' },
     { name: 'resume', type: 'boolean', help: 'continue the run in --out (its checkpoint, or a finished bench.json to extend), reusing the trials it finished' },
     { name: 'perf', type: 'boolean', help: 'speed benchmark instead: throughput, scan stages, repair time, memory' },
     { name: 'batches', type: 'int', value: 'N', help: '--perf: training batches measured per architecture (default 100)' },
     { name: 'perf-backends', type: 'string', value: 'LIST', help: '--perf: also measure these backends in child processes (e.g. tensorflow,wasm,cpu)' },
-    { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json and bench.md (perf.json, perf.md with --perf); while it runs, trials.jsonl keeps every finished trial' },
+    { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json, bench.md, trials.jsonl (every finished trial, kept) and one ROC plot per case (roc-CASE.svg); perf.json, perf.md with --perf' },
   ],
   async run(a, io) {
     const argv = process.argv.slice(2);
@@ -141,14 +153,24 @@ export const benchCommand: Command = {
     const attacks = list(a.attacks)?.map(attackName);
     const scenario = a.scenario as string | undefined;
     if (scenario !== undefined && scenario !== 'e2e' && scenario !== 'transfer') throw new UsageError(`Unknown scenario "${scenario}"; use e2e or transfer.`);
+    const poisons = list(a.poisons)?.map((v) => {
+      const k = Number(v);
+      if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--poisons takes whole numbers from 1 to 1000, comma-separated, not "${v}".`);
+      return k;
+    });
+    const variants = list(a.variants)?.map((v) => {
+      if (!(VARIANTS as readonly string[]).includes(v)) throw new UsageError(`Unknown variant "${v}" in --variants; use ${VARIANTS.join(', ')}.`);
+      return v as (typeof VARIANTS)[number];
+    });
     const r = await io.run('bench', {
       ...data, attacks, defences: list(a.defences), trials: a.trials as number | undefined, cleanTrials: a.cleanTrials as number | undefined,
       seed: a.seed as number | undefined, arch: arch as 'mlp' | 'cnn' | undefined, scenario: scenario as 'e2e' | 'transfer' | undefined,
-      poisons: a.poisons as number | undefined, epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
+      poisons: poisons && poisons.length === 1 ? poisons[0] : poisons, variants, reference: a.reference as number | undefined,
+      epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
       full: a.full as boolean | undefined, resume: a.resume as boolean | undefined, argv, out: a.out as string | undefined,
     }) as { markdown: string; seconds: number; backend: { name: string; threads: number }; settings: { trials: number; cleanTrials: number } };
     io.say(r.markdown);
-    io.say(`\n${r.settings.trials} trial(s) per attack and ${r.settings.cleanTrials} clean trial(s) in ${formatSeconds(r.seconds)} on ${r.backend.name} (${r.backend.threads} threads).${a.out ? ` Wrote ${path.join(a.out as string, 'bench.json')} and bench.md.` : ''}`);
+    io.say(`\n${r.settings.trials} trial(s) per case and ${r.settings.cleanTrials} clean trial(s) per scenario in ${formatSeconds(r.seconds)} on ${r.backend.name} (${r.backend.threads} threads).${a.out ? ` Wrote ${path.join(a.out as string, 'bench.json')}, bench.md, trials.jsonl and the ROC plots.` : ''}`);
     return r as unknown as Record<string, unknown>;
   },
 };

@@ -3,11 +3,12 @@
  * dataset with its manifest) and `bench` (the defence benchmark, or with `perf` the speed
  * benchmark). Arguments are validated by contract/jobs.ts before they arrive here.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import nodePath from 'node:path';
-import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type Scenario } from './attacks/index.js';
+import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type AttackVariant, type Scenario } from './attacks/index.js';
 import { backendInfo, tf } from './backend/index.js';
 import { BENCH_SCHEMA, benchArchs, benchDefences, benchPlan, type BenchResult, type TrialRecord } from './bench/defence.js';
+import { rocSvg } from './bench/stats.js';
 import type { Dataset } from './data/dataset.js';
 import { benchPerf, type PerfResult } from './bench/perf.js';
 import { splitModel, type SplitModel } from './clear/split.js';
@@ -69,7 +70,8 @@ export interface BenchJobArgs {
   data: string; limit?: number; dataSeed?: number;
   perf?: boolean;
   attacks?: AttackName[]; defences?: string[]; trials?: number; cleanTrials?: number; seed?: number;
-  arch?: 'mlp' | 'cnn'; scenario?: Scenario; poisons?: number; epsilon?: number; epochs?: number; full?: boolean;
+  arch?: 'mlp' | 'cnn'; scenario?: Scenario; poisons?: number | number[]; epsilon?: number; epochs?: number; full?: boolean;
+  variants?: AttackVariant[]; reference?: number;
   batches?: number; argv?: string[]; out?: string;
   /** Continue the run whose checkpoint (or finished bench.json) is in `out`, reusing its trials. */
   resume?: boolean;
@@ -85,13 +87,13 @@ export const CHECKPOINT_FILE = 'trials.jsonl';
  */
 function checkpointKey(args: BenchJobArgs, ds: Dataset) {
   return {
-    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0, archs: benchArchs(args.arch), poisons: args.poisons ?? null,
-    epsilon: args.epsilon ?? null, epochs: args.epochs ?? null, scenario: args.scenario ?? null,
+    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0, archs: benchArchs(args.arch),
+    epsilon: args.epsilon ?? null, epochs: args.epochs ?? null, scenario: args.scenario ?? null, reference: args.reference ?? 0,
   };
 }
 
 function otherSettings(file: string): UserError {
-  return new UserError(`${file} was written by a bench with other data or settings; run with the same --data, --seed, --arch, --poisons, --epsilon, --epochs and --scenario, or choose another --out.`);
+  return new UserError(`${file} was written by a bench with other data or settings; run with the same --data, --seed, --arch, --epsilon, --epochs, --scenario and --reference, or choose another --out.`);
 }
 
 function readPrevious(out: string, key: ReturnType<typeof checkpointKey>): TrialRecord[] {
@@ -145,10 +147,10 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
       if (dropped) {
         throw new UserError(`${args.out} holds ${dropped} trial(s) this run would leave out; resume with at least the same --attacks, --trials and --clean-trials (or --full), or choose another --out.`);
       }
-    } else if (existsSync(checkpoint)) {
-      throw new UserError(`${args.out} holds an unfinished bench (${CHECKPOINT_FILE}); add --resume to continue it, or choose another --out.`);
     } else if (existsSync(nodePath.join(args.out, 'bench.json'))) {
       throw new UserError(`${args.out} already holds a finished bench (bench.json); add --resume to extend it, or choose another --out.`);
+    } else if (existsSync(checkpoint)) {
+      throw new UserError(`${args.out} holds an unfinished bench (${CHECKPOINT_FILE}); add --resume to continue it, or choose another --out.`);
     }
     // The checkpoint starts with what was reused, so an interruption now loses nothing either.
     writeFileSync(checkpoint, [JSON.stringify({ checkpoint: BENCH_SCHEMA, key }), ...previous.map((t) => JSON.stringify(t))].join('\n') + '\n');
@@ -158,6 +160,7 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
   const r = await benchDefences(ds, {
     attacks: args.attacks, defences: args.defences, trials: args.trials, cleanTrials: args.cleanTrials, seed: args.seed,
     arch: args.arch, scenario: args.scenario, poisons: args.poisons, epsilon: args.epsilon, epochs: args.epochs,
+    variants: args.variants, reference: args.reference,
     full: args.full, argv: args.argv, data: { spec: args.data, limit: args.limit, dataSeed: args.dataSeed },
     previous, ...(checkpoint ? { onTrial: (t: TrialRecord) => appendFileSync(checkpoint, `${JSON.stringify(t)}\n`) } : {}),
   }, ctx);
@@ -165,10 +168,18 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
     const result = { ...r, checkpointKey: key };
     writeFileSync(nodePath.join(args.out, 'bench.json'), JSON.stringify(result, null, 2));
     writeFileSync(nodePath.join(args.out, 'bench.md'), benchMarkdownFile(r));
-    // bench.json now holds every trial; --resume reads it from there.
-    if (checkpoint) rmSync(checkpoint, { force: true });
+    for (const plot of r.rocs) {
+      const note = `${plot.positives} successful attacks against ${plot.negatives} clean models (${plot.scenario}); score: each defence's model-level summary`;
+      writeFileSync(nodePath.join(args.out, rocFileName(plot.case)), rocSvg(`ROC: ${plot.case} (${plot.scenario})`, plot.series, note));
+    }
+    // trials.jsonl stays beside bench.json: the per-trial record, and what --resume reads first.
   }
   return r;
+}
+
+/** The ROC plot of one case: `roc-<case>.svg`, the case name made safe for a file name. */
+export function rocFileName(caseId: string): string {
+  return `roc-${caseId.replace(/[^A-Za-z0-9._-]+/g, '_')}.svg`;
 }
 
 export function benchMarkdownFile(r: BenchResult): string {
@@ -178,7 +189,9 @@ export function benchMarkdownFile(r: BenchResult): string {
     `- command: \`clear ${r.argv.join(' ')}\``,
     `- backend: ${r.backend.name} (${r.backend.threads} threads)`,
     `- data: ${r.dataset.spec} (${r.dataset.trainCount} train / ${r.dataset.testCount} test), victims ${r.settings.archs.e2e} (e2e), ${r.settings.archs.transfer} (transfer)`,
-    `- trials: ${r.settings.trials} per attack, ${r.settings.cleanTrials} clean per scenario, poisons ${Object.entries(r.settings.poisons).map(([a, k]) => `${a} ${k}`).join(', ')}, seed ${r.settings.seed}`,
+    `- trials: ${r.settings.trials} per case, ${r.settings.cleanTrials} clean per scenario, poisons per target ${Object.entries(r.settings.poisons).map(([a, k]) => `${a} ${k}`).join(', ')}, seed ${r.settings.seed}`,
+    `- reference set: ${r.settings.reference.size ? `${r.settings.reference.size} test samples, given to every defence (CLEAR also runs without it)` : 'none'}`,
+    `- ROC curves: ${r.rocs.map((p) => rocFileName(p.case)).join(', ')}`,
     '', r.markdown, '',
   ].join('\n');
 }

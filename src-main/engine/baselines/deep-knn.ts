@@ -82,11 +82,14 @@ export const deepKnnDetector: Detector = {
     const classes = numClasses(dataset);
     const k = chooseDeepKnnK(n, input.expectedPoisons);
     throwIfCancelled(ctx.signal);
-    const normalised = normaliseFeatures(embedding.features, n, dim, 'l2');
-    const graph = await buildNeighbourGraph(normalised, n, dim, k, {
+    // A shared graph (built on the same L2-normalised features) with at least k neighbours per
+    // row is read as it is, its first k columns; otherwise we build our own.
+    const shared = input.graph && input.graph.n === n && input.graph.k >= k ? input.graph : undefined;
+    const graph = shared ?? await buildNeighbourGraph(normaliseFeatures(embedding.features, n, dim, 'l2'), n, dim, k, {
       signal: ctx.signal,
       onProgress: (fraction) => ctx.onProgress?.({ stage: 'deep-knn', fraction: 0.9 * fraction, message: 'neighbours' }),
     });
+    const stride = graph.k;
 
     // Plurality vote per sample. The sample is kept when its own label ties for the
     // plurality: only a clear disagreement drops it.
@@ -96,7 +99,7 @@ export const deepKnnDetector: Detector = {
     const votes = new Int32Array(classes);
     for (let i = 0; i < n; i++) {
       votes.fill(0);
-      for (let c = 0; c < k; c++) votes[labels[graph.indices[i * k + c]]]++;
+      for (let c = 0; c < k; c++) votes[labels[graph.indices[i * stride + c]]]++;
       let best = 0;
       for (let c = 1; c < classes; c++) if (votes[c] > votes[best]) best = c;
       plurality[i] = best;
@@ -108,7 +111,7 @@ export const deepKnnDetector: Detector = {
     for (let i = 0; i < n; i++) {
       if (!flaggedMask[i]) continue;
       for (let c = 0; c < k; c++) {
-        const j = graph.indices[i * k + c];
+        const j = graph.indices[i * stride + c];
         if (flaggedMask[j] && labels[j] === labels[i] && plurality[j] === plurality[i]) uf.union(i, j);
       }
     }
@@ -145,6 +148,7 @@ export const deepKnnDetector: Detector = {
       info: {
         k,
         normalisation: 'l2',
+        sharedGraph: Boolean(shared),
         minGroup,
         largestGroup: largest,
         groupCount: groups.length,
@@ -176,7 +180,7 @@ export const deepKnnDetector: Detector = {
     lines.push(result.flagged
       ? `Verdict: backdoor suspected (a group of at least ${info.minGroup} samples).`
       : `Verdict: no backdoor found (no group of ${info.minGroup} or more samples).`);
-    lines.push(`Mitigation: remove the ${result.flaggedSamples.length} disagreeing samples and fine-tune.`);
+    lines.push(`Mitigation: remove the ${result.flaggedSamples.length} disagreeing samples and retrain.`);
     return lines.join('\n');
   },
 };

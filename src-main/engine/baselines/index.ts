@@ -1,7 +1,8 @@
 /**
  * The published defences CLEAR is compared with, side by side in
  * one benchmark run. Each implements the Detector contract (detectors/types.ts) and its
- * mitigation is its paper's own: remove the flagged samples and fine-tune.
+ * mitigation is its paper's own: remove the flagged samples, then retrain (the benchmark
+ * retrains the head in transfer and the whole model end to end).
  */
 import type { Detector } from '../detectors/types.js';
 import { activationClusteringDetector } from './activation-clustering.js';

@@ -1,64 +1,117 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/index.js';
-import { BENCH_SCHEMA, benchDefences } from '../../../src-main/engine/bench/defence.js';
+import { BENCH_SCHEMA, benchDefences, type TrialRecord } from '../../../src-main/engine/bench/defence.js';
 import { loadDataset } from '../../../src-main/engine/data/load.js';
 import { DEFAULT_FALSE_ALARM } from '../../../src-main/contract/results.js';
 
-const TRIAL_KEYS = ['attackSucceeded', 'poisonIndices', 'trainSeconds'];
-const DEFENCE_KEYS = ['flagged', 'found', 'precision', 'recall', 'targetBefore', 'targetAfter', 'cleanAccBefore', 'cleanAccAfter', 'scanSeconds', 'repairSeconds', 'trainSeconds'];
+const TRIAL_KEYS = ['attackSucceeded', 'cleanVictimCorrect', 'targetFlipped', 'targets', 'poisonIndices', 'trainSeconds', 'calibrationScores'];
+const DEFENCE_KEYS = ['flagged', 'ownFlagged', 'verdictRule', 'attempt', 'found', 'precision', 'recall', 'targetBefore', 'targetAfter', 'cleanAccBefore', 'cleanAccAfter', 'scanSeconds', 'repairSeconds', 'trainSeconds', 'reference'];
 
 describe('clear bench (smoke)', () => {
-  it('runs one label-flip and one clean trial with clear and deep-knn', async () => {
+  it('runs a label-flip and a clean trial with clear (with and without a reference set) and deep-knn', async () => {
     await initBackend('auto');
     const ds = await loadDataset('mnist', { limit: 1500, seed: 0 });
     const r = await benchDefences(ds, {
-      attacks: ['label-flip'], defences: ['clear', 'deep-knn'], trials: 1, cleanTrials: 1, seed: 3, arch: 'mlp', epochs: 2,
-      fineTune: { epochs: 1, replay: 300 }, argv: ['bench', '--test'],
+      attacks: ['label-flip'], defences: ['clear', 'clear+ref', 'deep-knn'], trials: 1, cleanTrials: 1, seed: 3, arch: 'mlp', epochs: 2,
+      reference: 200, fineTune: { epochs: 1, replay: 300 }, argv: ['bench', '--test'],
     });
     const json = JSON.parse(JSON.stringify(r));
     expect(json.schema).toBe(BENCH_SCHEMA);
     expect(json.argv).toEqual(['bench', '--test']);
-    expect(typeof json.backend.name).toBe('string');
     expect(json.trials).toHaveLength(2);
-    const attackTrial = json.trials.find((t: { kind: string }) => t.kind === 'attack');
-    const cleanTrial = json.trials.find((t: { kind: string }) => t.kind === 'clean');
-    expect(attackTrial.poisonIndices.length).toBeGreaterThan(0);
+    const attackTrial: TrialRecord = json.trials.find((t: TrialRecord) => t.kind === 'attack');
+    const cleanTrial: TrialRecord = json.trials.find((t: TrialRecord) => t.kind === 'clean');
+    expect(attackTrial.poisonIndices.length).toBe(20);
     expect(cleanTrial.poisonIndices).toEqual([]);
-    for (const t of json.trials) {
+    // The counterfactual: success = clean victim right and poisoned victim says the attacker class.
+    const [target] = attackTrial.targets;
+    expect(target.targetIndex).toBe(attackTrial.targetIndex);
+    expect(attackTrial.cleanVictimCorrect).toBe(target.cleanPredicted === target.targetClass);
+    expect(attackTrial.targetFlipped).toBe(target.poisonedPredicted === attackTrial.attackerClass);
+    expect(attackTrial.attackSucceeded).toBe(attackTrial.cleanVictimCorrect && attackTrial.targetFlipped);
+    expect(attackTrial.cleanVictimAcc).toBeGreaterThan(0.5);
+    // The reference set is apart from the target, and deep-knn was calibrated on the clean victim.
+    expect(json.settings.reference.size).toBe(200);
+    expect(json.settings.reference.indices).not.toContain(attackTrial.targetIndex);
+    expect(typeof attackTrial.calibrationScores['deep-knn']).toBe('number');
+    expect(json.calibration).toEqual([expect.objectContaining({ scenario: 'e2e', defence: 'deep-knn', models: 1 })]);
+    for (const t of json.trials as TrialRecord[]) {
       for (const k of TRIAL_KEYS) expect(t).toHaveProperty(k);
-      expect(t.defences.map((d: { defence: string }) => d.defence)).toEqual(['clear', 'deep-knn']);
-      // CLEAR runs at the scan's default level, the one users get.
+      expect(t.defences.map((d) => d.defence)).toEqual(['clear', 'clear+ref', 'deep-knn']);
+      expect(t.defences.map((d) => d.reference)).toEqual([false, true, true]);
+      // CLEAR runs at the scan's default level, the one users get, with its own verdict.
       expect(t.defences[0].falseAlarm).toBe(DEFAULT_FALSE_ALARM);
+      expect(t.defences[0].verdictRule).toBe('own');
+      expect(t.defences[0].flagged).toBe(t.defences[0].ownFlagged);
+      expect(t.defences[2].verdictRule).toBe('calibrated');
+      const threshold = json.calibration[0].threshold as number;
+      expect(t.defences[2].flagged).toBe(t.defences[2].summaryScore > threshold);
       for (const d of t.defences) {
         for (const k of DEFENCE_KEYS) expect(d).toHaveProperty(k);
-        expect(d.cleanAccBefore).toBeGreaterThanOrEqual(0);
-        expect(d.cleanAccAfter).toBeLessThanOrEqual(1);
         if (t.kind === 'attack') {
           const poisons = new Set<number>(t.poisonIndices);
-          const found: number[] = d.found;
-          const tp = new Set(found.filter((i) => poisons.has(i))).size;
-          const precision = found.length ? tp / new Set(found).size : 0;
-          const recall = tp / poisons.size;
-          expect(d.precision).toBeGreaterThanOrEqual(0);
-          expect(d.precision).toBeLessThanOrEqual(1);
-          expect(d.recall).toBeGreaterThanOrEqual(0);
-          expect(d.recall).toBeLessThanOrEqual(1);
-          expect(d.precision).toBeCloseTo(precision, 10);
-          expect(d.recall).toBeCloseTo(recall, 10);
+          const tp = new Set(d.found.filter((i) => poisons.has(i))).size;
+          expect(d.precision).toBeCloseTo(d.found.length ? tp / new Set(d.found).size : 0, 10);
+          expect(d.recall).toBeCloseTo(tp / poisons.size, 10);
         } else {
           expect(d.precision).toBeNull();
           expect(d.recall).toBeNull();
+          expect(d.repaired).toBe(false);
         }
       }
     }
-    expect(json.summary).toHaveLength(2);
-    for (const defence of ['clear', 'deep-knn']) {
-      const row = json.summary.find((s: { attack: string; defence: string }) => s.attack === 'label-flip' && s.defence === defence);
-      expect(row).toBeDefined();
-      expect(row.trials).toBe(1);
-      expect(row.cleanTrials).toBe(1);
-      expect(row.falseAlarmRate === 0 || row.falseAlarmRate === 1).toBe(true);
+    expect(json.summary).toHaveLength(3);
+    for (const row of json.summary) {
+      expect(row.attempts).toBe(1);
+      expect(row.falseAlarms.n).toBe(1);
+      expect(row.detection.n).toBe(attackTrial.attackSucceeded ? 1 : 0);
     }
-    expect(json.markdown).toContain('| label-flip (e2e) | clear |');
+    expect(json.comparisons.map((c: { defence: string; versus: string }) => `${c.defence}/${c.versus}`)).toEqual(['clear/clear+ref', 'clear/deep-knn', 'clear+ref/deep-knn']);
+    expect(json.rocs[0].series.map((s: { name: string }) => s.name)).toEqual(['clear', 'clear+ref', 'deep-knn']);
+    expect(json.attackSettings[0]).toMatchObject({ case: 'label-flip', used: { poisons: 20 } });
+    expect(json.markdown).toContain('| label-flip (e2e) | clear | own |');
+    expect(json.markdown).toContain('exact McNemar p');
+  }, 300_000);
+
+  it('gives every clean transfer model its own clean feature extractor', async () => {
+    await initBackend('auto');
+    const ds = await loadDataset('mnist', { limit: 1000, seed: 0 });
+    const r = await benchDefences(ds, {
+      attacks: ['label-flip'], scenario: 'transfer', defences: ['none'], trials: 1, cleanTrials: 2, seed: 5, arch: 'mlp', epochs: 2, cleanEpochs: 1,
+    });
+    const sums = r.trials.map((t) => t.featureChecksum);
+    expect(r.trials.map((t) => t.kind)).toEqual(['attack', 'clean', 'clean']);
+    for (const s of sums) expect(typeof s).toBe('number');
+    expect(new Set(sums).size).toBe(3);
+  }, 300_000);
+
+  it('poisons two targets at once, and repairs a baseline by removing what it found and retraining', async () => {
+    await initBackend('auto');
+    const ds = await loadDataset('mnist', { limit: 1000, seed: 0 });
+    const r = await benchDefences(ds, {
+      attacks: ['label-flip'], variants: ['two-targets'], scenario: 'transfer', poisons: 60, defences: ['deep-knn', 'none'],
+      trials: 2, cleanTrials: 0, seed: 11, arch: 'mlp', cleanEpochs: 2,
+    });
+    expect(r.settings.cases.map((c) => c.id)).toEqual(['label-flip:60', 'label-flip+two-targets:60']);
+    const pairs = r.trials.filter((t) => t.case === 'label-flip+two-targets:60');
+    expect(pairs).toHaveLength(2);
+    for (const t of pairs) {
+      expect(t.targets).toHaveLength(2);
+      expect(t.targets[0].targetIndex).not.toBe(t.targets[1].targetIndex);
+      for (const x of t.targets) expect(x.targetClass).not.toBe(t.attackerClass);
+      expect(t.poisonIndices).toHaveLength(120);
+      expect(t.attackSucceeded).toBe(t.targets.every((x) => x.cleanPredicted === x.targetClass && x.poisonedPredicted === t.attackerClass));
+    }
+    // Trial t of every case of an attack shares its first target: a sweep is paired.
+    for (const t of pairs) expect(r.trials.find((x) => x.case === 'label-flip:60' && x.trial === t.trial)!.targetIndex).toBe(t.targetIndex);
+    const successful = r.trials.filter((t) => t.attackSucceeded);
+    expect(successful.length).toBeGreaterThan(0);
+    for (const t of r.trials) {
+      const knn = t.defences.find((d) => d.defence === 'deep-knn')!;
+      expect(knn.mitigation).toBe('remove-retrain');
+      expect(knn.repaired).toBe(t.attackSucceeded && knn.found.length > 0);
+      if (!knn.repaired) expect(knn.targetAfter).toBe(t.targetBefore);
+      expect(t.defences.find((d) => d.defence === 'none')!.repaired).toBe(false);
+    }
   }, 300_000);
 });

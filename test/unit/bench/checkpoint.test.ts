@@ -18,7 +18,9 @@ describe('clear bench checkpoint and --resume', () => {
   it('reuses finished trials after an interruption and runs only the rest', async () => {
     const out = path.join(dir, 'run');
     const first = await benchJob({ ...base, trials: 1, out }) as BenchResult;
-    expect(existsSync(path.join(out, CHECKPOINT_FILE))).toBe(false);
+    // The checkpoint stays beside bench.json: its header and one line per trial.
+    expect(readFileSync(path.join(out, CHECKPOINT_FILE), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(existsSync(path.join(out, 'roc-label-flip.svg'))).toBe(true);
     const saved = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')) as BenchResult & { checkpointKey: unknown };
     expect(saved.checkpointKey).toBeTruthy();
 
@@ -34,7 +36,7 @@ describe('clear bench checkpoint and --resume', () => {
     expect(resumed.trials[0]).toEqual(first.trials[0]);
     expect(resumed.trials[1].trial).toBe(1);
     expect(resumed.trials[1].seed).not.toBe(first.trials[0].seed);
-    expect(existsSync(path.join(out, CHECKPOINT_FILE))).toBe(false);
+    expect(readFileSync(path.join(out, CHECKPOINT_FILE), 'utf8').trim().split('\n')).toHaveLength(3);
   }, 300_000);
 
   it('extends a finished run from its bench.json, and refuses one made with other settings', async () => {
@@ -43,6 +45,10 @@ describe('clear bench checkpoint and --resume', () => {
     const more = await benchJob({ ...base, trials: 2, out, resume: true }) as BenchResult;
     expect(more.trials[0]).toEqual(first.trials[0]);
     expect(more.trials).toHaveLength(2);
+    await expect(benchJob({ ...base, seed: 8, trials: 2, out, resume: true })).rejects.toThrow(/trials\.jsonl was written by a bench with other data or settings/);
+    await expect(benchJob({ ...base, reference: 50, trials: 2, out, resume: true })).rejects.toThrow(/other data or settings.*--reference/);
+    // Without the checkpoint, bench.json is checked the same way.
+    rmSync(path.join(out, CHECKPOINT_FILE));
     await expect(benchJob({ ...base, seed: 8, trials: 2, out, resume: true })).rejects.toThrow(/bench\.json was written by a bench with other data or settings/);
     // A finished run is neither overwritten by a new one nor cut down by a smaller resume.
     const before = readFileSync(path.join(out, 'bench.json'), 'utf8');

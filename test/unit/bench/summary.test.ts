@@ -1,17 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { rocAuc, summarise, summaryMarkdown, type DefenceRecord, type TrialRecord } from '../../../src-main/engine/bench/defence.js';
+import {
+  applyVerdicts, benchCases, benchMarkdown, calibrate, compareDefences, rocAuc, rocPlots, splitTestForBench, summarise, summariseCases,
+  truncateGraph, type BenchCase, type DefenceRecord, type TrialRecord,
+} from '../../../src-main/engine/bench/defence.js';
 
-function trial(kind: 'attack' | 'clean', succeeded: boolean, score: number, flagged: boolean): TrialRecord {
-  const d: DefenceRecord = {
-    defence: 'clear', flagged, found: [], precision: kind === 'attack' ? 0 : null, recall: kind === 'attack' ? 0 : null,
-    targetBefore: null, targetAfter: null, cleanAccBefore: 0.9, cleanAccAfter: 0.9, scanSeconds: 1, repairSeconds: 0, trainSeconds: 10,
-    repaired: false, mitigation: 'relabel', summaryScore: score, falseAlarm: null,
-  };
+const LF: BenchCase = { id: 'label-flip', attack: 'label-flip', scenario: 'e2e', poisons: 2, variant: null, targets: 1 };
+
+function defence(name: string, o: Partial<DefenceRecord> = {}): DefenceRecord {
   return {
-    kind, attack: kind === 'attack' ? 'label-flip' : null, scenario: 'e2e', trial: 0, seed: 0, targetIndex: null, targetClass: null,
-    attackerClass: kind === 'attack' ? 1 : null, poisonIndices: kind === 'attack' ? [1, 2] : [], attackSucceeded: succeeded,
-    targetBefore: null, cleanAccBefore: 0.9, trainSeconds: 10, craftSeconds: 0, prepareSeconds: 0, defences: [d],
+    defence: name, flagged: false, verdictRule: name === 'clear' ? 'own' : 'calibrated', ownFlagged: false, attempt: null,
+    found: [], precision: 0, recall: 0, targetBefore: 1, targetAfter: 1, otherTargetsAfter: [], cleanAccBefore: 0.9, cleanAccAfter: 0.9,
+    scanSeconds: 1, repairSeconds: 0, trainSeconds: 10, repaired: false, mitigation: 'remove-retrain', summaryScore: 0, falseAlarm: null,
+    reference: false, ...o,
   };
+}
+
+/** An attack trial: the clean victim predicts `clean`, the poisoned one `poisoned`; true class 0, attacker class 1. */
+function attackTrial(clean: number, poisoned: number, defences: DefenceRecord[], calibrationScores: Record<string, number> = {}): TrialRecord {
+  return {
+    kind: 'attack', case: 'label-flip', attack: 'label-flip', variant: null, scenario: 'e2e', trial: 0, seed: 0,
+    targetIndex: 5, targetClass: 0, attackerClass: 1, targets: [{ targetIndex: 5, targetClass: 0, cleanPredicted: clean, poisonedPredicted: poisoned }],
+    poisonIndices: [100, 101], baseIndices: [], attackSettings: { poisons: 2 },
+    cleanVictimCorrect: clean === 0, targetFlipped: poisoned === 1, attackSucceeded: clean === 0 && poisoned === 1,
+    targetBefore: poisoned, cleanAccBefore: 0.9, cleanVictimAcc: 0.91, calibrationScores, featureChecksum: null,
+    trainSeconds: 10, cleanVictimSeconds: 10, featureSeconds: 0, craftSeconds: 0, prepareSeconds: 0, defences,
+  };
+}
+
+function cleanTrial(defences: DefenceRecord[]): TrialRecord {
+  return { ...attackTrial(0, 0, defences), kind: 'clean', case: null, attack: null, targets: [], poisonIndices: [], cleanVictimCorrect: null, targetFlipped: false, attackSucceeded: false, targetIndex: null, targetClass: null, attackerClass: null, calibrationScores: {} };
 }
 
 describe('bench summary', () => {
@@ -20,20 +37,95 @@ describe('bench summary', () => {
     expect(rocAuc([0], [1, 2])).toBe(0);
     expect(rocAuc([1, 3], [1, 2])).toBe(0.625); // (0.5 + 0) + (1 + 1) over 4
     expect(rocAuc([], [1])).toBeNull();
-    expect(rocAuc([1], [])).toBeNull();
   });
 
-  it('scores AUC over successful attacks only, against the clean trials of the scenario', () => {
+  it('counts a success only where the clean victim was right and the poisoned one says the attacker class', () => {
     const records = [
-      trial('attack', true, 5, true), trial('attack', true, 1, false),
-      trial('attack', false, -100, false), // failed attack: not a positive
-      trial('clean', false, 2, false), trial('clean', false, 0, false),
+      attackTrial(0, 1, [defence('clear', { ownFlagged: true, summaryScore: 5 })]), // success
+      attackTrial(7, 1, [defence('clear', { ownFlagged: true, summaryScore: 4 })]), // clean victim wrong: flipped, not counted
+      attackTrial(0, 0, [defence('clear', { attempt: true })]), // failed attempt, noticed
+      attackTrial(0, 3, [defence('clear')]), // failed attempt, not noticed
+      cleanTrial([defence('clear', { summaryScore: 1 })]),
     ];
-    const [row] = summarise(records, ['label-flip'], { 'label-flip': 'e2e' }, ['clear']);
-    expect(row.successful).toBe(2);
-    expect(row.scoreAuc).toBe(0.75); // 5 beats both, 1 beats only 0
-    expect(row.detectionRate).toBe(0.5);
-    expect(row.falseAlarmRate).toBe(0);
-    expect(summaryMarkdown([row])).toContain('| 0% (of 2) | 0.75 |');
+    applyVerdicts(records, []);
+    const [c] = summariseCases(records, [LF]);
+    expect(c.attempts).toBe(4);
+    expect(c.success.k).toBe(1);
+    expect(c.success.n).toBe(4);
+    expect(c.cleanVictimWrong).toBe(1);
+    expect(c.flippedNotCounted).toBe(1);
+    const [row] = summarise(records, [LF], ['clear']);
+    expect(row.successful).toBe(1);
+    expect(row.detection).toMatchObject({ k: 1, n: 1, rate: 1 });
+    expect(row.noticedFailed).toMatchObject({ k: 2, n: 3 }); // the flagged clean-wrong trial and the reported attempt
+    expect(row.noticedAll).toMatchObject({ k: 3, n: 4 });
+    expect(row.falseAlarms).toMatchObject({ k: 0, n: 1 });
+    expect(row.detection.ci!.lower).toBeCloseTo(0.025, 3); // Clopper–Pearson of 1/1
+    expect(row.scoreAuc).toBe(1);
+  });
+
+  it('calibrates the baselines on clean victims, applies the threshold, and keeps CLEAR\'s own verdict', () => {
+    const scores = [0.1, 0.5, 0.3];
+    const records = scores.map((s, i) => attackTrial(0, 1, [
+      defence('clear', { ownFlagged: i === 0 }),
+      defence('deep-knn', { ownFlagged: true, summaryScore: [0.6, 0.5, 0.2][i], precision: 0.5, recall: 1, found: [100, 101, 7, 8], repaired: true, targetAfter: 0, cleanAccAfter: 0.88 }),
+    ], { 'deep-knn': s }));
+    records.push(cleanTrial([defence('clear', { ownFlagged: true }), defence('deep-knn', { ownFlagged: true, summaryScore: 0.4 })]));
+    const calibration = calibrate(records, ['e2e'], ['deep-knn'], 0.01);
+    // Three models: k = min(3, ⌈0.99 · 4⌉) = 3, the largest score; attained level 1/4.
+    expect(calibration).toEqual([{ scenario: 'e2e', defence: 'deep-knn', models: 3, threshold: 0.5, level: 0.01, attainedLevel: 0.25 }]);
+    applyVerdicts(records, calibration);
+    expect(records.map((r) => r.defences[1].flagged)).toEqual([true, false, false, false]); // only 0.6 > 0.5; the clean 0.4 is not
+    expect(records.map((r) => r.defences[0].flagged)).toEqual([true, false, false, true]);
+    const [clear, knn] = summarise(records, [LF], ['clear', 'deep-knn']);
+    expect(clear.falseAlarms).toMatchObject({ k: 1, n: 1 });
+    expect(knn.falseAlarms).toMatchObject({ k: 0, n: 1 });
+    expect(knn.detection).toMatchObject({ k: 1, n: 3 });
+    // Precision and recall over the flagged model, and over all three (unflagged = nothing found).
+    expect(knn.precisionFlagged).toBe(0.5);
+    expect(knn.recallFlagged).toBe(1);
+    expect(knn.precisionAll).toBeCloseTo(0.5 / 3, 12);
+    expect(knn.recallAll).toBeCloseTo(1 / 3, 12);
+    // The repair counts only where the verdict flagged: 2 of 3 attacks still succeed.
+    expect(knn.successAfterRepair).toMatchObject({ k: 2, n: 3 });
+    expect(knn.meanCleanAccDrop).toBeCloseTo(0.02 / 3, 12);
+    // McNemar pairs CLEAR with deep-knn on the same successful attacks: both flag trial 0 only.
+    const [cmp] = compareDefences(records, [LF], ['clear', 'deep-knn']);
+    expect(cmp).toMatchObject({ defence: 'clear', versus: 'deep-knn', trials: 3, defenceOnly: 0, versusOnly: 0, pValue: 1 });
+    const [plot] = rocPlots(records, [LF], ['clear', 'deep-knn']);
+    expect(plot.series.map((s) => s.name)).toEqual(['clear', 'deep-knn']);
+    expect(plot.series[1].auc).toBeCloseTo(rocAuc([0.6, 0.5, 0.2], [0.4])!, 12);
+    const md = benchMarkdown({ cases: summariseCases(records, [LF]), summary: [clear, knn], comparisons: [cmp], calibration, attackSettings: [] });
+    expect(md).toContain('| label-flip (e2e) | deep-knn | calibrated | 33% (1/3; 1%–91%) | – (0/0) | 0% (0/1; 0%–97%) |');
+    expect(md).toContain('precision / recall (flagged)');
+    expect(md).toContain('precision / recall (all successful)');
+  });
+
+  it('names cases by attack, count and variant, and refuses a variant for no chosen attack', () => {
+    expect(benchCases({ poisons: [5, 20] }, ['label-flip']).map((c) => c.id)).toEqual(['label-flip:5', 'label-flip']);
+    const cases = benchCases({ variants: ['two-targets', 'strong'] }, ['label-flip', 'cp']);
+    expect(cases.map((c) => [c.id, c.targets])).toEqual([['label-flip', 1], ['label-flip+two-targets', 2], ['cp', 1], ['cp+strong', 1]]);
+    expect(() => benchCases({ variants: ['strong'] }, ['label-flip'])).toThrow(/variant strong applies to fc, cp, bp; add one of them to --attacks/);
+    expect(() => benchCases({ poisons: [0] }, ['label-flip'])).toThrow(/--poisons/);
+  });
+
+  it('draws the reference set apart from the target pool, reproducibly, and refuses one that leaves too little', () => {
+    const test = { images: new Float32Array(100), labels: new Int32Array(100), count: 100 };
+    const a = splitTestForBench(test, 30, 4);
+    expect(a.reference).toHaveLength(30);
+    expect(a.pool).toHaveLength(70);
+    expect(new Set([...a.reference, ...a.pool]).size).toBe(100);
+    expect(splitTestForBench(test, 30, 4)).toEqual(a);
+    expect(splitTestForBench(test, 30, 5).reference).not.toEqual(a.reference);
+    expect(splitTestForBench(test, 0, 4).pool).toHaveLength(100);
+    expect(() => splitTestForBench(test, 90, 4)).toThrow(/--reference 90 leaves 10 of the 100 test samples/);
+  });
+
+  it('truncates a neighbour graph to its first k columns', () => {
+    const g = { n: 2, k: 3, indices: Int32Array.from([1, 2, 3, 0, 2, 3]), distances: Float32Array.from([1, 2, 3, 4, 5, 6]) };
+    const t = truncateGraph(g, 2);
+    expect(Array.from(t.indices)).toEqual([1, 2, 0, 2]);
+    expect(Array.from(t.distances)).toEqual([1, 2, 4, 5]);
+    expect(truncateGraph(g, 3)).toBe(g);
   });
 });
