@@ -20,7 +20,7 @@ export interface Command {
 }
 
 export const dataOptions: OptionSpec[] = [
-  { name: 'data', type: 'string', value: 'SPEC', help: 'dataset: mnist | idx:TRAIN_IMG,TRAIN_LBL[,TEST_IMG,TEST_LBL] | folder:DIR | csv:FILE | dir:DIR', required: true },
+  { name: 'data', type: 'string', value: 'SPEC', help: 'dataset: mnist | mnist:rotated | mnist:inverted | mnist:downsampled | idx:TRAIN_IMG,TRAIN_LBL[,TEST_IMG,TEST_LBL] | folder:DIR | csv:FILE | dir:DIR', required: true },
   { name: 'limit', type: 'int', value: 'N', help: 'use a seeded subset of N training samples' },
   { name: 'data-seed', type: 'int', value: 'S', help: 'seed of the --limit subset (default 0)' },
 ];

@@ -2,6 +2,7 @@
  * loadDataset: turns a data spec string into a Dataset.
  *
  *   mnist                                         the 10,000 digits of the mnist package
+ *   mnist:rotated | mnist:inverted | mnist:downsampled   the same digits transformed (transforms.ts)
  *   idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]   IDX files, plain or gzipped
  *   folder:DIR                                    one sub-folder of PNG/JPEG images per class
  *   csv:FILE                                      one sample per row
@@ -20,6 +21,7 @@ import { loadDir } from './from-dir.js';
 import { loadFolder } from './from-folder.js';
 import { loadIdx } from './from-idx.js';
 import { loadMnist } from './mnist.js';
+import { transformMnist } from './transforms.js';
 import type { LoadedData } from './source.js';
 import { limitSplit, splitTrainTest } from './split.js';
 
@@ -31,7 +33,7 @@ export interface LoadOptions {
 }
 
 export const SPEC_FORMS =
-  'mnist, idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS], folder:DIR, csv:FILE or dir:DIR';
+  'mnist, mnist:rotated, mnist:inverted, mnist:downsampled, idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS], folder:DIR, csv:FILE or dir:DIR';
 
 export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<Dataset> {
   const limit = checkLimit(options.limit);
@@ -60,6 +62,7 @@ function loadSource(spec: string): Promise<LoadedData> {
     case 'folder': return loadFolder(requirePath(spec, rest));
     case 'csv': return loadCsv(requirePath(spec, rest));
     case 'dir': return loadDir(requirePath(spec, rest));
+    case 'mnist': return loadMnist().then((loaded) => transformMnist(loaded, rest, spec));
     default: throw new UserError(`The data spec "${spec}" is not recognised: use ${SPEC_FORMS}.`);
   }
 }
