@@ -32,6 +32,24 @@ describe('clear CLI', () => {
     expect(clear('train', '--help').code).toBe(0);
   });
 
+  it('names the bench option at fault in one sentence', () => {
+    const poisons = clear('bench', '--poisons', '5,x');
+    expect(poisons.code).toBe(2);
+    expect(poisons.stderr).toMatch(/--poisons takes whole numbers from 1 to 1000, comma-separated, not "x"\./);
+    const variant = clear('bench', '--variants', 'huge');
+    expect(variant.code).toBe(2);
+    expect(variant.stderr).toMatch(/Unknown variant "huge" in --variants; use strong, nearest, augmented, two-targets\./);
+    const misfit = clear('bench', '--limit', '500', '--variants', 'strong');
+    expect(misfit.code).toBe(1);
+    expect(misfit.stderr).toMatch(/The variant strong applies to fc, cp, bp; add one of them to --attacks\./);
+    const noReference = clear('bench', '--limit', '500', '--defences', 'clear+ref');
+    expect(noReference.code).toBe(1);
+    expect(noReference.stderr).toMatch(/The defence clear\+ref needs a reference set; add --reference N\./);
+    const tooBig = clear('bench', '--limit', '500', '--reference', '1990');
+    expect(tooBig.code).toBe(1);
+    expect(tooBig.stderr).toMatch(/--reference 1990 leaves 10 of the 2000 test samples/);
+  });
+
   it('exits 1 with one sentence naming the path for a missing model', () => {
     const r = clear('eval', '--model', path.join(dir, 'nope'), '--data', 'mnist', '--json');
     expect(r.code).toBe(1);
