@@ -2,14 +2,14 @@
 // engine/bench/defence.ts), caches its victim in the system temp folder, scans it with CLEAR
 // and prints every candidate pocket's evidence.
 //   node .trialx.mjs BENCH_SEED KIND(attack|clean) T [ATTACK=label-flip] [ARCH=cnn] [SCENARIO=e2e]
-// In transfer, the clean feature model is trained as the bench trains it (arch ARCH, the bench seed).
+// The trial's clean feature model is trained as the bench trains it (arch ARCH, the trial's seed).
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend/index.js';
 import { loadDataset } from '../../src-main/engine/data/load.js';
-import { ATTACKS, ATTACK_NAMES, trainCleanFeatureModel, trainVictim, type AttackName } from '../../src-main/engine/attacks/index.js';
-import { createRng } from '../../src-main/engine/random.js';
+import { trainVictim, type AttackName } from '../../src-main/engine/attacks/index.js';
+import { benchCases, setupTrial, splitTestForBench, trialSeedOf } from '../../src-main/engine/bench/defence.js';
 import { scanModel } from '../../src-main/engine/clear/scan.js';
 import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
@@ -20,17 +20,13 @@ const benchSeed = Number(seedArg); const kind = kindArg as 'attack' | 'clean'; c
 const attack = (attackArg ?? 'label-flip') as AttackName; const arch = archArg ?? 'cnn';
 await initBackend('wasm');
 const ds0 = await loadDataset('mnist');
-const trialSeed = benchSeed * 10007 + (kind === 'clean' ? 5000 : 0) + (kind === 'attack' ? ATTACK_NAMES.indexOf(attack) * 1000 : 0) + t;
-let ds = ds0; let manifest: any;
-const clean = scenario === 'transfer' || ATTACKS[attack].cleanLabel ? await trainCleanFeatureModel(ds0, arch, benchSeed) : undefined;
-if (kind === 'attack') {
-  const rng = createRng(trialSeed);
-  const targetIndex = rng.int(ds0.test.count); const targetClass = ds0.test.labels[targetIndex];
-  let attackerClass = rng.int(ds0.classNames.length - 1); if (attackerClass >= targetClass) attackerClass++;
-  const r = await ATTACKS[attack].run(ds0, { targetIndex, attackerClass, poisons: ATTACKS[attack].defaultPoisons, seed: trialSeed, ...(clean && ATTACKS[attack].cleanLabel ? { featureModel: clean.parts } : {}) });
-  ds = r.dataset; manifest = r.manifest;
-}
-const cache = path.join(os.tmpdir(), `clear-trial-${benchSeed}-${kind}-${t}-${attack}-${arch}-${scenario}`);
+// The bench's own trial construction (no reference set): same seeds, feature extractor and poisons.
+const benchCase = kind === 'attack' ? benchCases({ scenario }, [attack])[0] : null;
+const trialSeed = trialSeedOf(benchSeed, kind, benchCase?.id ?? scenario, t);
+const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
+const setup = await setupTrial(ds0, { seed: benchSeed, archs: { e2e: arch, transfer: arch }, pool }, benchCase, scenario, trialSeed, t);
+const ds = setup.data; const manifest: any = setup.manifests[0]; const clean = setup.feature;
+const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-${kind}-${t}-${attack}-${arch}-${scenario}`);
 let model: any;
 if (existsSync(cache)) model = (await loadModel(cache)).model;
 else { model = (await trainVictim(ds, scenario, { arch, seed: trialSeed, ...(clean ? { frozenFeatureModel: clean } : {}), ...(manifest ? { manifest } : {}) })).model; await saveModel(model, cache); }

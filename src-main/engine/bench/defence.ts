@@ -485,6 +485,71 @@ export function withoutSamples(ds: Dataset, remove: readonly number[]): Dataset 
   return { ...ds, name: `${ds.name} without ${drop.size} samples`, train, fingerprint: datasetFingerprint(ds.shape, ds.classNames, train, ds.test) };
 }
 
+export interface TrialSetup {
+  /** The trial's own clean feature extractor, when the scenario or the attack needs one (the caller disposes it). */
+  feature?: CleanFeatureModel;
+  featureChecksum: number | null;
+  /** The training data the victim learns from: poisoned in attack trials. */
+  data: Dataset;
+  /** One per target (none in clean trials). */
+  manifests: AttackManifest[];
+  featureSeconds: number;
+  craftSeconds: number;
+}
+
+/**
+ * Everything a trial builds before its victims: its clean feature extractor (transfer victims'
+ * frozen φ; the clean-label attacker's φ, the white-box transfer threat model), its target(s)
+ * and its poisons. Exported so development tools rebuild a benchmark trial exactly.
+ */
+export async function setupTrial(
+  ds: Dataset, settings: { seed: number; archs: Record<Scenario, string>; pool: number[]; epsilon?: number; cleanEpochs?: number },
+  benchCase: BenchCase | null, scenario: Scenario, trialSeed: number, t: number, ctx: JobContext = {},
+): Promise<TrialSetup> {
+  const attack = benchCase?.attack ?? null;
+  const out: TrialSetup = { featureChecksum: null, data: ds, manifests: [], featureSeconds: 0, craftSeconds: 0 };
+  if (scenario === 'transfer' || (attack && ATTACKS[attack].cleanLabel)) {
+    const tf0 = performance.now();
+    const feature = await trainCleanFeatureModel(ds, scenario === 'transfer' ? settings.archs.transfer : settings.archs.e2e, trialSeed, ctx,
+      settings.cleanEpochs !== undefined ? { epochs: settings.cleanEpochs } : {});
+    out.feature = feature;
+    out.featureSeconds = (performance.now() - tf0) / 1000;
+    const first = feature.model.getWeights()[0];
+    out.featureChecksum = tf.tidy(() => tf.sum(tf.abs(first)).dataSync()[0]);
+  }
+  if (!benchCase || !attack) return out;
+  try {
+    const rng = createRng(targetSeedOf(settings.seed, attack, t));
+    const first = settings.pool[rng.int(settings.pool.length)];
+    let attackerClass = rng.int(ds.classNames.length - 1);
+    if (attackerClass >= ds.test.labels[first]) attackerClass++;
+    const targetIndices = [first];
+    if (benchCase.targets > 1) {
+      // Further targets: other test samples (not of the attacker's class), same attacker class.
+      const candidates = settings.pool.filter((i) => i !== first && ds.test.labels[i] !== attackerClass);
+      for (let j = 1; j < benchCase.targets; j++) targetIndices.push(candidates.splice(rng.int(candidates.length), 1)[0]);
+    }
+    const t0 = performance.now();
+    for (const [j, targetIndex] of targetIndices.entries()) {
+      const params: AttackParams = {
+        targetIndex, attackerClass, poisons: benchCase.poisons, seed: trialSeed + j,
+        ...caseParams(attack, scenario, benchCase.variant ?? undefined),
+        ...(settings.epsilon !== undefined ? { epsilon: settings.epsilon } : {}),
+        ...(ATTACKS[attack].cleanLabel && out.feature ? { featureModel: out.feature.parts } : {}),
+        ...(out.manifests.length ? { excludeBases: out.manifests.flatMap((m) => m.poisonIndices) } : {}),
+      };
+      const crafted = await ATTACKS[attack].run(out.data, params, ctx);
+      out.data = crafted.dataset;
+      out.manifests.push(crafted.manifest);
+    }
+    out.craftSeconds = (performance.now() - t0) / 1000;
+    return out;
+  } catch (err) {
+    out.feature?.model.dispose();
+    throw err;
+  }
+}
+
 export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx: JobContext = {}): Promise<BenchResult> {
   const started = performance.now();
   const { full, attacks, cases, trials, cleanTrials, scenarios, cleanScenarios } = benchPlan(options);
@@ -544,49 +609,11 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
     };
     const disposers: (() => void)[] = [];
     try {
-      // Every trial's own clean feature extractor: the transfer victims' frozen φ, and the
-      // attacker's φ for the clean-label attacks (the white-box transfer threat model).
-      let feature: CleanFeatureModel | undefined;
-      if (scenario === 'transfer' || (attack && ATTACKS[attack].cleanLabel)) {
-        const tf0 = performance.now();
-        feature = await trainCleanFeatureModel(ds, scenario === 'transfer' ? archs.transfer : archs.e2e, trialSeed, inner,
-          options.cleanEpochs !== undefined ? { epochs: options.cleanEpochs } : {});
-        const model = feature.model;
-        disposers.push(() => model.dispose());
-        record.featureSeconds = (performance.now() - tf0) / 1000;
-        const first = model.getWeights()[0];
-        record.featureChecksum = tf.tidy(() => tf.sum(tf.abs(first)).dataSync()[0]);
-      }
-
-      let data = ds;
-      const manifests: AttackManifest[] = [];
-      if (benchCase && attack) {
-        const rng = createRng(targetSeedOf(seed, attack, t));
-        const first = roles.pool[rng.int(roles.pool.length)];
-        const attackerClass = (() => {
-          const c = rng.int(ds.classNames.length - 1);
-          return c >= ds.test.labels[first] ? c + 1 : c;
-        })();
-        const targetIndices = [first];
-        if (benchCase.targets > 1) {
-          // Further targets: other test samples (not of the attacker's class), same attacker class.
-          const candidates = roles.pool.filter((i) => i !== first && ds.test.labels[i] !== attackerClass);
-          for (let j = 1; j < benchCase.targets; j++) targetIndices.push(candidates.splice(rng.int(candidates.length), 1)[0]);
-        }
-        const t0 = performance.now();
-        for (const [j, targetIndex] of targetIndices.entries()) {
-          const params: AttackParams = {
-            targetIndex, attackerClass, poisons: benchCase.poisons, seed: trialSeed + j,
-            ...caseParams(attack, scenario, benchCase.variant ?? undefined),
-            ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}),
-            ...(ATTACKS[attack].cleanLabel && feature ? { featureModel: feature.parts } : {}),
-            ...(manifests.length ? { excludeBases: manifests.flatMap((m) => m.poisonIndices) } : {}),
-          };
-          const crafted = await ATTACKS[attack].run(data, params, inner);
-          data = crafted.dataset;
-          manifests.push(crafted.manifest);
-        }
-        record.craftSeconds = (performance.now() - t0) / 1000;
+      const setup = await setupTrial(ds, { seed, archs, pool: roles.pool, epsilon: options.epsilon, cleanEpochs: options.cleanEpochs }, benchCase, scenario, trialSeed, t, inner);
+      const { feature, data, manifests } = setup;
+      if (feature) disposers.push(() => feature.model.dispose());
+      Object.assign(record, { featureSeconds: setup.featureSeconds, featureChecksum: setup.featureChecksum, craftSeconds: setup.craftSeconds });
+      if (manifests.length) {
         const m0 = manifests[0];
         Object.assign(record, {
           targetIndex: m0.targetIndex, targetClass: m0.targetClass, attackerClass: m0.attackerClass,
