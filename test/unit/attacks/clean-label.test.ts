@@ -38,6 +38,9 @@ describe.each(CLEAN_LABEL)('%s attack', (name) => {
       targetIndex, attackerClass, poisons: POISONS, seed: 3, featureModel: parts, iterations: ITERATIONS,
     });
     expect(manifest.settings).toMatchObject({ placement: 'replace', baseChoice: 'random' });
+    // The papers' settings by default: β0 = 0.25 (Feature Collision), ε = 8/255 (the polytope attacks).
+    if (name === 'fc') expect(manifest.settings).toMatchObject({ beta0: 0.25, watermark: 0 });
+    else expect(manifest.settings.epsilon).toBeCloseTo(8 / 255, 12);
     expect(dataset.train.count).toBe(ds.train.count);
     expect(manifest.poisonIndices).toEqual(manifest.baseIndices);
     expect(sameValues(dataset.train.labels, ds.train.labels)).toBe(true);

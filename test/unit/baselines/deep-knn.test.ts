@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src-main/engine/backend/index.js';
 import { chooseDeepKnnK, deepKnnDetector, deepKnnMinGroup } from '../../../src-main/engine/baselines/deep-knn.js';
 import { baselineDetectors, noDefenceDetector } from '../../../src-main/engine/baselines/index.js';
+import { buildNeighbourGraph, normaliseFeatures } from '../../../src-main/engine/clear/knn.js';
 import { axis, blobs, detectorInput } from './synthetic.js';
 
 const DIM = 8;
@@ -46,6 +47,25 @@ describe('Deep k-NN', () => {
     expect(deepKnnDetector.mitigation(result)).toEqual({ kind: 'remove', indices: planted });
     expect(deepKnnDetector.report(result)).toMatch(/12 samples labelled c1 inside the region of c0[\s\S]*backdoor suspected/);
     expect(JSON.parse(JSON.stringify(result.info)).groups[0].members).toEqual(planted);
+  });
+
+  it('reads a shared neighbour graph with more neighbours than it needs, with the same result as its own', async () => {
+    const { features, labels } = data([{ label: 1, inside: 0, count: PLANTED }]);
+    const n = labels.length;
+    const own = await deepKnnDetector.detect(detectorInput(features, labels, DIM, CLASSES, { expectedPoisons: PLANTED }));
+    // The bench's graph: built once at a larger K on the same L2-normalised features.
+    const graph = await buildNeighbourGraph(normaliseFeatures(features, n, DIM, 'l2'), n, DIM, 3 * PLANTED);
+    const shared = await deepKnnDetector.detect(detectorInput(features, labels, DIM, CLASSES, { expectedPoisons: PLANTED, graph }));
+    expect(own.info.sharedGraph).toBe(false);
+    expect(shared.info.sharedGraph).toBe(true);
+    expect(shared.info.k).toBe(own.info.k);
+    expect(shared.flaggedSamples).toEqual(own.flaggedSamples);
+    expect(Array.from(shared.sampleScores)).toEqual(Array.from(own.sampleScores));
+    // Too few neighbours in the shared graph: it builds its own.
+    const small = await buildNeighbourGraph(normaliseFeatures(features, n, DIM, 'l2'), n, DIM, 5);
+    const fallback = await deepKnnDetector.detect(detectorInput(features, labels, DIM, CLASSES, { expectedPoisons: PLANTED, graph: small }));
+    expect(fallback.info.sharedGraph).toBe(false);
+    expect(fallback.flaggedSamples).toEqual(own.flaggedSamples);
   });
 
   it('flags scattered disagreeing samples but not the model when no group is coherent', async () => {
