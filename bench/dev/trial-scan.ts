@@ -21,10 +21,10 @@ const attack = (attackArg ?? 'label-flip') as AttackName; const arch = archArg ?
 await initBackend('wasm');
 const ds0 = await loadDataset('mnist');
 // The bench's own trial construction (no reference set): same seeds, feature extractor and poisons.
-const benchCase = kind === 'attack' ? benchCases({ scenario }, [attack])[0] : null;
+const benchCase = kind === 'attack' ? benchCases({ scenario, arch }, [attack])[0] : null;
 const trialSeed = trialSeedOf(benchSeed, kind, benchCase?.id ?? scenario, t);
 const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
-const setup = await setupTrial(ds0, { seed: benchSeed, archs: { e2e: arch, transfer: arch }, pool }, benchCase, scenario, trialSeed, t);
+const setup = await setupTrial(ds0, { seed: benchSeed, arch, pool }, benchCase, scenario, trialSeed, t);
 const ds = setup.data; const manifest: any = setup.manifests[0]; const clean = setup.feature;
 const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-${kind}-${t}-${attack}-${arch}-${scenario}`);
 let model: any;

@@ -101,7 +101,7 @@ export const benchCommand: Command = {
     { name: 'trials', type: 'int', value: 'N', help: 'trials per case: per attack, poison count and variant (default 2)' },
     { name: 'clean-trials', type: 'int', value: 'N', help: 'clean trials per scenario (default 1)' },
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
-    { name: 'arch', type: 'string', value: 'mlp|cnn', help: 'victim architecture in every scenario (default: cnn end to end, mlp in transfer)' },
+    { name: 'arch', type: 'string', value: 'mlp|cnn|mlp,cnn', help: 'victim architecture in every scenario (default: cnn end to end, mlp in transfer); mlp,cnn runs every case and the clean trials on both' },
     { name: 'scenario', type: 'string', value: 'e2e|transfer', help: 'victim training for every attack (default: label-flip e2e, fc/cp/bp transfer)' },
     { name: 'poisons', type: 'string', value: 'K[,K…]', help: 'poisons per target (default 20 for label-flip, 25 for fc, cp, bp); a list such as 5,10,20,40,80,160 runs every attack once per count' },
     { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget on [0, 1] pixels (default 8/255, the papers\')' },
@@ -118,8 +118,10 @@ export const benchCommand: Command = {
   async run(a, io) {
     const argv = process.argv.slice(2);
     const data = optionalDataArgs(a);
-    const arch = a.arch as string | undefined;
-    if (arch !== undefined && arch !== 'mlp' && arch !== 'cnn') throw new UsageError(`Unknown architecture "${arch}"; use mlp or cnn.`);
+    const archs = typeof a.arch === 'string' ? [...new Set(a.arch.split(',').map((s) => s.trim()).filter(Boolean))] : undefined;
+    for (const x of archs ?? []) if (x !== 'mlp' && x !== 'cnn') throw new UsageError(`Unknown architecture "${x}" in --arch; use mlp, cnn or mlp,cnn.`);
+    if (archs && archs.length > 1 && a.perf) throw new UsageError('--perf measures both architectures already; give --arch one of mlp or cnn, or leave it out.');
+    const arch = archs?.length === 1 ? archs[0] : undefined;
     if (a.perf) {
       const r = await io.run('bench', {
         ...data, perf: true, batches: a.batches as number | undefined, seed: a.seed as number | undefined,
@@ -164,7 +166,8 @@ export const benchCommand: Command = {
     });
     const r = await io.run('bench', {
       ...data, attacks, defences: list(a.defences), trials: a.trials as number | undefined, cleanTrials: a.cleanTrials as number | undefined,
-      seed: a.seed as number | undefined, arch: arch as 'mlp' | 'cnn' | undefined, scenario: scenario as 'e2e' | 'transfer' | undefined,
+      seed: a.seed as number | undefined, arch: (archs && archs.length > 1 ? archs : arch) as 'mlp' | 'cnn' | ('mlp' | 'cnn')[] | undefined,
+      scenario: scenario as 'e2e' | 'transfer' | undefined,
       poisons: poisons && poisons.length === 1 ? poisons[0] : poisons, variants, reference: a.reference as number | undefined,
       epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
       full: a.full as boolean | undefined, resume: a.resume as boolean | undefined, argv, out: a.out as string | undefined,

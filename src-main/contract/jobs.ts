@@ -96,7 +96,7 @@ export const jobArgs = {
     trials: z.number().int().min(1).max(1000).optional(),
     cleanTrials: z.number().int().min(0).max(1000).optional(),
     seed: seed.optional(),
-    arch: z.enum(['mlp', 'cnn']).optional(),
+    arch: z.union([z.enum(['mlp', 'cnn']), z.array(z.enum(['mlp', 'cnn'])).min(1).max(2)]).optional(),
     scenario: z.enum(['e2e', 'transfer']).optional(),
     poisons: z.union([z.number().int().min(1).max(1000), z.array(z.number().int().min(1).max(1000)).min(1).max(12)]).optional(),
     epsilon: z.number().positive().optional(),

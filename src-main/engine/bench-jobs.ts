@@ -70,7 +70,7 @@ export interface BenchJobArgs {
   data: string; limit?: number; dataSeed?: number;
   perf?: boolean;
   attacks?: AttackName[]; defences?: string[]; trials?: number; cleanTrials?: number; seed?: number;
-  arch?: 'mlp' | 'cnn'; scenario?: Scenario; poisons?: number | number[]; epsilon?: number; epochs?: number; full?: boolean;
+  arch?: 'mlp' | 'cnn' | ('mlp' | 'cnn')[]; scenario?: Scenario; poisons?: number | number[]; epsilon?: number; epochs?: number; full?: boolean;
   variants?: AttackVariant[]; reference?: number;
   batches?: number; argv?: string[]; out?: string;
   /** Continue the run whose checkpoint (or finished bench.json) is in `out`, reusing its trials. */
@@ -87,7 +87,8 @@ export const CHECKPOINT_FILE = 'trials.jsonl';
  */
 function checkpointKey(args: BenchJobArgs, ds: Dataset) {
   return {
-    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0, archs: benchArchs(args.arch),
+    schema: BENCH_SCHEMA, data: ds.fingerprint, seed: args.seed ?? 0,
+    archs: Array.isArray(args.arch) && new Set(args.arch).size > 1 ? [...new Set(args.arch)] : benchArchs(Array.isArray(args.arch) ? args.arch[0] : args.arch),
     epsilon: args.epsilon ?? null, epochs: args.epochs ?? null, scenario: args.scenario ?? null, reference: args.reference ?? 0,
   };
 }
@@ -188,7 +189,7 @@ export function benchMarkdownFile(r: BenchResult): string {
     `- date: ${r.createdAt}`,
     `- command: \`clear ${r.argv.join(' ')}\``,
     `- backend: ${r.backend.name} (${r.backend.threads} threads)`,
-    `- data: ${r.dataset.spec} (${r.dataset.trainCount} train / ${r.dataset.testCount} test), victims ${r.settings.archs.e2e} (e2e), ${r.settings.archs.transfer} (transfer)`,
+    `- data: ${r.dataset.spec} (${r.dataset.trainCount} train / ${r.dataset.testCount} test), victims ${r.settings.archs.e2e.join(' and ') || '–'} (e2e), ${r.settings.archs.transfer.join(' and ') || '–'} (transfer)`,
     `- trials: ${r.settings.trials} per case, ${r.settings.cleanTrials} clean per scenario, poisons per target ${Object.entries(r.settings.poisons).map(([a, k]) => `${a} ${k}`).join(', ')}, seed ${r.settings.seed}`,
     `- reference set: ${r.settings.reference.size ? `${r.settings.reference.size} test samples, given to every defence (CLEAR also runs without it)` : 'none'}`,
     `- ROC curves: ${r.rocs.map((p) => rocFileName(p.case)).join(', ')}`,

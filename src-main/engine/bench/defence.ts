@@ -60,8 +60,11 @@ export interface BenchOptions {
   trials?: number;
   cleanTrials?: number;
   seed?: number;
-  /** Victim architecture in every scenario; without it, {@link DEFAULT_ARCHS}. */
-  arch?: string;
+  /**
+   * Victim architecture in every scenario; without it, {@link DEFAULT_ARCHS}. A list runs every
+   * case and the clean trials once per architecture (case names end in `@arch`).
+   */
+  arch?: string | string[];
   /** Overrides every attack's own scenario. */
   scenario?: Scenario;
   /** Poisons per target; a list runs every attack once per count (a sweep). */
@@ -143,6 +146,8 @@ export interface TrialRecord {
   attack: AttackName | null;
   variant: AttackVariant | null;
   scenario: Scenario;
+  /** The victim's architecture (and the trial's feature extractor's). */
+  arch: string;
   trial: number;
   seed: number;
   targetIndex: number | null;
@@ -183,11 +188,17 @@ export interface TrialRecord {
   defences: DefenceRecord[];
 }
 
-/** One benchmark case: an attack at one poison count, published settings or a named variant. */
+export interface CleanGroup {
+  scenario: Scenario;
+  arch: string;
+}
+
+/** One benchmark case: an attack at one poison count, published settings or a named variant, on one victim architecture. */
 export interface BenchCase {
   id: string;
   attack: AttackName;
   scenario: Scenario;
+  arch: string;
   /** Poisons per target. */
   poisons: number;
   variant: AttackVariant | null;
@@ -199,6 +210,7 @@ export interface CaseSummary {
   attack: AttackName;
   variant: AttackVariant | null;
   scenario: Scenario;
+  arch: string;
   poisons: number;
   /** Every trial: an attempt whether or not it succeeded. */
   attempts: number;
@@ -216,6 +228,7 @@ export interface SummaryRow {
   case: string;
   attack: AttackName;
   scenario: Scenario;
+  arch: string;
   defence: string;
   verdictRule: VerdictRule;
   attempts: number;
@@ -247,6 +260,7 @@ export interface SummaryRow {
 export interface Comparison {
   case: string;
   scenario: Scenario;
+  arch: string;
   /** A CLEAR variant. */
   defence: string;
   versus: string;
@@ -260,6 +274,7 @@ export interface Comparison {
 
 export interface Calibration {
   scenario: Scenario;
+  arch: string;
   defence: string;
   /** Clean models (counterfactual victims) the threshold comes from. */
   models: number;
@@ -273,6 +288,7 @@ export interface Calibration {
 export interface RocPlot {
   case: string;
   scenario: Scenario;
+  arch: string;
   positives: number;
   negatives: number;
   series: RocSeries[];
@@ -295,8 +311,8 @@ export interface BenchResult {
   dataset: { spec: string; name: string; fingerprint: string; trainCount: number; testCount: number; limit?: number; dataSeed?: number };
   settings: {
     attacks: AttackName[]; cases: BenchCase[]; defences: string[]; trials: number; cleanTrials: number; seed: number;
-    /** Victim architecture by scenario. */
-    archs: Record<Scenario, string>;
+    /** Victim architectures by scenario. */
+    archs: Record<Scenario, string[]>;
     scenarios: Record<string, Scenario>;
     /** Poisons per target, by case. */
     poisons: Record<string, number>; epsilon?: number; epochs?: number; cleanEpochs?: number; full: boolean;
@@ -395,8 +411,11 @@ function poisonList(poisons: number | number[] | undefined): number[] | undefine
 }
 
 /** The cases a run makes: every attack at each poison count, then each variant that applies. */
-export function benchCases(options: Pick<BenchOptions, 'poisons' | 'variants' | 'scenario'>, attacks: AttackName[]): BenchCase[] {
+export function benchCases(options: Pick<BenchOptions, 'poisons' | 'variants' | 'scenario' | 'arch'>, attacks: AttackName[]): BenchCase[] {
   const counts = poisonList(options.poisons);
+  const archList = Array.isArray(options.arch) ? [...new Set(options.arch)] : options.arch ? [options.arch] : [];
+  const multi = archList.length > 1;
+  const archsFor = (scenario: Scenario) => (multi ? archList : [benchArchs(archList[0])[scenario]]);
   const variants = options.variants ?? [];
   for (const v of variants) {
     if (!(ATTACK_VARIANTS as readonly string[]).includes(v)) throw new UserError(`Unknown variant "${v}"; use ${ATTACK_VARIANTS.join(', ')}.`);
@@ -410,19 +429,21 @@ export function benchCases(options: Pick<BenchOptions, 'poisons' | 'variants' | 
     const fallback = ATTACKS[attack].defaultPoisons;
     // The name carries the count whenever it is not the attack's default, so a trial's name
     // says everything its outcome depends on beyond the run's settings.
-    const named = (base: string, k: number) => (k === fallback ? base : `${base}:${k}`);
-    for (const k of counts ?? [fallback]) cases.push({ id: named(attack, k), attack, scenario, poisons: k, variant: null, targets: 1 });
-    for (const v of variants) {
-      if (!VARIANT_ATTACKS[v].includes(attack)) continue;
-      const k = counts?.length === 1 ? counts[0] : fallback;
-      cases.push({ id: named(`${attack}+${v}`, k), attack, scenario, poisons: k, variant: v, targets: v === 'two-targets' ? 2 : 1 });
+    for (const arch of archsFor(scenario)) {
+      const named = (base: string, k: number) => `${k === fallback ? base : `${base}:${k}`}${multi ? `@${arch}` : ''}`;
+      for (const k of counts ?? [fallback]) cases.push({ id: named(attack, k), attack, scenario, arch, poisons: k, variant: null, targets: 1 });
+      for (const v of variants) {
+        if (!VARIANT_ATTACKS[v].includes(attack)) continue;
+        const k = counts?.length === 1 ? counts[0] : fallback;
+        cases.push({ id: named(`${attack}+${v}`, k), attack, scenario, arch, poisons: k, variant: v, targets: v === 'two-targets' ? 2 : 1 });
+      }
     }
   }
   return cases;
 }
 
 /** Which trials a run with these options makes: cases, trials per case, clean trials per scenario. */
-export function benchPlan(options: Pick<BenchOptions, 'attacks' | 'trials' | 'cleanTrials' | 'full' | 'scenario' | 'poisons' | 'variants'>) {
+export function benchPlan(options: Pick<BenchOptions, 'attacks' | 'trials' | 'cleanTrials' | 'full' | 'scenario' | 'poisons' | 'variants' | 'arch'>) {
   const full = Boolean(options.full);
   // The full preset measures every attack unless the caller chose some.
   const attacks = options.attacks?.length ? options.attacks : full ? [...ATTACK_NAMES] : (['label-flip'] as AttackName[]);
@@ -432,12 +453,17 @@ export function benchPlan(options: Pick<BenchOptions, 'attacks' | 'trials' | 'cl
   const cleanTrials = Math.max(options.cleanTrials ?? 1, full ? FULL_TRIALS : 0);
   const scenarios: Record<string, Scenario> = {};
   for (const c of cases) scenarios[c.id] = c.scenario;
-  const cleanScenarios = [...new Set(cases.map((c) => c.scenario))];
+  /** Clean trials run per scenario and victim architecture that some case uses. */
+  const cleanGroups: CleanGroup[] = [];
+  for (const c of cases) if (!cleanGroups.some((g) => g.scenario === c.scenario && g.arch === c.arch)) cleanGroups.push({ scenario: c.scenario, arch: c.arch });
+  const multiArch = new Set(cases.map((c) => c.arch)).size > 1 || (Array.isArray(options.arch) && new Set(options.arch).size > 1);
+  /** What names a clean trial's seed: its scenario, and its architecture when a run has several. */
+  const cleanKey = (g: CleanGroup) => (multiArch ? `${g.scenario}@${g.arch}` : g.scenario);
   /** The trial belongs to this run (so a run that reuses it keeps it in its result). */
-  const includes = (r: Pick<TrialRecord, 'kind' | 'case' | 'scenario' | 'trial'>) => (r.kind === 'attack'
+  const includes = (r: Pick<TrialRecord, 'kind' | 'case' | 'scenario' | 'arch' | 'trial'>) => (r.kind === 'attack'
     ? r.case !== null && scenarios[r.case] === r.scenario && r.trial < trials
-    : cleanScenarios.includes(r.scenario) && r.trial < cleanTrials);
-  return { full, attacks, cases, trials, cleanTrials, scenarios, cleanScenarios, includes };
+    : cleanGroups.some((g) => g.scenario === r.scenario && g.arch === r.arch) && r.trial < cleanTrials);
+  return { full, attacks, cases, trials, cleanTrials, scenarios, cleanGroups, cleanKey, includes };
 }
 
 /**
@@ -503,14 +529,14 @@ export interface TrialSetup {
  * and its poisons. Exported so development tools rebuild a benchmark trial exactly.
  */
 export async function setupTrial(
-  ds: Dataset, settings: { seed: number; archs: Record<Scenario, string>; pool: number[]; epsilon?: number; cleanEpochs?: number },
+  ds: Dataset, settings: { seed: number; arch: string; pool: number[]; epsilon?: number; cleanEpochs?: number },
   benchCase: BenchCase | null, scenario: Scenario, trialSeed: number, t: number, ctx: JobContext = {},
 ): Promise<TrialSetup> {
   const attack = benchCase?.attack ?? null;
   const out: TrialSetup = { featureChecksum: null, data: ds, manifests: [], featureSeconds: 0, craftSeconds: 0 };
   if (scenario === 'transfer' || (attack && ATTACKS[attack].cleanLabel)) {
     const tf0 = performance.now();
-    const feature = await trainCleanFeatureModel(ds, scenario === 'transfer' ? settings.archs.transfer : settings.archs.e2e, trialSeed, ctx,
+    const feature = await trainCleanFeatureModel(ds, settings.arch, trialSeed, ctx,
       settings.cleanEpochs !== undefined ? { epochs: settings.cleanEpochs } : {});
     out.feature = feature;
     out.featureSeconds = (performance.now() - tf0) / 1000;
@@ -552,21 +578,21 @@ export async function setupTrial(
 
 export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx: JobContext = {}): Promise<BenchResult> {
   const started = performance.now();
-  const { full, attacks, cases, trials, cleanTrials, scenarios, cleanScenarios } = benchPlan(options);
+  const { full, attacks, cases, trials, cleanTrials, scenarios, cleanGroups, cleanKey } = benchPlan(options);
   const referenceSize = options.reference ?? 0;
   const defences = resolveDefences(options.defences, referenceSize);
   const seed = options.seed ?? 0;
-  const archs = benchArchs(options.arch);
   const roles = splitTestForBench(ds.test, referenceSize, seed);
   const referenceSplit = roles.reference.length ? selectSamples(ds.test, ds.shape, roles.reference) : undefined;
   const wanted = defences.map((d) => d.name);
   const calibrated = wanted.filter((n) => !isClearVariant(n) && n !== 'none');
-  const reusable = (kind: 'attack' | 'clean', caseId: string | null, scenario: Scenario, t: number): TrialRecord | undefined =>
-    options.previous?.find((r) => r.kind === kind && r.case === caseId && r.scenario === scenario && r.trial === t
-      && r.seed === trialSeedOf(seed, kind, caseId ?? scenario, t) && wanted.every((n) => r.defences.some((d) => d.defence === n))
+  const seedKey = (benchCase: BenchCase | null, group: CleanGroup) => benchCase?.id ?? cleanKey(group);
+  const reusable = (kind: 'attack' | 'clean', benchCase: BenchCase | null, group: CleanGroup, t: number): TrialRecord | undefined =>
+    options.previous?.find((r) => r.kind === kind && r.case === (benchCase?.id ?? null) && r.scenario === group.scenario && r.arch === group.arch
+      && r.trial === t && r.seed === trialSeedOf(seed, kind, seedKey(benchCase, group), t) && wanted.every((n) => r.defences.some((d) => d.defence === n))
       && calibrated.every((n) => kind === 'clean' || n in r.calibrationScores));
 
-  const totalUnits = cases.length * trials + cleanScenarios.length * cleanTrials;
+  const totalUnits = cases.length * trials + cleanGroups.length * cleanTrials;
   let doneUnits = 0;
   let reusedUnits = 0;
   const progress = (message: string) => {
@@ -597,19 +623,20 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
     return scores;
   };
 
-  const runTrial = async (kind: 'attack' | 'clean', benchCase: BenchCase | null, scenario: Scenario, t: number): Promise<TrialRecord> => {
+  const runTrial = async (kind: 'attack' | 'clean', benchCase: BenchCase | null, group: CleanGroup, t: number): Promise<TrialRecord> => {
     throwIfCancelled(ctx.signal);
-    const trialSeed = trialSeedOf(seed, kind, benchCase?.id ?? scenario, t);
+    const { scenario, arch: victimArch } = group;
+    const trialSeed = trialSeedOf(seed, kind, seedKey(benchCase, group), t);
     const attack = benchCase?.attack ?? null;
     const record: TrialRecord = {
-      kind, case: benchCase?.id ?? null, attack, variant: benchCase?.variant ?? null, scenario, trial: t, seed: trialSeed,
+      kind, case: benchCase?.id ?? null, attack, variant: benchCase?.variant ?? null, scenario, arch: victimArch, trial: t, seed: trialSeed,
       targetIndex: null, targetClass: null, attackerClass: null, targets: [], poisonIndices: [], baseIndices: [], attackSettings: null,
       cleanVictimCorrect: null, targetFlipped: false, attackSucceeded: false, targetBefore: null, cleanAccBefore: 0, cleanVictimAcc: null,
       calibrationScores: {}, featureChecksum: null, trainSeconds: 0, cleanVictimSeconds: 0, featureSeconds: 0, craftSeconds: 0, prepareSeconds: 0, defences: [],
     };
     const disposers: (() => void)[] = [];
     try {
-      const setup = await setupTrial(ds, { seed, archs, pool: roles.pool, epsilon: options.epsilon, cleanEpochs: options.cleanEpochs }, benchCase, scenario, trialSeed, t, inner);
+      const setup = await setupTrial(ds, { seed, arch: victimArch, pool: roles.pool, epsilon: options.epsilon, cleanEpochs: options.cleanEpochs }, benchCase, scenario, trialSeed, t, inner);
       const { feature, data, manifests } = setup;
       if (feature) disposers.push(() => feature.model.dispose());
       Object.assign(record, { featureSeconds: setup.featureSeconds, featureChecksum: setup.featureChecksum, craftSeconds: setup.craftSeconds });
@@ -624,7 +651,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
       const targetIdx = manifests.map((m) => m.targetIndex);
       const exclude = [...roles.reference, ...targetIdx];
       const victimOptions = {
-        arch: archs[scenario], seed: trialSeed, ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+        arch: victimArch, seed: trialSeed, ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
         ...(feature ? { frozenFeatureModel: feature } : {}),
       };
       const train = (trainData: Dataset) => trainVictim(trainData, scenario, victimOptions, inner);
@@ -730,8 +757,8 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
   };
 
   const records: TrialRecord[] = [];
-  const step = async (kind: 'attack' | 'clean', benchCase: BenchCase | null, scenario: Scenario, t: number, label: string) => {
-    const earlier = reusable(kind, benchCase?.id ?? null, scenario, t);
+  const step = async (kind: 'attack' | 'clean', benchCase: BenchCase | null, group: CleanGroup, t: number, label: string) => {
+    const earlier = reusable(kind, benchCase, group, t);
     if (earlier) {
       // Only the defences asked for now, in the order asked for.
       records.push({ ...earlier, defences: wanted.map((n) => earlier.defences.find((d) => d.defence === n)!) });
@@ -741,19 +768,19 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
       return;
     }
     progress(label);
-    const record = await runTrial(kind, benchCase, scenario, t);
+    const record = await runTrial(kind, benchCase, group, t);
     records.push(record);
     options.onTrial?.(record);
   };
   for (const c of cases) {
-    for (let t = 0; t < trials; t++) await step('attack', c, c.scenario, t, `${c.id}: trial ${t + 1} of ${trials}`);
+    for (let t = 0; t < trials; t++) await step('attack', c, { scenario: c.scenario, arch: c.arch }, t, `${c.id}: trial ${t + 1} of ${trials}`);
   }
-  for (const scenario of cleanScenarios) {
-    for (let t = 0; t < cleanTrials; t++) await step('clean', null, scenario, t, `clean (${scenario}): trial ${t + 1} of ${cleanTrials}`);
+  for (const g of cleanGroups) {
+    for (let t = 0; t < cleanTrials; t++) await step('clean', null, g, t, `clean (${g.scenario}, ${g.arch}): trial ${t + 1} of ${cleanTrials}`);
   }
   progress('done');
 
-  const calibration = calibrate(records, cleanScenarios, calibrated);
+  const calibration = calibrate(records, cleanGroups, calibrated);
   applyVerdicts(records, calibration);
   const summary = summarise(records, cases, wanted);
   const caseSummaries = summariseCases(records, cases);
@@ -776,7 +803,8 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
       ...(options.data?.dataSeed !== undefined ? { dataSeed: options.data.dataSeed } : {}),
     },
     settings: {
-      attacks, cases, defences: wanted, trials, cleanTrials, seed, archs, scenarios,
+      attacks, cases, defences: wanted, trials, cleanTrials, seed, scenarios,
+      archs: { e2e: [...new Set(cases.filter((c) => c.scenario === 'e2e').map((c) => c.arch))], transfer: [...new Set(cases.filter((c) => c.scenario === 'transfer').map((c) => c.arch))] },
       poisons: Object.fromEntries(cases.map((c) => [c.id, c.poisons])),
       ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}),
       ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
@@ -806,15 +834,15 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
  * model with probability (n + 1 − k) / (n + 1), which is ≤ level once n ≥ 1 / level − 1 (with
  * fewer models, the threshold is their largest score and the attained level is reported).
  */
-export function calibrate(records: TrialRecord[], scenarios: Scenario[], defences: string[], level = CALIBRATION_LEVEL): Calibration[] {
+export function calibrate(records: TrialRecord[], groups: CleanGroup[], defences: string[], level = CALIBRATION_LEVEL): Calibration[] {
   const out: Calibration[] = [];
-  for (const scenario of scenarios) {
+  for (const { scenario, arch } of groups) {
     for (const defence of defences) {
-      const scores = records.filter((r) => r.kind === 'attack' && r.scenario === scenario && defence in r.calibrationScores)
+      const scores = records.filter((r) => r.kind === 'attack' && r.scenario === scenario && r.arch === arch && defence in r.calibrationScores)
         .map((r) => r.calibrationScores[defence]).sort((a, b) => a - b);
       const n = scores.length;
       const k = Math.min(n, Math.ceil((1 - level) * (n + 1)));
-      out.push({ scenario, defence, models: n, threshold: n ? scores[k - 1] : null, level, attainedLevel: n ? (n + 1 - k) / (n + 1) : null });
+      out.push({ scenario, arch, defence, models: n, threshold: n ? scores[k - 1] : null, level, attainedLevel: n ? (n + 1 - k) / (n + 1) : null });
     }
   }
   return out;
@@ -825,7 +853,7 @@ export function applyVerdicts(records: TrialRecord[], calibration: Calibration[]
   for (const r of records) {
     for (const d of r.defences) {
       if (d.verdictRule !== 'calibrated') { d.flagged = d.ownFlagged; continue; }
-      const c = calibration.find((x) => x.scenario === r.scenario && x.defence === d.defence);
+      const c = calibration.find((x) => x.scenario === r.scenario && x.arch === r.arch && x.defence === d.defence);
       d.flagged = c?.threshold !== null && c?.threshold !== undefined && d.summaryScore > c.threshold;
     }
   }
@@ -855,7 +883,7 @@ export function summariseCases(records: TrialRecord[], cases: BenchCase[]): Case
   return cases.map((c) => {
     const rs = records.filter((r) => r.kind === 'attack' && r.case === c.id);
     return {
-      case: c.id, attack: c.attack, variant: c.variant, scenario: c.scenario, poisons: c.poisons,
+      case: c.id, attack: c.attack, variant: c.variant, scenario: c.scenario, arch: c.arch, poisons: c.poisons,
       attempts: rs.length,
       success: rateOf(count(rs, (r) => r.attackSucceeded), rs.length),
       cleanVictimWrong: count(rs, (r) => r.cleanVictimCorrect === false),
@@ -870,7 +898,7 @@ export function summarise(records: TrialRecord[], cases: BenchCase[], defences: 
   const rows: SummaryRow[] = [];
   for (const c of cases) {
     const trials = records.filter((r) => r.kind === 'attack' && r.case === c.id);
-    const cleans = records.filter((r) => r.kind === 'clean' && r.scenario === c.scenario);
+    const cleans = records.filter((r) => r.kind === 'clean' && r.scenario === c.scenario && r.arch === c.arch);
     for (const defence of defences) {
       const per = trials.map((r) => ({ r, d: defenceOf(r, defence)! })).filter((x) => x.d);
       const ok = per.filter((x) => x.r.attackSucceeded);
@@ -879,7 +907,7 @@ export function summarise(records: TrialRecord[], cases: BenchCase[], defences: 
       const cleanPer = cleans.map((r) => defenceOf(r, defence)).filter((d): d is DefenceRecord => Boolean(d));
       const noticed = (d: DefenceRecord) => d.flagged || d.attempt === true;
       rows.push({
-        case: c.id, attack: c.attack, scenario: c.scenario, defence,
+        case: c.id, attack: c.attack, scenario: c.scenario, arch: c.arch, defence,
         verdictRule: per[0]?.d.verdictRule ?? cleanPer[0]?.verdictRule ?? 'own',
         attempts: per.length,
         successful: ok.length,
@@ -912,7 +940,7 @@ export function compareDefences(records: TrialRecord[], cases: BenchCase[], defe
       for (const versus of defences.filter((n) => n !== defence && n !== 'none' && !(isClearVariant(n) && defences.indexOf(n) < defences.indexOf(defence)))) {
         const paired = ok.map((r) => [defenceOf(r, defence), defenceOf(r, versus)] as const).filter(([a, b]) => a && b);
         const test = mcnemarExact(paired.map(([a]) => a!.flagged), paired.map(([, b]) => b!.flagged));
-        out.push({ case: c.id, scenario: c.scenario, defence, versus, trials: paired.length, defenceOnly: test.firstOnly, versusOnly: test.secondOnly, pValue: test.pValue });
+        out.push({ case: c.id, scenario: c.scenario, arch: c.arch, defence, versus, trials: paired.length, defenceOnly: test.firstOnly, versusOnly: test.secondOnly, pValue: test.pValue });
       }
     }
   }
@@ -923,13 +951,13 @@ export function compareDefences(records: TrialRecord[], cases: BenchCase[], defe
 export function rocPlots(records: TrialRecord[], cases: BenchCase[], defences: string[]): RocPlot[] {
   return cases.map((c) => {
     const ok = records.filter((r) => r.kind === 'attack' && r.case === c.id && r.attackSucceeded);
-    const cleans = records.filter((r) => r.kind === 'clean' && r.scenario === c.scenario);
+    const cleans = records.filter((r) => r.kind === 'clean' && r.scenario === c.scenario && r.arch === c.arch);
     const scores = (rs: TrialRecord[], d: string) => rs.map((r) => defenceOf(r, d)).filter((x): x is DefenceRecord => Boolean(x)).map((x) => x.summaryScore);
     const series = defences.map((d) => {
       const points = rocCurve(scores(ok, d), scores(cleans, d));
       return { name: d, points, auc: rocArea(points) };
     });
-    return { case: c.id, scenario: c.scenario, positives: ok.length, negatives: cleans.length, series };
+    return { case: c.id, scenario: c.scenario, arch: c.arch, positives: ok.length, negatives: cleans.length, series };
   });
 }
 
@@ -953,7 +981,7 @@ export function summaryMarkdown(rows: SummaryRow[]): string {
     ['case', 'defence', 'verdict', 'detection (successful attacks)', 'noticed (failed attempts)', 'false alarms (clean models)', 'score AUC',
       'ASR after repair', 'precision / recall (flagged)', 'precision / recall (all successful)', 'clean-acc drop', 'scan / train', 'repair / train'],
     rows.map((r) => [
-      `${r.case} (${r.scenario})`, r.defence, r.verdictRule, rate(r.detection), rate(r.noticedFailed), rate(r.falseAlarms), num(r.scoreAuc),
+      `${r.case} (${r.scenario}, ${r.arch})`, r.defence, r.verdictRule, rate(r.detection), rate(r.noticedFailed), rate(r.falseAlarms), num(r.scoreAuc),
       rate(r.successAfterRepair), `${num(r.precisionFlagged)} / ${num(r.recallFlagged)}`, `${num(r.precisionAll)} / ${num(r.recallAll)}`,
       pp(r.meanCleanAccDrop), ratio(r.scanToTrain), ratio(r.repairToTrain),
     ]),
@@ -966,7 +994,7 @@ export function benchMarkdown(parts: {
   const attempts = table(
     ['case', 'poisons per target', 'attempts', 'successes (clean victim right, poisoned victim says A)', 'clean victim wrong', 'flipped, not counted', 'accuracy clean / poisoned victim'],
     parts.cases.map((c) => [
-      `${c.case} (${c.scenario})`, `${c.poisons}`, `${c.attempts}`, rate(c.success), `${c.cleanVictimWrong}`, `${c.flippedNotCounted}`,
+      `${c.case} (${c.scenario}, ${c.arch})`, `${c.poisons}`, `${c.attempts}`, rate(c.success), `${c.cleanVictimWrong}`, `${c.flippedNotCounted}`,
       `${pct(c.meanCleanVictimAcc)} / ${pct(c.meanPoisonedAcc)}`,
     ]),
   );
@@ -978,11 +1006,11 @@ export function benchMarkdown(parts: {
   );
   const mcnemar = table(
     ['case', 'defence', 'versus', 'successful attacks', 'only defence flagged', 'only versus flagged', 'exact McNemar p'],
-    parts.comparisons.map((c) => [`${c.case} (${c.scenario})`, c.defence, c.versus, `${c.trials}`, `${c.defenceOnly}`, `${c.versusOnly}`, pValue(c.pValue)]),
+    parts.comparisons.map((c) => [`${c.case} (${c.scenario}, ${c.arch})`, c.defence, c.versus, `${c.trials}`, `${c.defenceOnly}`, `${c.versusOnly}`, pValue(c.pValue)]),
   );
   const calibration = table(
-    ['scenario', 'defence', 'clean models', 'threshold (flag above)', 'nominal level', 'attained level'],
-    parts.calibration.map((c) => [c.scenario, c.defence, `${c.models}`, num(c.threshold), pct(c.level), c.attainedLevel === null ? '–' : `${(c.attainedLevel * 100).toFixed(1)}%`]),
+    ['scenario', 'victim', 'defence', 'clean models', 'threshold (flag above)', 'nominal level', 'attained level'],
+    parts.calibration.map((c) => [c.scenario, c.arch, c.defence, `${c.models}`, num(c.threshold), pct(c.level), c.attainedLevel === null ? '–' : `${(c.attainedLevel * 100).toFixed(1)}%`]),
   );
   return [
     '### Attacks: attempts and counterfactual successes', '', attempts, '',

@@ -69,20 +69,24 @@ describe('clear bench (smoke)', () => {
     expect(json.comparisons.map((c: { defence: string; versus: string }) => `${c.defence}/${c.versus}`)).toEqual(['clear/clear+ref', 'clear/deep-knn', 'clear+ref/deep-knn']);
     expect(json.rocs[0].series.map((s: { name: string }) => s.name)).toEqual(['clear', 'clear+ref', 'deep-knn']);
     expect(json.attackSettings[0]).toMatchObject({ case: 'label-flip', used: { poisons: 20 } });
-    expect(json.markdown).toContain('| label-flip (e2e) | clear | own |');
+    expect(json.markdown).toContain('| label-flip (e2e, mlp) | clear | own |');
     expect(json.markdown).toContain('exact McNemar p');
   }, 300_000);
 
-  it('gives every clean transfer model its own clean feature extractor', async () => {
+  it('gives every clean transfer model its own clean feature extractor, on each victim architecture asked for', async () => {
     await initBackend('auto');
     const ds = await loadDataset('mnist', { limit: 1000, seed: 0 });
     const r = await benchDefences(ds, {
-      attacks: ['label-flip'], scenario: 'transfer', defences: ['none'], trials: 1, cleanTrials: 2, seed: 5, arch: 'mlp', epochs: 2, cleanEpochs: 1,
+      attacks: ['label-flip'], scenario: 'transfer', defences: ['none'], trials: 1, cleanTrials: 2, seed: 5, arch: ['mlp', 'cnn'], epochs: 2, cleanEpochs: 1,
     });
+    expect(r.settings.cases.map((c) => c.id)).toEqual(['label-flip@mlp', 'label-flip@cnn']);
+    expect(r.settings.archs.transfer).toEqual(['mlp', 'cnn']);
+    expect(r.trials.map((t) => `${t.kind}/${t.arch}`)).toEqual(['attack/mlp', 'attack/cnn', 'clean/mlp', 'clean/mlp', 'clean/cnn', 'clean/cnn']);
     const sums = r.trials.map((t) => t.featureChecksum);
-    expect(r.trials.map((t) => t.kind)).toEqual(['attack', 'clean', 'clean']);
     for (const s of sums) expect(typeof s).toBe('number');
-    expect(new Set(sums).size).toBe(3);
+    expect(new Set(sums).size).toBe(sums.length);
+    // Each case is summarised against the clean models of its own architecture.
+    expect(r.summary.map((row) => [row.case, row.arch, row.falseAlarms.n])).toEqual([['label-flip@mlp', 'mlp', 2], ['label-flip@cnn', 'cnn', 2]]);
   }, 300_000);
 
   it('poisons two targets at once, and repairs a baseline by removing what it found and retraining', async () => {

@@ -4,7 +4,7 @@ import {
   truncateGraph, type BenchCase, type DefenceRecord, type TrialRecord,
 } from '../../../src-main/engine/bench/defence.js';
 
-const LF: BenchCase = { id: 'label-flip', attack: 'label-flip', scenario: 'e2e', poisons: 2, variant: null, targets: 1 };
+const LF: BenchCase = { id: 'label-flip', attack: 'label-flip', scenario: 'e2e', arch: 'mlp', poisons: 2, variant: null, targets: 1 };
 
 function defence(name: string, o: Partial<DefenceRecord> = {}): DefenceRecord {
   return {
@@ -18,7 +18,7 @@ function defence(name: string, o: Partial<DefenceRecord> = {}): DefenceRecord {
 /** An attack trial: the clean victim predicts `clean`, the poisoned one `poisoned`; true class 0, attacker class 1. */
 function attackTrial(clean: number, poisoned: number, defences: DefenceRecord[], calibrationScores: Record<string, number> = {}): TrialRecord {
   return {
-    kind: 'attack', case: 'label-flip', attack: 'label-flip', variant: null, scenario: 'e2e', trial: 0, seed: 0,
+    kind: 'attack', case: 'label-flip', attack: 'label-flip', variant: null, scenario: 'e2e', arch: 'mlp', trial: 0, seed: 0,
     targetIndex: 5, targetClass: 0, attackerClass: 1, targets: [{ targetIndex: 5, targetClass: 0, cleanPredicted: clean, poisonedPredicted: poisoned }],
     poisonIndices: [100, 101], baseIndices: [], attackSettings: { poisons: 2 },
     cleanVictimCorrect: clean === 0, targetFlipped: poisoned === 1, attackSucceeded: clean === 0 && poisoned === 1,
@@ -71,9 +71,9 @@ describe('bench summary', () => {
       defence('deep-knn', { ownFlagged: true, summaryScore: [0.6, 0.5, 0.2][i], precision: 0.5, recall: 1, found: [100, 101, 7, 8], repaired: true, targetAfter: 0, cleanAccAfter: 0.88 }),
     ], { 'deep-knn': s }));
     records.push(cleanTrial([defence('clear', { ownFlagged: true }), defence('deep-knn', { ownFlagged: true, summaryScore: 0.4 })]));
-    const calibration = calibrate(records, ['e2e'], ['deep-knn'], 0.01);
+    const calibration = calibrate(records, [{ scenario: 'e2e', arch: 'mlp' }], ['deep-knn'], 0.01);
     // Three models: k = min(3, ⌈0.99 · 4⌉) = 3, the largest score; attained level 1/4.
-    expect(calibration).toEqual([{ scenario: 'e2e', defence: 'deep-knn', models: 3, threshold: 0.5, level: 0.01, attainedLevel: 0.25 }]);
+    expect(calibration).toEqual([{ scenario: 'e2e', arch: 'mlp', defence: 'deep-knn', models: 3, threshold: 0.5, level: 0.01, attainedLevel: 0.25 }]);
     applyVerdicts(records, calibration);
     expect(records.map((r) => r.defences[1].flagged)).toEqual([true, false, false, false]); // only 0.6 > 0.5; the clean 0.4 is not
     expect(records.map((r) => r.defences[0].flagged)).toEqual([true, false, false, true]);
@@ -96,7 +96,7 @@ describe('bench summary', () => {
     expect(plot.series.map((s) => s.name)).toEqual(['clear', 'deep-knn']);
     expect(plot.series[1].auc).toBeCloseTo(rocAuc([0.6, 0.5, 0.2], [0.4])!, 12);
     const md = benchMarkdown({ cases: summariseCases(records, [LF]), summary: [clear, knn], comparisons: [cmp], calibration, attackSettings: [] });
-    expect(md).toContain('| label-flip (e2e) | deep-knn | calibrated | 33% (1/3; 1%–91%) | – (0/0) | 0% (0/1; 0%–97%) |');
+    expect(md).toContain('| label-flip (e2e, mlp) | deep-knn | calibrated | 33% (1/3; 1%–91%) | – (0/0) | 0% (0/1; 0%–97%) |');
     expect(md).toContain('precision / recall (flagged)');
     expect(md).toContain('precision / recall (all successful)');
   });
