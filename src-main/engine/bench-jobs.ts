@@ -173,7 +173,10 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
       const note = `${plot.positives} successful attacks against ${plot.negatives} clean models (${plot.scenario}); score: each defence's model-level summary`;
       writeFileSync(nodePath.join(args.out, rocFileName(plot.case)), rocSvg(`ROC: ${plot.case} (${plot.scenario})`, plot.series, note));
     }
-    // trials.jsonl stays beside bench.json: the per-trial record, and what --resume reads first.
+    // trials.jsonl stays beside bench.json, rewritten with the counted verdicts (while the run
+    // went on, a calibrated defence's `flagged` was its own verdict): the per-trial record, and
+    // what --resume reads first.
+    if (checkpoint) writeFileSync(checkpoint, [JSON.stringify({ checkpoint: BENCH_SCHEMA, key }), ...r.trials.map((t) => JSON.stringify(t))].join('\n') + '\n');
   }
   return r;
 }

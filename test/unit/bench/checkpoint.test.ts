@@ -18,8 +18,10 @@ describe('clear bench checkpoint and --resume', () => {
   it('reuses finished trials after an interruption and runs only the rest', async () => {
     const out = path.join(dir, 'run');
     const first = await benchJob({ ...base, trials: 1, out }) as BenchResult;
-    // The checkpoint stays beside bench.json: its header and one line per trial.
-    expect(readFileSync(path.join(out, CHECKPOINT_FILE), 'utf8').trim().split('\n')).toHaveLength(2);
+    // The checkpoint stays beside bench.json: its header and one line per trial, as counted there.
+    const lines = readFileSync(path.join(out, CHECKPOINT_FILE), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[1])).toEqual(first.trials[0]);
     expect(existsSync(path.join(out, 'roc-label-flip.svg'))).toBe(true);
     const saved = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')) as BenchResult & { checkpointKey: unknown };
     expect(saved.checkpointKey).toBeTruthy();
