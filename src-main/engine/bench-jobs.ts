@@ -111,7 +111,10 @@ function readPrevious(out: string, key: ReturnType<typeof checkpointKey>): Trial
     const records: TrialRecord[] = [];
     // A line cut short by an interruption is the trial that was running: it is run again.
     for (const line of lines.slice(1)) { try { records.push(JSON.parse(line) as TrialRecord); } catch { break; } }
-    return records;
+    // A trial written twice (again after its repairs) counts as its last line.
+    const last = new Map<string, TrialRecord>();
+    for (const r of records) last.set(JSON.stringify([r.kind, r.case, r.scenario, r.arch, r.trial, r.seed]), r);
+    return [...last.values()];
   }
   if (existsSync(finished)) {
     let r: BenchResult & { checkpointKey?: unknown };

@@ -13,10 +13,11 @@
  * score above a threshold calibrated on clean models that are never scored — the counterfactual
  * clean victims of the attack trials in the same scenario ({@link calibrate}).
  *
- * Repair, in successful attack trials, is each defence's own: CLEAR relabels its pockets'
- * members and fine-tunes (clear/finetune.ts); a baseline removes what it found and retrains
- * (the head on the frozen extractor in transfer, the whole model from scratch end to end).
- * It counts only where the defence's verdict flagged the model.
+ * Repair, in successful attack trials where the defence's counted verdict flagged the model, is
+ * each defence's own: CLEAR relabels its pockets' members and fine-tunes (clear/finetune.ts),
+ * in the trial; a baseline removes what it found and retrains (the head on the frozen extractor
+ * in transfer, the whole model from scratch end to end), after all trials, once the calibrated
+ * thresholds are known ({@link repairFlagged}).
  *
  * Conventions: `precision` is |found ∩ poisons| / |found| and is 0 when nothing was found;
  * `recall` is |found ∩ poisons| / |poisons|. Both are null in clean trials (no poisons).
@@ -715,19 +716,14 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
         let repairSeconds = 0;
         let repaired = false;
         const hasWork = m.kind === 'relabel' ? m.labels.length > 0 : m.indices.length > 0;
-        // Repairs only matter where the attack succeeded; the summary counts them where the verdict flagged.
-        if (record.attackSucceeded && hasWork && kindOfRepair !== 'none') {
+        // Repairs matter only where the attack succeeded and the counted verdict flagged. A
+        // defence judged by its own verdict repairs now; a calibrated one (remove, then retrain)
+        // once the run's thresholds are known ({@link repairFlagged}).
+        if (record.attackSucceeded && hasWork && m.kind === 'relabel' && r.flagged && !calibrated.includes(d.name)) {
           const tr = performance.now();
-          let repairedModel: tfl.LayersModel;
-          if (m.kind === 'relabel') {
-            repairedModel = await cloneModel(victim.model);
-            try {
-              await fineTune(repairedModel, data, { relabel: new Map(m.labels.map((l) => [l.index, l.label] as [number, number])) }, { seed: trialSeed, ...options.fineTune }, inner);
-            } catch (err) { repairedModel.dispose(); throw err; }
-          } else {
-            repairedModel = (await train(withoutSamples(data, m.indices))).model;
-          }
+          const repairedModel = await cloneModel(victim.model);
           try {
+            await fineTune(repairedModel, data, { relabel: new Map(m.labels.map((l) => [l.index, l.label] as [number, number])) }, { seed: trialSeed, ...options.fineTune }, inner);
             repairSeconds = (performance.now() - tr) / 1000;
             repaired = true;
             const after = await evaluate(repairedModel);
@@ -782,6 +778,11 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
 
   const calibration = calibrate(records, cleanGroups, calibrated);
   applyVerdicts(records, calibration);
+
+  await repairFlagged(ds, records, {
+    cases, seed, pool: roles.pool, reference: roles.reference, epsilon: options.epsilon, epochs: options.epochs, cleanEpochs: options.cleanEpochs,
+    onTrial: options.onTrial, onRepair: (i, n) => progress(`repairing with the flagging defences' own mitigation: trial ${i + 1} of ${n}`),
+  }, inner);
   const summary = summarise(records, cases, wanted);
   const caseSummaries = summariseCases(records, cases);
   const comparisons = compareDefences(records, cases, wanted);
@@ -846,6 +847,57 @@ export function calibrate(records: TrialRecord[], groups: CleanGroup[], defences
     }
   }
   return out;
+}
+
+/**
+ * The calibrated defences' repairs, once the run's thresholds are known: in each successful
+ * attack whose counted verdict flagged and that no earlier run repaired, remove what the
+ * defence found, then retrain (the head on the trial's own frozen extractor in transfer, the
+ * whole model end to end), with the trial's seed. The poisoned data is rebuilt from the
+ * trial's seeds (setupTrial); the poisoned victim itself is not needed. Each repaired record
+ * is passed to `onTrial` again (a later checkpoint line supersedes an earlier one).
+ */
+export async function repairFlagged(
+  ds: Dataset, records: TrialRecord[],
+  settings: {
+    cases: BenchCase[]; seed: number; pool: number[]; reference: number[]; epsilon?: number; epochs?: number; cleanEpochs?: number;
+    onTrial?: (record: TrialRecord) => void; onRepair?: (i: number, n: number) => void;
+  },
+  ctx: JobContext = {},
+): Promise<number> {
+  const pending = records.filter((r) => r.kind === 'attack' && r.attackSucceeded && r.defences.some(needsRepair));
+  for (const [i, r] of pending.entries()) {
+    throwIfCancelled(ctx.signal);
+    settings.onRepair?.(i, pending.length);
+    const benchCase = settings.cases.find((c) => c.id === r.case);
+    if (!benchCase) throw new Error(`Trial ${r.trial} of ${String(r.case)} belongs to no case of this run.`);
+    const setup = await setupTrial(ds, { seed: settings.seed, arch: r.arch, pool: settings.pool, epsilon: settings.epsilon, cleanEpochs: settings.cleanEpochs }, benchCase, r.scenario, r.seed, r.trial, ctx);
+    try {
+      const exclude = [...settings.reference, ...r.targets.map((x) => x.targetIndex)];
+      for (const d of r.defences.filter(needsRepair)) {
+        const tr = performance.now();
+        const repaired = await trainVictim(withoutSamples(setup.data, d.found), r.scenario, {
+          arch: r.arch, seed: r.seed, ...(settings.epochs !== undefined ? { epochs: settings.epochs } : {}),
+          ...(setup.feature ? { frozenFeatureModel: setup.feature } : {}),
+        }, ctx);
+        try {
+          d.repairSeconds = (performance.now() - tr) / 1000;
+          const e = await evaluateSplit(repaired.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude });
+          d.repaired = true;
+          d.cleanAccAfter = e.accuracy;
+          d.targetAfter = e.predicted[r.targets[0].targetIndex];
+          d.otherTargetsAfter = r.targets.slice(1).map((x) => e.predicted[x.targetIndex]);
+        } finally { repaired.model.dispose(); }
+      }
+    } finally { setup.feature?.model.dispose(); }
+    settings.onTrial?.(r);
+  }
+  return pending.length;
+}
+
+/** A calibrated defence flagged a model and has samples to remove, and no repair was made yet. */
+function needsRepair(d: DefenceRecord): boolean {
+  return d.verdictRule === 'calibrated' && d.mitigation === 'remove-retrain' && d.flagged && !d.repaired && d.found.length > 0;
 }
 
 /** Sets every record's counted verdict: own for CLEAR and `none`, calibrated for the baselines. */

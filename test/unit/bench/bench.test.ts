@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/index.js';
-import { BENCH_SCHEMA, benchDefences, type TrialRecord } from '../../../src-main/engine/bench/defence.js';
+import { BENCH_SCHEMA, benchDefences, repairFlagged, splitTestForBench, type TrialRecord } from '../../../src-main/engine/bench/defence.js';
 import { loadDataset } from '../../../src-main/engine/data/load.js';
 import { DEFAULT_FALSE_ALARM } from '../../../src-main/contract/results.js';
 
@@ -89,33 +89,55 @@ describe('clear bench (smoke)', () => {
     expect(r.summary.map((row) => [row.case, row.arch, row.falseAlarms.n])).toEqual([['label-flip@mlp', 'mlp', 2], ['label-flip@cnn', 'cnn', 2]]);
   }, 300_000);
 
-  it('poisons two targets at once, and repairs a baseline by removing what it found and retraining', async () => {
+  it('poisons two targets at once, and repairs a baseline only where its calibrated verdict flagged a successful attack', async () => {
     await initBackend('auto');
     const ds = await loadDataset('mnist', { limit: 1000, seed: 0 });
     const r = await benchDefences(ds, {
-      attacks: ['label-flip'], variants: ['two-targets'], scenario: 'transfer', poisons: 60, defences: ['deep-knn', 'none'],
+      attacks: ['label-flip'], variants: ['two-targets'], scenario: 'transfer', defences: ['deep-knn', 'none'],
       trials: 2, cleanTrials: 0, seed: 11, arch: 'mlp', cleanEpochs: 2,
     });
-    expect(r.settings.cases.map((c) => c.id)).toEqual(['label-flip:60', 'label-flip+two-targets:60']);
-    const pairs = r.trials.filter((t) => t.case === 'label-flip+two-targets:60');
+    expect(r.settings.cases.map((c) => c.id)).toEqual(['label-flip', 'label-flip+two-targets']);
+    const pairs = r.trials.filter((t) => t.case === 'label-flip+two-targets');
     expect(pairs).toHaveLength(2);
     for (const t of pairs) {
       expect(t.targets).toHaveLength(2);
       expect(t.targets[0].targetIndex).not.toBe(t.targets[1].targetIndex);
       for (const x of t.targets) expect(x.targetClass).not.toBe(t.attackerClass);
-      expect(t.poisonIndices).toHaveLength(120);
+      expect(t.poisonIndices).toHaveLength(40);
       expect(t.attackSucceeded).toBe(t.targets.every((x) => x.cleanPredicted === x.targetClass && x.poisonedPredicted === t.attackerClass));
     }
     // Trial t of every case of an attack shares its first target: a sweep is paired.
-    for (const t of pairs) expect(r.trials.find((x) => x.case === 'label-flip:60' && x.trial === t.trial)!.targetIndex).toBe(t.targetIndex);
-    const successful = r.trials.filter((t) => t.attackSucceeded);
-    expect(successful.length).toBeGreaterThan(0);
+    for (const t of pairs) expect(r.trials.find((x) => x.case === 'label-flip' && x.trial === t.trial)!.targetIndex).toBe(t.targetIndex);
     for (const t of r.trials) {
       const knn = t.defences.find((d) => d.defence === 'deep-knn')!;
       expect(knn.mitigation).toBe('remove-retrain');
-      expect(knn.repaired).toBe(t.attackSucceeded && knn.found.length > 0);
+      // Repaired exactly where the attack succeeded and the calibrated verdict flagged.
+      expect(knn.repaired).toBe(t.attackSucceeded && knn.flagged && knn.found.length > 0);
       if (!knn.repaired) expect(knn.targetAfter).toBe(t.targetBefore);
       expect(t.defences.find((d) => d.defence === 'none')!.repaired).toBe(false);
     }
+  }, 300_000);
+
+  it('a baseline\'s repair removes what it found and retrains: without exactly the poisons, the clean victim comes back', async () => {
+    await initBackend('auto');
+    const ds = await loadDataset('mnist', { limit: 1000, seed: 0 });
+    const options = { attacks: ['label-flip' as const], scenario: 'transfer' as const, defences: ['deep-knn'], trials: 2, cleanTrials: 0, seed: 11, arch: 'mlp', cleanEpochs: 2 };
+    const r = await benchDefences(ds, options);
+    const t = r.trials.find((x) => x.attackSucceeded);
+    expect(t, 'the seeded run must hold a successful attack for this test to mean anything').toBeDefined();
+    // As if deep-knn had flagged this model and found exactly the poisons.
+    const knn = t!.defences[0];
+    Object.assign(knn, { flagged: true, repaired: false, found: [...t!.poisonIndices] });
+    const { pool } = splitTestForBench(ds.test, 0, options.seed);
+    const seen: TrialRecord[] = [];
+    const n = await repairFlagged(ds, [t!], { cases: r.settings.cases, seed: options.seed, pool, reference: [], cleanEpochs: 2, onTrial: (x) => seen.push(x) });
+    expect(n).toBe(1);
+    expect(seen).toEqual([t]);
+    expect(knn.repaired).toBe(true);
+    // The same seed and the same data without the poisons: the counterfactual clean victim again.
+    expect(knn.targetAfter).toBe(t!.targets[0].cleanPredicted);
+    expect(knn.cleanAccAfter).toBe(t!.cleanVictimAcc);
+    // Already repaired: nothing more to do.
+    expect(await repairFlagged(ds, [t!], { cases: r.settings.cases, seed: options.seed, pool, reference: [], cleanEpochs: 2 })).toBe(0);
   }, 300_000);
 });

@@ -59,4 +59,17 @@ describe('clear bench checkpoint and --resume', () => {
     expect(readFileSync(path.join(out, 'bench.json'), 'utf8')).toBe(before);
     await expect(benchJob({ ...base, trials: 1, resume: true })).rejects.toThrow(/--resume needs --out/);
   }, 300_000);
+
+  it('reads a trial written twice (again after its repairs) as its last line', async () => {
+    const out = path.join(dir, 'twice');
+    const first = await benchJob({ ...base, trials: 1, out }) as BenchResult;
+    const saved = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')) as BenchResult & { checkpointKey: unknown };
+    const header = JSON.stringify({ checkpoint: saved.schema, key: saved.checkpointKey });
+    const later = { ...first.trials[0], defences: first.trials[0].defences.map((d) => ({ ...d, repairSeconds: 123 })) };
+    writeFileSync(path.join(out, CHECKPOINT_FILE), `${header}\n${JSON.stringify(first.trials[0])}\n${JSON.stringify(later)}\n`);
+    rmSync(path.join(out, 'bench.json'));
+    const resumed = await benchJob({ ...base, trials: 1, out, resume: true }) as BenchResult;
+    expect(resumed.trials).toHaveLength(1);
+    expect(resumed.trials[0].defences[0].repairSeconds).toBe(123);
+  }, 300_000);
 });
