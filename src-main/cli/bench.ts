@@ -35,7 +35,7 @@ export const attackCommand: Command = {
     { name: 'target', type: 'int', value: 'I', help: 'index of the target sample in the test split', required: true },
     { name: 'attacker-class', type: 'int', value: 'A', help: 'class the target should be classified as', required: true },
     { name: 'poisons', type: 'int', value: 'K', help: 'number of poisons (default 20 for label-flip, 25 for fc, cp, bp)' },
-    { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget per poison, pixels in [0, 1]' },
+    { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget per poison, pixels in [0, 1] (default 8/255); fc, cp, bp poisons replace bases drawn at random from the attacker class' },
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
     { name: 'feature-model', type: 'string', value: 'MODEL_DIR', help: 'fc, cp, bp: the feature extractor to attack (default: train a clean cnn here)' },
     { name: 'out', type: 'string', value: 'DATA_DIR', help: 'new folder for the poisoned dataset (load it as dir:DATA_DIR)', required: true },
