@@ -5,15 +5,25 @@ import { formatSeconds } from './progress.js';
 
 function pct(x: number): string { return `${(x * 100).toFixed(2)}%`; }
 
+/** A p-value as people read it: "< 0.001", or three decimals. */
+function pValueText(p: number): string {
+  return p < 0.001 ? '< 0.001' : p.toFixed(3);
+}
+
 export function describeScan(r: ScanResult, say: (s: string) => void, top = 5): void {
   const names = r.dataset.classNames;
-  say(r.verdict.summary);
-  const shown: Pocket[] = r.pockets.filter((p) => p.confirmed);
-  const rest = r.pockets.filter((p) => !p.confirmed).slice(0, Math.max(0, top - shown.length));
-  if (shown.length + rest.length) say('  #   classes (A inside B)   members  score   p-value   shell  spread  interior  status');
-  for (const p of [...shown, ...rest]) {
-    say(`  ${String(p.id).padEnd(3)} ${`"${names[p.attackerClass]}" inside "${names[p.enclosingClass]}"`.padEnd(22)} ${String(p.members.length).padStart(7)}  ${p.score.toFixed(2).padStart(5)}  ${p.pValue.toExponential(1).padStart(8)}  ${p.tightness.shellPurity.toFixed(2).padStart(5)}  ${p.tightness.relativeSpread.toFixed(2).padStart(6)}  ${pct(p.interiorAttackerRate).padStart(8)}  ${p.confirmed ? 'POCKET' : 'natural'}`);
+  say(`${r.verdict.headline}: ${r.verdict.summary}`);
+  const shown: Pocket[] = r.pockets.filter((p) => p.confirmed || p.attempt);
+  const rest = r.pockets.filter((p) => !p.confirmed && !p.attempt).slice(0, Math.max(0, top - shown.length));
+  if (shown.length + rest.length) {
+    say(`Candidate groups (${shown.length + rest.length} of ${r.pockets.length} shown; p-values are family-wise, against ${r.calibration.nullGroups} random border groups of this model):`);
+    say('  #   classes (A inside B)   members  score  p-value  attempt p  shell  learnt  status');
   }
+  for (const p of [...shown, ...rest]) {
+    const status = p.confirmed ? 'POCKET' : p.attempt ? 'ATTEMPT' : 'natural';
+    say(`  ${String(p.id).padEnd(3)} ${`"${names[p.attackerClass]}" inside "${names[p.enclosingClass]}"`.padEnd(22)} ${String(p.members.length).padStart(7)}  ${p.score.toFixed(2).padStart(5)}  ${pValueText(p.pValue).padStart(7)}  ${pValueText(p.attemptPValue).padStart(9)}  ${p.tightness.shellPurity.toFixed(2).padStart(5)}  ${pct(p.learnt).padStart(6)}  ${status}`);
+  }
+  if (r.settings.reference) say(`Held-out support from the reference set ${r.settings.reference}.`);
   const t = r.timings;
   say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}).`);
 }
@@ -26,13 +36,15 @@ export const scanCommand: Command = {
     ...dataOptions,
     { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at (default: the input of the last Dense layer)' },
     { name: 'false-alarm', type: 'number', value: 'RATE', help: 'family-wise level at which a pocket is reported (default 0.01)' },
-    { name: 'neighbours', type: 'int', value: 'K', help: 'neighbours per sample in the feature graph (default 40)' },
+    { name: 'neighbours', type: 'int', value: 'K', help: 'neighbours per sample in the feature graph (default 40; pockets larger than K are still found)' },
+    { name: 'reference', type: 'string', value: 'test|SPEC', help: 'trusted labelled samples held apart from training: "test" (the dataset\'s test split) or a data spec; used as held-out support (default: none)' },
     { name: 'out', type: 'string', value: 'SCAN.json', help: 'write the scan result here (a new file)' },
   ],
   async run(a, io) {
     const r = await io.run('scan', {
       ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined,
-      falseAlarm: a.falseAlarm as number | undefined, neighbours: a.neighbours as number | undefined, out: a.out as string | undefined,
+      falseAlarm: a.falseAlarm as number | undefined, neighbours: a.neighbours as number | undefined,
+      reference: a.reference as string | undefined, out: a.out as string | undefined,
     }) as ScanResult;
     describeScan(r, io.say);
     if (a.out) io.say(`Scan written to ${a.out}.`);
@@ -44,7 +56,7 @@ export function describeRepair(r: RepairResult, classNames: string[], say: (s: s
   say(`Relabelled ${r.relabelled.length} training samples and fine-tuned in ${formatSeconds(r.seconds)}.`);
   for (const p of r.pockets) say(`  pocket ${p.id} ("${classNames[p.attackerClass]}" inside "${classNames[p.enclosingClass]}"): interior predicted as attacker ${pct(p.interiorBefore)} → ${pct(p.interiorAfter)}`);
   say(`Held-out accuracy: ${pct(r.before.accuracy)} → ${pct(r.after.accuracy)}.`);
-  say(`Verdict: ${r.before.suspected ? 'suspected' : 'not suspected'} → ${r.after.suspected ? 'still suspected' : 'not suspected'} (rescan).`);
+  say(`Verdict: ${r.before.suspected ? 'suspected' : 'not suspected'} → ${r.after.suspected ? 'still suspected' : 'not suspected'} (rescan: ${r.rescan.verdict.headline.toLowerCase()}).`);
   if (r.target) say(`Target (test sample ${r.target.index}, true class "${classNames[r.target.trueClass]}"): predicted "${classNames[r.target.before]}" → "${classNames[r.target.after]}".`);
   say(`Repaired model written to ${r.model.out} (the original is unchanged).`);
 }

@@ -50,6 +50,8 @@ export const ProjectSettings = z.object({
   scan: z.object({
     falseAlarm: z.number().gt(0).lt(1).default(DEFAULT_FALSE_ALARM),
     neighbours: z.number().int().min(5).max(500).optional(),
+    /** Use the dataset's own test split as the trusted reference set (held-out support). */
+    useTestAsReference: z.boolean().default(false),
   }).strict().default({}),
   repair: z.object({
     epochs: z.number().int().min(1).max(100).optional(),

@@ -45,6 +45,8 @@ export const jobArgs = {
     featureLayer: z.string().min(1).optional(),
     falseAlarm: z.number().gt(0).lt(1).default(DEFAULT_FALSE_ALARM),
     neighbours: z.number().int().min(5).max(500).optional(),
+    /** Trusted labelled reference set for held-out support: 'test' (the dataset's own test split) or a data spec (all its samples). */
+    reference: DataSpec.optional(),
     out: path.optional(),
   }).strict(),
   /** Fine-tune with corrected labels; write the repaired model to a new folder. */

@@ -3,15 +3,14 @@
  * boundary. The engine produces them, the CLI writes them to files, and the desktop app stores
  * them in the project; its charts read `statistics` directly. Types only: no imports.
  */
-export const SCAN_SCHEMA = 'clear-scan/1';
+export const SCAN_SCHEMA = 'clear-scan/2';
 export const REPAIR_SCHEMA = 'clear-repair/1';
 
 /**
- * Default family-wise level at which a scan reports a pocket. 1%, not 5%: the calibration
- * (engine/clear/calibrate.ts) understates how often a clean model's most unusual natural pocket
- * reaches a given p-value — at a 5% setting, 3 of 13 clean MNIST cnn models were reported in
- * the 2026-11-25 benchmark runs — so the nominal level is set below the rate we aim for. The
- * README's benchmark table gives the false-alarm rate measured at this default.
+ * Default family-wise level at which a scan reports a pocket or a poisoning attempt: the
+ * chance, on a clean model, that the scan reports anything. The null is measured on the model
+ * being scanned (engine/clear/calibrate.ts); the README's benchmark table gives the
+ * false-alarm rate measured on clean models at this level and at 5%.
  */
 export const DEFAULT_FALSE_ALARM = 0.01;
 
@@ -22,7 +21,11 @@ export interface ScanSettings {
   falseAlarm: number;
   minShellPurity: number;
   probesPerPocket: number;
+  /** Random border groups scored to measure this model's null (calibrate.ts). */
+  nullGroups: number;
   seed: number;
+  /** The trusted labelled reference set used for held-out support, or null when the scan had none. */
+  reference: string | null;
 }
 
 export interface PocketTightness {
@@ -46,8 +49,23 @@ export interface Pocket {
   score: number;
   /** Chance that a natural pocket of this model scores at least this high (family-wise). */
   pValue: number;
-  /** pValue ≤ the false-alarm rate: reported as a backdoor pocket and repaired. */
+  /** pValue ≤ the false-alarm rate and the model learnt some of it: reported as a backdoor pocket and repaired. */
   confirmed: boolean;
+  /** How far the model learnt the group: the larger of fittedRate and interiorAttackerRate. */
+  learnt: number;
+  /**
+   * Family-wise p-value of the group as a poisoning attempt: its structure alone (depth, size,
+   * duplication), for a group the model did not learn (learnt < 0.5); 1 for a learnt group.
+   */
+  attemptPValue: number;
+  /** Not a confirmed pocket, and attemptPValue ≤ the false-alarm rate: reported as a poisoning attempt the model did not learn. */
+  attempt: boolean;
+  /** How the group was found: grown as a pocket, from samples whose neighbours outvote their label, or both. */
+  origin: 'pocket' | 'disagreement' | 'both';
+  /** The nearest training samples outside the group that the scan judged it by (its shell), nearest first. */
+  shell: number[];
+  /** Training samples of another label within ε of the hull (a target in the training set would be one). */
+  contaminants: number[];
   tightness: PocketTightness;
   /** Share of hull-interior probes the head predicts as the attacker class. */
   interiorAttackerRate: number;
@@ -91,11 +109,35 @@ export interface ScanResult {
   dataset: { spec: string; name: string; fingerprint: string; trainCount: number; classNames: string[] };
   model: { dir: string; fingerprint: string; featureLayer: string; featureDim: number };
   verdict: {
+    /** A backdoor is learnt: at least one confirmed pocket. */
     suspected: boolean;
+    /** No pocket confirmed, but the training data holds a poisoning attempt the model did not learn. */
+    attempt: boolean;
+    /** 'Backdoor suspected', 'Poisoning attempt found' or 'No backdoor found': the verdict in a few words. */
+    headline: string;
     falseAlarm: number;
     /** Smallest pocket p-value (1 when there are no candidates). */
     pValue: number;
+    /** Smallest poisoning-attempt p-value (1 when no group is unlearnt). */
+    attemptPValue: number;
+    /** The verdict in a sentence or two, without the headline. */
     summary: string;
+  };
+  /** The null the p-values come from, measured on this model and data. */
+  calibration: {
+    /** Random border groups scored. */
+    nullGroups: number;
+    /** Draws made to get them (a border sample whose neighbourhood gives no shell makes no group). */
+    nullDraws: number;
+    /** Border samples they were drawn from. */
+    borderSamples: number;
+    /** Natural groups the largest score is taken over (the max-statistic's family). */
+    family: number;
+    /** Exponential tail of the null's backdoor scores: threshold, share above it, scale (upper 95% bound). */
+    backdoorTail: { threshold: number; share: number; scale: number };
+    attemptTail: { threshold: number; share: number; scale: number };
+    /** Scores of the null draws that made a group (attemptScore null for a learnt group). */
+    nullScores: { score: number; attemptScore: number | null; size: number }[];
   };
   /** Every candidate group, best score first; `confirmed` marks the backdoor pockets. */
   pockets: Pocket[];

@@ -14,7 +14,7 @@ import type { JobContext } from './progress.js';
 import { UserError } from './errors.js';
 import { readFileSync, existsSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import nodePath from 'node:path';
-import { scanModel } from './clear/scan.js';
+import { scanModel, type ReferenceSet } from './clear/scan.js';
 import { disposeSplitModel } from './clear/split.js';
 import { repairModel, assertScanMatches } from './clear/repair.js';
 import { SCAN_SCHEMA, type ScanResult } from './clear/types.js';
@@ -148,15 +148,40 @@ export function readAttackManifest(spec: string): { targetIndex: number; targetC
   try { return JSON.parse(readFileSync(file, 'utf8')); } catch { return undefined; }
 }
 
-export async function scanJob(args: DataOptions & { model: string; featureLayer?: string; falseAlarm: number; neighbours?: number; out?: string }, ctx: JobContext = {}) {
+/**
+ * The trusted reference set a scan names: 'test' is the dataset's own test split; any other
+ * value is a data spec whose samples (both splits) are all used. Its classes must be the dataset's.
+ */
+export async function resolveReference(name: string | null | undefined, ds: Dataset): Promise<ReferenceSet | undefined> {
+  if (!name) return undefined;
+  if (name === 'test') {
+    if (ds.test.count === 0) throw new UserError(`The reference "test" names the test split of ${ds.spec}, which has no samples.`);
+    return { name: 'test', split: ds.test };
+  }
+  const ref = await getDataset({ data: name });
+  if (ref.classNames.length !== ds.classNames.length || ref.shape.join('x') !== ds.shape.join('x')) {
+    throw new UserError(`The reference set ${name} has ${ref.classNames.length} classes of ${ref.shape.join('×')} samples, but the dataset ${ds.spec} has ${ds.classNames.length} classes of ${ds.shape.join('×')}.`);
+  }
+  const size = ref.shape[0] * ref.shape[1] * ref.shape[2];
+  const images = new Float32Array((ref.train.count + ref.test.count) * size);
+  images.set(ref.train.images, 0);
+  images.set(ref.test.images, ref.train.count * size);
+  const labels = new Int32Array(ref.train.count + ref.test.count);
+  labels.set(ref.train.labels, 0);
+  labels.set(ref.test.labels, ref.train.count);
+  return { name, split: { images, labels, count: labels.length } };
+}
+
+export async function scanJob(args: DataOptions & { model: string; featureLayer?: string; falseAlarm: number; neighbours?: number; reference?: string; out?: string }, ctx: JobContext = {}) {
   if (args.out && existsSync(args.out)) throw new UserError(`The file ${args.out} already exists; choose a new name so nothing is overwritten.`);
   const ds = await getDataset(args);
   const loaded = await loadModel(args.model);
   try {
     assertModelFitsData(loaded, ds);
+    const reference = await resolveReference(args.reference, ds);
     const scan = await scanModel(loaded, ds, {
       featureLayer: args.featureLayer, falseAlarm: args.falseAlarm, ...(args.neighbours ? { neighbours: args.neighbours } : {}),
-    }, ctx);
+    }, { ...ctx, reference });
     if (args.out) writeJsonFile(args.out, scan);
     return scan;
   } finally {
@@ -172,7 +197,9 @@ export async function repairJob(args: DataOptions & { model: string; scan: strin
     assertModelFitsData(loaded, ds);
     assertScanMatches(scan, loaded, ds, args.scan);
     const manifest = readAttackManifest(ds.spec);
+    const reference = await resolveReference(scan.settings.reference, ds);
     const result = await repairModel(loaded, ds, scan, args.out, {
+      ...(reference ? { reference } : {}),
       ...(args.epochs ? { epochs: args.epochs } : {}), ...(args.learningRate ? { learningRate: args.learningRate } : {}), seed: args.seed,
       target: manifest ? { index: manifest.targetIndex, trueClass: manifest.targetClass, attackerClass: manifest.attackerClass } : undefined,
     }, ctx);

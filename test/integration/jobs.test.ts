@@ -23,7 +23,7 @@ describe('scan and repair jobs', () => {
     const scan = await scanJob({ ...data, model, falseAlarm: 0.05, out: scanFile });
     expect(tf.memory().numTensors).toBe(tensors);
     const stored = JSON.parse(readFileSync(scanFile, 'utf8'));
-    expect(stored.schema).toBe('clear-scan/1');
+    expect(stored.schema).toBe('clear-scan/2');
     expect(stored.model.fingerprint).toBe(scan.model.fingerprint);
     expect(stored.statistics.classes).toHaveLength(10);
     expect(Object.keys(stored.timings)).toEqual(['embed', 'neighbours', 'hulls', 'pocketTest', 'total']);
@@ -37,6 +37,20 @@ describe('scan and repair jobs', () => {
     expect(repair.model.fromFingerprint).toBe(scan.model.fingerprint);
     const evaluation = await evalJob({ ...data, model: out, split: 'test' });
     expect(evaluation.accuracy).toBeCloseTo(repair.after.accuracy, 6);
+  }, 600_000);
+
+  it('uses a trusted reference set only when given one, records it, and repairs with the same one', async () => {
+    const plain = await scanJob({ ...data, model, falseAlarm: 0.05 });
+    expect(plain.settings.reference).toBeNull();
+    expect(plain.pockets.every((p) => p.evidence.heldOutAttacker === -1)).toBe(true);
+    const scanFile = path.join(dir, 'scan-ref.json');
+    const withRef = await scanJob({ ...data, model, falseAlarm: 0.05, reference: 'test', out: scanFile });
+    expect(withRef.settings.reference).toBe('test');
+    expect(withRef.pockets.length).toBeGreaterThan(0);
+    expect(withRef.pockets.every((p) => p.evidence.heldOutAttacker >= 0)).toBe(true);
+    const repair = await repairJob({ ...data, model, scan: scanFile, out: path.join(dir, 'repaired-ref'), seed: 0 });
+    expect(repair.rescan.settings.reference).toBe('test');
+    await expect(scanJob({ ...data, model, falseAlarm: 0.05, reference: 'folder:/no/such/folder' })).rejects.toThrow(/no\/such\/folder/);
   }, 600_000);
 
   it('refuses a scan made on another dataset, and a file that is not a scan', async () => {

@@ -138,6 +138,8 @@ export interface PocketCandidate {
   predictedAsAttacker: number;
   /** Seeds whose grown groups make up this candidate. */
   seeds: number;
+  /** Members that came from a group of samples whose labels their neighbours outvote (step 4b). */
+  disagreeing: number;
 }
 
 export interface ClassPocketStatistics {
@@ -227,6 +229,26 @@ export function findPocketCandidates(input: CandidateSearchInput): CandidateSear
     seedOwner.push(kept[0]);
   }
 
+  // Fragments of one planted group that grew apart (the search may split a large group of
+  // copies) are in close mutual contact: a member of each lists the other among its nearest
+  // `memberCheckNeighbours`. Such fragments are one group. (Mutual: a natural sample beside a
+  // pocket may list the pocket's members, but they, crowded by each other, do not list it.)
+  const contact = settings.memberCheckNeighbours;
+  const lists = (i: number, j: number): boolean => {
+    const { indices } = neighbourRow(graph, i);
+    for (let c = 0; c < Math.min(contact, indices.length); c++) if (indices[c] === j) return true;
+    return false;
+  };
+  for (let i = 0; i < n; i++) {
+    if (covered[i] !== 1) continue;
+    const { indices } = neighbourRow(graph, i);
+    for (let c = 0; c < Math.min(contact, indices.length); c++) {
+      const j = indices[c];
+      if (covered[j] === 1 && labels[j] === labels[i] && lists(j, i)) union.join(i, j);
+    }
+  }
+  const disagreeing = disagreementGroups(labels, graph, numClasses, settings);
+
   // Components of the grown groups; seeds are credited to the component they fed.
   const componentMembers = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
@@ -252,6 +274,28 @@ export function findPocketCandidates(input: CandidateSearchInput): CandidateSear
     });
     if (candidate && candidate.shellPurity >= settings.minShellPurity) candidates.push(candidate);
   }
+
+  // Step 4b: coherent groups of samples whose label loses their neighbours' vote (Deep k-NN's
+  // signal). Members already in a pocket candidate count toward it; the rest of a group, when
+  // it still has `minGroupSize` members, is a candidate of its own whatever its shell's purity:
+  // its members' neighbourhoods already outvote its label, one by one. (The rest is not merged
+  // into the pocket: a loose ring of natural disagreements would widen a tight planted hull.)
+  const inCandidate = new Map<number, PocketCandidate>();
+  for (const candidate of candidates) for (const member of candidate.members) inCandidate.set(member, candidate);
+  for (const group of disagreeing) {
+    const rest = group.filter((i) => {
+      const host = inCandidate.get(i);
+      if (host) host.disagreeing++;
+      return !host;
+    });
+    if (rest.length < settings.minGroupSize) continue;
+    const candidate = describePocket(rest, { features, dim, labels, predictions, frontier, settings, typicalNeighbourDistance, seeds: 0 });
+    if (!candidate) continue;
+    candidate.disagreeing = rest.length;
+    candidates.push(candidate);
+  }
+  const merged = mergeTouching([...candidates], { features, dim, labels, predictions, frontier, settings, typicalNeighbourDistance, seeds: 0 });
+  candidates.splice(0, candidates.length, ...merged);
   candidates.sort((a, b) =>
     b.shellPurity - a.shellPurity || a.tightness - b.tightness || b.size - a.size || a.members[0] - b.members[0]);
 
@@ -264,6 +308,129 @@ export function findPocketCandidates(input: CandidateSearchInput): CandidateSear
     pairs,
     typicalNeighbourDistance: Array.from(typicalNeighbourDistance),
   };
+}
+
+/**
+ * Candidates of the same attacker and enclosing class that touch, one holding a member of the
+ * other's shell, are one group: the copies of a planted target fall into several tight
+ * clusters (one per shift of the image) that sit in each other's shells. Touching groups are
+ * joined and described again, until none touch.
+ */
+function mergeTouching(candidates: PocketCandidate[], context: DescribeContext): PocketCandidate[] {
+  let current = candidates;
+  for (let round = 0; round < 10; round++) {
+    const owner = new Map<number, number>();
+    current.forEach((c, k) => { for (const m of c.members) owner.set(m, k); });
+    const union = new UnionFind(current.length);
+    let joined = false;
+    current.forEach((c, k) => {
+      for (const j of c.shell) {
+        const other = owner.get(j);
+        if (other === undefined || other === k) continue;
+        const o = current[other];
+        if (o.attackerClass !== c.attackerClass || o.enclosingClass !== c.enclosingClass) continue;
+        union.join(k, other);
+        joined = true;
+      }
+    });
+    if (!joined) return current;
+    const groups = new Map<number, number[]>();
+    current.forEach((_, k) => { const r = union.find(k); const list = groups.get(r); if (list) list.push(k); else groups.set(r, [k]); });
+    const next: PocketCandidate[] = [];
+    for (const ks of groups.values()) {
+      if (ks.length === 1) { next.push(current[ks[0]]); continue; }
+      const members = [...new Set(ks.flatMap((k) => current[k].members))];
+      const described = describePocket(members, { ...context, seeds: ks.reduce((sum, k) => sum + current[k].seeds, 0) });
+      if (!described) { for (const k of ks) next.push(current[k]); continue; }
+      described.disagreeing = ks.reduce((sum, k) => sum + current[k].disagreeing, 0);
+      next.push(described);
+    }
+    current = next;
+  }
+  return current;
+}
+
+/**
+ * Step 4b: samples whose label loses the plurality vote of their `k` graph neighbours, in
+ * groups: two such samples are linked when they share their label and their neighbours'
+ * plurality label and one lists the other among its neighbours. Groups of at least
+ * `minGroupSize` are returned. Natural disagreements (odd or mislabelled samples) are mostly
+ * alone; poisons crafted toward one target are each other's neighbours.
+ */
+export function disagreementGroups(labels: Int32Array, graph: NeighbourGraph, numClasses: number, settings: Pick<CandidateSettings, 'minGroupSize'>): number[][] {
+  const { n, k, indices } = graph;
+  const plurality = new Int32Array(n).fill(-1);
+  const votes = new Int32Array(numClasses);
+  for (let i = 0; i < n; i++) {
+    votes.fill(0);
+    for (let c = 0; c < k; c++) votes[labels[indices[i * k + c]]]++;
+    let best = 0;
+    for (let c = 1; c < numClasses; c++) if (votes[c] > votes[best]) best = c;
+    if (votes[labels[i]] < votes[best]) plurality[i] = best;
+  }
+  const union = new UnionFind(n);
+  for (let i = 0; i < n; i++) {
+    if (plurality[i] < 0) continue;
+    for (let c = 0; c < k; c++) {
+      const j = indices[i * k + c];
+      if (plurality[j] === plurality[i] && labels[j] === labels[i]) union.join(i, j);
+    }
+  }
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    if (plurality[i] < 0) continue;
+    const root = union.find(i);
+    const list = groups.get(root);
+    if (list) list.push(i); else groups.set(root, [i]);
+  }
+  return [...groups.values()].filter((group) => group.length >= settings.minGroupSize);
+}
+
+/**
+ * Border samples: those whose neighbour walk meets another label within their list, so that a
+ * group formed around them has a shell to judge. Every candidate pocket is made of such
+ * samples; the calibration's null groups are drawn around them ({@link nullGroups}).
+ */
+export function borderSamples(labels: Int32Array, graph: NeighbourGraph): number[] {
+  const border: number[] = [];
+  for (let i = 0; i < graph.n; i++) {
+    const { indices } = neighbourRow(graph, i);
+    for (let c = 0; c < indices.length; c++) {
+      if (labels[indices[c]] !== labels[i]) {
+        border.push(i);
+        break;
+      }
+    }
+  }
+  return border;
+}
+
+export interface NullGroupDraw {
+  /** Border samples the draws were made from. */
+  population: number;
+  /** One described group per draw (undefined where the group had no shell to judge). */
+  groups: (PocketCandidate | undefined)[];
+}
+
+/**
+ * Random groups of border samples, described exactly as candidates are (shell, enclosing
+ * class, purity, contamination, tightness): draw `i` is border sample `centres[i]` and its
+ * `sizes[i] − 1` nearest samples of the same label. They are what the calibration scores
+ * through the same pipeline as the candidates, to learn what scores this model's own natural
+ * groups reach (scan.ts).
+ */
+export function nullGroups(input: CandidateSearchInput, centres: readonly number[], sizes: readonly number[]): (PocketCandidate | undefined)[] {
+  const { features, dim, labels, predictions, graph } = input;
+  const settings = resolveSettings(input.settings);
+  const numClasses = input.numClasses ?? 1 + Math.max(maxOf(labels), maxOf(predictions));
+  const typicalNeighbourDistance = classNeighbourScales(labels, graph, numClasses, settings.scaleNeighbourRank);
+  const frontier = new GroupFrontier(graph);
+  return centres.map((centre, d) => {
+    const { indices } = neighbourRow(graph, centre);
+    const members = [centre];
+    for (let c = 0; c < indices.length && members.length < sizes[d]; c++) if (labels[indices[c]] === labels[centre]) members.push(indices[c]);
+    return describePocket(members, { features, dim, labels, predictions, frontier, settings, typicalNeighbourDistance, seeds: 0 });
+  });
 }
 
 /** Foreign points a group of `size` members may pass over while it grows (see `runGapFraction`). */
@@ -601,6 +768,7 @@ function describePocket(unsortedMembers: number[], context: DescribeContext): Po
     tightness: scale > 0 ? meanInnerDistance / scale : meanInnerDistance > 0 ? Number.MAX_VALUE : 0,
     predictedAsAttacker: agreeing / size,
     seeds: context.seeds,
+    disagreeing: 0,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * CLEAR repair (README, "How CLEAR decides"): relabel the members of confirmed pockets to their
- * enclosing class, fine-tune with a replay of clean training data, close the whole hull in
+ * CLEAR repair (README, "How CLEAR decides"): relabel the members of confirmed pockets (and of
+ * poisoning attempts) to their enclosing class, fine-tune with a replay of clean training data, close the whole hull in
  * the head (the target is usually unknown and sits somewhere inside it), then verify by
  * rescanning and measuring held-out accuracy. The original model is never modified: the
  * repaired one is a fresh copy written to a new folder.
@@ -15,7 +15,7 @@ import { createRng } from '../random.js';
 import { embedSplit } from './embed.js';
 import { DEFAULT_FINE_TUNE, fineTune } from './finetune.js';
 import { probePocket } from './pocket-test.js';
-import { scanModel } from './scan.js';
+import { scanModel, type ReferenceSet } from './scan.js';
 import { disposeSplitModel, splitModel, type SplitModel } from './split.js';
 import { REPAIR_SCHEMA, type Pocket, type RepairResult, type ScanResult } from './types.js';
 
@@ -92,13 +92,15 @@ export async function repairModel(
   ds: Dataset,
   scan: ScanResult,
   out: string,
-  options: Partial<RepairSettings> & { target?: { index: number; trueClass: number; attackerClass: number } } = {},
+  options: Partial<RepairSettings> & { target?: { index: number; trueClass: number; attackerClass: number }; reference?: ReferenceSet } = {},
   ctx: JobContext = {},
 ): Promise<RepairResult> {
   const s = { ...DEFAULT_REPAIR_SETTINGS, ...options };
   assertWritableOutput(out, 'repaired model folder');
   const start = performance.now();
-  const pockets = scan.pockets.filter((p) => p.confirmed);
+  // Poisoning attempts are relabelled too: the model did not learn them this time, but training
+  // on them again (or longer) could.
+  const pockets = scan.pockets.filter((p) => p.confirmed || p.attempt);
   const relabel = new Map<number, number>();
   for (const p of pockets) for (const m of p.members) relabel.set(m, p.enclosingClass);
 
@@ -132,7 +134,7 @@ export async function repairModel(
     let rescan: ScanResult;
     try {
       ctx.onProgress?.({ stage: 'verify', fraction: 0, message: 'rescanning the repaired model' });
-      rescan = await scanModel(repaired, ds, { ...scan.settings }, { signal: ctx.signal, onProgress: (e) => ctx.onProgress?.({ ...e, stage: `verify ${e.stage}` }) });
+      rescan = await scanModel(repaired, ds, { ...scan.settings }, { signal: ctx.signal, ...(options.reference ? { reference: options.reference } : {}), onProgress: (e) => ctx.onProgress?.({ ...e, stage: `verify ${e.stage}` }) });
     } finally { disposeSplitModel(repaired.model); }
     const openPocketsAfter = rescan.pockets.filter((p) => p.confirmed).length;
     let target: RepairResult['target'];

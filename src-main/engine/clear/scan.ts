@@ -1,19 +1,22 @@
 /**
- * The CLEAR scan (README, "How CLEAR decides"): embed → neighbour graph → seeds and hull search →
- * pocket test → score and calibrate → verdict and per-class statistics.
+ * The CLEAR scan (README, "How CLEAR decides"), as named steps: embed and neighbour graph
+ * (`prepareScan`) → extend the graph past large groups → search candidates (pockets and
+ * groups of disagreeing samples) → judge every group, and random border groups of the same
+ * model, by the same evidence → calibrate against those null groups → decide (backdoor
+ * pockets, poisoning attempts) → gather stragglers → statistics and summary.
  */
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset, Split } from '../data/dataset.js';
 import type { LoadedModel } from '../model/io.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
-import { createRng } from '../random.js';
-import { heldOutSupport, landReferenceSamples } from './reference.js';
-import { calibrateScores, median, NATURAL_POCKET_PRIOR } from './calibrate.js';
+import { createRng, type Rng } from '../random.js';
+import { heldOutSupport, landReferenceSamples, type ReferenceLanding } from './reference.js';
+import { familyPValue, fitNullTail, median, type NullTail } from './calibrate.js';
 import { embedSplit, type Embedding } from './embed.js';
 import { buildNeighbourGraph, neighbourRow, normaliseFeatures, type NeighbourGraph } from './knn.js';
 import { extendGraphPastGroups } from './runs.js';
-import { probePocket } from './pocket-test.js';
-import { findPocketCandidates, type PocketCandidate } from './pockets.js';
-import { isPocket, pocketScore, scoreParts } from './score.js';
+import { probePocket, type PocketProbeResult } from './pocket-test.js';
+import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
+import { attemptScore, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from './split.js';
 import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
@@ -23,8 +26,17 @@ export const DEFAULT_SCAN_SETTINGS: Omit<ScanSettings, 'featureLayer'> = {
   falseAlarm: DEFAULT_FALSE_ALARM,
   minShellPurity: 0.6,
   probesPerPocket: 64,
+  nullGroups: 400,
   seed: 0,
+  reference: null,
 };
+
+/** A trusted labelled reference set for held-out support: never containing an attack's target. */
+export interface ReferenceSet {
+  /** What it is, for the record (a data spec, or a description of the split). */
+  name: string;
+  split: Split;
+}
 
 export interface ScanPreparation {
   parts: SplitModel;
@@ -118,10 +130,15 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   parts.push(`${p.members.length} training sample${p.members.length === 1 ? '' : 's'} labelled "${a}" sit together inside the region of class "${b}"`);
   parts.push(`${Math.round(p.tightness.shellPurity * 100)}% of their nearest outside neighbours are "${b}"`);
   if (p.tightness.relativeSpread < 0.3) parts.push('they are near-duplicates of each other in the model\'s feature space (much closer together than ordinary "' + b + '" samples are)');
-  parts.push(`the model predicts "${a}" for ${Math.round(p.interiorAttackerRate * 100)}% of points inside their hull and switches to "${b}" ${Math.round(p.flipDistance * 100)}% of the way out`);
+  const outvoted = p.evidence.disagreeing ?? 0;
+  if (outvoted > 0) parts.push(`${outvoted === p.members.length ? 'every one' : `${outvoted}`} of them ${outvoted === 1 ? 'has its' : 'have their'} label outvoted by ${outvoted === 1 ? 'its' : 'their'} own nearest neighbours`);
+  parts.push(`the model predicts "${a}" for ${Math.round(p.fittedRate * 100)}% of them, and for ${Math.round(p.interiorAttackerRate * 100)}% of points inside their hull and switches to "${b}" ${Math.round(p.flipDistance * 100)}% of the way out`);
+  const chance = (v: number) => (v < 0.001 ? '< 0.001' : v.toFixed(3));
   const verdict = p.confirmed
-    ? `Natural pockets of this model score lower: a group this unusual would appear by chance with probability ${p.pValue < 0.001 ? '< 0.001' : p.pValue.toFixed(3)}, so it is reported as a planted pocket; repair relabels its members "${b}".`
-    : `This is within the range of this model's natural pockets (p = ${p.pValue.toFixed(3)}), so it is not reported.`;
+    ? `Random groups of this model's own border samples score lower: a group this unusual would appear by chance with probability ${chance(p.pValue)}, so it is reported as a planted pocket; repair relabels its members "${b}".`
+    : p.attempt
+      ? `The model did not learn this group (${Math.round(p.learnt * 100)}% of it predicted "${a}"), but a group this coherent inside "${b}" would appear by chance with probability ${chance(p.attemptPValue)}: it is reported as a poisoning attempt. Its members' labels are contradicted by their neighbours; review them before training on this data again.`
+      : `This is within the range of this model's own border groups (p = ${p.pValue.toFixed(3)}${p.learnt < LEARNT_MAJORITY ? `; as an unlearnt group, p = ${p.attemptPValue.toFixed(3)}` : ''}), so it is not reported.`;
   return `${parts.join('; ')}. ${verdict}`;
 }
 
@@ -129,12 +146,130 @@ export async function scanModel(
   loaded: LoadedModel,
   ds: Dataset,
   options: Partial<ScanSettings> = {},
-  ctx: JobContext & { preparation?: ScanPreparation } = {},
+  ctx: JobContext & { preparation?: ScanPreparation; reference?: ReferenceSet } = {},
 ): Promise<ScanResult> {
   const start = now();
   const settings0 = { ...DEFAULT_SCAN_SETTINGS, ...options };
   const prep = ctx.preparation ?? await prepareScan(loaded, ds, settings0, ctx);
   return scanPrepared(loaded, ds, settings0, prep, start, ctx);
+}
+
+/** Everything the scan learns about one group (a candidate or a null draw). */
+interface JudgedGroup {
+  candidate: PocketCandidate;
+  probe: PocketProbeResult;
+  evidence: PocketEvidence;
+  /** Backdoor score (structure + ln learnt) and poisoning-attempt score (structure, unlearnt groups only). */
+  score: number;
+  attemptScore: number;
+}
+
+interface JudgeContext {
+  parts: SplitModel;
+  features: Float32Array;
+  labels: Int32Array;
+  graph: NeighbourGraph;
+  typicalNearest: number;
+  landing?: ReferenceLanding;
+  probes: number;
+}
+
+/** Step: the model's behaviour and the group's structure, for one group. */
+function judgeGroup(c: PocketCandidate, context: JudgeContext, rng: Rng): JudgedGroup {
+  const { parts, features, labels, graph, typicalNearest, landing } = context;
+  const probe = probePocket(parts, features, c.members, c.shell, c.attackerClass, c.enclosingClass, rng, context.probes);
+  const depth = scoringShellPurity(c.shell, c.attackerClass, c.enclosingClass, labels, graph);
+  const support = landing ? heldOutSupport(landing, c.members, c.attackerClass) : undefined;
+  // Near-duplicates: copies of one image, or poisons crafted to collide with one feature vector.
+  const nearest = median(c.members.map((m) => graph.distances[m * graph.k]));
+  const evidence: PocketEvidence = {
+    nearestRatio: typicalNearest > 0 ? nearest / typicalNearest : 1,
+    heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
+    shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
+    fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
+  };
+  return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence) };
+}
+
+/** Most draws made per group asked for: border samples whose neighbourhood gives no shell make no group. */
+const MAX_DRAWS_PER_GROUP = 10;
+
+/**
+ * Step: random border groups of the candidates' sizes, judged like the candidates
+ * (calibrate.ts). Draws continue until `count` of them have made a group (or the draw budget is
+ * spent); the draws that made none stay in the record, since the null's tail is a share of all
+ * draws.
+ */
+function judgeNullGroups(
+  search: CandidateSearchResult,
+  input: Parameters<typeof findPocketCandidates>[0],
+  context: JudgeContext,
+  count: number,
+  seed: number,
+  signal?: AbortSignal,
+): { judged: (JudgedGroup | undefined)[]; border: number } {
+  const border = borderSamples(input.labels, input.graph);
+  if (!search.candidates.length || !border.length || count < 1) return { judged: [], border: border.length };
+  const rng = createRng(seed + 0x9e3779b9);
+  const sizes = search.candidates.map((c) => c.size);
+  const judged: (JudgedGroup | undefined)[] = [];
+  let made = 0;
+  while (made < count && judged.length < MAX_DRAWS_PER_GROUP * count) {
+    throwIfCancelled(signal);
+    const batch = Math.min(count, MAX_DRAWS_PER_GROUP * count - judged.length);
+    const centres = Array.from({ length: batch }, () => border[rng.int(border.length)]);
+    const drawnSizes = Array.from({ length: batch }, () => sizes[rng.int(sizes.length)]);
+    for (const g of nullGroups({ ...input, settings: search.settings }, centres, drawnSizes)) {
+      if (made >= count) break;
+      const group = g && g.members.length >= 2 ? judgeGroup(g, context, rng) : undefined;
+      if (group) made++;
+      judged.push(group);
+    }
+  }
+  return { judged, border: border.length };
+}
+
+/** Rounds of leaving out the null draws of reported groups before the p-values settle. */
+const CALIBRATION_ROUNDS = 5;
+
+/**
+ * Step: family-wise p-values of every candidate against the null draws that share no member
+ * with it, with any candidate scoring at least as high, or with any candidate already found
+ * significant at `level` (two planted groups must not lend their draws to each other's null,
+ * nor two halves of one). The reported set grows round by round until it settles; on a clean
+ * model nothing is reported and every candidate is judged against the draws of everything that
+ * does not outscore it.
+ */
+function calibrate(judged: JudgedGroup[], nulls: (JudgedGroup | undefined)[], family: number, level: number) {
+  const nullMembers = nulls.map((g) => g?.candidate.members ?? []);
+  const backdoorAll = nulls.map((g) => g?.score ?? -Infinity);
+  const attemptAll = nulls.map((g) => g?.attemptScore ?? -Infinity);
+  const nullFor = (statistic: (g: JudgedGroup) => number, reported: Set<JudgedGroup>) => (g: JudgedGroup) => {
+    const mine = new Set<number>();
+    for (const other of judged) if (reported.has(other) || statistic(other) >= statistic(g)) for (const m of other.candidate.members) mine.add(m);
+    const all = statistic === backdoorOf ? backdoorAll : attemptAll;
+    return fitNullTail(all.filter((_, d) => !nullMembers[d].some((m) => mine.has(m))));
+  };
+  const backdoorOf = (g: JudgedGroup) => g.score;
+  const attemptOf = (g: JudgedGroup) => g.attemptScore;
+  const reportedB = new Set<JudgedGroup>(); const reportedA = new Set<JudgedGroup>();
+  let results = judged.map(() => ({ pValue: 1, attemptPValue: 1, nullGroups: 0, nullThreshold: 0, nullScale: 0 }));
+  for (let round = 0; round < CALIBRATION_ROUNDS; round++) {
+    const tailB = nullFor(backdoorOf, reportedB); const tailA = nullFor(attemptOf, reportedA);
+    results = judged.map((g) => {
+      const backdoorTail = tailB(g);
+      const attemptPValue = Number.isFinite(g.attemptScore) ? familyPValue(tailA(g), g.attemptScore, family) : 1;
+      return { pValue: familyPValue(backdoorTail, g.score, family), attemptPValue, nullGroups: backdoorTail.sorted.length, nullThreshold: backdoorTail.threshold, nullScale: backdoorTail.scale };
+    });
+    const before = reportedB.size + reportedA.size;
+    judged.forEach((g, i) => {
+      if (results[i].pValue <= level) reportedB.add(g);
+      if (results[i].attemptPValue <= level) reportedA.add(g);
+    });
+    if (reportedB.size + reportedA.size === before) break;
+  }
+  const tailOf = (t: NullTail) => ({ threshold: Number.isFinite(t.threshold) ? t.threshold : 0, share: t.exceedanceShare, scale: t.scale });
+  return { results, backdoorTail: tailOf(fitNullTail(backdoorAll)), attemptTail: tailOf(fitNullTail(attemptAll)) };
 }
 
 async function scanPrepared(
@@ -143,108 +278,162 @@ async function scanPrepared(
   settings0: Omit<ScanSettings, 'featureLayer'> & Partial<ScanSettings>,
   prep: ScanPreparation,
   start: number,
-  ctx: JobContext & { preparation?: ScanPreparation },
+  ctx: JobContext & { preparation?: ScanPreparation; reference?: ReferenceSet },
 ): Promise<ScanResult> {
-  const settings: ScanSettings = { ...settings0, featureLayer: prep.parts.featureLayer };
+  const settings: ScanSettings = { ...settings0, featureLayer: prep.parts.featureLayer, reference: ctx.reference?.name ?? null };
   throwIfCancelled(ctx.signal);
   const { embedding, normalised, parts } = prep;
   const labels = ds.train.labels;
 
-  // Groups larger than the graph's K: extend the lists of their members, so the search sees
-  // past them (runs.ts).
+  // Step: groups larger than the graph's K get neighbour lists past them (runs.ts).
   let t = now();
   const graph = await extendGraphPastGroups(normalised, embedding.dim, labels, prep.graph, {}, ctx.signal);
   const extend = now() - t;
 
+  // Step: candidate groups.
   t = now();
   ctx.onProgress?.({ stage: 'hulls', fraction: 0 });
-  const search = findPocketCandidates({
+  const searchInput = {
     features: normalised, n: embedding.n, dim: embedding.dim, labels, predictions: embedding.predictions, graph,
-    settings: { minShellPurity: settings.minShellPurity },
-  });
+    numClasses: ds.classNames.length, settings: { minShellPurity: settings.minShellPurity },
+  };
+  const search = findPocketCandidates(searchInput);
   ctx.onProgress?.({ stage: 'hulls', fraction: 1, message: `${search.candidates.length} candidate groups from ${search.seedCount} seeds` });
   const hulls = now() - t;
 
+  // Step: judge the candidates, then this model's own null groups, by the same evidence.
   t = now();
-  // Held-out support needs the reference split's landing places: one more forward pass.
-  const landing = ds.test.count > 0
-    ? await landReferenceSamples(parts, ds.test, ds.shape, normalised, embedding.n, ctx)
+  // Held-out support needs the reference set's landing places: one more forward pass.
+  const landing = ctx.reference && ctx.reference.split.count > 0
+    ? await landReferenceSamples(parts, ctx.reference.split, ds.shape, normalised, embedding.n, ctx)
     : undefined;
-  const typicalNearest = median(Array.from({ length: graph.n }, (_, i) => graph.distances[i * graph.k]));
+  const context: JudgeContext = {
+    parts, features: embedding.features, labels, graph, landing, probes: settings.probesPerPocket,
+    typicalNearest: median(Array.from({ length: graph.n }, (_, i) => graph.distances[i * graph.k])),
+  };
   const rng = createRng(settings.seed);
-  const scored = search.candidates.map((c: PocketCandidate, i: number) => {
+  const total = search.candidates.length + settings.nullGroups;
+  const judged = search.candidates.map((c, i) => {
     if (i % 16 === 0) throwIfCancelled(ctx.signal);
-    const probe = probePocket(parts, embedding.features, c.members, c.shell, c.attackerClass, c.enclosingClass, rng, settings.probesPerPocket);
-    const depth = scoringShellPurity(c.shell, c.attackerClass, c.enclosingClass, labels, graph);
-    const support = landing ? heldOutSupport(landing, c.members, c.attackerClass) : undefined;
-    // Near-duplicates: copies of one image, or poisons crafted to collide with one feature vector.
-    const nearest = median(c.members.map((m) => graph.distances[m * graph.k]));
-    const evidence = {
-      nearestRatio: typicalNearest > 0 ? nearest / typicalNearest : 1,
-      heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
-      shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
-      fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
-    };
-    ctx.onProgress?.({ stage: 'pocket-test', fraction: (i + 1) / search.candidates.length });
-    return { c, probe, evidence, score: pocketScore(evidence) };
+    ctx.onProgress?.({ stage: 'pocket-test', fraction: (i + 1) / total });
+    return judgeGroup(c, context, rng);
   });
+  throwIfCancelled(ctx.signal);
+  const nulls = judgeNullGroups(search, searchInput, context, settings.nullGroups, settings.seed, ctx.signal);
+  ctx.onProgress?.({ stage: 'pocket-test', fraction: 1 });
   const pocketTest = now() - t;
 
-  // Only groups the model fitted are pockets; they are judged against each other.
-  const fitted = scored.map((s, i) => (isPocket(s.evidence) ? i : -1)).filter((i) => i >= 0);
-  const calibration = calibrateScores(fitted.map((i) => scored[i].score), NATURAL_POCKET_PRIOR);
-  const pValueOf = new Map(fitted.map((i, k) => [i, calibration.pValues[k]]));
-  const zOf = new Map(fitted.map((i, k) => [i, calibration.zScores[k]]));
-  const pockets: Pocket[] = scored.map((s, i) => {
-    const pValue = pValueOf.get(i) ?? 1;
+  // Step: calibrate. The family: as many natural groups as the border samples could form at
+  // the candidates' typical size, and never fewer than the candidates themselves.
+  const meanSize = judged.length ? judged.reduce((sum, g) => sum + g.candidate.size, 0) / judged.length : 1;
+  const family = Math.max(judged.length, Math.round(nulls.border / meanSize));
+  const calibration = calibrate(judged, nulls.judged, family, settings.falseAlarm);
+
+  // Step: decide.
+  const pockets: Pocket[] = judged.map((g, i) => {
+    const c = g.candidate;
+    const { pValue, attemptPValue, nullGroups: nullUsed, nullThreshold, nullScale } = calibration.results[i];
+    const learnt = learntRate(g.evidence);
+    const confirmed = pValue <= settings.falseAlarm && learnt > 0;
     const base = {
       id: i + 1,
-      members: [...s.c.members].sort((x, y) => x - y),
-      attackerClass: s.c.attackerClass,
-      enclosingClass: s.c.enclosingClass,
-      score: s.score,
+      members: [...c.members].sort((x, y) => x - y),
+      attackerClass: c.attackerClass,
+      enclosingClass: c.enclosingClass,
+      score: g.score,
       pValue,
-      confirmed: pValue <= settings.falseAlarm && isPocket(s.evidence),
-      tightness: { contamination: s.c.contamination, diameter: s.c.diameter, relativeSpread: s.c.tightness, shellPurity: s.evidence.shellPurity },
-      interiorAttackerRate: s.probe.interiorAttackerRate,
-      flipDistance: s.probe.flipDistance,
-      fittedRate: s.c.predictedAsAttacker,
-      evidence: { ...scoreParts(s.evidence), zScore: zOf.get(i) ?? 0, flipToEnclosingRate: s.probe.flipToEnclosingRate, meanInner: s.c.meanInnerDistance, shellDistance: s.c.shellDistance, nearestRatio: s.evidence.nearestRatio, heldOutAttacker: s.evidence.heldOutAttacker ?? -1, heldOutMisclassified: s.evidence.heldOutMisclassified ?? -1 },
+      confirmed,
+      learnt,
+      attemptPValue,
+      attempt: !confirmed && learnt < LEARNT_MAJORITY && attemptPValue <= settings.falseAlarm,
+      origin: (c.disagreeing === 0 ? 'pocket' : c.disagreeing >= c.size ? 'disagreement' : 'both') as Pocket['origin'],
+      shell: [...c.shell],
+      contaminants: [...c.contaminants],
+      tightness: { contamination: c.contamination, diameter: c.diameter, relativeSpread: c.tightness, shellPurity: g.evidence.shellPurity },
+      interiorAttackerRate: g.probe.interiorAttackerRate,
+      flipDistance: g.probe.flipDistance,
+      fittedRate: c.predictedAsAttacker,
+      evidence: {
+        ...scoreParts(g.evidence), learnt: Math.log(Math.max(learnt, 0.02)), flipToEnclosingRate: g.probe.flipToEnclosingRate,
+        meanInner: c.meanInnerDistance, shellDistance: c.shellDistance, nearestRatio: g.evidence.nearestRatio ?? 1,
+        heldOutAttacker: g.evidence.heldOutAttacker ?? -1, heldOutMisclassified: g.evidence.heldOutMisclassified ?? -1,
+        disagreeing: c.disagreeing,
+        // The null this group was judged against: its groups (those sharing no member with it or
+        // with a higher-scoring candidate), the tail's threshold and scale.
+        nullGroups: nullUsed, nullThreshold: Number.isFinite(nullThreshold) ? nullThreshold : 0, nullScale,
+      },
     };
     return { ...base, explanation: explain(base, ds.classNames) };
   }).sort((a, b) => b.score - a.score).map((p, i) => ({ ...p, id: i + 1 }));
 
+  gatherStragglers(pockets, labels, graph, ds.classNames);
+  pockets.forEach((p, k) => { p.id = k + 1; });
+
+  const result = summarise(pockets, search, labels, ds.classNames, settings);
+  return {
+    schema: SCAN_SCHEMA,
+    createdAt: new Date().toISOString(),
+    settings,
+    backend: (await import('../backend/index.js')).backendInfo()?.name ?? 'unknown',
+    dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint, trainCount: ds.train.count, classNames: ds.classNames },
+    model: { dir: loaded.dir, fingerprint: loaded.fingerprint, featureLayer: parts.featureLayer, featureDim: parts.featureDim },
+    verdict: result.verdict,
+    calibration: {
+      nullGroups: nulls.judged.filter(Boolean).length, nullDraws: nulls.judged.length, borderSamples: nulls.border, family,
+      backdoorTail: calibration.backdoorTail, attemptTail: calibration.attemptTail,
+      nullScores: nulls.judged.filter((g): g is JudgedGroup => g !== undefined).map((g) => ({
+        score: g.score, attemptScore: Number.isFinite(g.attemptScore) ? g.attemptScore : null, size: g.candidate.size,
+        // Development studies of the calibration need to know which null groups touch a planted group.
+        ...(process.env.CLEAR_STUDY_NULL_MEMBERS ? { members: g.candidate.members } : {}),
+      })),
+    },
+    pockets,
+    statistics: result.statistics,
+    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0) },
+  };
+}
+
+/**
+ * Step: a reported pocket or attempt gathers the attacker-labelled samples right beside it in
+ * the same enclosing region (expandPocket), and two reported groups that then overlap are one
+ * planted group: keep the higher-scoring one, holding the union, and drop the unreported
+ * fragments it absorbed.
+ */
+function gatherStragglers(pockets: Pocket[], labels: Int32Array, graph: NeighbourGraph, classNames: string[]): void {
+  const reported = (p: Pocket) => p.confirmed || p.attempt;
   for (const p of pockets) {
-    if (!p.confirmed) continue;
+    if (!reported(p)) continue;
     const grown = expandPocket(p.members, p.attackerClass, p.enclosingClass, labels, graph);
     if (grown.length > p.members.length) {
       p.evidence.gathered = grown.length - p.members.length;
-      p.explanation += ` ${grown.length - p.members.length} more "${ds.classNames[p.attackerClass]}"-labelled samples right beside it, in the same "${ds.classNames[p.enclosingClass]}" region, are included as likely poisons the model did not fit.`;
+      p.explanation += ` ${grown.length - p.members.length} more "${classNames[p.attackerClass]}"-labelled samples right beside it, in the same "${classNames[p.enclosingClass]}" region, are included as likely poisons the model did not fit.`;
       p.members = grown;
     }
   }
-  // Two hull searches can end in the same planted group once each has gathered its stragglers:
-  // keep one pocket per group (the higher-scoring one, holding the union of members), and drop
-  // the unconfirmed fragments it has absorbed.
   for (let i = 0; i < pockets.length; i++) {
     const keep = pockets[i];
-    if (!keep.confirmed) continue;
+    if (!reported(keep)) continue;
     const mine = new Set(keep.members);
     for (let j = pockets.length - 1; j > i; j--) {
       const other = pockets[j];
       if (other.attackerClass !== keep.attackerClass || other.enclosingClass !== keep.enclosingClass) continue;
-      // A confirmed pocket that overlaps is the same group; an unconfirmed one wholly inside it is a fragment of it.
-      const absorbed = other.confirmed ? other.members.some((m) => mine.has(m)) : other.members.every((m) => mine.has(m));
+      // A reported group that overlaps is the same group; an unreported one wholly inside it is a fragment of it.
+      const absorbed = reported(other) ? other.members.some((m) => mine.has(m)) : other.members.every((m) => mine.has(m));
       if (!absorbed) continue;
       for (const m of other.members) mine.add(m);
+      if (other.confirmed && !keep.confirmed) { keep.confirmed = true; keep.attempt = false; }
       pockets.splice(j, 1);
     }
     keep.members = [...mine].sort((a, b) => a - b);
   }
-  pockets.forEach((p, k) => { p.id = k + 1; });
+}
+
+/** Step: per-class and per-pair statistics, and the verdict in words. */
+function summarise(pockets: Pocket[], search: CandidateSearchResult, labels: Int32Array, classNames: string[], settings: ScanSettings): Pick<ScanResult, 'verdict' | 'statistics'> {
   const confirmed = pockets.filter((p) => p.confirmed);
+  const attempts = pockets.filter((p) => p.attempt);
   const minP = pockets.length ? Math.min(...pockets.map((p) => p.pValue)) : 1;
-  const classNames = ds.classNames;
+  const minAttemptP = pockets.length ? Math.min(...pockets.map((p) => p.attemptPValue)) : 1;
   const classes: ClassStatistics[] = classNames.map((className, c) => {
     const mine = pockets.filter((p) => p.attackerClass === c);
     const conf = mine.filter((p) => p.confirmed);
@@ -268,21 +457,29 @@ async function scanPrepared(
       members: conf.reduce((sum, p) => sum + p.members.length, 0),
     };
   });
-
-  const summary = confirmed.length
-    ? `Backdoor suspected: ${confirmed.length} pocket${confirmed.length === 1 ? '' : 's'} (${confirmed.map((p) => `"${classNames[p.attackerClass]}" inside "${classNames[p.enclosingClass]}", ${p.members.length} samples`).join('; ')}) unlike this model's ${pockets.length - confirmed.length} natural pockets.`
-    : `No backdoor suspected: the ${pockets.length} candidate groups look like this model's natural pockets at a ${(settings.falseAlarm * 100).toFixed(0)}% false-alarm rate.`;
-
+  const level = formatLevel(settings.falseAlarm);
+  const describe = (list: Pocket[]) => list.map((p) => `"${classNames[p.attackerClass]}" inside "${classNames[p.enclosingClass]}", ${p.members.length} samples`).join('; ');
+  const natural = pockets.length - confirmed.length - attempts.length;
+  let headline: string; let summary: string;
+  if (confirmed.length) {
+    headline = 'Backdoor suspected';
+    summary = `${confirmed.length} pocket${confirmed.length === 1 ? '' : 's'} the model learnt (${describe(confirmed)}), unlike this model's own border groups at a ${level} false-alarm level.`
+      + (attempts.length ? ` Also ${attempts.length} poisoning attempt${attempts.length === 1 ? '' : 's'} the model did not learn (${describe(attempts)}).` : '');
+  } else if (attempts.length) {
+    headline = 'Poisoning attempt found';
+    summary = `the model has learnt no pocket, but the training data holds ${attempts.length} coherent group${attempts.length === 1 ? '' : 's'} whose labels their neighbours contradict (${describe(attempts)}), unlike this model's own border groups at a ${level} false-alarm level.`;
+  } else {
+    headline = 'No backdoor found';
+    summary = `the ${natural} candidate group${natural === 1 ? '' : 's'} look like this model's own border groups at a ${level} false-alarm level.`;
+  }
   return {
-    schema: SCAN_SCHEMA,
-    createdAt: new Date().toISOString(),
-    settings,
-    backend: (await import('../backend/index.js')).backendInfo()?.name ?? 'unknown',
-    dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint, trainCount: ds.train.count, classNames },
-    model: { dir: loaded.dir, fingerprint: loaded.fingerprint, featureLayer: parts.featureLayer, featureDim: parts.featureDim },
-    verdict: { suspected: confirmed.length > 0, falseAlarm: settings.falseAlarm, pValue: minP, summary },
-    pockets,
+    verdict: { suspected: confirmed.length > 0, attempt: confirmed.length === 0 && attempts.length > 0, headline, falseAlarm: settings.falseAlarm, pValue: minP, attemptPValue: minAttemptP, summary },
     statistics: { classes, pairs, seeds: search.seedCount, candidates: pockets.length },
-    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0) },
   };
+}
+
+/** A level as people write it: 1%, 5%, 0.1%. */
+export function formatLevel(level: number): string {
+  const percent = level * 100;
+  return `${Number(percent.toPrecision(2))}%`;
 }

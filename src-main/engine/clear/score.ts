@@ -12,12 +12,14 @@
  * (shell purity ≈ 0.6–0.8, a few members); a planted one is deep inside the enclosing class
  * and as large as the attacker made it.
  *
- * The model's own behaviour decides whether a group is a pocket at all: unless the model
- * predicts the attacker class for most members and most hull-interior probes, there is no
- * pocket to explain the group (the model did not fit it) and it is not scored against the
- * others. Feature-space spread is reported but not scored: its scale differs by class (a
- * class of "1"s is far tighter than a class of "8"s) more than poisons differ from natural
- * groups.
+ * The model's own behaviour is graded, not a gate: `learnt` is the larger of the share of
+ * members the model predicts as the attacker class and the share of hull-interior probes it
+ * does. The backdoor score adds ln(learnt) (floored at LEARNT_FLOOR), so a group the model
+ * only partly fitted (how clean-label attacks often succeed) still counts, for less. A group
+ * the model did not learn (learnt < LEARNT_MAJORITY) is judged a second way, by its structure
+ * alone, as a possible *poisoning attempt*. Feature-space spread is reported but not scored:
+ * its scale differs by class (a class of "1"s is far tighter than a class of "8"s) more than
+ * poisons differ from natural groups.
  */
 export interface PocketEvidence {
   shellPurity: number;
@@ -48,11 +50,14 @@ export const DUPLICATION_WEIGHT = 1;
 
 export const SIZE_WEIGHT = 0.5;
 export const CONTAMINATION_WEIGHT = 0.5;
-/** Share of members and of interior probes the model must predict as A for a group to be a pocket. */
-export const POCKET_BEHAVIOUR_THRESHOLD = 0.5;
+/** Floor of `learnt` in the backdoor score: a group the model ignores entirely scores ln(0.02) ≈ −3.9 below its structure. */
+export const LEARNT_FLOOR = 0.02;
+/** Below this share the model has not learnt the group: it is judged as a possible poisoning attempt. */
+export const LEARNT_MAJORITY = 0.5;
 
-export function isPocket(e: Pick<PocketEvidence, 'fittedRate' | 'interiorAttackerRate'>): boolean {
-  return e.fittedRate >= POCKET_BEHAVIOUR_THRESHOLD && e.interiorAttackerRate >= POCKET_BEHAVIOUR_THRESHOLD;
+/** How far the model learnt the group: the larger of its fitted share and its interior-probe share. */
+export function learntRate(e: Pick<PocketEvidence, 'fittedRate' | 'interiorAttackerRate'>): number {
+  return Math.max(e.fittedRate, e.interiorAttackerRate);
 }
 
 export function scoreParts(e: PocketEvidence): Record<string, number> {
@@ -67,6 +72,17 @@ export function scoreParts(e: PocketEvidence): Record<string, number> {
   };
 }
 
-export function pocketScore(e: PocketEvidence): number {
+/** The group's structure alone: depth, size, duplication, contamination and held-out support. */
+export function structureScore(e: PocketEvidence): number {
   return Object.values(scoreParts(e)).reduce((a, b) => a + b, 0);
+}
+
+/** The backdoor score: structure plus how far the model learnt the group. */
+export function pocketScore(e: PocketEvidence): number {
+  return structureScore(e) + Math.log(Math.max(LEARNT_FLOOR, learntRate(e)));
+}
+
+/** The poisoning-attempt score: structure, for a group the model did not learn; −∞ otherwise. */
+export function attemptScore(e: PocketEvidence): number {
+  return learntRate(e) < LEARNT_MAJORITY ? structureScore(e) : -Infinity;
 }

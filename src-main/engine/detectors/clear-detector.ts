@@ -18,7 +18,8 @@ export const clearDetector: Detector = {
     const preparation: ScanPreparation | undefined = input.graph
       ? { parts: input.parts, embedding: input.embedding, normalised: normaliseFeatures(input.embedding.features, input.embedding.n, input.embedding.dim, 'l2'), graph: input.graph, timings: { embed: 0, neighbours: 0 } }
       : undefined;
-    const scan = await scanModel(loaded, input.dataset as Dataset, { ...(input.falseAlarm !== undefined ? { falseAlarm: input.falseAlarm } : {}), seed: input.seed ?? 0 }, { ...ctx, preparation });
+    const reference = input.reference ? { name: 'benchmark reference set', split: input.reference } : undefined;
+    const scan = await scanModel(loaded, input.dataset as Dataset, { ...(input.falseAlarm !== undefined ? { falseAlarm: input.falseAlarm } : {}), seed: input.seed ?? 0 }, { ...ctx, preparation, ...(reference ? { reference } : {}) });
     return fromScan(scan, input.dataset.train.count, (performance.now() - start) / 1000);
   },
   mitigation(result): Mitigation {
@@ -36,15 +37,20 @@ export function fromScan(scan: ScanResult, trainCount: number, seconds: number):
   for (const p of scan.pockets) {
     const s = 1 - p.pValue;
     for (const m of p.members) scores[m] = Math.max(scores[m], s);
-    if (p.confirmed) for (const m of p.members) relabel.push([m, p.enclosingClass]);
+    if (p.confirmed || p.attempt) for (const m of p.members) relabel.push([m, p.enclosingClass]);
   }
   return {
     detector: 'clear',
     flagged: scan.verdict.suspected,
+    attempt: scan.verdict.attempt,
     flaggedSamples: relabel.map(([i]) => i),
     sampleScores: scores,
     summary: -Math.log10(Math.max(scan.verdict.pValue, 1e-300)),
-    info: { summary: scan.verdict.summary, pValue: scan.verdict.pValue, pockets: scan.pockets.filter((p) => p.confirmed).length, relabel, falseAlarm: scan.verdict.falseAlarm },
+    info: {
+      summary: `${scan.verdict.headline}: ${scan.verdict.summary}`, pValue: scan.verdict.pValue, attemptPValue: scan.verdict.attemptPValue,
+      pockets: scan.pockets.filter((p) => p.confirmed).length, attempts: scan.pockets.filter((p) => p.attempt).length,
+      relabel, falseAlarm: scan.verdict.falseAlarm,
+    },
     seconds,
   };
 }

@@ -135,6 +135,16 @@ describe('findPocketCandidates', () => {
     expect(planted.shellDistance).toBeGreaterThan(10 * planted.diameter);
   });
 
+  it('counts the planted members whose label their neighbours outvote, and keeps natural disagreements apart', async () => {
+    const data = plantedDataset(27);
+    const result = findPocketCandidates(await searchInput(data));
+    const planted = findPlanted(result.candidates, data.pocket);
+    // K = 40 neighbours of a 15-member pocket are mostly class 1: every member is outvoted.
+    expect(planted?.disagreeing).toBe(POCKET_SIZE);
+    const loose = result.candidates.find((c) => c.members.some((m) => data.looseGroup.includes(m)));
+    expect(loose?.members.some((m) => data.pocket.includes(m))).toBe(false);
+  });
+
   it('gives natural noise only smaller and looser candidates', async () => {
     const data = plantedDataset(22);
     const result = findPocketCandidates(await searchInput(data));
@@ -197,7 +207,9 @@ describe('findPocketCandidates', () => {
     const data = plantedDataset(26);
     const input = await searchInput(data);
     const strict = findPocketCandidates({ ...input, settings: { minShellPurity: 1, minGroupSize: 16 } });
-    expect(strict.candidates).toEqual([]);
+    // No pocket-shaped group passes; what is left comes wholly from disagreeing samples (the
+    // pocket and the loose group, all labelled 0 and outvoted by class 1, linked as one).
+    expect(strict.candidates.every((c) => c.disagreeing === c.size)).toBe(true);
     const capped = findPocketCandidates({ ...input, settings: { maxGroupSize: 8 } });
     for (const c of capped.candidates) expect(c.size).toBeLessThanOrEqual(8 * 2); // merged groups of ≤ 8
     expect(findPlanted(capped.candidates, data.pocket)?.size ?? 0).toBeLessThan(POCKET_SIZE + 1);
