@@ -234,19 +234,21 @@ const CALIBRATION_ROUNDS = 5;
 
 /**
  * Step: family-wise p-values of every candidate against the null draws that share no member
- * with it, with any candidate scoring at least as high, or with any candidate already found
+ * with its reach (its members and the stragglers beside them), with the reach of any candidate
+ * scoring at least as high, or with that of any candidate already found
  * significant at `level` (two planted groups must not lend their draws to each other's null,
  * nor two halves of one). The reported set grows round by round until it settles; on a clean
  * model nothing is reported and every candidate is judged against the draws of everything that
  * does not outscore it.
  */
-function calibrate(judged: JudgedGroup[], nulls: (JudgedGroup | undefined)[], family: number, level: number) {
+function calibrate(judged: JudgedGroup[], nulls: (JudgedGroup | undefined)[], family: number, level: number, reach: (g: JudgedGroup) => number[]) {
   const nullMembers = nulls.map((g) => g?.candidate.members ?? []);
+  const reaches = new Map(judged.map((g) => [g, reach(g)]));
   const backdoorAll = nulls.map((g) => g?.score ?? -Infinity);
   const attemptAll = nulls.map((g) => g?.attemptScore ?? -Infinity);
   const nullFor = (statistic: (g: JudgedGroup) => number, reported: Set<JudgedGroup>) => (g: JudgedGroup) => {
     const mine = new Set<number>();
-    for (const other of judged) if (reported.has(other) || statistic(other) >= statistic(g)) for (const m of other.candidate.members) mine.add(m);
+    for (const other of judged) if (reported.has(other) || statistic(other) >= statistic(g)) for (const m of reaches.get(other)!) mine.add(m);
     const all = statistic === backdoorOf ? backdoorAll : attemptAll;
     return fitNullTail(all.filter((_, d) => !nullMembers[d].some((m) => mine.has(m))));
   };
@@ -327,7 +329,11 @@ async function scanPrepared(
   // the candidates' typical size, and never fewer than the candidates themselves.
   const meanSize = judged.length ? judged.reduce((sum, g) => sum + g.candidate.size, 0) / judged.length : 1;
   const family = Math.max(judged.length, Math.round(nulls.border / meanSize));
-  const calibration = calibrate(judged, nulls.judged, family, settings.falseAlarm);
+  // A candidate's reach: its members and the same-label samples right beside it in the same
+  // enclosing region (the stragglers a reported group gathers). The rest of a planted group the
+  // search did not take in must not sit in the null it is judged against.
+  const calibration = calibrate(judged, nulls.judged, family, settings.falseAlarm,
+    (g) => expandPocket(g.candidate.members, g.candidate.attackerClass, g.candidate.enclosingClass, labels, graph));
 
   // Step: decide.
   const pockets: Pocket[] = judged.map((g, i) => {
