@@ -286,21 +286,20 @@ function table(head: string[] | null, rows: (string | number)[][], empty = 'None
   return `<table>${thead}<tbody>${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
-/** The engine's summary starts with the verdict the heading already states. */
-const withoutVerdict = (summary: string) => summary.replace(/^(backdoor suspected|no backdoor suspected|no backdoor found)\s*[:.]\s*/i, '');
-
 export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, title: string): string {
   const names = scan.dataset.classNames;
-  const confirmed = scan.pockets.filter((p) => p.confirmed);
+  const reported = scan.pockets.filter((p) => p.confirmed || p.attempt);
   const parts: string[] = [];
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
-  parts.push(`<p class="verdict ${scan.verdict.suspected ? 'bad' : 'good'}"><strong>${scan.verdict.suspected ? 'Backdoor suspected' : 'No backdoor found'}:</strong> ${escapeHtml(withoutVerdict(scan.verdict.summary))}</p>`);
+  parts.push(`<p class="verdict ${scan.verdict.suspected ? 'bad' : scan.verdict.attempt ? 'warn' : 'good'}"><strong>${escapeHtml(scan.verdict.headline)}:</strong> ${escapeHtml(scan.verdict.summary)}</p>`);
   parts.push(table(null, [
     ['Dataset', `${scan.dataset.name} (${scan.dataset.spec}), ${scan.dataset.trainCount} training samples`],
     ['Dataset fingerprint', scan.dataset.fingerprint],
     ['Model', scan.model.dir], ['Model fingerprint', scan.model.fingerprint],
     ['Feature layer', `${scan.model.featureLayer} (${scan.model.featureDim} dimensions)`],
-    ['False-alarm rate', pct(scan.settings.falseAlarm)], ['Backend', scan.backend], ['Scanned', scan.createdAt],
+    ['False-alarm level', `${pct(scan.settings.falseAlarm)} family-wise, against ${scan.calibration.nullGroups} random border groups of this model (${scan.calibration.family} natural groups in the family)`],
+    ['Reference set (held-out support)', scan.settings.reference ?? 'none'],
+    ['Backend', scan.backend], ['Scanned', scan.createdAt],
   ]));
   parts.push('<h2>Per-class pocket statistics</h2>');
   const classes = scan.statistics.classes;
@@ -314,12 +313,14 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
     pairs.map((p) => [`${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.seeds, p.candidates, p.pockets, num(p.bestScore), p.members]),
     'No class pair holds a candidate group.'));
   parts.push('<h2>Pockets</h2>');
-  parts.push(table(['id', 'A inside B', 'members', 'score', 'p-value', 'confirmed', 'shell purity', 'flip distance'],
+  const chance = (v: number) => (v < 0.001 ? '< 0.001' : num(v, 3));
+  parts.push(table(['id', 'A inside B', 'members', 'score', 'p-value', 'attempt p-value', 'verdict', 'learnt', 'shell purity', 'flip distance'],
     scan.pockets.slice(0, 50).map((p) => [p.id, `${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.members.length,
-      num(p.score), p.pValue < 0.001 ? '< 0.001' : num(p.pValue, 3), p.confirmed ? 'yes' : 'no', num(p.tightness.shellPurity, 2), num(p.flipDistance, 2)]),
+      num(p.score), chance(p.pValue), chance(p.attemptPValue), p.confirmed ? 'backdoor pocket' : p.attempt ? 'poisoning attempt' : 'natural',
+      pct(p.learnt), num(p.tightness.shellPurity, 2), num(p.flipDistance, 2)]),
     'No candidate groups: nothing in this model looks like a pocket.'));
-  for (const p of confirmed) {
-    parts.push(`<h3>Pocket ${p.id}: ${escapeHtml(names[p.attackerClass])} inside ${escapeHtml(names[p.enclosingClass])}</h3><p>${escapeHtml(p.explanation)}</p>`);
+  for (const p of reported) {
+    parts.push(`<h3>${p.confirmed ? 'Backdoor pocket' : 'Poisoning attempt'} ${p.id}: ${escapeHtml(names[p.attackerClass])} inside ${escapeHtml(names[p.enclosingClass])}</h3><p>${escapeHtml(p.explanation)}</p>`);
     parts.push(table(null, Object.entries(p.evidence).map(([k, v]) => [k, num(v)])));
     parts.push(`<p class="small">Members (training indices): ${escapeHtml(p.members.join(', '))}</p>`);
   }
@@ -344,8 +345,8 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
   const style = 'body{font:14px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d232a}'
     + 'table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:left;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}'
     + 'tbody th{font-weight:500;white-space:nowrap}'
-    + '.verdict{padding:.75rem;border-radius:6px}.bad{background:#fdecea}.good{background:#e8f5e9}.small{font-size:12px;color:#555}'
-    + 'figure{margin:1rem 0}figcaption{font-weight:600}@media (prefers-color-scheme:dark){body{background:#15191e;color:#e6e9ee}td,th{border-color:#445}.bad{background:#4a1f1c}.good{background:#1f3a26}.small{color:#aab}svg text{fill:#e6e9ee}}';
+    + '.verdict{padding:.75rem;border-radius:6px}.bad{background:#fdecea}.warn{background:#fff4d6}.good{background:#e8f5e9}.small{font-size:12px;color:#555}'
+    + 'figure{margin:1rem 0}figcaption{font-weight:600}@media (prefers-color-scheme:dark){body{background:#15191e;color:#e6e9ee}td,th{border-color:#445}.bad{background:#4a1f1c}.warn{background:#3a3115}.good{background:#1f3a26}.small{color:#aab}svg text{fill:#e6e9ee}}';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`
     + `<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>${style}</style></head><body>${parts.join('\n')}`
     + `<footer class="small">Written by CLEAR Workbench on ${escapeHtml(new Date().toISOString())}.</footer></body></html>\n`;

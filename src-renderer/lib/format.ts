@@ -15,6 +15,11 @@ export function seconds(s: number | undefined): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
+/** A significance level as people write it: 1%, 5%, 0.1% (never "0%"). */
+export function level(x: number): string {
+  return `${Number((x * 100).toPrecision(2))}%`;
+}
+
 /** p-values below what the calibration can resolve read as "< 0.001". */
 export function pValue(p: number): string {
   return p < 0.001 ? '< 0.001' : p.toFixed(3);

@@ -291,7 +291,7 @@ export class Wizard {
     const out = await this.#allocate('scan');
     if (!out) return;
     const s = project.settings.scan;
-    const result = await this.#run('Scanning', 'scan', { ...this.#dataArgs(), model: project.model.dir, falseAlarm: s.falseAlarm, ...(s.neighbours ? { neighbours: s.neighbours } : {}), out });
+    const result = await this.#run('Scanning', 'scan', { ...this.#dataArgs(), model: project.model.dir, falseAlarm: s.falseAlarm, ...(s.neighbours ? { neighbours: s.neighbours } : {}), ...(s.useTestAsReference ? { reference: 'test' } : {}), out });
     if (!result) return;
     this.#pocketViews = new Map();
     this.#viewsAsked.clear();

@@ -19,6 +19,8 @@ const CLASSES = Array.from({ length: 10 }, (_, i) => String(i));
 export function handMadeScan(f: FixtureInput): ScanResult {
   const natural = (id: number, a: number, b: number, members: number[], score: number, pValue: number) => ({
     id, members, attackerClass: a, enclosingClass: b, score, pValue, confirmed: false,
+    learnt: 0.8, attemptPValue: 1, attempt: false, origin: 'pocket' as const,
+    shell: members.map((m) => m + 100), contaminants: [] as number[],
     tightness: { contamination: 1, diameter: 0.9, relativeSpread: 0.8, shellPurity: 0.6 },
     interiorAttackerRate: 0.7, flipDistance: 0.5, fittedRate: 0.8,
     evidence: { depth: 0.6, tightness: 0.2, behaviour: 0.5 },
@@ -27,6 +29,8 @@ export function handMadeScan(f: FixtureInput): ScanResult {
   const pockets = [
     {
       id: 0, members: f.members, attackerClass: f.attackerClass, enclosingClass: f.enclosingClass, score: 4.2, pValue: 0.0005, confirmed: true,
+      learnt: 1, attemptPValue: 1, attempt: false, origin: 'both' as const,
+      shell: f.members.map((m) => m + 1000), contaminants: [] as number[],
       tightness: { contamination: 0, diameter: 0.12, relativeSpread: 0.05, shellPurity: 0.97 },
       interiorAttackerRate: 1, flipDistance: 0.3, fittedRate: 1,
       evidence: { depth: 0.97, tightness: 0.95, behaviour: 1 },
@@ -49,12 +53,17 @@ export function handMadeScan(f: FixtureInput): ScanResult {
     };
   });
   return {
-    schema: 'clear-scan/1', createdAt: new Date().toISOString(),
-    settings: { featureLayer: 'features', normalisation: 'l2', neighbours: 30, falseAlarm: 0.05, minShellPurity: 0.6, probesPerPocket: 64, seed: 0 },
+    schema: 'clear-scan/2', createdAt: new Date().toISOString(),
+    settings: { featureLayer: 'features', normalisation: 'l2', neighbours: 30, falseAlarm: 0.05, minShellPurity: 0.6, probesPerPocket: 64, nullGroups: 400, seed: 0, reference: null },
     backend: 'wasm',
     dataset: { spec: f.dataset.spec, name: 'MNIST (built-in)', fingerprint: f.dataset.fingerprint, trainCount: f.dataset.trainCount, classNames: CLASSES },
     model: { dir: f.model.dir, fingerprint: f.model.fingerprint, featureLayer: 'features', featureDim: 128 },
-    verdict: { suspected: true, falseAlarm: 0.05, pValue: 0.0005, summary: `One pocket of ${f.members.length} samples labelled ${f.attackerClass} inside class ${f.enclosingClass} is far tighter and deeper than any natural pocket of this model.` },
+    verdict: { suspected: true, attempt: false, headline: 'Backdoor suspected', falseAlarm: 0.05, pValue: 0.0005, attemptPValue: 1, summary: `One pocket of ${f.members.length} samples labelled ${f.attackerClass} inside class ${f.enclosingClass} is far tighter and deeper than any natural pocket of this model.` },
+    calibration: {
+      nullGroups: 400, nullDraws: 1500, borderSamples: 1200, family: 300,
+      backdoorTail: { threshold: 0.6, share: 0.1, scale: 0.8 }, attemptTail: { threshold: 0.4, share: 0.05, scale: 0.9 },
+      nullScores: Array.from({ length: 40 }, (_, i) => ({ score: -1 + i * 0.05, attemptScore: i % 3 === 0 ? -1.5 + i * 0.04 : null, size: 2 + (i % 5) })),
+    },
     pockets,
     statistics: { classes, pairs, seeds: classes.reduce((n, c) => n + c.seeds, 0), candidates: pockets.length },
     timings: { embed: 1.2, neighbours: 0.8, hulls: 0.4, pocketTest: 0.6, total: 3 },

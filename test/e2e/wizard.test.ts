@@ -162,7 +162,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await page.getByTestId('false-alarm').blur();
     await page.getByTestId('start-scan').click();
     await settle(visible('scan-verdict'));
-    expect(await page.getByTestId('scan-verdict').innerText()).toContain('at a 5% false-alarm rate');
+    expect(await page.getByTestId('scan-verdict').innerText()).toContain('at a 5% false-alarm level');
     await snap('scan-done');
   }, LONG);
 
