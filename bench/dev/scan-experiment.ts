@@ -33,17 +33,18 @@ if (manifest) {
 }
 const loaded = { model, dir: 'mem', metadata: {}, fingerprint: 'x', inputShape: ds.shape, numClasses: 10 } as any;
 const scan = await scanModel(loaded, ds, {});
-console.log(scan.verdict, scan.timings);
+console.log(scan.verdict.headline, scan.verdict.summary, 'p', scan.verdict.pValue.toExponential(1), 'attemptP', scan.verdict.attemptPValue.toExponential(1));
+console.log(JSON.stringify(scan.calibration), JSON.stringify(scan.timings));
 const poisonSet = new Set(manifest?.poisonIndices ?? []);
 const size = 784;
 const spread = (idx: number[]) => { let sum = 0, cnt = 0; for (let a = 0; a < idx.length; a++) for (let b = a + 1; b < idx.length; b++) { let d = 0; for (let k = 0; k < size; k++) { const v = ds.train.images[idx[a]*size+k] - ds.train.images[idx[b]*size+k]; d += v*v; } sum += Math.sqrt(d); cnt++; } return cnt ? sum / cnt : 0; };
-for (const p of scan.pockets.slice(0, 12)) {
+for (const p of scan.pockets.slice(0, Number(process.env.TOP ?? 8))) {
   const enc: number[] = []; for (let i = 0; i < ds.train.count && enc.length < 40; i += 37) if (ds.train.labels[i] === p.enclosingClass) enc.push(i);
   const att: number[] = []; for (let i = 0; i < ds.train.count && att.length < 40; i += 41) if (ds.train.labels[i] === p.attackerClass) att.push(i);
-  console.log('   pix member', spread(p.members).toFixed(2), 'randB', spread(enc).toFixed(2), 'randA', spread(att).toFixed(2));
+  if (process.env.PIX) console.log('   pix member', spread(p.members).toFixed(2), 'randB', spread(enc).toFixed(2), 'randA', spread(att).toFixed(2));
   const hit = p.members.filter((m) => poisonSet.has(m)).length;
   console.log(p.id, `${p.attackerClass}in${p.enclosingClass}`, 'n', p.members.length, 'poison', hit, 'score', p.score.toFixed(2), 'p', p.pValue.toExponential(1),
     'shell', p.tightness.shellPurity.toFixed(2), 'spread', p.tightness.relativeSpread.toFixed(3), 'cont', p.tightness.contamination,
-    'diam', p.tightness.diameter.toFixed(3), 'inner', (p.evidence as any).meanInner?.toFixed(3), 'shd', (p.evidence as any).shellDistance?.toFixed(3), 'nr', p.evidence.nearestRatio.toFixed(2), 'hoA', p.evidence.heldOutAttacker, 'hoMis', p.evidence.heldOutMisclassified, 'int', p.interiorAttackerRate.toFixed(2), 'fit', p.fittedRate.toFixed(2), 'flip', p.flipDistance.toFixed(2), 'z', p.evidence.zScore.toFixed(2));
+    'diam', p.tightness.diameter.toFixed(3), 'inner', (p.evidence as any).meanInner?.toFixed(3), 'shd', (p.evidence as any).shellDistance?.toFixed(3), 'nr', p.evidence.nearestRatio.toFixed(2), 'hoA', p.evidence.heldOutAttacker, 'hoMis', p.evidence.heldOutMisclassified, 'int', p.interiorAttackerRate.toFixed(2), 'fit', p.fittedRate.toFixed(2), 'flip', p.flipDistance.toFixed(2), 'learnt', p.learnt.toFixed(2), 'attP', p.attemptPValue.toExponential(1), p.origin, p.attempt ? 'ATTEMPT' : '');
 }
 console.log('candidates', scan.pockets.length, 'seeds', scan.statistics.seeds);
