@@ -1,6 +1,6 @@
 // Development experiment: several label-flip attacks in one training set (e.g. 160 copies of one
 // target and 40 of another), a cnn trained on it (cached), and the scan's reported groups.
-//   node .multix.mjs SEED TARGET:ATTACKER:COPIES [TARGET:ATTACKER:COPIES ...]
+//   [EPOCHS=N] node .multix.mjs SEED TARGET:ATTACKER:COPIES [TARGET:ATTACKER:COPIES ...]
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -21,10 +21,11 @@ for (const spec of specs) {
   const r = await labelFlipAttack(ds, { targetIndex: target, attackerClass: attacker, poisons: copies, seed });
   ds = r.dataset; attacks.push({ target, attacker, trueClass: r.manifest.targetClass, poisons: r.manifest.poisonIndices });
 }
-const cache = path.join(os.tmpdir(), `clear-multi-${seed}-${specs.join('_')}`);
+const epochs = process.env.EPOCHS ? Number(process.env.EPOCHS) : undefined;
+const cache = path.join(os.tmpdir(), `clear-multi-${seed}-${specs.join('_')}${epochs ? `-e${epochs}` : ''}`);
 let model: any;
 if (existsSync(path.join(cache, 'model.json'))) model = (await loadModel(cache)).model;
-else { model = (await trainVictim(ds, 'e2e', { arch: 'cnn', seed })).model; await saveModel(model, cache); }
+else { model = (await trainVictim(ds, 'e2e', { arch: 'cnn', seed, ...(epochs ? { epochs } : {}) })).model; await saveModel(model, cache); }
 for (const a of attacks) console.log('target', a.target, `${a.trueClass} -> ${(await predictSplit(model, ds.test, ds.shape, { indices: [a.target] })).predicted[0]} (A=${a.attacker})`, 'copies', a.poisons.length);
 const scan = await scanModel({ model, dir: cache, metadata: {}, fingerprint: 'x', inputShape: ds.shape, numClasses: 10 } as any, ds, {});
 console.log(scan.verdict.headline, scan.verdict.summary);
