@@ -149,19 +149,7 @@ export async function buildNeighbourGraph(
 
   const centred = centreRows(features, n, dim);
   const width = dim + 1;
-  const queryRows = new Float32Array(n * width);
-  const referenceRows = new Float32Array(n * width);
-  for (let i = 0; i < n; i++) {
-    let squared = 0;
-    for (let t = 0; t < dim; t++) {
-      const value = centred[i * dim + t];
-      squared += value * value;
-      queryRows[i * width + t] = 2 * value;
-      referenceRows[i * width + t] = value;
-    }
-    queryRows[i * width + dim] = 1;
-    referenceRows[i * width + dim] = -squared;
-  }
+  const { queryRows, referenceRows } = rankingRows(centred, n, dim);
 
   const blockRows = chooseBlockRows(n, options.blockRows);
   // Self is almost always among the top k + 1 (score |x_i|², the row maximum); when it is not
@@ -192,15 +180,7 @@ export async function buildNeighbourGraph(
       }
       for (let r = 0; r < rows; r++) {
         const i = start + r;
-        let kept = 0;
-        for (let c = 0; c < fetched && kept < k; c++) {
-          const j = candidateIndices[r * fetched + c];
-          if (j === i) continue;
-          rowIndices[kept] = j;
-          rowDistances[kept] = exactDistance(centred, i, j, dim);
-          kept++;
-        }
-        sortRowByDistance(rowIndices, rowDistances, k);
+        exactRow(centred, dim, i, candidateIndices.subarray(r * fetched, (r + 1) * fetched), k, rowIndices, rowDistances);
         indices.set(rowIndices.subarray(0, k), i * k);
         for (let c = 0; c < k; c++) distances[i * k + c] = rowDistances[c];
       }
@@ -211,6 +191,53 @@ export async function buildNeighbourGraph(
     referencesTransposed.dispose();
   }
   return { n, k, indices, distances };
+}
+
+/**
+ * The rows whose products rank neighbours (see the module comment): queries `[2·x_i, 1]` for
+ * `rows` (default all `n`), references `[x_j, −|x_j|²]` for all `n`, from centred features.
+ */
+export function rankingRows(centred: Float32Array, n: number, dim: number, rows?: readonly number[]): { queryRows: Float32Array; referenceRows: Float32Array } {
+  const width = dim + 1;
+  const referenceRows = new Float32Array(n * width);
+  for (let i = 0; i < n; i++) {
+    let squared = 0;
+    for (let t = 0; t < dim; t++) {
+      const value = centred[i * dim + t];
+      squared += value * value;
+      referenceRows[i * width + t] = value;
+    }
+    referenceRows[i * width + dim] = -squared;
+  }
+  const count = rows ? rows.length : n;
+  const queryRows = new Float32Array(count * width);
+  for (let r = 0; r < count; r++) {
+    const i = rows ? rows[r] : r;
+    for (let t = 0; t < dim; t++) queryRows[r * width + t] = 2 * centred[i * dim + t];
+    queryRows[r * width + dim] = 1;
+  }
+  return { queryRows, referenceRows };
+}
+
+/**
+ * Sample `i`'s first `wanted` neighbours from the backend's ranked `candidates` (itself
+ * dropped), with exact float64 distances, re-sorted by them, into `rowIndices` and
+ * `rowDistances`; returns how many were filled.
+ */
+export function exactRow(
+  centred: Float32Array, dim: number, i: number, candidates: ArrayLike<number>, wanted: number,
+  rowIndices: Int32Array, rowDistances: Float64Array,
+): number {
+  let filled = 0;
+  for (let c = 0; c < candidates.length && filled < wanted; c++) {
+    const j = candidates[c];
+    if (j === i) continue;
+    rowIndices[filled] = j;
+    rowDistances[filled] = exactDistance(centred, i, j, dim);
+    filled++;
+  }
+  sortRowByDistance(rowIndices, rowDistances, filled);
+  return filled;
 }
 
 export function chooseBlockRows(n: number, requested: number | undefined): number {

@@ -15,7 +15,7 @@
  */
 import { tf } from '../backend/index.js';
 import { throwIfCancelled } from '../errors.js';
-import { centreRows, exactDistance, MAX_BLOCK_BYTES, sortRowByDistance, type NeighbourGraph, type NeighbourRow } from './knn.js';
+import { centreRows, exactRow, MAX_BLOCK_BYTES, rankingRows, type NeighbourGraph, type NeighbourRow } from './knn.js';
 import { closedGroups, DEFAULT_CANDIDATE_SETTINGS, samplesWithUnfinishedRuns, type CandidateSettings } from './pockets.js';
 
 /**
@@ -57,22 +57,7 @@ export async function extendNeighbourRows(
   if (samples.length === 0 || kept < 1) return rows;
   const centred = centreRows(features, n, dim);
   const width = dim + 1;
-  // The ranking score of knn.ts: a_i · b_j = |x_i|² − d²(i, j), largest for the nearest j.
-  const referenceRows = new Float32Array(n * width);
-  for (let i = 0; i < n; i++) {
-    let squared = 0;
-    for (let t = 0; t < dim; t++) {
-      const value = centred[i * dim + t];
-      squared += value * value;
-      referenceRows[i * width + t] = value;
-    }
-    referenceRows[i * width + dim] = -squared;
-  }
-  const queryRows = new Float32Array(samples.length * width);
-  samples.forEach((i, r) => {
-    for (let t = 0; t < dim; t++) queryRows[r * width + t] = 2 * centred[i * dim + t];
-    queryRows[r * width + dim] = 1;
-  });
+  const { queryRows, referenceRows } = rankingRows(centred, n, dim, samples);
   const blockRows = Math.max(1, Math.floor(MAX_BLOCK_BYTES / (4 * n)));
   const fetched = Math.min(n, kept + 1);
   const rowDistances = new Float64Array(fetched);
@@ -88,15 +73,7 @@ export async function extendNeighbourRows(
       top.dispose();
       for (let r = 0; r < count; r++) {
         const i = samples[start + r];
-        let filled = 0;
-        for (let c = 0; c < fetched && filled < kept; c++) {
-          const j = candidates[r * fetched + c];
-          if (j === i) continue;
-          rowIndices[filled] = j;
-          rowDistances[filled] = exactDistance(centred, i, j, dim);
-          filled++;
-        }
-        sortRowByDistance(rowIndices, rowDistances, filled);
+        const filled = exactRow(centred, dim, i, candidates.subarray(r * fetched, (r + 1) * fetched), kept, rowIndices, rowDistances);
         rows.set(i, { indices: rowIndices.slice(0, filled), distances: Float32Array.from(rowDistances.subarray(0, filled)) });
       }
     }
