@@ -28,8 +28,19 @@ function dirichlet(rng: Rng, m: number, out: Float64Array): void {
   for (let k = 0; k < m; k++) out[k] /= sum;
 }
 
-export function probePocket(
-  parts: SplitModel,
+/** One group's probe points, built but not yet run through the head. */
+export interface PocketProbe {
+  points: Float32Array;
+  total: number;
+  interiorProbes: number;
+  rays: number;
+  attackerClass: number;
+  enclosingClass: number;
+}
+
+/** Builds the interior and ray probes of a group (consuming `rng` exactly as {@link probePocket} does). */
+export function buildProbe(
+  dim: number,
   features: Float32Array,
   members: readonly number[],
   shell: readonly number[],
@@ -38,8 +49,7 @@ export function probePocket(
   rng: Rng,
   interiorProbes = 64,
   maxRays = 24,
-): PocketProbeResult {
-  const dim = parts.featureDim;
+): PocketProbe {
   const m = members.length;
   const rays = shell.slice(0, maxRays);
   const total = interiorProbes + rays.length * RAY_STEPS;
@@ -62,23 +72,67 @@ export function probePocket(
       for (let d = 0; d < dim; d++) points[row + d] = centroid[d] + t * (features[s * dim + d] - centroid[d]);
     }
   });
-  const { predicted } = headPredict(parts, points, total);
+  return { points, total, interiorProbes, rays: rays.length, attackerClass, enclosingClass };
+}
+
+/** Reads a probe's result from the head's predictions for its points. */
+export function readProbe(probe: PocketProbe, predicted: ArrayLike<number>, offset = 0): PocketProbeResult {
+  const { interiorProbes, rays, attackerClass, enclosingClass } = probe;
   let inside = 0;
-  for (let p = 0; p < interiorProbes; p++) if (predicted[p] === attackerClass) inside++;
+  for (let p = 0; p < interiorProbes; p++) if (predicted[offset + p] === attackerClass) inside++;
   let flipSum = 0; let toEnclosing = 0;
-  rays.forEach((_, r) => {
+  for (let r = 0; r < rays; r++) {
     let flip = 1; let flippedTo = -1;
     for (let step = 0; step < RAY_STEPS; step++) {
-      const c = predicted[interiorProbes + r * RAY_STEPS + step];
+      const c = predicted[offset + interiorProbes + r * RAY_STEPS + step];
       if (c !== attackerClass) { flip = step / RAY_STEPS; flippedTo = c; break; }
     }
     flipSum += flip;
     if (flippedTo === enclosingClass) toEnclosing++;
-  });
+  }
   return {
     interiorAttackerRate: interiorProbes ? inside / interiorProbes : 0,
-    flipDistance: rays.length ? flipSum / rays.length : 0,
-    flipToEnclosingRate: rays.length ? toEnclosing / rays.length : 0,
-    probes: total,
+    flipDistance: rays ? flipSum / rays : 0,
+    flipToEnclosingRate: rays ? toEnclosing / rays : 0,
+    probes: probe.total,
   };
+}
+
+/** Probe points run through the head per call when many groups are probed together. */
+export const PROBE_BATCH_POINTS = 16384;
+
+/**
+ * Runs many groups' probes through the head in a few large predictions instead of one per
+ * group (the per-call overhead dominates for small heads); results in the order given.
+ */
+export function runProbes(parts: SplitModel, probes: readonly PocketProbe[]): PocketProbeResult[] {
+  const dim = parts.featureDim;
+  const results: PocketProbeResult[] = [];
+  for (let start = 0; start < probes.length;) {
+    let end = start; let points = 0;
+    while (end < probes.length && (end === start || points + probes[end].total <= PROBE_BATCH_POINTS)) points += probes[end++].total;
+    const batch = new Float32Array(points * dim);
+    let offset = 0;
+    for (let g = start; g < end; g++) { batch.set(probes[g].points, offset * dim); offset += probes[g].total; }
+    const { predicted } = points ? headPredict(parts, batch, points) : { predicted: new Int32Array(0) };
+    offset = 0;
+    for (let g = start; g < end; g++) { results.push(readProbe(probes[g], predicted, offset)); offset += probes[g].total; }
+    start = end;
+  }
+  return results;
+}
+
+export function probePocket(
+  parts: SplitModel,
+  features: Float32Array,
+  members: readonly number[],
+  shell: readonly number[],
+  attackerClass: number,
+  enclosingClass: number,
+  rng: Rng,
+  interiorProbes = 64,
+  maxRays = 24,
+): PocketProbeResult {
+  const probe = buildProbe(parts.featureDim, features, members, shell, attackerClass, enclosingClass, rng, interiorProbes, maxRays);
+  return runProbes(parts, [probe])[0];
 }

@@ -14,7 +14,7 @@ import { familyPValue, fitNullTail, median, type NullTail } from './calibrate.js
 import { embedSplit, type Embedding } from './embed.js';
 import { buildNeighbourGraph, neighbourRow, normaliseFeatures, type NeighbourGraph } from './knn.js';
 import { extendGraphPastGroups } from './runs.js';
-import { probePocket, type PocketProbeResult } from './pocket-test.js';
+import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js';
 import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
 import { attemptScore, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from './split.js';
@@ -174,21 +174,25 @@ interface JudgeContext {
   probes: number;
 }
 
-/** Step: the model's behaviour and the group's structure, for one group. */
-function judgeGroup(c: PocketCandidate, context: JudgeContext, rng: Rng): JudgedGroup {
+/** Step: the model's behaviour and the group's structure, for many groups (one head prediction per batch of probes). */
+function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, rng: Rng): JudgedGroup[] {
   const { parts, features, labels, graph, typicalNearest, landing } = context;
-  const probe = probePocket(parts, features, c.members, c.shell, c.attackerClass, c.enclosingClass, rng, context.probes);
-  const depth = scoringShellPurity(c.shell, c.attackerClass, c.enclosingClass, labels, graph);
-  const support = landing ? heldOutSupport(landing, c.members, c.attackerClass) : undefined;
-  // Near-duplicates: copies of one image, or poisons crafted to collide with one feature vector.
-  const nearest = median(c.members.map((m) => graph.distances[m * graph.k]));
-  const evidence: PocketEvidence = {
-    nearestRatio: typicalNearest > 0 ? nearest / typicalNearest : 1,
-    heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
-    shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
-    fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
-  };
-  return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence) };
+  const probes = runProbes(parts, groups.map((c) =>
+    buildProbe(parts.featureDim, features, c.members, c.shell, c.attackerClass, c.enclosingClass, rng, context.probes)));
+  return groups.map((c, g) => {
+    const probe = probes[g];
+    const depth = scoringShellPurity(c.shell, c.attackerClass, c.enclosingClass, labels, graph);
+    const support = landing ? heldOutSupport(landing, c.members, c.attackerClass) : undefined;
+    // Near-duplicates: copies of one image, or poisons crafted to collide with one feature vector.
+    const nearest = median(c.members.map((m) => graph.distances[m * graph.k]));
+    const evidence: PocketEvidence = {
+      nearestRatio: typicalNearest > 0 ? nearest / typicalNearest : 1,
+      heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
+      shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
+      fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
+    };
+    return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence) };
+  });
 }
 
 /** Most draws made per group asked for: border samples whose neighbourhood gives no shell make no group. */
@@ -219,12 +223,16 @@ function judgeNullGroups(
     const batch = Math.min(count, MAX_DRAWS_PER_GROUP * count - judged.length);
     const centres = Array.from({ length: batch }, () => border[rng.int(border.length)]);
     const drawnSizes = Array.from({ length: batch }, () => sizes[rng.int(sizes.length)]);
+    const drawn: (PocketCandidate | undefined)[] = [];
     for (const g of nullGroups({ ...input, settings: search.settings }, centres, drawnSizes)) {
       if (made >= count) break;
-      const group = g && g.members.length >= 2 ? judgeGroup(g, context, rng) : undefined;
+      const group = g && g.members.length >= 2 ? g : undefined;
       if (group) made++;
-      judged.push(group);
+      drawn.push(group);
     }
+    const judgedDrawn = judgeGroups(drawn.filter((g): g is PocketCandidate => g !== undefined), context, rng);
+    let next = 0;
+    for (const g of drawn) judged.push(g ? judgedDrawn[next++] : undefined);
   }
   return { judged, border: border.length };
 }
@@ -315,11 +323,8 @@ async function scanPrepared(
   };
   const rng = createRng(settings.seed);
   const total = search.candidates.length + settings.nullGroups;
-  const judged = search.candidates.map((c, i) => {
-    if (i % 16 === 0) throwIfCancelled(ctx.signal);
-    ctx.onProgress?.({ stage: 'pocket-test', fraction: (i + 1) / total });
-    return judgeGroup(c, context, rng);
-  });
+  const judged = judgeGroups(search.candidates, context, rng);
+  ctx.onProgress?.({ stage: 'pocket-test', fraction: search.candidates.length / total });
   throwIfCancelled(ctx.signal);
   const nulls = judgeNullGroups(search, searchInput, context, settings.nullGroups, settings.seed, ctx.signal);
   ctx.onProgress?.({ stage: 'pocket-test', fraction: 1 });
