@@ -43,8 +43,6 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
   let page: Page;
   let server: Awaited<ReturnType<typeof startBrowserMode>>;
   let work: string;
-  /** Set when the engine has no attack job yet: the rest of the story then runs on clean data. */
-  let attackUnavailable: string | null = null;
   const consoleErrors: string[] = [];
   let shot = 0;
 
@@ -106,7 +104,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     expect(await page.getByTestId('dataset-summary').innerText()).toMatch(/MNIST.*2,000 training, [\d,]+ test samples · 10 classes/s);
   }, 180_000);
 
-  it('simulates a label-flip attack on one test digit', async (ctx) => {
+  it('simulates a label-flip attack on one test digit', async () => {
     await page.locator(`[data-target="${STORY.target}"]`).click();
     await page.getByTestId('attack-kind').selectOption('label-flip');
     await page.getByTestId('attack-class').selectOption(String(STORY.attackerClass));
@@ -114,15 +112,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await page.getByTestId('simulate').click();
     await settle(async () => (await page.getByTestId('attack-summary').count()) > 0 || (await page.getByTestId('error').count()) > 0, LONG, false);
     const error = page.getByTestId('error');
-    if (await error.count()) {
-      const text = await error.innerText();
-      if (!/not available in this version of the engine/.test(text)) throw new Error(`The attack failed: ${text}`);
-      attackUnavailable = text;
-      await error.getByRole('button', { name: 'Dismiss' }).click();
-      await snap('load-attack-unavailable');
-      console.warn(`The engine has no attack job yet; the story continues on clean data (${text})`);
-      ctx.skip();
-    }
+    if (await error.count()) throw new Error(`The attack failed: ${await error.innerText()}`);
     expect(await page.getByTestId('dataset-summary').innerText()).toContain('dir:');
     await snap('load-poisoned');
   }, LONG);
@@ -173,17 +163,15 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     expect(rows).toHaveLength(10);
     const pockets = rows.map((r) => Number(r.split('\t')[3]));
     const list = await page.getByTestId('pocket-list').innerText();
-    if (!attackUnavailable) {
-      expect(await page.getByTestId('verdict').innerText()).toContain('Backdoor suspected');
-      // The attacker class has a pocket in the chart's data, and the list names it inside the target's class.
-      expect(pockets[STORY.attackerClass]).toBeGreaterThanOrEqual(1);
-      expect(list).toMatch(new RegExp(`${STORY.attackerClass} inside 1\\s+\\d+\\s+[\\d.]+\\s+(< )?[\\d.]+\\s+backdoor pocket`));
-    }
-    if (await page.getByTestId('pocket-detail').count()) {
-      await settle(visible('pocket-plot'), 300_000);
-      expect(await page.getByTestId('explanation').innerText()).not.toBe('');
-      expect(await page.locator('[data-testid="pairs"] img').count()).toBeGreaterThan(0);
-    }
+    expect(await page.getByTestId('verdict').innerText()).toContain('Backdoor suspected');
+    // The attacker class has a pocket in the chart's data, and the list names it inside the target's class.
+    expect(pockets[STORY.attackerClass]).toBeGreaterThanOrEqual(1);
+    expect(list).toMatch(new RegExp(`${STORY.attackerClass} inside 1\\s+\\d+\\s+[\\d.]+\\s+(< )?[\\d.]+\\s+backdoor pocket`));
+    // The confirmed pocket is selected on arrival: its detail, plot and member images are shown.
+    await settle(visible('pocket-plot'), 300_000);
+    expect(await page.getByTestId('pocket-detail').innerText()).toContain('backdoor pocket');
+    expect(await page.getByTestId('explanation').innerText()).toMatch(/reported as a planted pocket/);
+    expect(await page.locator('[data-testid="pairs"] img').count()).toBeGreaterThan(0);
     await snap('inspect');
   }, LONG);
 
@@ -199,10 +187,8 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('verify');
     const chartRows = await page.locator('[data-testid="verify-chart"] [data-chart-table] tbody tr').count();
     expect(chartRows).toBe(10);
-    if (!attackUnavailable) {
-      expect(await page.getByTestId('target-verdict').innerText()).toMatch(new RegExp(`was classified ${STORY.attackerClass} before the repair and is classified 1 again: the backdoor no longer works`));
-      expect(await page.getByTestId('pocket-closure').innerText()).toContain('closed');
-    }
+    expect(await page.getByTestId('target-verdict').innerText()).toMatch(new RegExp(`was classified ${STORY.attackerClass} before the repair and is classified 1 again: the backdoor no longer works`));
+    expect(await page.getByTestId('pocket-closure').innerText()).toContain('closed');
     await snap('verify');
   }, 120_000);
 
