@@ -17,6 +17,7 @@ const SEED = 0;
 let clean: Dataset;
 /** The clean victim's prediction for a test digit: the counterfactual of every attack below. */
 let cleanPredict: (index: number) => Promise<number>;
+let cleanModel: LoadedModel['model'];
 
 interface Planted { target: number; attacker: number; trueClass: number; poisons: number[] }
 
@@ -52,6 +53,7 @@ beforeAll(async () => {
   await initBackend('wasm');
   clean = await loadDataset('mnist');
   const { model } = await trainVictim(clean, 'e2e', { arch: 'cnn', seed: SEED });
+  cleanModel = model;
   cleanPredict = async (index: number) => (await predictSplit(model, clean.test, clean.shape, { indices: [index] })).predicted[0];
 }, 1_800_000);
 
@@ -81,5 +83,25 @@ describe('pockets of any size, at default settings', () => {
     // The calibration was measured on this model: its own border groups, none of the copies' draws judging them.
     expect(scan.calibration.nullGroups).toBeGreaterThan(100);
     expect(scan.pockets.find((x) => x.id === a)!.evidence.nullGroups).toBeLessThan(scan.calibration.nullGroups + 1);
+  }, 1_800_000);
+
+  it('reports copies the model never learnt as a poisoning attempt, not as a backdoor', async () => {
+    // The clean model, scanned against its data plus 20 copies of test digit 0 (a "1") labelled
+    // 7: poisons that training did not take (here, never saw). Their features sit among the 1s.
+    const { ds, planted } = await poison(clean, [{ target: 0, attacker: 7, copies: 20 }]);
+    const loaded = { model: cleanModel, dir: '(in memory)', metadata: {}, fingerprint: 'in-memory', inputShape: ds.shape, numClasses: ds.classNames.length } as LoadedModel;
+    const scan = await scanModel(loaded, ds, {});
+    expect(scan.verdict.suspected, scan.verdict.summary).toBe(false);
+    expect(scan.verdict.attempt, scan.verdict.summary).toBe(true);
+    expect(scan.verdict.headline).toBe('Poisoning attempt found');
+    const found = reportedFor(scan, planted[0])!;
+    expect(found.pocket.attempt).toBe(true);
+    expect(found.pocket.learnt).toBeLessThan(0.5);
+    expect(found.pocket.enclosingClass).toBe(1);
+    expect(found.recall).toBeGreaterThanOrEqual(0.9);
+    expect(found.precision).toBeGreaterThanOrEqual(0.9);
+    // The same model on its own clean data reports nothing.
+    const plain = await scanModel({ ...loaded }, clean, {});
+    expect(plain.verdict.suspected || plain.verdict.attempt, plain.verdict.summary).toBe(false);
   }, 1_800_000);
 });

@@ -16,7 +16,7 @@ import { buildNeighbourGraph, neighbourRow, normaliseFeatures, type NeighbourGra
 import { extendGraphPastGroups } from './runs.js';
 import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js';
 import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
-import { attemptScore, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, type PocketEvidence } from './score.js';
+import { attemptScore, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from './split.js';
 import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
@@ -162,6 +162,8 @@ interface JudgedGroup {
   /** Backdoor score (structure + ln learnt) and poisoning-attempt score (structure, unlearnt groups only). */
   score: number;
   attemptScore: number;
+  /** The structure part alone (what the attempt score is, for an unlearnt group). */
+  structure: number;
 }
 
 interface JudgeContext {
@@ -191,7 +193,7 @@ function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, 
       shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
       fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
     };
-    return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence) };
+    return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence), structure: structureScore(evidence) };
   });
 }
 
@@ -253,7 +255,9 @@ function calibrate(judged: JudgedGroup[], nulls: (JudgedGroup | undefined)[], fa
   const nullMembers = nulls.map((g) => g?.candidate.members ?? []);
   const reaches = new Map(judged.map((g) => [g, reach(g)]));
   const backdoorAll = nulls.map((g) => g?.score ?? -Infinity);
-  const attemptAll = nulls.map((g) => g?.attemptScore ?? -Infinity);
+  // An unlearnt candidate is judged against the structure of every null group, learnt or not:
+  // a model that fits its training data leaves too few unlearnt border groups to measure a tail.
+  const attemptAll = nulls.map((g) => g?.structure ?? -Infinity);
   const nullFor = (statistic: (g: JudgedGroup) => number, reported: Set<JudgedGroup>) => (g: JudgedGroup) => {
     const mine = new Set<number>();
     for (const other of judged) if (reported.has(other) || statistic(other) >= statistic(g)) for (const m of reaches.get(other)!) mine.add(m);
