@@ -2,13 +2,9 @@
 import type { Pocket, RepairResult, ScanResult } from '../engine-types.js';
 import { dataArgs, dataOptions, type Command } from './commands.js';
 import { formatSeconds } from './progress.js';
+import { formatPValue } from '../contract/format.js';
 
 function pct(x: number): string { return `${(x * 100).toFixed(2)}%`; }
-
-/** A p-value as people read it: "< 0.001", or three decimals. */
-function pValueText(p: number): string {
-  return p < 0.001 ? '< 0.001' : p.toFixed(3);
-}
 
 export function describeScan(r: ScanResult, say: (s: string) => void, top = 5): void {
   const names = r.dataset.classNames;
@@ -21,7 +17,7 @@ export function describeScan(r: ScanResult, say: (s: string) => void, top = 5): 
   }
   for (const p of [...shown, ...rest]) {
     const status = p.confirmed ? 'POCKET' : p.attempt ? 'ATTEMPT' : 'natural';
-    say(`  ${String(p.id).padEnd(3)} ${`"${names[p.attackerClass]}" inside "${names[p.enclosingClass]}"`.padEnd(22)} ${String(p.members.length).padStart(7)}  ${p.score.toFixed(2).padStart(5)}  ${pValueText(p.pValue).padStart(7)}  ${pValueText(p.attemptPValue).padStart(9)}  ${p.tightness.shellPurity.toFixed(2).padStart(5)}  ${pct(p.learnt).padStart(6)}  ${status}`);
+    say(`  ${String(p.id).padEnd(3)} ${`"${names[p.attackerClass]}" inside "${names[p.enclosingClass]}"`.padEnd(22)} ${String(p.members.length).padStart(7)}  ${p.score.toFixed(2).padStart(5)}  ${formatPValue(p.pValue).padStart(7)}  ${formatPValue(p.attemptPValue).padStart(9)}  ${p.tightness.shellPurity.toFixed(2).padStart(5)}  ${pct(p.learnt).padStart(6)}  ${status}`);
   }
   if (r.settings.reference) say(`Held-out support from the reference set ${r.settings.reference}.`);
   const t = r.timings;

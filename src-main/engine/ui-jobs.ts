@@ -20,6 +20,7 @@ import { getDataset, type DataOptions } from './jobs.js';
 import { assertModelFitsData, loadModel } from './model/io.js';
 import type { JobContext } from './progress.js';
 import { throwIfCancelled, UserError } from './errors.js';
+import { formatPValue } from '../contract/format.js';
 
 // ---------------------------------------------------------------------------------------
 // Thumbnails
@@ -313,10 +314,9 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
     pairs.map((p) => [`${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.seeds, p.candidates, p.pockets, num(p.bestScore), p.members]),
     'No class pair holds a candidate group.'));
   parts.push('<h2>Pockets</h2>');
-  const chance = (v: number) => (v < 0.001 ? '< 0.001' : num(v, 3));
   parts.push(table(['id', 'A inside B', 'members', 'score', 'p-value', 'attempt p-value', 'verdict', 'learnt', 'shell purity', 'flip distance'],
     scan.pockets.slice(0, 50).map((p) => [p.id, `${names[p.attackerClass]} inside ${names[p.enclosingClass]}`, p.members.length,
-      num(p.score), chance(p.pValue), chance(p.attemptPValue), p.confirmed ? 'backdoor pocket' : p.attempt ? 'poisoning attempt' : 'natural',
+      num(p.score), formatPValue(p.pValue), formatPValue(p.attemptPValue), p.confirmed ? 'backdoor pocket' : p.attempt ? 'poisoning attempt' : 'natural',
       pct(p.learnt), num(p.tightness.shellPurity, 2), num(p.flipDistance, 2)]),
     'No candidate groups: nothing in this model looks like a pocket.'));
   for (const p of reported) {

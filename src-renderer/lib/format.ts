@@ -15,15 +15,7 @@ export function seconds(s: number | undefined): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
-/** A significance level as people write it: 1%, 5%, 0.1% (never "0%"). */
-export function level(x: number): string {
-  return `${Number((x * 100).toPrecision(2))}%`;
-}
-
-/** p-values below what the calibration can resolve read as "< 0.001". */
-export function pValue(p: number): string {
-  return p < 0.001 ? '< 0.001' : p.toFixed(3);
-}
+export { formatLevel as level, formatPValue as pValue } from '../../src-main/contract/format.js';
 
 /** Joins a folder and a name with the separator the folder already uses (the host may be Windows). */
 export function joinPath(dir: string, name: string): string {
