@@ -122,17 +122,10 @@ export function runProbes(parts: SplitModel, probes: readonly PocketProbe[]): Po
   return results;
 }
 
-export function probePocket(
-  parts: SplitModel,
-  features: Float32Array,
-  members: readonly number[],
-  shell: readonly number[],
-  attackerClass: number,
-  enclosingClass: number,
-  rng: Rng,
-  interiorProbes = 64,
-  maxRays = 24,
-): PocketProbeResult {
-  const probe = buildProbe(parts.featureDim, features, members, shell, attackerClass, enclosingClass, rng, interiorProbes, maxRays);
-  return runProbes(parts, [probe])[0];
+/** {@link buildProbe}'s arguments after the feature dimension. */
+type ProbeArguments = Parameters<typeof buildProbe> extends [number, ...infer Rest] ? Rest : never;
+
+/** One group's pocket test: its probes built and run through the head. */
+export function probePocket(parts: SplitModel, ...args: ProbeArguments): PocketProbeResult {
+  return runProbes(parts, [buildProbe(parts.featureDim, ...args)])[0];
 }

@@ -16,8 +16,9 @@ import { buildNeighbourGraph, neighbourRow, normaliseFeatures, type NeighbourGra
 import { extendGraphPastGroups } from './runs.js';
 import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js';
 import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
-import { attemptScore, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
+import { attemptScore, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from './split.js';
+import { formatLevel, formatPValue } from '../../contract/format.js';
 import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
 export const DEFAULT_SCAN_SETTINGS: Omit<ScanSettings, 'featureLayer'> = {
@@ -133,12 +134,11 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const outvoted = p.evidence.disagreeing ?? 0;
   if (outvoted > 0) parts.push(`${outvoted === p.members.length ? 'every one' : `${outvoted}`} of them ${outvoted === 1 ? 'has its' : 'have their'} label outvoted by ${outvoted === 1 ? 'its' : 'their'} own nearest neighbours`);
   parts.push(`the model predicts "${a}" for ${Math.round(p.fittedRate * 100)}% of them, and for ${Math.round(p.interiorAttackerRate * 100)}% of points inside their hull and switches to "${b}" ${Math.round(p.flipDistance * 100)}% of the way out`);
-  const chance = (v: number) => (v < 0.001 ? '< 0.001' : v.toFixed(3));
   const verdict = p.confirmed
-    ? `Random groups of this model's own border samples score lower: a group this unusual would appear by chance with probability ${chance(p.pValue)}, so it is reported as a planted pocket; repair relabels its members "${b}".`
+    ? `Random groups of this model's own border samples score lower: a group this unusual would appear by chance with probability ${formatPValue(p.pValue)}, so it is reported as a planted pocket; repair relabels its members "${b}".`
     : p.attempt
-      ? `The model did not learn this group (${Math.round(p.learnt * 100)}% of it predicted "${a}"), but a group this coherent inside "${b}" would appear by chance with probability ${chance(p.attemptPValue)}: it is reported as a poisoning attempt. Its members' labels are contradicted by their neighbours; review them before training on this data again.`
-      : `This is within the range of this model's own border groups (p = ${p.pValue.toFixed(3)}${p.learnt < LEARNT_MAJORITY ? `; as an unlearnt group, p = ${p.attemptPValue.toFixed(3)}` : ''}), so it is not reported.`;
+      ? `The model did not learn this group (${Math.round(p.learnt * 100)}% of it predicted "${a}"), but a group this coherent inside "${b}" would appear by chance with probability ${formatPValue(p.attemptPValue)}: it is reported as a poisoning attempt. Its members' labels are contradicted by their neighbours; review them before training on this data again.`
+      : `This is within the range of this model's own border groups (p = ${formatPValue(p.pValue)}${p.learnt < LEARNT_MAJORITY ? `; as an unlearnt group, p = ${formatPValue(p.attemptPValue)}` : ''}), so it is not reported.`;
   return `${parts.join('; ')}. ${verdict}`;
 }
 
@@ -251,34 +251,34 @@ const CALIBRATION_ROUNDS = 5;
  * model nothing is reported and every candidate is judged against the draws of everything that
  * does not outscore it.
  */
-function calibrate(judged: JudgedGroup[], nulls: (JudgedGroup | undefined)[], family: number, level: number, reach: (g: JudgedGroup) => number[]) {
+function calibrate(judged: JudgedGroup[], nulls: (JudgedGroup | undefined)[], family: number, level: number, reaches: number[][]) {
   const nullMembers = nulls.map((g) => g?.candidate.members ?? []);
-  const reaches = new Map(judged.map((g) => [g, reach(g)]));
   const backdoorAll = nulls.map((g) => g?.score ?? -Infinity);
   // An unlearnt candidate is judged against the structure of every null group, learnt or not:
   // a model that fits its training data leaves too few unlearnt border groups to measure a tail.
   const attemptAll = nulls.map((g) => g?.structure ?? -Infinity);
-  const nullFor = (statistic: (g: JudgedGroup) => number, reported: Set<JudgedGroup>) => (g: JudgedGroup) => {
+  /** The null tail of `nullScores` for candidate `i`, without the draws its suspects reach. */
+  const nullFor = (statistic: (g: JudgedGroup) => number, nullScores: number[], reported: Set<number>) => (i: number) => {
     const mine = new Set<number>();
-    for (const other of judged) if (reported.has(other) || statistic(other) >= statistic(g)) for (const m of reaches.get(other)!) mine.add(m);
-    const all = statistic === backdoorOf ? backdoorAll : attemptAll;
-    return fitNullTail(all.filter((_, d) => !nullMembers[d].some((m) => mine.has(m))));
+    judged.forEach((other, j) => {
+      if (reported.has(j) || statistic(other) >= statistic(judged[i])) for (const m of reaches[j]) mine.add(m);
+    });
+    return fitNullTail(nullScores.filter((_, d) => !nullMembers[d].some((m) => mine.has(m))));
   };
-  const backdoorOf = (g: JudgedGroup) => g.score;
-  const attemptOf = (g: JudgedGroup) => g.attemptScore;
-  const reportedB = new Set<JudgedGroup>(); const reportedA = new Set<JudgedGroup>();
+  const reportedB = new Set<number>(); const reportedA = new Set<number>();
   let results = judged.map(() => ({ pValue: 1, attemptPValue: 1, nullGroups: 0, nullThreshold: 0, nullScale: 0 }));
   for (let round = 0; round < CALIBRATION_ROUNDS; round++) {
-    const tailB = nullFor(backdoorOf, reportedB); const tailA = nullFor(attemptOf, reportedA);
-    results = judged.map((g) => {
-      const backdoorTail = tailB(g);
-      const attemptPValue = Number.isFinite(g.attemptScore) ? familyPValue(tailA(g), g.attemptScore, family) : 1;
+    const tailB = nullFor((g) => g.score, backdoorAll, reportedB);
+    const tailA = nullFor((g) => g.attemptScore, attemptAll, reportedA);
+    results = judged.map((g, i) => {
+      const backdoorTail = tailB(i);
+      const attemptPValue = Number.isFinite(g.attemptScore) ? familyPValue(tailA(i), g.attemptScore, family) : 1;
       return { pValue: familyPValue(backdoorTail, g.score, family), attemptPValue, nullGroups: backdoorTail.sorted.length, nullThreshold: backdoorTail.threshold, nullScale: backdoorTail.scale };
     });
     const before = reportedB.size + reportedA.size;
-    judged.forEach((g, i) => {
-      if (results[i].pValue <= level) reportedB.add(g);
-      if (results[i].attemptPValue <= level) reportedA.add(g);
+    results.forEach((r, i) => {
+      if (r.pValue <= level) reportedB.add(i);
+      if (r.attemptPValue <= level) reportedA.add(i);
     });
     if (reportedB.size + reportedA.size === before) break;
   }
@@ -341,10 +341,11 @@ async function scanPrepared(
   // A candidate's reach: its members and the same-label samples right beside it in the same
   // enclosing region (the stragglers a reported group gathers). The rest of a planted group the
   // search did not take in must not sit in the null it is judged against.
-  const calibration = calibrate(judged, nulls.judged, family, settings.falseAlarm,
-    (g) => expandPocket(g.candidate.members, g.candidate.attackerClass, g.candidate.enclosingClass, labels, graph));
+  const reaches = judged.map((g) => expandPocket(g.candidate.members, g.candidate.attackerClass, g.candidate.enclosingClass, labels, graph));
+  const calibration = calibrate(judged, nulls.judged, family, settings.falseAlarm, reaches);
 
   // Step: decide.
+  const reachOf = new Map<Pocket, number[]>();
   const pockets: Pocket[] = judged.map((g, i) => {
     const c = g.candidate;
     const { pValue, attemptPValue, nullGroups: nullUsed, nullThreshold, nullScale } = calibration.results[i];
@@ -369,7 +370,7 @@ async function scanPrepared(
       flipDistance: g.probe.flipDistance,
       fittedRate: c.predictedAsAttacker,
       evidence: {
-        ...scoreParts(g.evidence), learnt: Math.log(Math.max(learnt, 0.02)), flipToEnclosingRate: g.probe.flipToEnclosingRate,
+        ...scoreParts(g.evidence), learnt: Math.log(Math.max(learnt, LEARNT_FLOOR)), flipToEnclosingRate: g.probe.flipToEnclosingRate,
         meanInner: c.meanInnerDistance, shellDistance: c.shellDistance, nearestRatio: g.evidence.nearestRatio ?? 1,
         heldOutAttacker: g.evidence.heldOutAttacker ?? -1, heldOutMisclassified: g.evidence.heldOutMisclassified ?? -1,
         disagreeing: c.disagreeing,
@@ -378,10 +379,12 @@ async function scanPrepared(
         nullGroups: nullUsed, nullThreshold: Number.isFinite(nullThreshold) ? nullThreshold : 0, nullScale,
       },
     };
-    return { ...base, explanation: explain(base, ds.classNames) };
-  }).sort((a, b) => b.score - a.score).map((p, i) => ({ ...p, id: i + 1 }));
+    const pocket = { ...base, explanation: explain(base, ds.classNames) };
+    reachOf.set(pocket, reaches[i]);
+    return pocket;
+  }).sort((a, b) => b.score - a.score);
 
-  gatherStragglers(pockets, labels, graph, ds.classNames);
+  gatherStragglers(pockets, reachOf, ds.classNames);
   pockets.forEach((p, k) => { p.id = k + 1; });
 
   const result = summarise(pockets, search, labels, ds.classNames, settings);
@@ -410,15 +413,15 @@ async function scanPrepared(
 
 /**
  * Step: a reported pocket or attempt gathers the attacker-labelled samples right beside it in
- * the same enclosing region (expandPocket), and two reported groups that then overlap are one
+ * the same enclosing region (its reach, from expandPocket), and two reported groups that then overlap are one
  * planted group: keep the higher-scoring one, holding the union, and drop the unreported
  * fragments it absorbed.
  */
-function gatherStragglers(pockets: Pocket[], labels: Int32Array, graph: NeighbourGraph, classNames: string[]): void {
+function gatherStragglers(pockets: Pocket[], reachOf: Map<Pocket, number[]>, classNames: string[]): void {
   const reported = (p: Pocket) => p.confirmed || p.attempt;
   for (const p of pockets) {
     if (!reported(p)) continue;
-    const grown = expandPocket(p.members, p.attackerClass, p.enclosingClass, labels, graph);
+    const grown = reachOf.get(p)!;
     if (grown.length > p.members.length) {
       p.evidence.gathered = grown.length - p.members.length;
       p.explanation += ` ${grown.length - p.members.length} more "${classNames[p.attackerClass]}"-labelled samples right beside it, in the same "${classNames[p.enclosingClass]}" region, are included as likely poisons the model did not fit.`;
@@ -493,8 +496,3 @@ function summarise(pockets: Pocket[], search: CandidateSearchResult, labels: Int
   };
 }
 
-/** A level as people write it: 1%, 5%, 0.1%. */
-export function formatLevel(level: number): string {
-  const percent = level * 100;
-  return `${Number(percent.toPrecision(2))}%`;
-}

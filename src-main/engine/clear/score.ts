@@ -1,11 +1,13 @@
 /**
- * The pocket score: one number from the evidence the scan gathers, judged on MNIST scans
- * of clean and poisoned models (README "How well it works"):
+ * The pocket score: one number from the evidence the scan gathers. Its weights were chosen on
+ * MNIST scans; what a score means is decided per model, against that model's own null groups
+ * (calibrate.ts):
  *
  *   score = logit((b + 1) / (M + 2)) + SIZE_WEIGHT · ln(size) − CONTAMINATION_WEIGHT · ln(1 + contamination)
  *
  *           − DUPLICATION_WEIGHT · ln(members' nearest-neighbour distance ÷ the dataset's typical one)
  *           − HELD_OUT_WEIGHT · ln(1 + held-out samples of class A landing in the pocket)
+ *           + ln(max(learnt, LEARNT_FLOOR))
  *
  * where b of the M nearest points outside the group belong to the enclosing class (depth,
  * smoothed so a small shell cannot claim certainty). Natural pockets sit at class borders
