@@ -11,6 +11,7 @@ import { parseJobRequest } from '../contract/jobs.js';
 import { ToWorker, type FromWorker, type JobError } from '../contract/messages.js';
 import { initBackend, type BackendName } from '../engine/backend/index.js';
 import { CancelledError, UserError } from '../engine/errors.js';
+import { applyLimitsFromEnv } from '../engine/limits.js';
 import { handlers } from './dispatch.js';
 
 function send(message: FromWorker): void {
@@ -52,6 +53,7 @@ async function runJob(id: string, job: unknown, args: unknown): Promise<void> {
 async function main(): Promise<void> {
   const preference = (process.env.CLEAR_BACKEND || 'auto') as BackendName | 'auto';
   const threads = process.env.CLEAR_THREADS ? Number(process.env.CLEAR_THREADS) : undefined;
+  applyLimitsFromEnv();
   const backend = await initBackend(preference, { threads });
   process.on('message', (raw) => {
     const parsed = ToWorker.safeParse(raw);
