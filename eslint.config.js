@@ -2,9 +2,11 @@
 // layers below it. The messages say what is allowed, so a newcomer knows where code belongs.
 //
 //   src-renderer      → contract (types and schemas only), its own files
-//   app, serve, cli   → worker (host), contract
+//   app, serve, cli   → host, contract (app and serve also project)
+//   host              → contract, project (the code both hosts share: router, app calls,
+//                       engine supervisor, the parent side of the engine worker)
 //   preload           → contract
-//   worker            → engine, contract
+//   worker            → engine, contract (the engine worker's child entry only)
 //   engine            → nothing above it (no app, serve, cli, worker, preload, renderer)
 //   contract          → zod only
 import tseslint from 'typescript-eslint';
@@ -30,21 +32,23 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'warn',
     },
   },
-  layer(['src-main/engine/**'], ['**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/preload/**', '**/src-renderer/**', 'electron'],
+  layer(['src-main/engine/**'], ['**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/host/**', '**/preload/**', '**/src-renderer/**', 'electron'],
     'engine modules, tfjs, node built-ins'),
-  layer(['src-main/contract/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '@tensorflow/*', 'electron', 'node:*'],
+  layer(['src-main/contract/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/host/**', '@tensorflow/*', 'electron', 'node:*'],
     'zod only'),
-  layer(['src-main/worker/**'], ['**/app/**', '**/serve/**', '**/cli/**', '**/preload/**', 'electron'],
+  layer(['src-main/worker/**'], ['**/app/**', '**/serve/**', '**/cli/**', '**/host/**', '**/preload/**', 'electron'],
     'engine, contract'),
-  layer(['src-main/cli/**', 'src-main/serve/**'], ['**/engine/**', '**/app/**', '**/preload/**', '@tensorflow/*', 'electron'],
-    'worker host, contract (tfjs runs only in the engine worker)'),
-  layer(['src-main/app/**'], ['**/engine/**', '**/cli/**', '**/preload/**', '@tensorflow/*'],
-    'worker host, serve, contract, electron'),
-  layer(['src-main/project/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/preload/**', '@tensorflow/*', 'electron'],
+  layer(['src-main/host/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/preload/**', '@tensorflow/*', 'electron'],
+    'contract, project, node built-ins (tfjs runs only in the engine worker; Electron only in app/)'),
+  layer(['src-main/cli/**', 'src-main/serve/**'], ['**/engine/**', '**/app/**', '**/worker/**', '**/preload/**', '@tensorflow/*', 'electron'],
+    'host, contract (tfjs runs only in the engine worker)'),
+  layer(['src-main/app/**'], ['**/engine/**', '**/cli/**', '**/serve/**', '**/worker/**', '**/preload/**', '@tensorflow/*'],
+    'host, contract, electron'),
+  layer(['src-main/project/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/host/**', '**/preload/**', '@tensorflow/*', 'electron'],
     'contract, node built-ins'),
-  layer(['src-main/preload/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '@tensorflow/*'],
+  layer(['src-main/preload/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/host/**', '@tensorflow/*'],
     'contract, electron (contextBridge, ipcRenderer)'),
-  layer(['src-renderer/**'], ['**/src-main/engine/**', '**/src-main/app/**', '**/src-main/serve/**', '**/src-main/cli/**', '**/src-main/worker/**', '@tensorflow/*', 'electron', 'node:*', 'fs', 'path'],
+  layer(['src-renderer/**'], ['**/src-main/engine/**', '**/src-main/app/**', '**/src-main/serve/**', '**/src-main/cli/**', '**/src-main/worker/**', '**/src-main/host/**', '**/src-main/project/**', '@tensorflow/*', 'electron', 'node:*', 'fs', 'path'],
     'src-main/contract (types, schemas) and the renderer\'s own modules'),
   {
     files: ['test/**', 'scripts/**', 'bench/**'],

@@ -6,7 +6,7 @@
  */
 import { ipcMain, type WebContents } from 'electron';
 import { IPC_CHANNELS as CHANNELS, type HostMessage, type ReplyMessage } from '../contract/app.js';
-import type { CallRouter, Connection } from '../serve/router.js';
+import type { CallRouter, Connection } from '../host/router.js';
 import { isTrustedSender } from './security.js';
 
 const REFUSED_SENDER: ReplyMessage = { type: 'refused', error: { kind: 'user', message: 'Refused a message from a page that is not the app.' } };

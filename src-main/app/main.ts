@@ -10,9 +10,9 @@
 import { app, BrowserWindow, Menu } from 'electron';
 import path from 'node:path';
 import { RecentProjects } from '../project/recent.js';
-import { createAppHandlers } from '../serve/app-calls.js';
-import { EngineSupervisor } from '../serve/engine.js';
-import { CallRouter } from '../serve/router.js';
+import { createAppHandlers } from '../host/app-calls.js';
+import { EngineSupervisor } from '../host/engine-supervisor.js';
+import { CallRouter } from '../host/router.js';
 import { showOpenDialog } from './dialogs.js';
 import { registerIpc, sendToWindow } from './ipc.js';
 import { buildMenu } from './menu.js';

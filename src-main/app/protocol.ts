@@ -6,7 +6,7 @@
 import { protocol } from 'electron';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { contentSecurityPolicy } from '../serve/csp.js';
+import { contentSecurityPolicy } from '../host/csp.js';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'renderer';

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EngineHost, JobFailedError } from '../worker/host.js';
+import { EngineHost, JobFailedError } from '../host/engine-host.js';
 import { formatOptions, parseOptions, UsageError, type OptionSpec } from './args.js';
 import { commands } from './registry.js';
 import { createProgressPrinter } from './progress.js';

@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RecentProjects } from '../project/recent.js';
-import { createAppHandlers } from './app-calls.js';
-import { EngineSupervisor } from './engine.js';
-import { CallRouter } from './router.js';
+import { createAppHandlers } from '../host/app-calls.js';
+import { EngineSupervisor } from '../host/engine-supervisor.js';
+import { CallRouter } from '../host/router.js';
 import { startServer, type RunningServer } from './server.js';
 
 export interface BrowserModeOptions {

@@ -20,8 +20,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HostMessage } from '../contract/app.js';
-import { contentSecurityPolicy } from './csp.js';
-import type { CallRouter } from './router.js';
+import { contentSecurityPolicy } from '../host/csp.js';
+import type { CallRouter } from '../host/router.js';
 
 export const HOST = '127.0.0.1';
 export const WS_PATH = '/ws';

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
-import { EngineHost, JobFailedError } from '../../src-main/worker/host.js';
+import { EngineHost, JobFailedError } from '../../src-main/host/engine-host.js';
 
 const workerPath = path.resolve('dist/worker.js');
 const host = new EngineHost({ workerPath, backend: 'wasm' });

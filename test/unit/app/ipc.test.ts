@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { IPC_CHANNELS, type HostMessage } from '../../../src-main/contract/app.js';
 import { registerIpc, sendToWindow } from '../../../src-main/app/ipc.js';
 import { APP_URL } from '../../../src-main/app/protocol.js';
-import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/serve/router.js';
+import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/host/router.js';
 import { FakeWebContents, ipcMain, registered, resetElectronStub } from './electron-stub.js';
 
 vi.mock('electron', () => import('./electron-stub.js'));

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { APP_SCHEME, APP_URL, registerAppScheme, serveRenderer } from '../../../src-main/app/protocol.js';
-import { contentSecurityPolicy } from '../../../src-main/serve/csp.js';
+import { contentSecurityPolicy } from '../../../src-main/host/csp.js';
 import { registered, resetElectronStub } from './electron-stub.js';
 
 vi.mock('electron', () => import('./electron-stub.js'));

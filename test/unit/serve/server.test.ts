@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/serve/router.js';
+import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/host/router.js';
 import { startServer, type RunningServer } from '../../../src-main/serve/server.js';
 
 let server: RunningServer;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { parseCall, parseClientMessage, type HostMessage } from '../../../src-main/contract/app.js';
-import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/serve/router.js';
+import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/host/router.js';
 import { ProjectError } from '../../../src-main/project/files.js';
 
 function setup() {

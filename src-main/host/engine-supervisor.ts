@@ -7,7 +7,7 @@
 import type { JobName } from '../contract/jobs.js';
 import type { BackendSummary } from '../contract/app.js';
 import type { ProgressEventMessage } from '../contract/messages.js';
-import { EngineHost, JobFailedError, type EngineHostOptions } from '../worker/host.js';
+import { EngineHost, JobFailedError, type EngineHostOptions } from './engine-host.js';
 import type { JobRunner } from './router.js';
 
 export class EngineSupervisor implements JobRunner {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EngineSupervisor } from '../../../src-main/serve/engine.js';
+import { EngineSupervisor } from '../../../src-main/host/engine-supervisor.js';
 
 const WORKER = path.join(fileURLToPath(new URL('../../..', import.meta.url)), 'dist', 'worker.js');
 const missing = existsSync(WORKER) ? null : 'dist/worker.js is not built (run npm run build first)';

@@ -9,7 +9,7 @@ import { copyFolderNoOverwrite, ProjectError } from '../project/files.js';
 import { expandHome, inspectPath } from '../project/paths.js';
 import type { RecentProjects } from '../project/recent.js';
 import { ProjectStore } from '../project/store.js';
-import type { EngineSupervisor } from './engine.js';
+import type { EngineSupervisor } from './engine-supervisor.js';
 import type { AppHandlers } from './router.js';
 
 export const APP_VERSION = '0.1.0';
