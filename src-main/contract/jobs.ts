@@ -69,7 +69,7 @@ export const jobArgs = {
     featureModel: path.optional(),
     out: path,
   }).strict(),
-  // Jobs the desktop app's views need beyond the command line's (engine/ui-jobs.ts).
+  // Jobs the desktop app's views need beyond the command line's (engine/jobs/ui.ts).
   /** Class names, counts, fingerprint and a few sample thumbnails of a dataset. */
   datasetPreview: DataArgs.extend({
     samplesPerClass: z.number().int().min(0).max(16).default(3),

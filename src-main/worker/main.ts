@@ -12,7 +12,7 @@ import { ToWorker, type FromWorker, type JobError } from '../contract/messages.j
 import { initBackend, type BackendName } from '../engine/backend/index.js';
 import { CancelledError, UserError } from '../engine/errors.js';
 import { applyLimitsFromEnv } from '../engine/limits.js';
-import { handlers } from './dispatch.js';
+import { handlers } from '../engine/jobs/index.js';
 
 function send(message: FromWorker): void {
   process.send?.(message);

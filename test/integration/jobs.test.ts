@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../../src-main/engine/backend/index.js';
-import { repairJob, scanJob, trainJob, evalJob } from '../../src-main/engine/jobs.js';
+import { repairJob, scanJob, trainJob, evalJob } from '../../src-main/engine/jobs/clear.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-jobs-'));
 const data = { data: 'mnist', limit: 1500 };

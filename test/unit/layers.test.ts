@@ -14,7 +14,7 @@ describe('layer rule', () => {
     expect(await lintAs('src-main/engine/clear/x.ts', "import '../../app/main.js';\n")).toEqual([expect.stringMatching(/Bad layering\. Allowed from here: engine modules/)]);
     expect(await lintAs('src-main/engine/x.ts', "import 'electron';\n")).toHaveLength(1);
     expect(await lintAs('src-main/cli/x.ts', "import '@tensorflow/tfjs-core';\n")).toEqual([expect.stringMatching(/tfjs runs only in the engine worker/)]);
-    expect(await lintAs('src-renderer/lib/x.ts', "import '../../src-main/engine/jobs.js';\n")).toHaveLength(1);
+    expect(await lintAs('src-renderer/lib/x.ts', "import '../../src-main/engine/jobs/clear.js';\n")).toHaveLength(1);
     expect(await lintAs('src-renderer/lib/x.ts', "import 'node:fs';\n")).toHaveLength(1);
     expect(await lintAs('src-main/contract/x.ts', "import '../engine/jobs.js';\n")).toHaveLength(1);
   });

@@ -4,8 +4,8 @@
  * projections of the clean-label optimisers.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { SplitModel } from '../clear/split.js';
-import { embedSplit } from '../clear/embed.js';
+import type { SplitModel } from '../features/split.js';
+import { embedSplit } from '../features/embed.js';
 import { numClasses, sampleSize, sampleView, type Dataset, type Split } from '../data/dataset.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import { UserError } from '../errors.js';

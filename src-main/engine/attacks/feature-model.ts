@@ -6,7 +6,7 @@
  * transfer scenario then freezes the same one for the victim (scenario.ts).
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { splitModel, type SplitModel } from '../clear/split.js';
+import { splitModel, type SplitModel } from '../features/split.js';
 import { numClasses, type Dataset } from '../data/dataset.js';
 import { buildArchitecture } from '../model/architectures.js';
 import { trainModel, type TrainResult } from '../model/train.js';

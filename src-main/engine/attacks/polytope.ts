@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset.js';
 import { throwIfCancelled } from '../errors.js';
 import type { JobContext } from '../progress.js';
-import type { SplitModel } from '../clear/split.js';
+import type { SplitModel } from '../features/split.js';
 import {
   AdamState, boxBounds, buildResult, chooseBases, featuresOf, gatherTrainImages, imageBatch,
   numberSetting, requireFeatureModel, validateTarget, yieldToEventLoop,

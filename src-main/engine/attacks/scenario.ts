@@ -9,8 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { embedSplit } from '../clear/embed.js';
-import { splitModel, type SplitModel } from '../clear/split.js';
+import { embedSplit } from '../features/embed.js';
+import { splitModel, type SplitModel } from '../features/split.js';
 import { numClasses, sampleView, type Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { buildArchitecture } from '../model/architectures.js';

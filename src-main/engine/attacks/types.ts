@@ -4,7 +4,7 @@
  * defence against the true poison indices.
  */
 import type { Dataset } from '../data/dataset.js';
-import type { SplitModel } from '../clear/split.js';
+import type { SplitModel } from '../features/split.js';
 import type { JobContext } from '../progress.js';
 
 export type AttackName = 'label-flip' | 'fc' | 'cp' | 'bp';

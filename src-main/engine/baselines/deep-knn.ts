@@ -17,7 +17,7 @@
  * both share (label, plurality label); the model is flagged when the largest linked group
  * has at least ⌈k / 3⌉ members ({@link deepKnnMinGroup}).
  */
-import { buildNeighbourGraph, normaliseFeatures } from '../clear/knn.js';
+import { buildNeighbourGraph, normaliseFeatures } from '../features/knn.js';
 import { numClasses } from '../data/dataset.js';
 import { throwIfCancelled } from '../errors.js';
 import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';

@@ -34,7 +34,7 @@ import { ATTACK_VARIANTS, caseParams, PUBLISHED_SETTINGS, VARIANT_ATTACKS, type 
 import { backendInfo, tf } from '../backend/index.js';
 import { chooseDeepKnnK } from '../baselines/deep-knn.js';
 import { fineTune, type FineTuneSettings } from '../clear/finetune.js';
-import type { NeighbourGraph } from '../clear/knn.js';
+import type { NeighbourGraph } from '../features/knn.js';
 import { DEFAULT_SCAN_SETTINGS, prepareScan } from '../clear/scan.js';
 import { selectSamples, type Dataset, type Split } from '../data/dataset.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
@@ -88,7 +88,7 @@ export interface BenchOptions {
   /** Recorded verbatim in the JSON. */
   argv?: string[];
   /**
-   * Trials finished by an earlier, interrupted run with the same settings (bench-jobs.ts reads
+   * Trials finished by an earlier, interrupted run with the same settings (jobs/bench.ts reads
    * them from the output folder's checkpoint): a trial whose kind, case, scenario, index and
    * seed match is taken as it is instead of being run again.
    */

@@ -6,10 +6,10 @@
  */
 import { backendInfo, tf } from '../backend/index.js';
 import { cloneModel } from '../attacks/index.js';
-import { embedSplit } from '../clear/embed.js';
+import { embedSplit } from '../features/embed.js';
 import { fineTune } from '../clear/finetune.js';
 import { scanModel } from '../clear/scan.js';
-import { splitModel } from '../clear/split.js';
+import { splitModel } from '../features/split.js';
 import type { Dataset } from '../data/dataset.js';
 import { buildArchitecture } from '../model/architectures.js';
 import type { LoadedModel } from '../model/io.js';

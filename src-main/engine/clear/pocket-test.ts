@@ -5,8 +5,8 @@
  * predicted as the attacker class inside and flips to the enclosing class a short way out.
  */
 import type { Rng } from '../random.js';
-import { headPredict } from './embed.js';
-import type { SplitModel } from './split.js';
+import { headPredict } from '../features/embed.js';
+import type { SplitModel } from '../features/split.js';
 
 export interface PocketProbeResult {
   /** Share of interior probes the head predicts as A. */

@@ -30,7 +30,7 @@
  * exact set distance would add, and keeps the whole search at O(members × K) per step.
  */
 import { ConvexHull } from './hull.js';
-import { neighbourRow, type NeighbourGraph } from './knn.js';
+import { neighbourRow, type NeighbourGraph } from '../features/knn.js';
 
 export interface CandidateSettings {
   /**

@@ -11,9 +11,9 @@
 import { tf } from '../backend/index.js';
 import type { Split } from '../data/dataset.js';
 import type { JobContext } from '../progress.js';
-import { embedSplit } from './embed.js';
-import { normaliseFeatures } from './knn.js';
-import type { SplitModel } from './split.js';
+import { embedSplit } from '../features/embed.js';
+import { normaliseFeatures } from '../features/knn.js';
+import type { SplitModel } from '../features/split.js';
 
 /** Nearest training samples kept per reference sample. */
 export const LANDING_NEIGHBOURS = 3;

@@ -12,11 +12,11 @@ import { loadModel, saveModel, assertWritableOutput, type LoadedModel } from '..
 import { evaluateSplit, predictSplit } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
-import { embedSplit } from './embed.js';
+import { embedSplit } from '../features/embed.js';
 import { DEFAULT_FINE_TUNE, fineTune } from './finetune.js';
 import { probePocket } from './pocket-test.js';
 import { scanModel, type ReferenceSet } from './scan.js';
-import { disposeSplitModel, splitModel, type SplitModel } from './split.js';
+import { disposeSplitModel, splitModel, type SplitModel } from '../features/split.js';
 import { REPAIR_SCHEMA, type Pocket, type RepairResult, type ScanResult } from './types.js';
 
 export interface RepairSettings {

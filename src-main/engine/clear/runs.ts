@@ -15,7 +15,7 @@
  */
 import { tf } from '../backend/index.js';
 import { throwIfCancelled } from '../errors.js';
-import { centreRows, exactRow, MAX_BLOCK_BYTES, rankingRows, type NeighbourGraph, type NeighbourRow } from './knn.js';
+import { centreRows, exactRow, MAX_BLOCK_BYTES, rankingRows, type NeighbourGraph, type NeighbourRow } from '../features/knn.js';
 import { closedGroups, DEFAULT_CANDIDATE_SETTINGS, samplesWithUnfinishedRuns, type CandidateSettings } from './pockets.js';
 
 /**

@@ -11,13 +11,13 @@ import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng, type Rng } from '../random.js';
 import { heldOutSupport, landReferenceSamples, type ReferenceLanding } from './reference.js';
 import { familyPValue, fitNullTail, median, type NullTail } from './calibrate.js';
-import { embedSplit, type Embedding } from './embed.js';
-import { buildNeighbourGraph, neighbourRow, normaliseFeatures, type NeighbourGraph } from './knn.js';
+import { embedSplit, type Embedding } from '../features/embed.js';
+import { buildNeighbourGraph, neighbourRow, normaliseFeatures, type NeighbourGraph } from '../features/knn.js';
 import { extendGraphPastGroups } from './runs.js';
 import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js';
 import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
 import { attemptScore, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
-import { splitModel, type SplitModel } from './split.js';
+import { splitModel, type SplitModel } from '../features/split.js';
 import { formatLevel, formatPValue } from '../../contract/format.js';
 import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 

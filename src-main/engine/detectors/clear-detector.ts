@@ -5,7 +5,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { LoadedModel } from '../model/io.js';
 import { scanModel, type ScanPreparation } from '../clear/scan.js';
-import { normaliseFeatures } from '../clear/knn.js';
+import { normaliseFeatures } from '../features/knn.js';
 import type { ScanResult } from '../clear/types.js';
 import type { Detector, DetectorInput, DetectorResult, Mitigation } from './types.js';
 

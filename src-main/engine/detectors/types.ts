@@ -6,9 +6,9 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset, Split } from '../data/dataset.js';
-import type { Embedding } from '../clear/embed.js';
-import type { SplitModel } from '../clear/split.js';
-import type { NeighbourGraph } from '../clear/knn.js';
+import type { Embedding } from '../features/embed.js';
+import type { SplitModel } from '../features/split.js';
+import type { NeighbourGraph } from '../features/knn.js';
 import type { JobContext } from '../progress.js';
 
 export interface DetectorInput {

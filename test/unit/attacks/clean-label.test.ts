@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../../src-main/engine/backend/index.js';
 import { ATTACKS, type AttackName } from '../../../src-main/engine/attacks/index.js';
-import { embedSplit } from '../../../src-main/engine/clear/embed.js';
+import { embedSplit } from '../../../src-main/engine/features/embed.js';
 import { sampleSize, sampleView, type Dataset } from '../../../src-main/engine/data/dataset.js';
-import type { SplitModel } from '../../../src-main/engine/clear/split.js';
+import type { SplitModel } from '../../../src-main/engine/features/split.js';
 import { UserError } from '../../../src-main/engine/errors.js';
 import { attackData, attackFeatureModel, pickTarget, poisonPixels, sameValues } from './fixture.js';
 

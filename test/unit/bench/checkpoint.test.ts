@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/index.js';
-import { benchJob, CHECKPOINT_FILE } from '../../../src-main/engine/bench-jobs.js';
+import { benchJob, CHECKPOINT_FILE } from '../../../src-main/engine/jobs/bench.js';
 import type { BenchResult } from '../../../src-main/engine/bench/defence.js';
 
 // Real (small) runs: a 1,000-sample MNIST subset, an mlp trained for one epoch, and only the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src-main/engine/backend/index.js';
 import { CancelledError } from '../../../src-main/engine/errors.js';
-import { buildNeighbourGraph, normaliseFeatures, type NeighbourGraph } from '../../../src-main/engine/clear/knn.js';
+import { buildNeighbourGraph, normaliseFeatures, type NeighbourGraph } from '../../../src-main/engine/features/knn.js';
 import { createRng } from '../../../src-main/engine/random.js';
 
 function randomFeatures(seed: number, n: number, dim: number, offset = 0): Float32Array {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend, tf } from '../../../src-main/engine/backend/index.js';
 import { buildProbe, probePocket, runProbes, PROBE_BATCH_POINTS } from '../../../src-main/engine/clear/pocket-test.js';
-import type { SplitModel } from '../../../src-main/engine/clear/split.js';
+import type { SplitModel } from '../../../src-main/engine/features/split.js';
 import { createRng } from '../../../src-main/engine/random.js';
 
 describe('pocket test', () => {

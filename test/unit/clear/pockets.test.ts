@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/index.js';
-import { buildNeighbourGraph, type NeighbourGraph } from '../../../src-main/engine/clear/knn.js';
+import { buildNeighbourGraph, type NeighbourGraph } from '../../../src-main/engine/features/knn.js';
 import { extendGraphPastGroups } from '../../../src-main/engine/clear/runs.js';
 import {
   closedGroups,

@@ -1,9 +1,9 @@
 /** Maps contract job names to engine job functions. */
-import type { JobName } from '../contract/jobs.js';
-import type { JobContext } from '../engine/progress.js';
-import { evalJob, infoJob, predictJob, repairJob, scanJob, trainJob } from '../engine/jobs.js';
-import { uiHandlers } from '../engine/ui-jobs.js';
-import { attackJob, benchJob } from '../engine/bench-jobs.js';
+import type { JobName } from '../../contract/jobs.js';
+import type { JobContext } from '../progress.js';
+import { evalJob, infoJob, predictJob, repairJob, scanJob, trainJob } from './clear.js';
+import { uiHandlers } from './ui.js';
+import { attackJob, benchJob } from './bench.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (args: any, ctx: JobContext) => Promise<unknown>;

@@ -4,20 +4,20 @@
  * in-process paths and the benchmark call them directly.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { backendInfo } from './backend/index.js';
-import type { Dataset, SplitName } from './data/dataset.js';
-import { loadDataset } from './data/load.js';
-import { buildArchitecture } from './model/architectures.js';
-import { assertModelFitsData, defaultFeatureLayer, loadModel, saveModel, assertWritableOutput } from './model/io.js';
-import { evaluateSplit, predictSplit, trainModel } from './model/train.js';
-import type { JobContext } from './progress.js';
-import { UserError } from './errors.js';
+import { backendInfo } from '../backend/index.js';
+import type { Dataset, SplitName } from '../data/dataset.js';
+import { loadDataset } from '../data/load.js';
+import { buildArchitecture } from '../model/architectures.js';
+import { assertModelFitsData, defaultFeatureLayer, loadModel, saveModel, assertWritableOutput } from '../model/io.js';
+import { evaluateSplit, predictSplit, trainModel } from '../model/train.js';
+import type { JobContext } from '../progress.js';
+import { UserError } from '../errors.js';
 import { readFileSync, existsSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import nodePath from 'node:path';
-import { scanModel, type ReferenceSet } from './clear/scan.js';
-import { disposeSplitModel } from './clear/split.js';
-import { repairModel, assertScanMatches } from './clear/repair.js';
-import { SCAN_SCHEMA, type ScanResult } from './clear/types.js';
+import { scanModel, type ReferenceSet } from '../clear/scan.js';
+import { disposeSplitModel } from '../features/split.js';
+import { repairModel, assertScanMatches } from '../clear/repair.js';
+import { SCAN_SCHEMA, type ScanResult } from '../clear/types.js';
 
 export interface DataOptions { data: string; limit?: number; dataSeed?: number }
 

@@ -1,5 +1,5 @@
 /**
- * The engine jobs behind the app's views (engine/ui-jobs.ts) that need no model: the 2-D
+ * The engine jobs behind the app's views (engine/jobs/ui.ts) that need no model: the 2-D
  * hull and projection of the pocket view, thumbnails, and the exported report.
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { exportReportJob, hull2d, principalPlane, samplePng } from '../../../src-main/engine/ui-jobs.js';
-import { handMadeRepair, handMadeScan } from '../../e2e/fixtures.js';
+import { exportReportJob, hull2d, principalPlane, samplePng } from '../../src-main/engine/jobs/ui.js';
+import { handMadeRepair, handMadeScan } from '../e2e/fixtures.js';
 
 describe('pocket view geometry', () => {
   it('finds the convex hull of 2-D points, interior and collinear points left out', () => {

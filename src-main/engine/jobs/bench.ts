@@ -5,18 +5,18 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import nodePath from 'node:path';
-import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type AttackVariant, type Scenario } from './attacks/index.js';
-import { backendInfo, tf } from './backend/index.js';
-import { BENCH_SCHEMA, benchArchs, benchDefences, benchPlan, type BenchResult, type TrialRecord } from './bench/defence.js';
-import { rocSvg } from './bench/stats.js';
-import type { Dataset } from './data/dataset.js';
-import { benchPerf, type PerfResult } from './bench/perf.js';
-import { splitModel, type SplitModel } from './clear/split.js';
-import { saveDatasetDir } from './data/save.js';
-import { UserError } from './errors.js';
-import { getDataset, type DataOptions } from './jobs.js';
-import { assertModelFitsData, assertWritableOutput, loadModel } from './model/io.js';
-import type { JobContext } from './progress.js';
+import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type AttackVariant, type Scenario } from '../attacks/index.js';
+import { backendInfo, tf } from '../backend/index.js';
+import { BENCH_SCHEMA, benchArchs, benchDefences, benchPlan, type BenchResult, type TrialRecord } from '../bench/defence.js';
+import { rocSvg } from '../bench/stats.js';
+import type { Dataset } from '../data/dataset.js';
+import { benchPerf, type PerfResult } from '../bench/perf.js';
+import { splitModel, type SplitModel } from '../features/split.js';
+import { saveDatasetDir } from '../data/save.js';
+import { UserError } from '../errors.js';
+import { getDataset, type DataOptions } from './clear.js';
+import { assertModelFitsData, assertWritableOutput, loadModel } from '../model/io.js';
+import type { JobContext } from '../progress.js';
 
 export interface AttackJobArgs extends DataOptions {
   attack: AttackName; target: number; attackerClass: number; poisons?: number;
