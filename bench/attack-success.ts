@@ -20,13 +20,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { initBackend, tf } from '../src-main/engine/backend/index.js';
-import { embedSplit } from '../src-main/engine/clear/embed.js';
+import { embedSplit } from '../src-main/engine/features/embed.js';
 import { loadDataset } from '../src-main/engine/data/load.js';
 import { sampleSize, type Dataset } from '../src-main/engine/data/dataset.js';
 import { predictSplit, evaluateSplit } from '../src-main/engine/model/train.js';
 import { createRng } from '../src-main/engine/random.js';
 import { ATTACKS, trainCleanFeatureModel, trainVictim, type AttackName, type AttackParams } from '../src-main/engine/attacks/index.js';
-import type { SplitModel } from '../src-main/engine/clear/split.js';
+import type { SplitModel } from '../src-main/engine/features/split.js';
 import { baselineDetectors } from '../src-main/engine/baselines/index.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
