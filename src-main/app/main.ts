@@ -3,9 +3,9 @@
  * engine worker's supervision. It never loads tfjs (the engine runs in a forked worker
  * process): the window stays responsive while a scan runs.
  *
- * The worker is forked with Electron's own executable in Node mode (ELECTRON_RUN_AS_NODE),
- * so a packaged app needs no separate Node. A crashed worker is restarted by the
- * EngineSupervisor and the job it was running is reported failed.
+ * The worker is an Electron utility process (engine-process.ts), so a packaged app needs no
+ * separate Node and no ELECTRON_RUN_AS_NODE (its RunAsNode fuse is off). A crashed worker is
+ * restarted by the EngineSupervisor and the job it was running is reported failed.
  */
 import { app, BrowserWindow, Menu } from 'electron';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { createAppHandlers } from '../host/app-calls.js';
 import { EngineSupervisor } from '../host/engine-supervisor.js';
 import { CallRouter } from '../host/router.js';
 import { showOpenDialog } from './dialogs.js';
+import { utilityWorker } from './engine-process.js';
 import { registerIpc, sendToWindow } from './ipc.js';
 import { buildMenu } from './menu.js';
 import { appPaths, startupProjectArg } from './paths.js';
@@ -33,8 +34,7 @@ if (!app.requestSingleInstanceLock()) {
   let window: BrowserWindow | null = null;
   const engine = new EngineSupervisor({
     workerPath: appPaths.worker,
-    execPath: process.execPath,
-    env: { ELECTRON_RUN_AS_NODE: '1' },
+    spawn: utilityWorker,
     onStderr: (text) => log(text.trimEnd()),
   }, log);
 

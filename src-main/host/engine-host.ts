@@ -2,11 +2,16 @@
  * The host side of the engine worker: starts it, sends jobs, routes progress, cancels, and
  * restarts the worker when it dies (the job that was running is reported failed, never lost).
  * Used by the CLI, the Electron main process and the browser-mode server alike.
+ *
+ * How the worker process is started is the host's choice (`spawn`): the CLI and browser mode
+ * fork it with Node's child_process (the default, `forkWorker` in worker-process.ts); the
+ * desktop app uses Electron's utilityProcess (src-main/app/engine-process.ts), so the
+ * packaged app needs no ELECTRON_RUN_AS_NODE and ships with the RunAsNode fuse off.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { FromWorker, type JobError } from '../contract/messages.js';
 import type { JobInput, JobName } from '../contract/jobs.js';
+import { forkWorker, type SpawnWorker, type WorkerProcess } from './worker-process.js';
 
 export interface BackendReady { name: string; threads: number; warning?: string; skipped: string[] }
 
@@ -37,15 +42,19 @@ export interface EngineHostOptions {
   workerPath: string;
   backend?: string;
   threads?: number;
-  /** Extra environment for the worker (Electron sets ELECTRON_RUN_AS_NODE). */
+  /** Extra environment for the worker. */
   env?: NodeJS.ProcessEnv;
+  /** The Node executable for the default child_process spawn. */
   execPath?: string;
+  /** How the worker process is started; child_process.fork by default. */
+  spawn?: SpawnWorker;
   onStderr?: (text: string) => void;
 }
 
 export class EngineHost {
-  #child?: ChildProcess;
+  #child?: WorkerProcess;
   #ready?: Promise<BackendReady>;
+  #exited?: Promise<void>;
   #pending = new Map<string, Pending>();
   #backend?: BackendReady;
   #closed = false;
@@ -57,17 +66,19 @@ export class EngineHost {
   /** Starts the worker if it is not running; resolves when its backend is ready. */
   start(): Promise<BackendReady> {
     if (this.#ready) return this.#ready;
-    const child = fork(this.options.workerPath, [], {
-      env: {
-        ...process.env, ...this.options.env,
-        ...(this.options.backend ? { CLEAR_BACKEND: this.options.backend } : {}),
-        ...(this.options.threads ? { CLEAR_THREADS: String(this.options.threads) } : {}),
-      },
-      execPath: this.options.execPath,
-      // Typed arrays and Maps survive the trip.
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    });
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries({
+      ...process.env, ...this.options.env,
+      ...(this.options.backend ? { CLEAR_BACKEND: this.options.backend } : {}),
+      ...(this.options.threads ? { CLEAR_THREADS: String(this.options.threads) } : {}),
+    })) if (v !== undefined) env[k] = v;
+    let child: WorkerProcess;
+    try {
+      child = (this.options.spawn ?? forkWorker(this.options.execPath))(this.options.workerPath, env);
+    } catch (err) {
+      // Nothing started: the next call tries again.
+      return Promise.reject(new Error(`The engine could not be started: ${err instanceof Error ? err.message : String(err)}`));
+    }
     this.#child = child;
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -75,6 +86,8 @@ export class EngineHost {
       stderr = (stderr + text).slice(-4000);
       this.options.onStderr?.(text);
     });
+    let markExited: () => void = () => {};
+    this.#exited = new Promise((r) => { markExited = r; });
     this.#ready = new Promise<BackendReady>((resolve, reject) => {
       child.on('message', (raw) => {
         const parsed = FromWorker.safeParse(raw);
@@ -87,14 +100,15 @@ export class EngineHost {
         else if (msg.type === 'done') { this.#pending.delete(msg.id); pending.resolve(msg.result); }
         else { this.#pending.delete(msg.id); pending.reject(new JobFailedError(msg.error)); }
       });
-      child.on('exit', (code, signal) => {
-        const why = stderr.trim().split('\n').filter(Boolean).pop();
+      child.on('exit', (code, signal, error) => {
+        const why = error ?? stderr.trim().split('\n').filter(Boolean).pop();
         const message = `The engine stopped unexpectedly (${signal ?? `exit code ${code}`})${why ? `: ${why}` : ''}.`;
         reject(new Error(message));
         for (const [, p] of this.#pending) p.reject(new JobFailedError({ kind: 'internal', message }));
         this.#pending.clear();
         // Restart lazily: the next job starts a fresh worker.
-        this.#child = undefined; this.#ready = undefined; this.#backend = undefined;
+        if (this.#child === child) { this.#child = undefined; this.#ready = undefined; this.#backend = undefined; }
+        markExited();
       });
     });
     return this.#ready;
@@ -107,7 +121,7 @@ export class EngineHost {
     const child = this.#child!;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress: options.onProgress });
-      const cancel = () => child.connected && child.send({ type: 'cancel', id });
+      const cancel = () => child.send({ type: 'cancel', id });
       if (options.signal) {
         if (options.signal.aborted) cancel();
         else options.signal.addEventListener('abort', cancel, { once: true });
@@ -117,15 +131,15 @@ export class EngineHost {
   }
 
   cancel(id: string): void {
-    if (this.#child?.connected) this.#child.send({ type: 'cancel', id });
+    this.#child?.send({ type: 'cancel', id });
   }
 
   /** Kills the worker (tests use it to check crash recovery; apps on quit). */
   async close(): Promise<void> {
     this.#closed = true;
     const child = this.#child;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
+    if (child) {
+      const exited = this.#exited;
       child.kill();
       await exited;
     }

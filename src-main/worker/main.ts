@@ -13,9 +13,13 @@ import { initBackend, type BackendName } from '../engine/backend/index.js';
 import { CancelledError, UserError } from '../engine/errors.js';
 import { applyLimitsFromEnv } from '../engine/limits.js';
 import { handlers } from '../engine/jobs/index.js';
+import { parentChannel } from './parent-channel.js';
+
+// child_process.fork (CLI, browser mode) or Electron's utilityProcess (the desktop app).
+const parent = parentChannel();
 
 function send(message: FromWorker): void {
-  process.send?.(message);
+  parent.send(message);
 }
 
 function toJobError(err: unknown): JobError {
@@ -55,7 +59,7 @@ async function main(): Promise<void> {
   const threads = process.env.CLEAR_THREADS ? Number(process.env.CLEAR_THREADS) : undefined;
   applyLimitsFromEnv();
   const backend = await initBackend(preference, { threads });
-  process.on('message', (raw) => {
+  parent.onMessage((raw) => {
     const parsed = ToWorker.safeParse(raw);
     if (!parsed.success) return; // not ours: hosts only send contract messages
     const msg = parsed.data;

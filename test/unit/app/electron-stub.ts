@@ -9,6 +9,7 @@
  * so a test can drive the app the way Electron would. `resetElectronStub()` between tests.
  */
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { vi } from 'vitest';
 
 type Listener = (...args: any[]) => any;
@@ -22,6 +23,8 @@ export const registered = {
   protocols: new Map<string, (request: Request) => Response | Promise<Response>>(),
   privilegedSchemes: [] as { scheme: string; privileges: Record<string, boolean> }[],
   windows: [] as BrowserWindow[],
+  /** utilityProcess.fork(modulePath, args, options) */
+  utilityProcesses: [] as FakeUtilityProcess[],
 };
 
 export const ipcMain = {
@@ -37,6 +40,10 @@ export const protocol = {
 class FakeApp extends EventEmitter {
   whenReady = vi.fn(() => Promise.resolve());
   getLocale = vi.fn(() => 'en-US');
+  enableSandbox = vi.fn();
+  quit = vi.fn();
+  /** False as when run from source (npm start); a test sets it to act as the installed app. */
+  isPackaged = false;
 }
 export const app = new FakeApp();
 
@@ -53,6 +60,7 @@ export class FakeWebContents extends EventEmitter {
   destroyed = false;
   readonly send = vi.fn();
   readonly setWindowOpenHandler = vi.fn();
+  readonly reload = vi.fn();
   isDestroyed(): boolean { return this.destroyed; }
 }
 
@@ -65,6 +73,46 @@ export class BrowserWindow extends EventEmitter {
     registered.windows.push(this);
   }
 }
+
+/**
+ * A utility process as Electron's main process sees it: postMessage to the child, 'message'
+ * and 'exit' from it, stderr piped. The test plays the child: `fromChild` and `exit`.
+ */
+export class FakeUtilityProcess extends EventEmitter {
+  readonly posted: unknown[] = [];
+  readonly stderr = new PassThrough();
+  readonly stdout = null;
+  pid: number | undefined = 4242;
+  killed = false;
+  readonly postMessage = vi.fn((message: unknown) => {
+    if (this.pid === undefined) throw new Error('posted to a process that exited');
+    // Structured clone, as Electron does.
+    this.posted.push(structuredClone(message));
+  });
+  readonly kill = vi.fn(() => {
+    if (this.pid === undefined) return false;
+    this.killed = true;
+    setImmediate(() => this.exit(15));
+    return true;
+  });
+  constructor(readonly modulePath: string, readonly args: string[], readonly options: Record<string, any>) { super(); }
+  /** The child calls process.parentPort.postMessage(message). */
+  fromChild(message: unknown): void { this.emit('message', structuredClone(message)); }
+  /** The child ends with this exit code. */
+  exit(code: number): void {
+    if (this.pid === undefined) return;
+    this.pid = undefined;
+    this.emit('exit', code);
+  }
+}
+
+export const utilityProcess = {
+  fork: vi.fn((modulePath: string, args: string[] = [], options: Record<string, any> = {}) => {
+    const child = new FakeUtilityProcess(modulePath, args, options);
+    registered.utilityProcesses.push(child);
+    return child;
+  }),
+};
 
 export const dialog = { showOpenDialog: vi.fn(), showMessageBox: vi.fn(async (..._args: unknown[]) => ({ response: 0 })) };
 
@@ -79,7 +127,9 @@ export function resetElectronStub(): void {
   registered.protocols.clear();
   registered.privilegedSchemes.length = 0;
   registered.windows.length = 0;
+  registered.utilityProcesses.length = 0;
   app.removeAllListeners();
+  app.isPackaged = false;
   nativeTheme.shouldUseDarkColors = false;
   vi.clearAllMocks();
 }
