@@ -6,14 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { UsageError, type ParsedArgs } from './args.js';
 import { dataOptions, type Command } from './commands.js';
 import { formatSeconds } from './progress.js';
+import { ARCHITECTURES, ATTACK_NAMES, ATTACK_VARIANTS, type ArchitectureName, type AttackName, type AttackVariant } from '../contract/catalogue.js';
 
-const ATTACK_CHOICES = ['label-flip', 'fc', 'cp', 'bp'] as const;
-const VARIANTS = ['strong', 'nearest', 'augmented', 'two-targets'] as const;
-type AttackChoice = (typeof ATTACK_CHOICES)[number];
-
-function attackName(value: string): AttackChoice {
-  if (!(ATTACK_CHOICES as readonly string[]).includes(value)) throw new UsageError(`Unknown attack "${value}"; use ${ATTACK_CHOICES.join(', ')}.`);
-  return value as AttackChoice;
+function attackName(value: string): AttackName {
+  if (!(ATTACK_NAMES as readonly string[]).includes(value)) throw new UsageError(`Unknown attack "${value}"; use ${ATTACK_NAMES.join(', ')}.`);
+  return value as AttackName;
 }
 
 /** "3, 17, 40 and 5 more": a short list of indices for a message. */
@@ -47,7 +44,7 @@ export const attackCommand: Command = {
       attack, target: a.target as number, attackerClass: a.attackerClass as number,
       poisons: a.poisons as number | undefined, epsilon: a.epsilon as number | undefined, seed: a.seed as number | undefined,
       featureModel: a.featureModel as string | undefined, out: a.out as string,
-    }) as { out: string; data: string; label: string; scenario: string; trainCount: number; seconds: number; manifest: { targetIndex: number; targetClass: number; attackerClass: number; poisonIndices: number[]; baseIndices?: number[]; featureModel?: string } };
+    });
     const m = r.manifest;
     io.say(`${r.label}: ${m.poisonIndices.length} poisons for test sample ${m.targetIndex} (class ${m.targetClass} → ${m.attackerClass}), crafted in ${formatSeconds(r.seconds)}.`);
     const where = m.baseIndices?.length && m.baseIndices.every((b, j) => b === m.poisonIndices[j])
@@ -55,7 +52,7 @@ export const attackCommand: Command = {
       : `Poisons are training samples ${m.poisonIndices[0]}–${m.poisonIndices.at(-1)} of ${r.trainCount}.`;
     io.say(`${where}${m.featureModel ? ` Feature model: ${m.featureModel}.` : ''}`);
     io.say(`Wrote ${r.out} with manifest.json; use it as --data ${r.data} (designed for the ${r.scenario} scenario).`);
-    return io.json ? (m as unknown as Record<string, unknown>) : r;
+    return io.json ? m : r;
   },
 };
 
@@ -119,13 +116,13 @@ export const benchCommand: Command = {
     const argv = process.argv.slice(2);
     const data = optionalDataArgs(a);
     const archs = typeof a.arch === 'string' ? [...new Set(a.arch.split(',').map((s) => s.trim()).filter(Boolean))] : undefined;
-    for (const x of archs ?? []) if (x !== 'mlp' && x !== 'cnn') throw new UsageError(`Unknown architecture "${x}" in --arch; use mlp, cnn or mlp,cnn.`);
+    for (const x of archs ?? []) if (!(ARCHITECTURES as readonly string[]).includes(x)) throw new UsageError(`Unknown architecture "${x}" in --arch; use ${ARCHITECTURES.join(', ')} or a comma list of them.`);
     if (archs && archs.length > 1 && a.perf) throw new UsageError('--perf measures both architectures already; give --arch one of mlp or cnn, or leave it out.');
     const arch = archs?.length === 1 ? archs[0] : undefined;
     if (a.perf) {
       const r = await io.run('bench', {
         ...data, perf: true, batches: a.batches as number | undefined, seed: a.seed as number | undefined,
-        arch: arch as 'mlp' | 'cnn' | undefined, argv, out: a.out as string | undefined,
+        arch: arch as ArchitectureName | undefined, argv, out: a.out as string | undefined,
       }) as unknown as PerfLike & Record<string, unknown>;
       io.say(r.markdown);
       const others: Record<string, unknown>[] = [];
@@ -161,12 +158,12 @@ export const benchCommand: Command = {
       return k;
     });
     const variants = list(a.variants)?.map((v) => {
-      if (!(VARIANTS as readonly string[]).includes(v)) throw new UsageError(`Unknown variant "${v}" in --variants; use ${VARIANTS.join(', ')}.`);
-      return v as (typeof VARIANTS)[number];
+      if (!(ATTACK_VARIANTS as readonly string[]).includes(v)) throw new UsageError(`Unknown variant "${v}" in --variants; use ${ATTACK_VARIANTS.join(', ')}.`);
+      return v as AttackVariant;
     });
     const r = await io.run('bench', {
       ...data, attacks, defences: list(a.defences), trials: a.trials as number | undefined, cleanTrials: a.cleanTrials as number | undefined,
-      seed: a.seed as number | undefined, arch: (archs && archs.length > 1 ? archs : arch) as 'mlp' | 'cnn' | ('mlp' | 'cnn')[] | undefined,
+      seed: a.seed as number | undefined, arch: (archs && archs.length > 1 ? archs : arch) as ArchitectureName | ArchitectureName[] | undefined,
       scenario: scenario as 'e2e' | 'transfer' | undefined,
       poisons: poisons && poisons.length === 1 ? poisons[0] : poisons, variants, reference: a.reference as number | undefined,
       epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,

@@ -1,5 +1,5 @@
 /** `clear scan` and `clear repair`. */
-import type { Pocket, RepairResult, ScanResult } from '../engine-types.js';
+import type { Pocket, RepairResult, ScanResult } from '../contract/results.js';
 import { dataArgs, dataOptions, type Command } from './commands.js';
 import { formatSeconds } from './progress.js';
 import { formatPValue } from '../contract/format.js';
@@ -41,10 +41,10 @@ export const scanCommand: Command = {
       ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined,
       falseAlarm: a.falseAlarm as number | undefined, neighbours: a.neighbours as number | undefined,
       reference: a.reference as string | undefined, out: a.out as string | undefined,
-    }) as ScanResult;
+    });
     describeScan(r, io.say);
     if (a.out) io.say(`Scan written to ${a.out}.`);
-    return r as unknown as Record<string, unknown>;
+    return r;
   },
 };
 
@@ -73,8 +73,8 @@ export const repairCommand: Command = {
     const r = await io.run('repair', {
       ...dataArgs(a), model: a.model as string, scan: a.scan as string, out: a.out as string,
       epochs: a.epochs as number | undefined, learningRate: a.learningRate as number | undefined, seed: a.seed as number | undefined,
-    }) as RepairResult;
+    });
     describeRepair(r, r.rescan.dataset.classNames, io.say);
-    return r as unknown as Record<string, unknown>;
+    return r;
   },
 };

@@ -1,10 +1,11 @@
 /** The `clear` commands: each parses its options, runs engine jobs through the worker, prints. */
-import type { JobInput, JobName } from '../contract/jobs.js';
+import type { JobInput, JobName, JobResults } from '../contract/jobs.js';
+import { DATA_SPEC_CHOICES } from '../contract/catalogue.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { formatSeconds } from './progress.js';
 
 export interface CommandIO {
-  run<N extends JobName>(job: N, args: JobInput<N>): Promise<unknown>;
+  run<N extends JobName>(job: N, args: JobInput<N>): Promise<JobResults[N]>;
   /** Human-readable output (suppressed with --json). */
   say(text: string): void;
   json: boolean;
@@ -16,11 +17,11 @@ export interface Command {
   summary: string;
   options: OptionSpec[];
   /** Returns the JSON object printed with --json. */
-  run(args: ParsedArgs, io: CommandIO): Promise<Record<string, unknown>>;
+  run(args: ParsedArgs, io: CommandIO): Promise<object>;
 }
 
 export const dataOptions: OptionSpec[] = [
-  { name: 'data', type: 'string', value: 'SPEC', help: 'dataset: mnist | mnist:rotated | mnist:inverted | mnist:downsampled | idx:TRAIN_IMG,TRAIN_LBL[,TEST_IMG,TEST_LBL] | folder:DIR | csv:FILE | dir:DIR', required: true },
+  { name: 'data', type: 'string', value: 'SPEC', help: `dataset: ${DATA_SPEC_CHOICES}`, required: true },
   { name: 'limit', type: 'int', value: 'N', help: 'use a seeded subset of N training samples' },
   { name: 'data-seed', type: 'int', value: 'S', help: 'seed of the --limit subset (default 0)' },
 ];
@@ -30,11 +31,6 @@ export function dataArgs(a: ParsedArgs) {
 }
 
 function pct(x: number): string { return `${(x * 100).toFixed(2)}%`; }
-
-interface TrainResultLike {
-  accuracy: number; model: string; backend: string; trainSeconds: number; samplesPerSecond: number;
-  trainCount: number; testCount: number; fingerprint: string; epochs: { epoch: number; loss: number; accuracy: number }[];
-}
 
 export const trainCommand: Command = {
   name: 'train',
@@ -53,12 +49,12 @@ export const trainCommand: Command = {
       ...dataArgs(a), arch: a.arch as 'mlp' | 'cnn' | undefined, epochs: a.epochs as number | undefined,
       batchSize: a.batchSize as number | undefined, learningRate: a.learningRate as number | undefined,
       seed: a.seed as number | undefined, out: a.out as string,
-    }) as TrainResultLike;
+    });
     for (const e of r.epochs) io.say(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${pct(e.accuracy)}`);
     io.say(`Trained on ${r.trainCount} samples in ${formatSeconds(r.trainSeconds)} (${r.samplesPerSecond.toFixed(0)} samples/s, backend ${r.backend}).`);
     io.say(`Test accuracy: ${pct(r.accuracy)} on ${r.testCount} samples.`);
     io.say(`Saved to ${r.model} (fingerprint ${r.fingerprint.slice(0, 12)}…).`);
-    return r as unknown as Record<string, unknown>;
+    return r;
   },
 };
 
@@ -71,9 +67,7 @@ export const evalCommand: Command = {
     { name: 'split', type: 'string', value: 'train|test', help: 'split (default test)' },
   ],
   async run(a, io) {
-    const r = await io.run('eval', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined }) as {
-      accuracy: number; count: number; split: string; backend: string; perClass: { className: string; count: number; accuracy: number }[];
-    };
+    const r = await io.run('eval', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined });
     io.say(`Accuracy on the ${r.split} split: ${pct(r.accuracy)} (${r.count} samples, backend ${r.backend}).`);
     for (const c of r.perClass) io.say(`  class ${c.className.padEnd(8)} ${pct(c.accuracy).padStart(8)}  (${c.count})`);
     return r;
@@ -90,9 +84,7 @@ export const predictCommand: Command = {
     { name: 'index', type: 'int', value: 'I', help: 'sample index in the split', required: true },
   ],
   async run(a, io) {
-    const r = await io.run('predict', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined, index: a.index as number }) as {
-      index: number; label: number; predicted: number; probabilities: number[]; classNames: string[]; split: string;
-    };
+    const r = await io.run('predict', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined, index: a.index as number });
     io.say(`Sample ${r.index} of the ${r.split} split: label ${r.classNames[r.label]}, predicted ${r.classNames[r.predicted]} (p = ${r.probabilities[r.predicted].toFixed(4)}).`);
     const top = r.probabilities.map((p, c) => [p, c] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
     io.say(`Top classes: ${top.map(([p, c]) => `${r.classNames[c]} ${p.toFixed(4)}`).join(', ')}`);
@@ -105,10 +97,7 @@ export const infoCommand: Command = {
   summary: "a model's layers, feature layer, parameters and fingerprint",
   options: [{ name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true }],
   async run(a, io) {
-    const r = await io.run('info', { model: a.model as string }) as {
-      layers: { name: string; type: string; outputShape: string; parameters: number }[]; featureLayer: string;
-      parameters: number; fingerprint: string; inputShape: number[]; numClasses: number; backend: string;
-    };
+    const r = await io.run('info', { model: a.model as string });
     io.say(`Input ${r.inputShape.join('×')}, ${r.numClasses} classes, ${r.parameters.toLocaleString('en')} parameters.`);
     for (const l of r.layers) io.say(`  ${(l.name === r.featureLayer ? '* ' : '  ') + l.name.padEnd(14)} ${l.type.padEnd(14)} ${l.outputShape.padEnd(18)} ${l.parameters}`);
     io.say(`Feature layer: ${r.featureLayer} (marked *). Fingerprint ${r.fingerprint}. Backend ${r.backend}.`);

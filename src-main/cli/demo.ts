@@ -6,7 +6,6 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RepairResult, ScanResult } from '../engine-types.js';
 import { describeRepair, describeScan } from './clear-commands.js';
 import type { Command } from './commands.js';
 
@@ -30,26 +29,26 @@ export const demoCommand: Command = {
     io.say(`1. The attacker adds ${DEMO_POISONS} lightly shifted copies of test digit ${DEMO_TARGET} to the training data, labelled "${DEMO_ATTACKER}".`);
     const attack = await io.run('attack', {
       data: 'mnist', attack: 'label-flip', target: DEMO_TARGET, attackerClass: DEMO_ATTACKER, poisons: DEMO_POISONS, seed: 0, out: path.join(out, 'poisoned-mnist'),
-    }) as { manifest?: { targetClass: number; poisonIndices: number[] }; targetClass?: number; poisonIndices?: number[] };
-    const manifest = attack.manifest ?? (attack as { targetClass: number; poisonIndices: number[] });
+    });
+    const manifest = attack.manifest;
     io.say(`   Poisons are training samples ${manifest.poisonIndices[0]}–${manifest.poisonIndices.at(-1)}; the target's true class is "${manifest.targetClass}".\n`);
 
     io.say(`2. The victim trains the built-in cnn on the poisoned data (${epochs} epochs).`);
     const model = path.join(out, 'model');
-    const train = await io.run('train', { data, arch: 'cnn', epochs, seed: 0, out: model }) as { accuracy: number; trainSeconds: number };
-    const target = await io.run('predict', { data, model, split: 'test', index: DEMO_TARGET }) as { predicted: number; label: number };
+    const train = await io.run('train', { data, arch: 'cnn', epochs, seed: 0, out: model });
+    const target = await io.run('predict', { data, model, split: 'test', index: DEMO_TARGET });
     io.say(`   Test accuracy ${(train.accuracy * 100).toFixed(2)}%, yet test digit ${DEMO_TARGET} (a "${target.label}") is predicted "${target.predicted}"${target.predicted === DEMO_ATTACKER ? ': the backdoor works.' : ': this time the attack did not take.'}\n`);
 
     io.say('3. CLEAR scans the model for pockets.');
     const scanFile = path.join(out, 'scan.json');
-    const scan = await io.run('scan', { data, model, out: scanFile }) as ScanResult;
+    const scan = await io.run('scan', { data, model, out: scanFile });
     describeScan(scan, (s) => io.say(`   ${s}`), 4);
     const poisons = new Set(manifest.poisonIndices);
     const found = [...new Set(scan.pockets.filter((p) => p.confirmed).flatMap((p) => p.members))];
     io.say(`   The pockets hold ${found.filter((i) => poisons.has(i)).length} of the ${poisons.size} poisons and ${found.filter((i) => !poisons.has(i)).length} other samples.\n`);
 
     io.say('4. CLEAR repairs: relabel the pocket to its enclosing class and fine-tune.');
-    const repair = await io.run('repair', { data, model, scan: scanFile, out: path.join(out, 'repaired-model'), seed: 0 }) as RepairResult;
+    const repair = await io.run('repair', { data, model, scan: scanFile, out: path.join(out, 'repaired-model'), seed: 0 });
     describeRepair(repair, scan.dataset.classNames, (s) => io.say(`   ${s}`));
     io.say(`\nRepair took ${(repair.seconds / train.trainSeconds * 100).toFixed(0)}% of the training time. Files are in ${out}.`);
     return {

@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
         } finally { progress.done(); }
       },
     });
-    if (json) process.stdout.write(JSON.stringify({ ...result, backend: result.backend ?? host.backend?.name }) + '\n');
+    if (json) process.stdout.write(JSON.stringify({ ...result, backend: (result as { backend?: string }).backend ?? host.backend?.name }) + '\n');
     return 0;
   } catch (err) {
     progress.done();

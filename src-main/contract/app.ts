@@ -10,6 +10,7 @@
  * Like the rest of contract/, this imports only zod, so the renderer can load it.
  */
 import { z } from 'zod';
+import { ARCHITECTURES, ATTACK_NAMES } from './catalogue.js';
 import { DEFAULT_FALSE_ALARM } from './results.js';
 import { JOB_NAMES, parseJobRequest, type JobName } from './jobs.js';
 import { JobError, ProgressEventSchema } from './messages.js';
@@ -31,17 +32,10 @@ export const PROJECT_FILE = 'project.json';
 export const STEP_IDS = ['load', 'train', 'scan', 'inspect', 'repair', 'verify', 'export'] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
-export const ATTACKS = ['label-flip', 'fc', 'cp', 'bp'] as const;
-/**
- * Poisons each attack crafts when the user gives no count: 20 label-flip copies, and 25 for the
- * clean-label attacks, the count their papers' transfer-learning success rates are reported for.
- */
-export const ATTACK_DEFAULT_POISONS: Readonly<Record<(typeof ATTACKS)[number], number>> = { 'label-flip': 20, fc: 25, cp: 25, bp: 25 };
-export const ARCHS = ['mlp', 'cnn'] as const;
 
 export const ProjectSettings = z.object({
   train: z.object({
-    arch: z.enum(ARCHS).default('cnn'),
+    arch: z.enum(ARCHITECTURES).default('cnn'),
     epochs: z.number().int().min(1).max(1000).default(3),
     batchSize: z.number().int().min(1).max(4096).default(64),
     learningRate: z.number().positive().max(1).default(0.001),
@@ -84,7 +78,7 @@ export const ModelRef = z.object({
 export type ModelRef = z.infer<typeof ModelRef>;
 
 export const AttackRef = z.object({
-  attack: z.enum(ATTACKS),
+  attack: z.enum(ATTACK_NAMES),
   target: z.number().int().min(0),
   attackerClass: z.number().int().min(0),
   poisons: z.number().int().min(1).max(1000),
@@ -98,7 +92,7 @@ export const AttackRef = z.object({
 export type AttackRef = z.infer<typeof AttackRef>;
 
 export const TrainingRecord = z.object({
-  arch: z.enum(ARCHS),
+  arch: z.enum(ARCHITECTURES),
   accuracy: z.number(),
   samplesPerSecond: z.number(),
   trainSeconds: z.number(),

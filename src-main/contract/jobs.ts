@@ -7,13 +7,18 @@
  * load it.
  */
 import { z } from 'zod';
-import { DEFAULT_FALSE_ALARM } from './results.js';
+import { ARCHITECTURES, ATTACK_NAMES, ATTACK_VARIANTS, BACKENDS, SCENARIOS } from './catalogue.js';
+import {
+  DEFAULT_FALSE_ALARM,
+  type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportReportResult, type InfoResult,
+  type PerfSummary, type PocketView, type PredictResult, type RepairResult, type ScanResult, type TrainResult,
+} from './results.js';
 
 const path = z.string().min(1, 'a path is required').max(4096);
-/** Data spec: `mnist`, `idx:…`, `folder:DIR`, `csv:FILE`, `dir:DIR`. */
+/** A data spec, one of DATA_SPEC_FORMS (catalogue.ts); the engine's loader parses it. */
 export const DataSpec = z.string().min(1).max(8192);
 const seed = z.number().int().min(0).max(2 ** 31 - 1);
-const backend = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
+const backend = z.enum(BACKENDS);
 
 export const DataArgs = z.object({
   data: DataSpec,
@@ -24,7 +29,7 @@ export const DataArgs = z.object({
 export const jobArgs = {
   /** Train a built-in architecture and save it. */
   train: DataArgs.extend({
-    arch: z.enum(['mlp', 'cnn']).default('cnn'),
+    arch: z.enum(ARCHITECTURES).default('cnn'),
     epochs: z.number().int().min(1).max(1000).default(3),
     batchSize: z.number().int().min(1).max(4096).default(64),
     learningRate: z.number().positive().max(1).default(0.001),
@@ -60,7 +65,7 @@ export const jobArgs = {
   }).strict(),
   /** Craft poisons and write a poisoned `dir:` dataset with a manifest. */
   attack: DataArgs.extend({
-    attack: z.enum(['label-flip', 'fc', 'cp', 'bp']),
+    attack: z.enum(ATTACK_NAMES),
     target: z.number().int().min(0),
     attackerClass: z.number().int().min(0),
     poisons: z.number().int().min(1).max(1000).optional(),
@@ -93,18 +98,18 @@ export const jobArgs = {
   /** The defence benchmark (README, "The benchmarks"), or with `perf` the speed benchmark. */
   bench: DataArgs.extend({
     perf: z.boolean().default(false),
-    attacks: z.array(z.enum(['label-flip', 'fc', 'cp', 'bp'])).min(1).max(4).optional(),
+    attacks: z.array(z.enum(ATTACK_NAMES)).min(1).max(ATTACK_NAMES.length).optional(),
     defences: z.array(z.string().min(1).max(100)).min(1).max(20).optional(),
     trials: z.number().int().min(1).max(1000).optional(),
     cleanTrials: z.number().int().min(0).max(1000).optional(),
     seed: seed.optional(),
-    arch: z.union([z.enum(['mlp', 'cnn']), z.array(z.enum(['mlp', 'cnn'])).min(1).max(2)]).optional(),
-    scenario: z.enum(['e2e', 'transfer']).optional(),
+    arch: z.union([z.enum(ARCHITECTURES), z.array(z.enum(ARCHITECTURES)).min(1).max(ARCHITECTURES.length)]).optional(),
+    scenario: z.enum(SCENARIOS).optional(),
     poisons: z.union([z.number().int().min(1).max(1000), z.array(z.number().int().min(1).max(1000)).min(1).max(12)]).optional(),
     epsilon: z.number().positive().optional(),
     epochs: z.number().int().min(1).max(1000).optional(),
     full: z.boolean().optional(),
-    variants: z.array(z.enum(['strong', 'nearest', 'augmented', 'two-targets'])).min(1).max(4).optional(),
+    variants: z.array(z.enum(ATTACK_VARIANTS)).min(1).max(ATTACK_VARIANTS.length).optional(),
     reference: z.number().int().min(0).max(100_000).optional(),
     resume: z.boolean().optional(),
     batches: z.number().int().min(1).max(10000).optional(),
@@ -119,6 +124,28 @@ export type JobArgs<N extends JobName> = z.infer<(typeof jobArgs)[N]>;
 export type JobInput<N extends JobName> = z.input<(typeof jobArgs)[N]>;
 
 export const BackendChoice = backend;
+
+/** What each job resolves to. Total: a job without a result type here does not compile. */
+export interface JobResults {
+  train: TrainResult;
+  eval: EvalResult;
+  predict: PredictResult;
+  info: InfoResult;
+  scan: ScanResult;
+  repair: RepairResult;
+  attack: AttackResult;
+  datasetPreview: DatasetPreview;
+  pocketView: PocketView;
+  exportReport: ExportReportResult;
+  bench: BenchSummary | PerfSummary;
+}
+
+/**
+ * The engine's job table: one handler per job, taking the job's validated arguments and the
+ * engine's job context (progress, cancel signal), resolving to the job's result. The context
+ * type is the engine's, so the contract leaves it open.
+ */
+export type JobHandlers<Context> = { [N in JobName]: (args: JobArgs<N>, ctx: Context) => Promise<JobResults[N]> };
 
 /** Validates a job request; returns a plain-sentence error instead of throwing. */
 export function parseJobRequest(job: unknown, args: unknown):

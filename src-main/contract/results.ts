@@ -1,10 +1,14 @@
 /**
  * The scan and repair results: plain JSON-serialisable data that crosses every process
  * boundary. The engine produces them, the CLI writes them to files, and the desktop app stores
- * them in the project; its charts read `statistics` directly. Types only: no imports.
+ * them in the project; its charts read `statistics` directly. Types and schema names only.
  */
+import type { AttackName, Scenario } from './catalogue.js';
+
 export const SCAN_SCHEMA = 'clear-scan/2';
 export const REPAIR_SCHEMA = 'clear-repair/1';
+export const BENCH_SCHEMA = 'clear-bench/2';
+export const PERF_SCHEMA = 'clear-bench-perf/1';
 
 /**
  * Default family-wise level at which a scan reports a pocket or a poisoning attempt: the
@@ -160,4 +164,126 @@ export interface RepairResult {
   target?: { split: 'test'; index: number; trueClass: number; attackerClass: number; before: number; after: number };
   rescan: ScanResult;
   seconds: number;
+}
+
+// ---- The other jobs' results ----------------------------------------------------------------
+// Every engine job's result type lives here; contract/jobs.ts maps job names to them
+// (JobResults) and the engine's handler table, the hosts, the CLI and the renderer all use that
+// map, so a change to a result is a type error wherever it is read.
+
+export interface PerClassAccuracy { className: string; count: number; accuracy: number }
+
+export interface TrainResult {
+  model: string; fingerprint: string; architecture: string; backend: string; accuracy: number;
+  perClass: PerClassAccuracy[];
+  trainCount: number; testCount: number; trainSeconds: number; samplesPerSecond: number; batchSize: number;
+  epochs: { epoch: number; loss: number; accuracy: number; seconds: number }[];
+  dataset: { spec: string; name: string; fingerprint: string };
+}
+
+export interface EvalResult {
+  model: string; split: 'train' | 'test'; backend: string; accuracy: number; count: number;
+  perClass: PerClassAccuracy[]; modelFingerprint: string;
+  dataset: { spec: string; fingerprint: string };
+}
+
+export interface PredictResult {
+  index: number; split: 'train' | 'test'; label: number; predicted: number; probabilities: number[]; classNames: string[]; backend: string;
+}
+
+export interface ModelMetadata {
+  classNames?: string[];
+  featureLayer?: string;
+  architecture?: string;
+  /** Fingerprint of the dataset the model was trained or repaired on. */
+  trainedOn?: string;
+  /** Set on repaired models: the fingerprint of the model they were repaired from. */
+  repairedFrom?: string;
+  createdAt?: string;
+}
+
+export interface InfoResult {
+  model: string; fingerprint: string; inputShape: [number, number, number]; numClasses: number; featureLayer: string;
+  metadata: ModelMetadata; parameters: number; backend: string;
+  layers: { name: string; type: string; outputShape: string; parameters: number }[];
+}
+
+export type AttackSettingValue = number | string | boolean | number[];
+
+/** What an attack records about the poisons it crafted (the engine's attacks return it). */
+export interface AttackManifest {
+  attack: AttackName;
+  /** The target sample always comes from the held-out split, never from training. */
+  targetSplit: 'test';
+  targetIndex: number;
+  /** `B`: the target's true class. */
+  targetClass: number;
+  /** `A`: the class the attacker wants the target classified as; every poison carries it. */
+  attackerClass: number;
+  /**
+   * Indices of the poisons in the NEW (poisoned) training split: the appended tail, or, for
+   * clean-label poisons that replace their bases, the bases' own indices.
+   */
+  poisonIndices: number[];
+  /** Clean-label attacks: the training index of the base each poison was crafted from, in poison order. */
+  baseIndices?: number[];
+  /** Every setting the attack used, defaults included (JSON values only). */
+  settings: Record<string, AttackSettingValue>;
+  seed: number;
+}
+
+/** manifest.json beside a poisoned dataset: the attack's manifest and where its data came from. */
+export interface PoisonedDataManifest extends AttackManifest {
+  source: { data: string; fingerprint: string; limit: number | null; dataSeed: number | null };
+  /** Clean-label attacks: the feature extractor the poisons were crafted against. */
+  featureModel?: string;
+}
+
+export interface AttackResult {
+  out: string; data: string; attack: AttackName; label: string; scenario: Scenario;
+  manifest: PoisonedDataManifest; trainCount: number; seconds: number; backend: string;
+}
+
+export interface DatasetPreview {
+  spec: string; name: string; shape: [number, number, number]; classNames: string[]; fingerprint: string;
+  trainCount: number; testCount: number;
+  counts: { train: number[]; test: number[] };
+  samples: { classIndex: number; index: number; png: string | null }[];
+  /** The first test samples, as candidate targets for a simulated attack. */
+  targets: { index: number; label: number; png: string | null }[];
+}
+
+export type PointRole = 'member' | 'shell' | 'nearby';
+
+export interface PocketPoint { index: number; role: PointRole; x: number; y: number; label: number; predicted: number }
+
+export interface PocketView {
+  pocketId: number; attackerClass: number; enclosingClass: number; classNames: string[]; featureLayer: string;
+  explainedVariance: number[];
+  points: PocketPoint[];
+  hull: [number, number][];
+  pairs: {
+    member: { index: number; label: number; predicted: number; png: string | null };
+    neighbour: { index: number; label: number; predicted: number; png: string | null; distance: number } | null;
+  }[];
+}
+
+export interface ExportReportResult { html: string; json: string; dir: string }
+
+/** What every bench result shares (the full records are engine/bench's BenchResult and PerfResult, which extend these). */
+export interface BenchSummary {
+  schema: typeof BENCH_SCHEMA;
+  createdAt: string; argv: string[];
+  backend: { name: string; threads: number };
+  settings: { trials: number; cleanTrials: number };
+  markdown: string; seconds: number;
+}
+
+export interface PerfSummary {
+  schema: typeof PERF_SCHEMA;
+  createdAt: string; argv: string[];
+  backend: { name: string; threads: number };
+  training: { arch: string; backend: string; threads: number; batchSize: number; samples: number; seconds: number; samplesPerSecond: number }[];
+  peakRssMiB: number;
+  markdown: string; seconds: number;
 }

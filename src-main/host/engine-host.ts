@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FromWorker, type JobError } from '../contract/messages.js';
-import type { JobInput, JobName } from '../contract/jobs.js';
+import type { JobInput, JobName, JobResults } from '../contract/jobs.js';
 import { forkWorker, type SpawnWorker, type WorkerProcess } from './worker-process.js';
 
 export interface BackendReady { name: string; threads: number; warning?: string; skipped: string[] }
@@ -21,6 +21,17 @@ export class JobFailedError extends Error {
     super(error.message);
     this.name = 'JobFailedError';
     this.kind = error.kind;
+  }
+}
+
+/**
+ * The engine worker exited while a job ran or waited for it to start. The one error a host
+ * checks for to restart the engine (never a message's wording).
+ */
+export class EngineStoppedError extends JobFailedError {
+  constructor(message: string) {
+    super({ kind: 'internal', message });
+    this.name = 'EngineStoppedError';
   }
 }
 
@@ -103,8 +114,8 @@ export class EngineHost {
       child.on('exit', (code, signal, error) => {
         const why = error ?? stderr.trim().split('\n').filter(Boolean).pop();
         const message = `The engine stopped unexpectedly (${signal ?? `exit code ${code}`})${why ? `: ${why}` : ''}.`;
-        reject(new Error(message));
-        for (const [, p] of this.#pending) p.reject(new JobFailedError({ kind: 'internal', message }));
+        reject(new EngineStoppedError(message));
+        for (const [, p] of this.#pending) p.reject(new EngineStoppedError(message));
         this.#pending.clear();
         // Restart lazily: the next job starts a fresh worker.
         if (this.#child === child) { this.#child = undefined; this.#ready = undefined; this.#backend = undefined; }
@@ -114,13 +125,14 @@ export class EngineHost {
     return this.#ready;
   }
 
-  async run<N extends JobName>(job: N, args: JobInput<N>, options: RunOptions = {}): Promise<unknown> {
+  async run<N extends JobName>(job: N, args: JobInput<N>, options: RunOptions = {}): Promise<JobResults[N]> {
     if (this.#closed) throw new Error('The engine host is closed.');
     await this.start();
     const id = options.id ?? randomUUID();
     const child = this.#child!;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onProgress: options.onProgress });
+    return new Promise<JobResults[N]>((resolve, reject) => {
+      // The worker's reply is that job's result (engine/jobs/index.ts is typed by JobResults).
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onProgress: options.onProgress });
       const cancel = () => child.send({ type: 'cancel', id });
       if (options.signal) {
         if (options.signal.aborted) cancel();

@@ -7,7 +7,7 @@
 import type { JobName } from '../contract/jobs.js';
 import type { BackendSummary } from '../contract/app.js';
 import type { ProgressEventMessage } from '../contract/messages.js';
-import { EngineHost, JobFailedError, type EngineHostOptions } from './engine-host.js';
+import { EngineHost, EngineStoppedError, JobFailedError, type EngineHostOptions } from './engine-host.js';
 import type { JobRunner } from './router.js';
 
 export class EngineSupervisor implements JobRunner {
@@ -36,9 +36,9 @@ export class EngineSupervisor implements JobRunner {
       // The router validated `args` against the contract; the worker validates again on arrival.
       return await this.#host.run(job, args as never, { id: options.id, onProgress: options.onProgress });
     } catch (err) {
-      // The host rejects with "The engine stopped unexpectedly…" both for a job in flight
-      // (JobFailedError) and for one that was waiting for the worker to start (Error).
-      if (err instanceof Error && err.message.startsWith('The engine stopped') && (!(err instanceof JobFailedError) || err.kind === 'internal')) {
+      // The host rejects with EngineStoppedError both for a job in flight and for one that was
+      // waiting for the worker to start.
+      if (err instanceof EngineStoppedError) {
         this.log(`${err.message} Restarting the engine.`);
         if (!this.#closed) void this.backend();
         throw new JobFailedError({ kind: 'internal', message: `${err.message.replace(/\.$/, '')}; it has been restarted, so run this step again.` });

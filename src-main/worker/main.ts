@@ -7,7 +7,8 @@
  * runtime also takes down only this process, which the host restarts, not the app.
  * The backend is chosen once, here, from CLEAR_BACKEND (auto | tensorflow | wasm | cpu).
  */
-import { parseJobRequest } from '../contract/jobs.js';
+import { parseJobRequest, type JobArgs, type JobName, type JobResults } from '../contract/jobs.js';
+import type { JobContext } from '../engine/progress.js';
 import { ToWorker, type FromWorker, type JobError } from '../contract/messages.js';
 import { initBackend, type BackendName } from '../engine/backend/index.js';
 import { CancelledError, UserError } from '../engine/errors.js';
@@ -33,15 +34,18 @@ const running = new Map<string, AbortController>();
 // Jobs run one at a time: they share one backend and the machine's cores.
 let queue: Promise<void> = Promise.resolve();
 
+/** parseJobRequest validated `args` against the schema of `job` itself, so they are that job's arguments. */
+function runHandler<N extends JobName>(job: N, args: unknown, ctx: JobContext): Promise<JobResults[N]> {
+  return handlers[job](args as JobArgs<N>, ctx);
+}
+
 async function runJob(id: string, job: unknown, args: unknown): Promise<void> {
   const request = parseJobRequest(job, args);
   const controller = running.get(id)!;
   try {
     if (!request.ok) throw new UserError(request.error);
-    const handler = handlers[request.job];
-    if (!handler) throw new UserError(`The job ${request.job} is not available in this version of the engine.`);
     if (controller.signal.aborted) throw new CancelledError();
-    const result = await handler(request.args, {
+    const result = await runHandler(request.job, request.args, {
       signal: controller.signal,
       onProgress: (event) => send({ type: 'progress', id, event }),
     });

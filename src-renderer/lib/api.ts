@@ -8,9 +8,8 @@
 import {
   HostMessage, type AppCallArgs, type AppCallName, type AppCallResults, type MenuAction, type ReplyMessage,
 } from '../../src-main/contract/app.js';
-import type { JobInput, JobName } from '../../src-main/contract/jobs.js';
+import type { JobInput, JobName, JobResults } from '../../src-main/contract/jobs.js';
 import type { ErrorKind, ProgressEventMessage } from '../../src-main/contract/messages.js';
-import type { JobResults } from './results.js';
 
 export type Progress = ProgressEventMessage;
 

@@ -8,12 +8,14 @@
  */
 import {
   type AppInfo, type DialogPurpose, type MenuAction, type ProjectFile, type ProjectSettings,
-  type RecentProject, type StepId, ATTACKS,
+  type RecentProject, type StepId,
 } from '../../src-main/contract/app.js';
+import type { AttackName } from '../../src-main/contract/catalogue.js';
 import type { JobInput, JobName } from '../../src-main/contract/jobs.js';
 import { api, ApiError, type Progress } from './api.js';
 import { joinPath } from './format.js';
-import type { DatasetPreview, JobResults, PocketView, RepairResult, ScanResult } from './results.js';
+import type { JobResults } from '../../src-main/contract/jobs.js';
+import type { DatasetPreview, PocketView, RepairResult, ScanResult } from '../../src-main/contract/results.js';
 import { STEPS, stepStatus } from './steps.js';
 
 export interface Task {
@@ -34,7 +36,7 @@ export interface PathRequest { purpose: DialogPurpose; initial: string; resolve(
 
 export interface DatasetChoice { spec: string; limit?: number; dataSeed?: number }
 
-export interface AttackChoice { attack: (typeof ATTACKS)[number]; target: number; attackerClass: number; poisons: number; seed: number }
+export interface AttackChoice { attack: AttackName; target: number; attackerClass: number; poisons: number; seed: number }
 
 export class Wizard {
   #info = $state.raw<AppInfo | null>(null);
@@ -244,10 +246,10 @@ export class Wizard {
     if (!out) return;
     const result = await this.#run('Simulating the attack', 'attack', { data: source.spec, limit: source.limit, ...choice, out });
     if (!result) return;
-    const data = typeof result.data === 'string' ? result.data : `dir:${out}`;
+    const data = result.data;
     if (!(await this.useDataset({ spec: data }, true))) return;
     this.#update({
-      attack: { ...choice, source, data, result: result as Record<string, unknown> },
+      attack: { ...choice, source, data, result: { ...result } },
       // A model trained on the clean data is not the one the attack targets: train on the poisoned data next.
       ...(this.#project?.model?.origin === 'trained' ? { model: null, training: null } : {}),
     });

@@ -2,7 +2,7 @@
  * The attack registry: the benchmark, the CLI and the demo look
  * attacks up by name here.
  */
-import { ATTACK_DEFAULT_POISONS } from '../../contract/app.js';
+import { ATTACK_DEFAULT_POISONS } from '../../contract/catalogue.js';
 import { UserError } from '../errors.js';
 import { bullseyePolytopeAttack } from './bullseye-polytope.js';
 import { convexPolytopeAttack } from './convex-polytope.js';

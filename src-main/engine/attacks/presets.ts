@@ -21,8 +21,8 @@ import type { AttackName, AttackParams } from './types.js';
  * - `two-targets` (label-flip): two targets of one attacker class poisoned at once, each with
  *   its own copies; the attack succeeds when both flip.
  */
-export const ATTACK_VARIANTS = ['strong', 'nearest', 'augmented', 'two-targets'] as const;
-export type AttackVariant = (typeof ATTACK_VARIANTS)[number];
+export { ATTACK_VARIANTS, type AttackVariant } from '../../contract/catalogue.js';
+import type { AttackVariant } from '../../contract/catalogue.js';
 
 export const VARIANT_ATTACKS: Readonly<Record<AttackVariant, readonly AttackName[]>> = {
   strong: ['fc', 'cp', 'bp'],

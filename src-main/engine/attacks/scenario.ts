@@ -19,7 +19,8 @@ import type { JobContext } from '../progress.js';
 import type { CleanFeatureModel } from './feature-model.js';
 import type { AttackManifest } from './types.js';
 
-export type Scenario = 'e2e' | 'transfer';
+export type { Scenario } from '../../contract/catalogue.js';
+import type { Scenario } from '../../contract/catalogue.js';
 export const SCENARIOS: readonly Scenario[] = ['e2e', 'transfer'];
 
 /** e2e: epochs of training from scratch when the caller gives none (~97% MNIST test accuracy). */

@@ -7,33 +7,13 @@ import type { Dataset } from '../data/dataset.js';
 import type { SplitModel } from '../features/split.js';
 import type { JobContext } from '../progress.js';
 
-export type AttackName = 'label-flip' | 'fc' | 'cp' | 'bp';
-export const ATTACK_NAMES: readonly AttackName[] = ['label-flip', 'fc', 'cp', 'bp'];
+export { ATTACK_NAMES, type AttackName } from '../../contract/catalogue.js';
+import type { AttackName } from '../../contract/catalogue.js';
 
-export type AttackSettingValue = number | string | boolean | number[];
+export type { AttackManifest, AttackSettingValue } from '../../contract/results.js';
+import type { AttackManifest } from '../../contract/results.js';
 
 /** A JSON-serialisable record of one attack: enough to score a defence and to rerun it. */
-export interface AttackManifest {
-  attack: AttackName;
-  /** The target sample always comes from the held-out split, never from training. */
-  targetSplit: 'test';
-  targetIndex: number;
-  /** `B`: the target's true class. */
-  targetClass: number;
-  /** `A`: the class the attacker wants the target classified as; every poison carries it. */
-  attackerClass: number;
-  /**
-   * Indices of the poisons in the NEW (poisoned) training split: the appended tail, or, for
-   * clean-label poisons that replace their bases, the bases' own indices.
-   */
-  poisonIndices: number[];
-  /** Clean-label attacks: the training index of the base each poison was crafted from, in poison order. */
-  baseIndices?: number[];
-  /** Every setting the attack used, defaults included (JSON values only). */
-  settings: Record<string, AttackSettingValue>;
-  seed: number;
-}
-
 /** What the caller chooses. Settings an attack does not use are ignored (and not recorded). */
 export interface AttackParams {
   /** Index of the target sample `t` in the test split. */

@@ -47,7 +47,8 @@ import { createRng } from '../random.js';
 import { DEFAULT_FALSE_ALARM } from '../../contract/results.js';
 import { mcnemarExact, rateOf, rocArea, rocCurve, type Rate, type RocSeries } from './stats.js';
 
-export const BENCH_SCHEMA = 'clear-bench/2';
+export { BENCH_SCHEMA } from '../../contract/results.js';
+import { BENCH_SCHEMA, type BenchSummary } from '../../contract/results.js';
 export const FULL_TRIALS = 20;
 /** The bench-only CLEAR variant that is given the trusted reference set (the same detector). */
 export const CLEAR_WITH_REFERENCE = 'clear+ref';
@@ -304,11 +305,7 @@ export interface AttackSettingsReport {
   published: { source: string; settings: Record<string, string | number>; departures: string[] };
 }
 
-export interface BenchResult {
-  schema: typeof BENCH_SCHEMA;
-  createdAt: string;
-  argv: string[];
-  backend: { name: string; threads: number };
+export interface BenchResult extends BenchSummary {
   dataset: { spec: string; name: string; fingerprint: string; trainCount: number; testCount: number; limit?: number; dataSeed?: number };
   settings: {
     attacks: AttackName[]; cases: BenchCase[]; defences: string[]; trials: number; cleanTrials: number; seed: number;
@@ -330,8 +327,6 @@ export interface BenchResult {
   summary: SummaryRow[];
   comparisons: Comparison[];
   rocs: RocPlot[];
-  markdown: string;
-  seconds: number;
 }
 
 /**

@@ -16,7 +16,8 @@ import type { LoadedModel } from '../model/io.js';
 import { trainModel } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 
-export const PERF_SCHEMA = 'clear-bench-perf/1';
+export { PERF_SCHEMA } from '../../contract/results.js';
+import { PERF_SCHEMA, type PerfSummary } from '../../contract/results.js';
 
 export interface PerfOptions {
   /** Batches of training measured per architecture (default 100). */
@@ -29,13 +30,8 @@ export interface PerfOptions {
   seed?: number;
 }
 
-export interface PerfResult {
-  schema: typeof PERF_SCHEMA;
-  createdAt: string;
-  argv: string[];
-  backend: { name: string; threads: number };
+export interface PerfResult extends PerfSummary {
   dataset: { spec: string; name: string; trainCount: number };
-  training: { arch: string; backend: string; threads: number; batchSize: number; samples: number; seconds: number; samplesPerSecond: number }[];
   embedding: { arch: string; n: number; seconds: number; samplesPerSecond: number; batchSize: number } | null;
   scan: { arch: string; n: number; embed: number; neighbours: number; hulls: number; pocketTest: number; total: number; pockets: number } | null;
   repair: {
@@ -43,9 +39,6 @@ export interface PerfResult {
     /** Full training from scratch (3 epochs over the training split), estimated from the throughput above. */
     scratchSecondsEstimated: number; ratio: number;
   } | null;
-  peakRssMiB: number;
-  seconds: number;
-  markdown: string;
 }
 
 const rssMiB = () => process.resourceUsage().maxRSS / 1024;

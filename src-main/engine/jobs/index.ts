@@ -1,14 +1,15 @@
-/** Maps contract job names to engine job functions. */
-import type { JobName } from '../../contract/jobs.js';
+/**
+ * The engine's job table: contract job names to engine job functions. `JobHandlers` makes it
+ * total and typed: every job has a handler, each handler takes that job's validated arguments
+ * and resolves to the result type the contract declares for it.
+ */
+import type { JobHandlers } from '../../contract/jobs.js';
 import type { JobContext } from '../progress.js';
 import { evalJob, infoJob, predictJob, repairJob, scanJob, trainJob } from './clear.js';
-import { uiHandlers } from './ui.js';
+import { datasetPreviewJob, exportReportJob, pocketViewJob } from './ui.js';
 import { attackJob, benchJob } from './bench.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Handler = (args: any, ctx: JobContext) => Promise<unknown>;
-
-export const handlers: Partial<Record<JobName, Handler>> = {
+export const handlers: JobHandlers<JobContext> = {
   train: trainJob,
   eval: evalJob,
   predict: predictJob,
@@ -17,5 +18,7 @@ export const handlers: Partial<Record<JobName, Handler>> = {
   repair: repairJob,
   attack: attackJob,
   bench: benchJob,
-  ...uiHandlers,
+  datasetPreview: datasetPreviewJob,
+  pocketView: pocketViewJob,
+  exportReport: exportReportJob,
 };

@@ -188,7 +188,8 @@ export function hull2d(points: [number, number][]): [number, number][] {
   return [...lower.slice(0, -1), ...upper.slice(0, -1)];
 }
 
-export type PointRole = 'member' | 'shell' | 'nearby';
+export type { PointRole } from '../../contract/results.js';
+import type { PointRole } from '../../contract/results.js';
 
 export async function pocketViewJob(args: DataOptions & {
   model: string; scan: string | Record<string, unknown>; pocketId: number; nearby: number; pairs: number;

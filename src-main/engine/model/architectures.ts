@@ -6,8 +6,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 
-export type ArchitectureName = 'mlp' | 'cnn';
-export const ARCHITECTURES: readonly ArchitectureName[] = ['mlp', 'cnn'];
+export { ARCHITECTURES, type ArchitectureName };
+import { ARCHITECTURES, type ArchitectureName } from '../../contract/catalogue.js';
 export const FEATURE_LAYER_NAME = 'features';
 
 export interface ArchitectureOptions {
