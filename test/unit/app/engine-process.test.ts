@@ -64,7 +64,7 @@ describe('the engine worker as a utility process', () => {
     c.fromChild({ type: 'progress', id: 'j1', event: { stage: 'load', fraction: 0.5 } });
     c.fromChild({ type: 'progress', id: 'other', event: { stage: 'x', fraction: 1 } });
     c.fromChild({ type: 'done', id: 'j1', result: { weights: new Float32Array([1.5, 2.5]), counts: new Map([[1, 2]]) } });
-    const value = await result as { weights: Float32Array; counts: Map<number, number> };
+    const value = (await result) as unknown as { weights: Float32Array; counts: Map<number, number> };
     expect(progress).toHaveBeenCalledExactlyOnceWith({ stage: 'load', fraction: 0.5 });
     expect(value.weights).toBeInstanceOf(Float32Array);
     expect([...value.weights]).toEqual([1.5, 2.5]);
