@@ -66,7 +66,10 @@ export interface Pocket {
   attempt: boolean;
   /** How the group was found: grown as a pocket, from samples whose neighbours outvote their label, or both. */
   origin: 'pocket' | 'disagreement' | 'both';
-  /** The nearest training samples outside the group that the scan judged it by (its shell), nearest first. */
+  /**
+   * The nearest training samples outside the group that the scan judged it by (its shell),
+   * nearest first; samples later gathered into a reported group are members, not shell.
+   */
   shell: number[];
   /** Training samples of another label within ε of the hull (a target in the training set would be one). */
   contaminants: number[];

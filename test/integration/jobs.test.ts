@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../../src-main/engine/backend/index.js';
 import { repairJob, scanJob, trainJob, evalJob } from '../../src-main/engine/jobs/clear.js';
+import { pocketViewJob } from '../../src-main/engine/jobs/ui.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-jobs-'));
 const data = { data: 'mnist', limit: 1500 };
@@ -37,6 +38,19 @@ describe('scan and repair jobs', () => {
     expect(repair.model.fromFingerprint).toBe(scan.model.fingerprint);
     const evaluation = await evalJob({ ...data, model: out, split: 'test' });
     expect(evaluation.accuracy).toBeCloseTo(repair.after.accuracy, 6);
+  }, 600_000);
+
+  it("draws a pocket's view with the shell the scan judged it by, not one recomputed", async () => {
+    const scan = await scanJob({ ...data, model, falseAlarm: 0.05 });
+    const pocket = scan.pockets[0];
+    expect(pocket, 'a scan of real data yields at least one candidate group').toBeDefined();
+    expect(pocket.shell.length).toBeGreaterThan(0);
+    const view = await pocketViewJob({ ...data, model, scan: scan as unknown as Record<string, unknown>, pocketId: pocket.id, nearby: 50, pairs: 2 });
+    const byRole = (role: string) => view.points.filter((p) => p.role === role).map((p) => p.index);
+    expect(byRole('member')).toEqual(pocket.members);
+    expect(byRole('shell')).toEqual(pocket.shell);
+    expect(byRole('nearby')).toHaveLength(50);
+    expect(new Set([...byRole('member'), ...byRole('shell'), ...byRole('nearby')]).size).toBe(view.points.length);
   }, 600_000);
 
   it('uses a trusted reference set only when given one, records it, and repairs with the same one', async () => {

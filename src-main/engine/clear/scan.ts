@@ -444,6 +444,13 @@ function gatherStragglers(pockets: Pocket[], reachOf: Map<Pocket, number[]>, cla
     }
     keep.members = [...mine].sort((a, b) => a - b);
   }
+  // The shell stays the one the group was judged by, less the samples now gathered into the
+  // group, so members and shell never overlap (the Inspect view draws both).
+  for (const p of pockets) {
+    if (!reported(p)) continue;
+    const members = new Set(p.members);
+    p.shell = p.shell.filter((j) => !members.has(j));
+  }
 }
 
 /** Step: per-class and per-pair statistics, and the verdict in words. */

@@ -214,10 +214,13 @@ export async function pocketViewJob(args: DataOptions & {
     if (isMember[i]) continue;
     for (const m of members) nearest[i] = Math.min(nearest[i], squaredDistance(features, i, m, dim));
   }
-  const others = Array.from({ length: n }, (_, i) => i).filter((i) => !isMember[i]).sort((a, b) => nearest[a] - nearest[b]);
-  const shellSize = Math.max(10, Math.min(scan.settings?.neighbours ?? 30, 2 * members.length + 10));
-  const shell = others.slice(0, shellSize);
-  const around = others.slice(shellSize, shellSize + args.nearby);
+  // The shell is the one the scan judged the group by (pocket.shell), not recomputed here, so
+  // the picture shows exactly the samples the verdict rests on; the nearby points are the next
+  // nearest others, for context.
+  const shell = pocket.shell.filter((i) => i >= 0 && i < n && !isMember[i]);
+  const inShell = new Set(shell);
+  const others = Array.from({ length: n }, (_, i) => i).filter((i) => !isMember[i] && !inShell.has(i)).sort((a, b) => nearest[a] - nearest[b]);
+  const around = others.slice(0, args.nearby);
   const chosen: { index: number; role: PointRole }[] = [
     ...members.map((index) => ({ index, role: 'member' as const })),
     ...shell.map((index) => ({ index, role: 'shell' as const })),
