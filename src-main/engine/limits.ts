@@ -31,6 +31,8 @@ export interface Limits {
   layerUnits: number;
   /** Layers of one model. */
   layers: number;
+  /** Bytes of one model.json (the topology and weight manifest, read whole and parsed). */
+  modelJsonBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -44,6 +46,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   modelParameters: 100_000_000,
   layerUnits: 4_000_000,
   layers: 500,
+  modelJsonBytes: 64 * 1024 * 1024,
 });
 
 let current: Limits = { ...DEFAULT_LIMITS };

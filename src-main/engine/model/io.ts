@@ -1,15 +1,23 @@
 /**
  * TensorFlow.js Layers format on the file system (`model.json` + weight files), without
  * tfjs-node: tfjs-node's `file://` handler is only there when libtensorflow is, so the
- * engine reads and writes the files itself and hands tfjs in-memory artifacts.
+ * engine reads and writes the files itself and hands tfjs in-memory artifacts. The folder may
+ * come from an attacker: files.ts checks every path it names, topology.ts sizes the model
+ * before tfjs allocates anything.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { FEATURE_LAYER_NAME } from './architectures.js';
+import {
+  locateModelJson, locateWeightFile, MODEL_JSON, openModelFolder, quoteName, readFolderFile, writeFolderAtomically,
+  type FolderFile, type ModelFolder,
+} from './files.js';
+import { planManifest, sizeTopology, type ManifestPlan } from './topology.js';
+
+export { assertWritableOutput, writeFolderAtomically } from './files.js';
 
 /** What the product stores beside the topology (model.json → userDefinedMetadata.clear). */
 export interface ModelMetadata {
@@ -33,7 +41,6 @@ export interface LoadedModel {
   numClasses: number;
 }
 
-const MODEL_JSON = 'model.json';
 const WEIGHTS_FILE = 'weights.bin';
 
 function modelShapes(model: tfl.LayersModel): { inputShape: [number, number, number]; numClasses: number } {
@@ -46,33 +53,6 @@ function modelShapes(model: tfl.LayersModel): { inputShape: [number, number, num
   else if (inShape.length === 2) inputShape = [Number(inShape[0]), Number(inShape[1]), 1];
   else throw new UserError(`The model's input shape [${inShape.join(', ')}] is not an image or a feature vector.`);
   return { inputShape, numClasses };
-}
-
-/** Refuses to write into a folder that holds anything, so no user file is ever overwritten. */
-export function assertWritableOutput(dir: string, what = 'output folder'): void {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new UserError(`The ${what} ${dir} is a file, not a folder.`);
-    if (readdirSync(dir).length > 0) {
-      throw new UserError(`The ${what} ${dir} already holds files; choose a new folder so nothing there is overwritten.`);
-    }
-  }
-}
-
-/** Writes a folder's contents under a temporary name first, then renames it into place. */
-export function writeFolderAtomically(dir: string, files: Record<string, Uint8Array | string>): void {
-  assertWritableOutput(dir);
-  const parent = path.dirname(path.resolve(dir));
-  if (!existsSync(parent)) mkdirSync(parent, { recursive: true });
-  const tmp = `${path.resolve(dir)}.partial-${process.pid}-${Date.now()}`;
-  mkdirSync(tmp, { recursive: true });
-  try {
-    for (const [name, data] of Object.entries(files)) writeFileSync(path.join(tmp, name), data);
-    if (existsSync(dir)) rmSync(dir, { recursive: true }); // empty, checked above
-    renameSync(tmp, dir);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
 }
 
 export async function saveModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata = {}): Promise<string> {
@@ -98,17 +78,19 @@ export async function saveModel(model: tfl.LayersModel, dir: string, metadata: M
 
 interface ModelJson {
   modelTopology?: unknown;
-  weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  weightsManifest?: unknown;
   userDefinedMetadata?: { clear?: ModelMetadata };
   format?: string;
 }
 
-function readModelJson(dir: string): { json: ModelJson; bytes: Buffer; file: string } {
+interface ReadModelJson { folder: ModelFolder; json: ModelJson; bytes: Buffer; file: string }
+
+/** model.json, checked (inside the folder, a regular file, within modelJsonBytes) before it is read. */
+function readModelJson(dir: string): ReadModelJson {
+  const folder = openModelFolder(dir);
+  const located = locateModelJson(folder);
   const file = path.join(dir, MODEL_JSON);
-  if (!existsSync(dir)) throw new UserError(`The model folder ${dir} does not exist.`);
-  if (!statSync(dir).isDirectory()) throw new UserError(`The model path ${dir} is a file; give the folder that holds model.json.`);
-  if (!existsSync(file)) throw new UserError(`The model folder ${dir} has no model.json (a TensorFlow.js Layers model is expected).`);
-  const bytes = readFileSync(file);
+  const bytes = readFolderFile(located, `The model file ${file}`);
   let json: ModelJson;
   try { json = JSON.parse(bytes.toString('utf8')); } catch {
     throw new UserError(`The model file ${file} is not valid JSON.`);
@@ -116,50 +98,80 @@ function readModelJson(dir: string): { json: ModelJson; bytes: Buffer; file: str
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new UserError(`The model file ${file} is not a TensorFlow.js Layers model (modelTopology or weightsManifest is missing).`);
   }
-  return { json, bytes, file };
+  return { folder, json, bytes, file };
 }
 
+function describeWeightFile(name: string, file: string): string {
+  return `The weight file ${quoteName(name)} listed in ${file}`;
+}
+
+/**
+ * The weight files, located and sized with stat before any is read: together they must hold
+ * exactly the bytes the manifest declares, and a file that takes the total past that is
+ * refused unread.
+ */
+function locateWeights(read: ReadModelJson, plan: ManifestPlan): FolderFile[] {
+  const found: FolderFile[] = [];
+  let total = 0;
+  for (const name of plan.paths) {
+    const f = locateWeightFile(read.folder, name, read.file)!;
+    total += f.stat.size;
+    if (total > plan.bytes) {
+      throw new UserError(`${describeWeightFile(f.name, read.file)} is ${f.stat.size} bytes, which takes the weight files past the ${plan.bytes} bytes that model.json declares, so it is not read.`);
+    }
+    found.push(f);
+  }
+  if (total !== plan.bytes) {
+    const names = found.map((f) => quoteName(f.name)).join(', ') || 'none';
+    throw new UserError(`The weight files listed in ${read.file} (${names}) hold ${total} bytes but its weightsManifest declares ${plan.bytes}; the files are truncated or do not belong together.`);
+  }
+  return found;
+}
+
+/** SHA-256 over model.json and the weight files it lists, in manifest order (files that do not exist are skipped). */
 export function fingerprintModelDir(dir: string): string {
-  const { json, bytes } = readModelJson(dir);
-  const hash = createHash('sha256').update(bytes);
-  for (const group of json.weightsManifest ?? []) {
-    for (const p of group.paths) {
-      const f = path.join(dir, p);
-      if (existsSync(f)) hash.update(readFileSync(f));
+  const read = readModelJson(dir);
+  const hash = createHash('sha256').update(read.bytes);
+  for (const group of read.json.weightsManifest as { paths?: unknown }[]) {
+    for (const name of Array.isArray(group?.paths) ? group.paths : []) {
+      const f = locateWeightFile(read.folder, name, read.file, true);
+      if (f) hash.update(readFolderFile(f, describeWeightFile(f.name, read.file)));
     }
   }
   return hash.digest('hex');
 }
 
+/**
+ * Loads a model folder that may come from an attacker: model.json and every weight file are
+ * checked to be regular files inside the folder, the topology is sized against the limits
+ * before tfjs builds anything, and the weight files must hold exactly the declared bytes
+ * (checked with stat) before any is read.
+ */
 export async function loadModel(dir: string): Promise<LoadedModel> {
-  const { json, bytes, file } = readModelJson(dir);
+  const read = readModelJson(dir);
+  const { json, bytes, file } = read;
+  sizeTopology(json.modelTopology, file);
+  const plan = planManifest(json.weightsManifest, file);
+  const located = locateWeights(read, plan);
   const hash = createHash('sha256').update(bytes);
-  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Buffer[] = [];
-  for (const group of json.weightsManifest ?? []) {
-    for (const p of group.paths) {
-      const f = path.join(dir, p);
-      if (!existsSync(f)) throw new UserError(`The model's weight file ${f} (listed in ${MODEL_JSON}) does not exist.`);
-      const buf = readFileSync(f);
-      hash.update(buf);
-      buffers.push(buf);
-    }
-    weightSpecs.push(...group.weights);
-  }
-  const all = Buffer.concat(buffers);
-  const expected = weightSpecs.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1), 0);
-  if (weightSpecs.every((w) => !w.quantization) && expected !== all.byteLength) {
-    throw new UserError(`The model's weight files in ${dir} hold ${all.byteLength} bytes but model.json describes ${expected}; the files are truncated or do not belong together.`);
+  const all = Buffer.allocUnsafe(plan.bytes);
+  let at = 0;
+  for (const f of located) {
+    const buf = readFolderFile(f, describeWeightFile(f.name, file));
+    hash.update(buf);
+    buf.copy(all, at);
+    at += buf.byteLength;
   }
   let model: tfl.LayersModel;
   try {
     model = await tfl.loadLayersModel(tf.io.fromMemory({
       modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
-      weightSpecs,
+      weightSpecs: plan.weights as unknown as tf.io.WeightsManifestEntry[],
       weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
     }));
   } catch (err) {
-    throw new UserError(`The model in ${file} could not be built: ${(err as Error).message.split('\n')[0]}.`);
+    const first = String((err as Error)?.message ?? err).split('\n')[0];
+    throw new UserError(`The model in ${file} could not be built: ${first.length > 300 ? `${first.slice(0, 297)}...` : first}.`);
   }
   const metadata = json.userDefinedMetadata?.clear ?? {};
   return { model, dir, metadata, fingerprint: hash.digest('hex'), ...modelShapes(model) };
