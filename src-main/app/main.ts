@@ -19,13 +19,15 @@ import { registerIpc, sendToWindow } from './ipc.js';
 import { buildMenu } from './menu.js';
 import { appPaths, startupProjectArg } from './paths.js';
 import { registerAppScheme, serveRenderer } from './protocol.js';
-import { hardenWebContents } from './security.js';
+import { hardenApp } from './security.js';
 import { createMainWindow } from './window.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+// Before `ready`: the app:// scheme's privileges, the sandbox for every renderer, and the
+// navigation, window, webview and permission rules for every web contents.
 registerAppScheme();
-hardenWebContents(log);
+hardenApp(log);
 
 if (!app.requestSingleInstanceLock()) {
   // One window over one engine: a second launch focuses the first.

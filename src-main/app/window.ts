@@ -1,7 +1,15 @@
 /** The one window, locked down: isolated context, sandboxed renderer, no Node in the page. */
-import { BrowserWindow, nativeTheme } from 'electron';
+import { app, BrowserWindow, nativeTheme } from 'electron';
 import { appPaths } from './paths.js';
 import { APP_URL } from './protocol.js';
+
+/**
+ * DevTools only when running from source (npm start, the unpackaged app): an installed app
+ * has none, so nobody can be talked into pasting code into its console.
+ */
+export function devToolsAllowed(): boolean {
+  return !app.isPackaged;
+}
 
 export function createMainWindow(): BrowserWindow {
   const window = new BrowserWindow({
@@ -20,6 +28,7 @@ export function createMainWindow(): BrowserWindow {
       allowRunningInsecureContent: false,
       webviewTag: false,
       spellcheck: false,
+      devTools: devToolsAllowed(),
     },
   });
   window.once('ready-to-show', () => window.show());

@@ -42,6 +42,12 @@ class FakeApp extends EventEmitter {
   getLocale = vi.fn(() => 'en-US');
   enableSandbox = vi.fn();
   quit = vi.fn();
+  exit = vi.fn();
+  requestSingleInstanceLock = vi.fn(() => true);
+  /** app.getPath(name): a folder the test sets (userData for the recent-projects list). */
+  paths: Record<string, string> = {};
+  getPath = vi.fn((name: string) => this.paths[name] ?? `/nonexistent/${name}`);
+  addRecentDocument = vi.fn();
   /** False as when run from source (npm start); a test sets it to act as the installed app. */
   isPackaged = false;
 }
@@ -68,6 +74,11 @@ export class BrowserWindow extends EventEmitter {
   readonly webContents = new FakeWebContents();
   readonly loadURL = vi.fn(async (_url: string) => {});
   readonly show = vi.fn();
+  readonly focus = vi.fn();
+  readonly restore = vi.fn();
+  destroyed = false;
+  isDestroyed(): boolean { return this.destroyed; }
+  isMinimized(): boolean { return false; }
   constructor(readonly options: Record<string, any>) {
     super();
     registered.windows.push(this);
@@ -130,6 +141,7 @@ export function resetElectronStub(): void {
   registered.utilityProcesses.length = 0;
   app.removeAllListeners();
   app.isPackaged = false;
+  app.paths = {};
   nativeTheme.shouldUseDarkColors = false;
   vi.clearAllMocks();
 }

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { appPaths } from '../../../src-main/app/paths.js';
 import { APP_URL } from '../../../src-main/app/protocol.js';
 import { createMainWindow } from '../../../src-main/app/window.js';
-import { BrowserWindow, nativeTheme, registered, resetElectronStub } from './electron-stub.js';
+import { app, BrowserWindow, nativeTheme, registered, resetElectronStub } from './electron-stub.js';
 
 vi.mock('electron', () => import('./electron-stub.js'));
 
@@ -35,6 +35,14 @@ describe('createMainWindow', () => {
     for (const key of ['nodeIntegrationInSubFrames', 'experimentalFeatures', 'enableBlinkFeatures', 'additionalArguments']) {
       expect(prefs).not.toHaveProperty(key);
     }
+  });
+
+  it('has no DevTools in the installed app, and DevTools when run from source', () => {
+    app.isPackaged = true;
+    expect(created().options.webPreferences.devTools).toBe(false);
+    resetElectronStub();
+    app.isPackaged = false;
+    expect(created().options.webPreferences.devTools).toBe(true);
   });
 
   it('uses the built contract preload, next to the main bundle', () => {
