@@ -13,6 +13,7 @@ import { RecentProjects } from '../project/recent.js';
 import { createAppHandlers } from '../host/app-calls.js';
 import { EngineSupervisor } from '../host/engine-supervisor.js';
 import { CallRouter } from '../host/router.js';
+import { reloadAfterCrashes } from './crash.js';
 import { showOpenDialog } from './dialogs.js';
 import { utilityWorker } from './engine-process.js';
 import { registerIpc, sendToWindow } from './ipc.js';
@@ -62,10 +63,7 @@ if (!app.requestSingleInstanceLock()) {
     Menu.setApplicationMenu(buildMenu(() => window, (action) => sendToWindow(window?.webContents, { type: 'menu', action })));
     window = createMainWindow();
     window.on('closed', () => { window = null; });
-    window.webContents.on('render-process-gone', (_event, details) => {
-      log(`The window's renderer stopped (${details.reason}); reloading it.`);
-      if (details.reason !== 'clean-exit') window?.reload();
-    });
+    reloadAfterCrashes(window, { log });
     void engine.backend();
   }).catch((err: unknown) => {
     log(`CLEAR Workbench could not start: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,0 +1,90 @@
+/**
+ * The main process as a whole, wired the way Electron starts it: what must happen before
+ * `ready` does (the app:// scheme, the sandbox for every renderer, the web-contents rules),
+ * nothing Electron refuses before `ready` happens early (no window, no utility process), and
+ * after `ready` the one window (no DevTools when installed), the bounded crash reload and the
+ * engine as a utility process are in place; quitting stops the engine first.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('electron', () => import('./electron-stub.js'));
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('the main process', () => {
+  // main.ts runs its wiring on import: each test imports it afresh.
+  beforeEach(() => { vi.resetModules(); vi.restoreAllMocks(); });
+
+  async function start(isPackaged: boolean) {
+    // The stub main.ts sees (the mocked 'electron' outlives resetModules), reset.
+    const stub = await import('electron') as unknown as typeof import('./electron-stub.js');
+    stub.resetElectronStub();
+    const { app } = stub;
+    // What the main process logs goes to stderr; keep the test output clean.
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    app.isPackaged = isPackaged;
+    app.paths.userData = mkdtempSync(path.join(os.tmpdir(), 'clear-main-'));
+    let ready: () => void = () => {};
+    const whenReady = new Promise<void>((r) => { ready = r; });
+    app.whenReady.mockImplementation(() => whenReady);
+    await import('../../../src-main/app/main.js');
+    return { ...stub, ready: async () => { ready(); await settle(); await settle(); } };
+  }
+
+  it('sandboxes and hardens before ready, and creates nothing Electron refuses before ready', async () => {
+    const { app, registered, utilityProcess } = await start(true);
+    expect(app.enableSandbox).toHaveBeenCalledOnce();
+    expect(registered.privilegedSchemes.map((s) => s.scheme)).toEqual(['app']);
+    expect(app.listenerCount('web-contents-created')).toBe(1);
+    expect(registered.windows).toHaveLength(0);
+    expect(utilityProcess.fork).not.toHaveBeenCalled();
+    expect(registered.protocols.size).toBe(0);
+  });
+
+  it('after ready: one window without DevTools, hardened, and the engine forked as a utility process', async () => {
+    const { ready, app, registered, utilityProcess, FakeWebContents } = await start(true);
+    await ready();
+    expect(registered.windows).toHaveLength(1);
+    const [window] = registered.windows;
+    expect(window.options.webPreferences).toMatchObject({ devTools: false, sandbox: true, contextIsolation: true });
+    expect(registered.protocols.has('app')).toBe(true);
+    expect(utilityProcess.fork).toHaveBeenCalledOnce();
+    const [child] = registered.utilityProcesses;
+    expect(path.basename(child.modulePath)).toBe('worker.js');
+    expect(child.options.env).not.toHaveProperty('ELECTRON_RUN_AS_NODE');
+    // The web-contents rules apply to the window's contents (Electron emits this for it).
+    const contents = new FakeWebContents();
+    app.emit('web-contents-created', {}, contents);
+    const nav = { url: 'https://example.com/', isMainFrame: true, preventDefault: vi.fn() };
+    contents.emit('will-frame-navigate', nav);
+    expect(nav.preventDefault).toHaveBeenCalledOnce();
+  });
+
+  it('keeps DevTools when run from source', async () => {
+    const { ready, registered } = await start(false);
+    await ready();
+    expect(registered.windows[0].options.webPreferences.devTools).toBe(true);
+  });
+
+  it('reloads a crashed page a bounded number of times', async () => {
+    const { ready, registered } = await start(true);
+    await ready();
+    const [window] = registered.windows;
+    for (let i = 0; i < 5; i++) window.webContents.emit('render-process-gone', {}, { reason: 'crashed', exitCode: 1 });
+    expect(window.webContents.reload).toHaveBeenCalledTimes(3);
+  });
+
+  it('stops the engine before quitting', async () => {
+    const { ready, app, registered } = await start(true);
+    await ready();
+    const [child] = registered.utilityProcesses;
+    const event = { preventDefault: vi.fn() };
+    app.emit('will-quit', event);
+    expect(event.preventDefault).toHaveBeenCalledOnce();
+    await vi.waitFor(() => expect(app.exit).toHaveBeenCalledExactlyOnceWith(0));
+    expect(child.kill).toHaveBeenCalledOnce();
+  });
+});
