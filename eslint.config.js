@@ -10,6 +10,8 @@
 //   engine            → nothing above it (no app, serve, cli, worker, preload, renderer)
 //   contract          → zod only
 import tseslint from 'typescript-eslint';
+import svelte from 'eslint-plugin-svelte';
+import globals from 'globals';
 
 const layer = (files, banned, allowed) => ({
   files,
@@ -24,8 +26,20 @@ const layer = (files, banned, allowed) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['.*.mjs', 'dist/**', 'release/**', 'node_modules/**', 'test-artifacts/**', '**/*.svelte'] },
+  { ignores: ['.*.mjs', 'dist/**', 'release/**', 'node_modules/**', 'test-artifacts/**'] },
   ...tseslint.configs.recommended,
+  // Svelte components: the plugin's recommended rules, with TypeScript in <script lang="ts">.
+  ...svelte.configs.recommended,
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] }, globals: globals.browser },
+    rules: {
+      // The views replace collections whole under $state.raw (never mutate them in place) and
+      // build local Maps and Sets inside pure derivations; Svelte's reactive collections would
+      // only add tracking to values nothing mutates.
+      'svelte/prefer-svelte-reactivity': 'off',
+    },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
