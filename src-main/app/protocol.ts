@@ -2,11 +2,15 @@
  * The renderer is served from `app://renderer/`, not `file://`: a standard, secure scheme
  * gives the page a real origin, so the CSP's 'self' means exactly the app's own files and
  * nothing else on disk (file:// pages can read any file:// URL).
+ *
+ * Files are read asynchronously (the main process never blocks on the disk) and only if
+ * their real path, symbolic links resolved, is a regular file inside the renderer folder
+ * (host/static-files.ts).
  */
 import { protocol } from 'electron';
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { contentSecurityPolicy } from '../host/csp.js';
+import { readStaticFile } from '../host/static-files.js';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'renderer';
@@ -25,17 +29,13 @@ export function registerAppScheme(): void {
 
 export function serveRenderer(rendererDir: string): void {
   const root = path.resolve(rendererDir);
-  protocol.handle(APP_SCHEME, (request) => {
+  protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
-    let rel: string;
-    try { rel = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html'; } catch { rel = '\0'; }
-    const file = path.resolve(root, rel);
-    if (url.host !== APP_HOST || rel.includes('\0') || !file.startsWith(root + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
-      return new Response('Not found', { status: 404 });
-    }
-    return new Response(readFileSync(file), {
+    const found = url.host === APP_HOST ? await readStaticFile(root, url.pathname) : null;
+    if (!found) return new Response('Not found', { status: 404 });
+    return new Response(found.data, {
       headers: {
-        'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+        'Content-Type': CONTENT_TYPES[path.extname(found.file)] ?? 'application/octet-stream',
         'Content-Security-Policy': contentSecurityPolicy(), 'X-Content-Type-Options': 'nosniff',
       },
     });

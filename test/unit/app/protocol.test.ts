@@ -3,9 +3,11 @@
  * handler is the one the app registers, driven with the URLs Electron would hand it (Request
  * applies the same URL parsing) against real files in a temporary folder.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { APP_SCHEME, APP_URL, registerAppScheme, serveRenderer } from '../../../src-main/app/protocol.js';
 import { contentSecurityPolicy } from '../../../src-main/host/csp.js';
@@ -29,13 +31,29 @@ beforeAll(() => {
   // A sibling whose name starts with the renderer folder's: a bare prefix check would let it through.
   mkdirSync(path.join(base, 'renderer-evil'));
   writeFileSync(path.join(base, 'renderer-evil', 'index.html'), SECRET);
+  // Symbolic links inside the renderer folder: out of it (to a file, to a folder, absolute and
+  // relative), and within it.
+  mkdirSync(path.join(base, 'outside'));
+  writeFileSync(path.join(base, 'outside', 'leak.js'), SECRET);
+  symlinkSync(path.join(base, 'secret.txt'), path.join(renderer, 'escape.txt'));
+  symlinkSync('../../secret.txt', path.join(renderer, 'assets', 'escape-relative.js'));
+  symlinkSync(path.join(base, 'outside'), path.join(renderer, 'linked-dir'), 'dir');
+  symlinkSync('/etc/passwd', path.join(renderer, 'passwd'));
+  symlinkSync(path.join(renderer, 'assets', 'app.js'), path.join(renderer, 'alias.js'));
+  symlinkSync('loop-b', path.join(renderer, 'loop-a'));
+  symlinkSync('loop-a', path.join(renderer, 'loop-b'));
+  symlinkSync(path.join(renderer, 'missing.js'), path.join(renderer, 'dangling.js'));
+  // A FIFO: a read would block forever; only regular files are served.
+  if (process.platform !== 'win32') spawnSync('mkfifo', [path.join(renderer, 'pipe.js')]);
+  // The renderer folder reached through a link (as an install may place it): still served.
+  symlinkSync(renderer, path.join(base, 'renderer-link'), 'dir');
 });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 beforeEach(resetElectronStub);
 
-async function get(url: string): Promise<Response> {
-  serveRenderer(renderer);
+async function get(url: string, root = renderer): Promise<Response> {
+  serveRenderer(root);
   const handler = registered.protocols.get(APP_SCHEME);
   expect(handler).toBeDefined();
   return handler!(new Request(url));
@@ -103,6 +121,52 @@ describe('the app:// handler', () => {
     expect(response.status).toBe(404);
     // The same file one level up, with a slash the URL parser does not resolve.
     expect((await get('app://renderer/..%2Fsecret.txt')).status).toBe(404);
+  });
+});
+
+describe('the app:// handler and symbolic links', () => {
+  it.each([
+    ['a link to a file outside the folder', 'app://renderer/escape.txt'],
+    ['a relative link out of the folder', 'app://renderer/assets/escape-relative.js'],
+    ['a file in a linked folder outside', 'app://renderer/linked-dir/leak.js'],
+    ['a linked folder outside', 'app://renderer/linked-dir'],
+    ['a link to /etc/passwd', 'app://renderer/passwd'],
+    ['a link loop', 'app://renderer/loop-a'],
+    ['a dangling link', 'app://renderer/dangling.js'],
+  ])('answers 404 to %s (%s)', async (_name, url) => {
+    const response = await get(url);
+    expect(response.status).toBe(404);
+    const body = await response.text();
+    expect(body).not.toContain(SECRET);
+    expect(body).not.toContain('root:');
+  });
+
+  it('serves a link that stays inside the folder', async () => {
+    const response = await get('app://renderer/alias.js');
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('console.log(1);');
+  });
+
+  it.skipIf(process.platform === 'win32')('answers 404 to a FIFO instead of blocking on it (regular files only)', async () => {
+    expect((await get('app://renderer/pipe.js')).status).toBe(404);
+  });
+
+  it('serves the folder when the app points at it through a link, and still refuses links out of it', async () => {
+    const link = path.join(base, 'renderer-link');
+    expect((await get(APP_URL, link)).status).toBe(200);
+    expect((await get('app://renderer/assets/app.js', link)).status).toBe(200);
+    expect((await get('app://renderer/escape.txt', link)).status).toBe(404);
+  });
+
+  it('answers asynchronously, and the module reads no file synchronously', async () => {
+    serveRenderer(renderer);
+    const pending = registered.protocols.get(APP_SCHEME)!(new Request(APP_URL));
+    expect(pending).toBeInstanceOf(Promise);
+    expect((await pending).status).toBe(200);
+    for (const file of ['src-main/app/protocol.ts', 'src-main/host/static-files.ts']) {
+      const source = readFileSync(path.join(fileURLToPath(new URL('../../..', import.meta.url)), file), 'utf8');
+      expect(source, file).not.toMatch(/\b\w+Sync\(/);
+    }
   });
 });
 
