@@ -3,13 +3,16 @@
 // tfjs packages stay external: they load wasm files and native addons relative to their
 // own folders, which a bundle would break.
 import { build } from 'esbuild';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 const external = [
   '@tensorflow/*', 'electron', 'ws', 'mnist', 'pngjs', 'jpeg-js', 'zod', 'playwright-core',
 ];
+// The one version string (contract/version.ts reads it).
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
 const common = {
   bundle: true, platform: 'node', target: 'node20', sourcemap: true, external, logLevel: 'warning',
+  define: { __APP_VERSION__: JSON.stringify(version) },
 };
 
 const esmEntries = {

@@ -1,7 +1,7 @@
 /** The application menu: File (the wizard's open/export actions), Edit, View, Help. */
 import { app, dialog, Menu, type BrowserWindow, type MenuItemConstructorOptions } from 'electron';
 import type { MenuAction } from '../contract/app.js';
-import { APP_VERSION } from '../host/app-calls.js';
+import { APP_VERSION } from '../contract/version.js';
 
 export function buildMenu(getWindow: () => BrowserWindow | null, onAction: (action: MenuAction) => void): Menu {
   const item = (label: string, action: MenuAction, accelerator?: string): MenuItemConstructorOptions =>

@@ -3,6 +3,7 @@
  * Exit codes: 0 success, 1 failure, 2 usage error (usage printed).
  */
 import path from 'node:path';
+import { APP_VERSION } from '../contract/version.js';
 import { fileURLToPath } from 'node:url';
 import { EngineHost, JobFailedError } from '../host/engine-host.js';
 import { formatOptions, parseOptions, UsageError, type OptionSpec } from './args.js';
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n');
     return name ? 0 : 2;
   }
-  if (name === '--version') { process.stdout.write('0.1.0\n'); return 0; }
+  if (name === '--version') { process.stdout.write(`${APP_VERSION}\n`); return 0; }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
     process.stderr.write(`Unknown command "${name}".\n\n${usage()}\n`);

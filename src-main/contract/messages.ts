@@ -25,6 +25,19 @@ export type ErrorKind = z.infer<typeof ErrorKind>;
 export const JobError = z.object({ kind: ErrorKind, message: z.string() });
 export type JobError = z.infer<typeof JobError>;
 
+/**
+ * Any thrown value as a JobError: an error that carries a known `kind` (the engine's UserError
+ * and CancelledError, a host's JobFailedError, a project error) keeps its kind and sentence;
+ * anything else is an internal error.
+ */
+export function toJobError(err: unknown): JobError {
+  const kind = (err as { kind?: unknown } | null)?.kind;
+  const message = err instanceof Error ? err.message : String(err);
+  const parsed = ErrorKind.safeParse(kind);
+  if (parsed.success) return { kind: parsed.data, message };
+  return { kind: 'internal', message: `Internal error: ${message}` };
+}
+
 export const FromWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), backend: z.object({ name: z.string(), threads: z.number(), warning: z.string().optional(), skipped: z.array(z.string()) }) }),
   z.object({ type: z.literal('progress'), id: z.string(), event: ProgressEventSchema }),

@@ -3,6 +3,7 @@
  * that names the file or setting and the problem, and the CLI prints it without a stack.
  */
 export class UserError extends Error {
+  readonly kind = 'user' as const;
   constructor(message: string) {
     super(message);
     this.name = 'UserError';
@@ -11,6 +12,7 @@ export class UserError extends Error {
 
 /** Thrown by long jobs when their cancel signal fires. */
 export class CancelledError extends Error {
+  readonly kind = 'cancelled' as const;
   constructor(message = 'The job was cancelled.') {
     super(message);
     this.name = 'CancelledError';

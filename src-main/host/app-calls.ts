@@ -3,6 +3,7 @@
  * the host's name differ between the Electron main process and browser mode, so those come
  * in as options; projects, path checks and model export are the same code.
  */
+import { APP_VERSION } from '../contract/version.js';
 import type { AppInfo, DialogPurpose, DialogResult } from '../contract/app.js';
 import { modelFingerprint } from '../project/fingerprint.js';
 import { copyFolderNoOverwrite, ProjectError } from '../project/files.js';
@@ -12,7 +13,6 @@ import { ProjectStore } from '../project/store.js';
 import type { EngineSupervisor } from './engine-supervisor.js';
 import type { AppHandlers } from './router.js';
 
-export const APP_VERSION = '0.1.0';
 
 export interface AppHostOptions {
   mode: AppInfo['mode'];

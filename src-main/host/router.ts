@@ -9,7 +9,7 @@ import {
   type HostMessage, type ReplyMessage,
 } from '../contract/app.js';
 import type { JobName } from '../contract/jobs.js';
-import type { ErrorKind } from '../contract/messages.js';
+import { toJobError } from '../contract/messages.js';
 import type { ProgressEventMessage } from '../contract/messages.js';
 
 export interface JobRunner {
@@ -18,16 +18,6 @@ export interface JobRunner {
 }
 
 export type AppHandlers = { [N in AppCallName]: (args: AppCallArgs<N>) => Promise<AppCallResults[N]> | AppCallResults[N] };
-
-const KINDS: readonly ErrorKind[] = ['user', 'cancelled', 'internal'];
-
-/** Errors come back as data: a kind and one sentence. Thrown errors with a known `kind` keep it. */
-export function toJobError(err: unknown): { kind: ErrorKind; message: string } {
-  const kind = (err as { kind?: unknown } | null)?.kind;
-  const message = err instanceof Error ? err.message : String(err);
-  if (typeof kind === 'string' && (KINDS as string[]).includes(kind)) return { kind: kind as ErrorKind, message };
-  return { kind: 'internal', message: `Internal error: ${message}` };
-}
 
 export class CallRouter {
   #connections = 0;

@@ -9,7 +9,7 @@
  */
 import { parseJobRequest, type JobArgs, type JobName, type JobResults } from '../contract/jobs.js';
 import type { JobContext } from '../engine/progress.js';
-import { ToWorker, type FromWorker, type JobError } from '../contract/messages.js';
+import { ToWorker, toJobError, type FromWorker } from '../contract/messages.js';
 import { initBackend, type BackendName } from '../engine/backend/index.js';
 import { CancelledError, UserError } from '../engine/errors.js';
 import { applyLimitsFromEnv } from '../engine/limits.js';
@@ -23,12 +23,6 @@ function send(message: FromWorker): void {
   parent.send(message);
 }
 
-function toJobError(err: unknown): JobError {
-  if (err instanceof CancelledError) return { kind: 'cancelled', message: err.message };
-  if (err instanceof UserError) return { kind: 'user', message: err.message };
-  const message = err instanceof Error ? err.message : String(err);
-  return { kind: 'internal', message: `Internal error: ${message}` };
-}
 
 const running = new Map<string, AbortController>();
 // Jobs run one at a time: they share one backend and the machine's cores.

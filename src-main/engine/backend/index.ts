@@ -29,6 +29,11 @@ export interface BackendInfo {
 
 let current: BackendInfo | undefined;
 
+/** The name of the backend tfjs runs on now (the initialised one, or tfjs's own when none was). */
+export function backendName(): string {
+  return current?.name ?? tf.getBackend();
+}
+
 export function backendInfo(): BackendInfo | undefined {
   return current;
 }

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random.js';
+import { median } from '../features/stats.js';
 
 /** Training indices of each class, in ascending order. */
 export function indicesByClass(labels: Int32Array, numClasses: number): number[][] {
@@ -259,14 +260,6 @@ export function silhouette(
     sum += s;
   }
   return sum / sample.length;
-}
-
-/** Median of a list (a copy is sorted). */
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /**

@@ -25,13 +25,14 @@ import { throwIfCancelled } from '../errors.js';
 import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
 import type { JobContext } from '../progress.js';
 import { createRng } from '../random.js';
-import { centredRows, indicesByClass, median, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
+import { centredRows, indicesByClass, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
+import { median } from '../features/stats.js';
+import { DEFAULT_FALSE_ALARM } from '../../contract/results.js';
 
 /** Tran et al. remove 1.5 × ε of each class. */
 export const SPECTRAL_REMOVAL_FACTOR = 1.5;
 /** ε when the expected number of poisons is unknown: the paper's smallest poison rate (5%). */
 export const SPECTRAL_DEFAULT_EPSILON = 0.05;
-export const DEFAULT_FALSE_ALARM = 0.05;
 /** A flagged class's λ1/λ2 must be at least this multiple of the median class's. */
 export const SPECTRAL_MIN_GAP_FACTOR = 1.5;
 /** Classes with fewer samples than this get no spectrum (too few for a direction to mean anything). */

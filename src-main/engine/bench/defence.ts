@@ -31,7 +31,7 @@ import {
   type AttackManifest, type AttackName, type AttackParams, type CleanFeatureModel, type Scenario,
 } from '../attacks/index.js';
 import { ATTACK_VARIANTS, caseParams, PUBLISHED_SETTINGS, VARIANT_ATTACKS, type AttackVariant } from '../attacks/presets.js';
-import { backendInfo, tf } from '../backend/index.js';
+import { backendInfo, backendName, tf } from '../backend/index.js';
 import { chooseDeepKnnK } from '../baselines/deep-knn.js';
 import { fineTune, type FineTuneSettings } from '../clear/finetune.js';
 import type { NeighbourGraph } from '../features/knn.js';
@@ -792,7 +792,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
     schema: BENCH_SCHEMA,
     createdAt: new Date().toISOString(),
     argv: options.argv ?? [],
-    backend: { name: info?.name ?? tf.getBackend(), threads: info?.threads ?? 1 },
+    backend: { name: backendName(), threads: info?.threads ?? 1 },
     dataset: {
       spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint, trainCount: ds.train.count, testCount: ds.test.count,
       ...(options.data?.limit !== undefined ? { limit: options.data.limit } : {}),

@@ -4,7 +4,7 @@
  * training throughput of the built-in cnn and mlp, embedding throughput, CLEAR scan time by
  * stage, repair (fine-tune) time against training from scratch, and peak RSS.
  */
-import { backendInfo, tf } from '../backend/index.js';
+import { backendInfo, backendName } from '../backend/index.js';
 import { cloneModel } from '../attacks/index.js';
 import { embedSplit } from '../features/embed.js';
 import { fineTune } from '../clear/finetune.js';
@@ -50,7 +50,7 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
   const archs = options.archs ?? ['cnn', 'mlp'];
   const seed = options.seed ?? 0;
   const info = backendInfo();
-  const backend = { name: info?.name ?? tf.getBackend(), threads: info?.threads ?? 1 };
+  const backend = { name: backendName(), threads: info?.threads ?? 1 };
   const classes = ds.classNames.length;
   const samples = Math.min(ds.train.count, batches * batchSize);
   const indices = Array.from({ length: samples }, (_, i) => i);

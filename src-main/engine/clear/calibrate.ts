@@ -33,13 +33,6 @@ const TAIL_CONFIDENCE_Z = 1.6449;
 /** Below this the p-value says more than the null can: it is reported at this floor. */
 export const P_FLOOR = 1e-12;
 
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
 /** The ν-degree-of-freedom χ² quantile at lower-tail probability for `z` (Wilson–Hilferty). */
 function chiSquareLowerQuantile(nu: number, z: number): number {
   const a = 2 / (9 * nu);

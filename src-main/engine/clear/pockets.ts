@@ -31,6 +31,7 @@
  */
 import { ConvexHull } from './hull.js';
 import { neighbourRow, type NeighbourGraph } from '../features/knn.js';
+import { median } from '../features/stats.js';
 
 export interface CandidateSettings {
   /**
@@ -510,14 +511,8 @@ function classNeighbourScales(labels: Int32Array, graph: NeighbourGraph, numClas
     const c = labels[i];
     if (c < numClasses) perClass[c].push(graph.distances[i * graph.k + column]);
   }
-  return Float64Array.from(perClass, median);
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  // A class with no samples has no typical distance: 0.
+  return Float64Array.from(perClass, (v) => (v.length ? median(v) : 0));
 }
 
 /**

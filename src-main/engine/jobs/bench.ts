@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import nodePath from 'node:path';
 import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName, type AttackVariant, type Scenario } from '../attacks/index.js';
-import { backendInfo, tf } from '../backend/index.js';
+import { backendName } from '../backend/index.js';
 import { BENCH_SCHEMA, benchArchs, benchDefences, benchPlan, type BenchResult, type TrialRecord } from '../bench/defence.js';
 import { rocSvg } from '../bench/stats.js';
 import type { Dataset } from '../data/dataset.js';
@@ -59,7 +59,7 @@ export async function attackJob(args: AttackJobArgs, ctx: JobContext = {}) {
     await saveDatasetDir(result.dataset, args.out, { manifest });
     return {
       out: args.out, data: `dir:${args.out}`, attack: args.attack, label: ATTACKS[args.attack].label, scenario: info.scenario,
-      manifest, trainCount: result.dataset.train.count, seconds, backend: backendInfo()?.name ?? tf.getBackend(),
+      manifest, trainCount: result.dataset.train.count, seconds, backend: backendName(),
     };
   } finally {
     for (const d of disposers) d();

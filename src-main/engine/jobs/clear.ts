@@ -3,8 +3,7 @@
  * returns plain JSON-serialisable data. The worker dispatches to these; tests, the CLI's
  * in-process paths and the benchmark call them directly.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { backendInfo } from '../backend/index.js';
+import { backendName } from '../backend/index.js';
 import type { Dataset, SplitName } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { buildArchitecture } from '../model/architectures.js';
@@ -12,12 +11,16 @@ import { assertModelFitsData, defaultFeatureLayer, loadModel, saveModel, assertW
 import { evaluateSplit, predictSplit, trainModel } from '../model/train.js';
 import type { JobContext } from '../progress.js';
 import { UserError } from '../errors.js';
-import { readFileSync, existsSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import nodePath from 'node:path';
+import { z } from 'zod';
+import { writeNewFileAtomically } from '../model/files.js';
+import { readJsonFile, readScanFile } from '../clear/evidence.js';
 import { scanModel, type ReferenceSet } from '../clear/scan.js';
 import { disposeSplitModel } from '../features/split.js';
 import { repairModel, assertScanMatches } from '../clear/repair.js';
-import { SCAN_SCHEMA, type ScanResult } from '../clear/types.js';
+
+export { readScanFile } from '../clear/evidence.js';
 
 export interface DataOptions { data: string; limit?: number; dataSeed?: number }
 
@@ -35,9 +38,6 @@ export async function getDataset(opts: DataOptions): Promise<Dataset> {
   return ds;
 }
 
-function backendName(): string {
-  return backendInfo()?.name ?? tf.getBackend();
-}
 
 export async function trainJob(args: DataOptions & {
   arch: string; epochs: number; batchSize: number; learningRate: number; seed: number; out: string;
@@ -118,34 +118,34 @@ export async function infoJob(args: { model: string }) {
 
 // ---- CLEAR: scan and repair ----------------------------------------------------------------
 
-/** Writes a JSON file atomically and refuses to replace an existing file. */
+/** Writes a JSON file atomically (whole or absent) and refuses to replace an existing file. */
 export function writeJsonFile(file: string, value: unknown): void {
-  if (existsSync(file)) throw new UserError(`The file ${file} already exists; choose a new name so nothing is overwritten.`);
-  const dir = nodePath.dirname(nodePath.resolve(file));
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  const tmp = `${nodePath.resolve(file)}.partial-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1));
-  renameSync(tmp, file);
+  writeNewFileAtomically(file, JSON.stringify(value, null, 1));
 }
 
-export function readScanFile(file: string): ScanResult {
-  if (!existsSync(file)) throw new UserError(`The scan file ${file} does not exist.`);
-  let scan: ScanResult;
-  try { scan = JSON.parse(readFileSync(file, 'utf8')); } catch {
-    throw new UserError(`The scan file ${file} is not valid JSON.`);
-  }
-  if (!scan || scan.schema !== SCAN_SCHEMA || !Array.isArray(scan.pockets)) {
-    throw new UserError(`The file ${file} is not a CLEAR scan result (expected schema ${SCAN_SCHEMA}).`);
-  }
-  return scan;
-}
+const AttackManifestFields = z.object({
+  targetIndex: z.number().int().min(0),
+  targetClass: z.number().int().min(0),
+  attackerClass: z.number().int().min(0),
+  poisonIndices: z.array(z.number().int().min(0)),
+});
+type AttackManifestFields = z.infer<typeof AttackManifestFields>;
 
-/** The attack manifest of a poisoned `dir:` dataset, when there is one (simulated attacks, benchmark). */
-export function readAttackManifest(spec: string): { targetIndex: number; targetClass: number; attackerClass: number; poisonIndices: number[] } | undefined {
+/**
+ * The attack manifest of a poisoned `dir:` dataset, when there is one (simulated attacks,
+ * benchmark): its target must be a test sample and its classes the dataset's, or it is refused.
+ */
+export function readAttackManifest(spec: string, ds?: Pick<Dataset, 'test' | 'classNames'>): AttackManifestFields | undefined {
   if (!spec.startsWith('dir:')) return undefined;
   const file = nodePath.join(spec.slice(4), 'manifest.json');
   if (!existsSync(file)) return undefined;
-  try { return JSON.parse(readFileSync(file, 'utf8')); } catch { return undefined; }
+  const parsed = AttackManifestFields.safeParse(readJsonFile(file, 'attack manifest'));
+  if (!parsed.success) throw new UserError(`The attack manifest ${file} is not one CLEAR wrote (${parsed.error.issues[0].path.join('.') || 'top level'}: ${parsed.error.issues[0].message}).`);
+  const m = parsed.data;
+  if (ds && (m.targetIndex >= ds.test.count || m.targetClass >= ds.classNames.length || m.attackerClass >= ds.classNames.length)) {
+    throw new UserError(`The attack manifest ${file} names test sample ${m.targetIndex} and classes ${m.targetClass} and ${m.attackerClass}, outside the dataset's ${ds.test.count} test samples and ${ds.classNames.length} classes.`);
+  }
+  return m;
 }
 
 /**
@@ -191,19 +191,21 @@ export async function scanJob(args: DataOptions & { model: string; featureLayer?
 
 export async function repairJob(args: DataOptions & { model: string; scan: string; out: string; epochs?: number; learningRate?: number; seed: number }, ctx: JobContext = {}) {
   const scan = readScanFile(args.scan);
+  assertWritableOutput(args.out, 'repaired model folder');
   const ds = await getDataset(args);
   const loaded = await loadModel(args.model);
   try {
     assertModelFitsData(loaded, ds);
     assertScanMatches(scan, loaded, ds, args.scan);
-    const manifest = readAttackManifest(ds.spec);
+    const manifest = readAttackManifest(ds.spec, ds);
     const reference = await resolveReference(scan.settings.reference, ds);
+    // repairModel writes the model and its report (repair-report.json) into `out` as one folder.
     const result = await repairModel(loaded, ds, scan, args.out, {
+      scanFile: args.scan,
       ...(reference ? { reference } : {}),
       ...(args.epochs ? { epochs: args.epochs } : {}), ...(args.learningRate ? { learningRate: args.learningRate } : {}), seed: args.seed,
       target: manifest ? { index: manifest.targetIndex, trueClass: manifest.targetClass, attackerClass: manifest.attackerClass } : undefined,
     }, ctx);
-    writeJsonFile(nodePath.join(args.out, 'repair-report.json'), result);
     return result;
   } finally {
     disposeSplitModel(loaded.model);
