@@ -101,3 +101,18 @@ describe('layer rule through chains of imports', () => {
     expect(reach(g, 'src-renderer/a.ts', /^src-main\/engine\//)).toEqual(['src-renderer/a.ts', 'src-main/contract/b.ts', 'src-main/engine/c.ts']);
   });
 });
+
+describe('ARCHITECTURE.md', () => {
+  it('names every source folder, and only folders that exist', () => {
+    const doc = readFileSync('ARCHITECTURE.md', 'utf8');
+    const top = readdirSync('src-main', { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `src-main/${e.name}/`);
+    const engine = readdirSync('src-main/engine', { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${e.name}/`);
+    for (const f of top) expect(doc, `${f} is described`).toContain(`\`${f}\``);
+    for (const f of engine) expect(doc, `engine/${f} is described`).toContain(`\`${f}\``);
+    const named = [...doc.matchAll(/`(src-main\/[a-z-]+\/)`/g)].map((m) => m[1]);
+    for (const f of named) expect(existsSync(f), `${f} exists`).toBe(true);
+    for (const m of doc.matchAll(/`((?:host|app|serve|cli|worker|engine\/[a-z]+)\/[a-z-]+\.ts)`/g)) {
+      expect(existsSync(path.join('src-main', m[1])), `src-main/${m[1]} exists`).toBe(true);
+    }
+  });
+});
