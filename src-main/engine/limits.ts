@@ -19,6 +19,8 @@ export interface Limits {
   imagePixels: number;
   /** Values of one sample (height × width × channels, or CSV feature columns). */
   sampleValues: number;
+  /** Values of one whole dataset (samples × values per sample, train and test together), each held as a 4-byte float. */
+  datasetValues: number;
   /** Bytes a compressed file may expand to. */
   decompressedBytes: number;
   /** Bytes of one input file read into memory (a CSV, an IDX file, a weight file). */
@@ -40,6 +42,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   classes: 1000,
   imagePixels: 1024 * 1024,
   sampleValues: 3 * 512 * 512,
+  datasetValues: 1_000_000_000,
   decompressedBytes: 4 * 1024 ** 3,
   fileBytes: 4 * 1024 ** 3,
   files: 1_000_000,
