@@ -1,20 +1,28 @@
 /**
  * `dir:DIR`: a dataset folder in the project's own format (see dir-format.ts), as written by
- * saveDatasetDir, e.g. a poisoned dataset from an attack.
+ * saveDatasetDir, e.g. a poisoned dataset from an attack. Such a folder may come from someone
+ * else, so every file it names must resolve inside it (no `..`, no symbolic link out of it) and
+ * be a regular file, and what dataset.json declares is checked against the limits.
  */
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { checkLimit } from '../limits.js';
 import { DATASET_VERSION, DESCRIPTION_FILE, DatasetDescription } from './dir-format.js';
-import { readUserFile, requireFolder } from './files.js';
+import { openRoot, quoted, readUserFile, shown, type Root } from './files.js';
 import { formatShape, readIdxPair, sameShape } from './from-idx.js';
-import { checkLabelRange, type LoadedData } from './source.js';
+import { checkLabelRange, DatasetBudget, type LoadedData } from './source.js';
+
+/** dataset.json and manifest.json are parsed whole, so they are kept well below what a string can hold. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 export async function loadDir(dir: string): Promise<LoadedData> {
-  const desc = await readDescription(dir);
+  const root = await openRoot(dir);
+  const desc = await readDescription(dir, root);
   const files = desc.files;
+  const budget = new DatasetBudget();
   const [train, test] = await Promise.all([
-    readIdxPair(inside(dir, files.trainImages), inside(dir, files.trainLabels), true),
-    readIdxPair(inside(dir, files.testImages), inside(dir, files.testLabels), true),
+    readIdxPair(inside(dir, files.trainImages), inside(dir, files.trainLabels), true, { root, budget }),
+    readIdxPair(inside(dir, files.testImages), inside(dir, files.testLabels), true, { root, budget }),
   ]);
   for (const [part, imagesFile, labelsFile] of [
     [train, files.trainImages, files.trainLabels], [test, files.testImages, files.testLabels],
@@ -22,7 +30,7 @@ export async function loadDir(dir: string): Promise<LoadedData> {
     const imagesPath = inside(dir, imagesFile);
     if (part.split.count > 0 && !sameShape(part.shape, desc.shape)) {
       throw new UserError(
-        `The IDX file ${imagesPath} holds ${formatShape(part.shape)} images but ${path.join(dir, DESCRIPTION_FILE)} declares ${formatShape(desc.shape)}.`);
+        `The IDX file ${shown(imagesPath)} holds ${formatShape(part.shape)} images but ${shown(path.join(dir, DESCRIPTION_FILE))} declares ${formatShape(desc.shape)}.`);
     }
     checkLabelRange(part.split.labels, desc.classNames.length, inside(dir, labelsFile));
   }
@@ -30,50 +38,59 @@ export async function loadDir(dir: string): Promise<LoadedData> {
 }
 
 /** Reads and validates DIR/dataset.json. */
-export async function readDescription(dir: string): Promise<DatasetDescription> {
-  await requireFolder(dir);
+export async function readDescription(dir: string, root?: Root): Promise<DatasetDescription> {
+  root ??= await openRoot(dir);
   const file = path.join(dir, DESCRIPTION_FILE);
-  const text = (await readUserFile(file)).toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`The file ${file} is not valid JSON (${(err as Error).message}).`);
-  }
+  const json = await readJson(file, root);
   const parsed = DatasetDescription.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? `at ${issue.path.join('.')}` : 'at the top level';
-    throw new UserError(`The file ${file} is not a valid CLEAR dataset description: ${issue.message} ${where}.`);
+    throw new UserError(`The file ${shown(file)} is not a valid CLEAR dataset description: ${issue.message} ${shown(where)}.`);
   }
-  if (parsed.data.version > DATASET_VERSION) {
-    throw new UserError(`The file ${file} has format version ${parsed.data.version}, newer than this app reads (${DATASET_VERSION}).`);
+  const desc = parsed.data;
+  if (desc.version > DATASET_VERSION) {
+    throw new UserError(`The file ${shown(file)} has format version ${desc.version}, newer than this app reads (${DATASET_VERSION}).`);
   }
-  return parsed.data;
+  const name = `The file ${shown(file)}`;
+  const [h, w, c] = desc.shape;
+  checkLimit('classes', desc.classNames.length, name, `declares ${desc.classNames.length} classes`);
+  checkLimit('imagePixels', h * w, name, `declares images of ${h}×${w} pixels`);
+  checkLimit('sampleValues', h * w * c, name, `declares images of ${h}×${w}×${c} values`);
+  return desc;
+}
+
+/** Reads a JSON file of the dataset folder; its text is never quoted in an error. */
+async function readJson(file: string, root: Root): Promise<unknown> {
+  const bytes = await readUserFile(file, { root });
+  if (bytes.length > MAX_JSON_BYTES) {
+    throw new UserError(`The file ${shown(file)} is ${bytes.length} bytes long, more than the ${MAX_JSON_BYTES} bytes a dataset's JSON file may have.`);
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new UserError(`The file ${shown(file)} is not valid JSON.`);
+  }
 }
 
 /**
  * Resolves a file named in dataset.json; it must stay inside the dataset folder, so a
- * crafted dataset.json cannot make the app read files elsewhere.
+ * crafted dataset.json cannot make the app read files elsewhere (symbolic links are checked
+ * when the file is opened).
  */
 export function inside(dir: string, name: string): string {
   const root = path.resolve(dir);
   const full = path.resolve(root, name);
   if (path.isAbsolute(name) || !full.startsWith(root + path.sep)) {
-    throw new UserError(`The file ${path.join(dir, DESCRIPTION_FILE)} names ${name}, which is outside the dataset folder.`);
+    throw new UserError(`The file ${shown(path.join(dir, DESCRIPTION_FILE))} names a file ${quoted(name)}, which is outside the dataset folder.`);
   }
   return path.join(dir, name);
 }
 
 /** The manifest an attack stored with the dataset, or undefined when there is none. */
 export async function loadDatasetManifest(dir: string): Promise<unknown> {
-  const desc = await readDescription(dir);
+  const root = await openRoot(dir);
+  const desc = await readDescription(dir, root);
   if (desc.files.manifest === undefined) return undefined;
-  const file = inside(dir, desc.files.manifest);
-  try {
-    return JSON.parse((await readUserFile(file)).toString('utf8'));
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`The file ${file} is not valid JSON (${(err as Error).message}).`);
-  }
+  return readJson(inside(dir, desc.files.manifest), root);
 }

@@ -1,24 +1,26 @@
 /**
  * `idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]`: IDX files, plain or gzipped.
  * Labels are class indices, so the classes are 0..K-1 with K = largest label + 1 and named
- * '0'…'K-1'. Without test files the data is split 80/20 by load.ts.
+ * '0'…'K-1' (every class must have a sample, see inferClassCount). Without test files the
+ * data is split 80/20 by load.ts.
  */
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { Split } from './dataset.js';
-import { readMaybeGzipped } from './files.js';
-import { decodeIdx, idxImageShape, idxLabels, idxPixelsToFloat } from './idx.js';
-import { classCount, numericClassNames, type LoadedData } from './source.js';
+import { shown } from './files.js';
+import { idxImageShape, idxLabels, idxPixelsToFloat } from './idx.js';
+import { readIdxFile, type IdxReadOptions } from './idx-read.js';
+import { DatasetBudget, inferClassCount, numericClassNames, type FileLabels, type LoadedData } from './source.js';
 
 type Shape = [number, number, number];
 
-export async function readIdxImages(file: string): Promise<{ images: Float32Array; shape: Shape; count: number }> {
-  const idx = decodeIdx(await readMaybeGzipped(file), file, 'images');
+export async function readIdxImages(file: string, options: IdxReadOptions = {}): Promise<{ images: Float32Array; shape: Shape; count: number }> {
+  const idx = await readIdxFile(file, 'images', options);
   return { images: idxPixelsToFloat(idx, file), shape: idxImageShape(idx), count: idx.dims[0] };
 }
 
-export async function readIdxLabels(file: string): Promise<Int32Array> {
-  return idxLabels(decodeIdx(await readMaybeGzipped(file), file, 'labels'));
+export async function readIdxLabels(file: string, options: IdxReadOptions = {}): Promise<Int32Array> {
+  return idxLabels(await readIdxFile(file, 'labels', options));
 }
 
 /**
@@ -26,14 +28,16 @@ export async function readIdxLabels(file: string): Promise<Int32Array> {
  * An empty pair is an error unless `allowEmpty` (a saved dataset may have no test split).
  */
 export async function readIdxPair(
-  imagesFile: string, labelsFile: string, allowEmpty = false,
+  imagesFile: string, labelsFile: string, allowEmpty = false, options: IdxReadOptions = {},
 ): Promise<{ split: Split; shape: Shape }> {
-  const [{ images, shape, count }, labels] = await Promise.all([readIdxImages(imagesFile), readIdxLabels(labelsFile)]);
+  const [{ images, shape, count }, labels] = await Promise.all([
+    readIdxImages(imagesFile, options), readIdxLabels(labelsFile, options),
+  ]);
   if (count !== labels.length) {
     throw new UserError(
-      `The IDX files ${imagesFile} and ${labelsFile} do not match: the first holds ${count} images but the second holds ${labels.length} labels.`);
+      `The IDX files ${shown(imagesFile)} and ${shown(labelsFile)} do not match: the first holds ${count} images but the second holds ${labels.length} labels.`);
   }
-  if (count === 0 && !allowEmpty) throw new UserError(`The IDX file ${imagesFile} holds no images.`);
+  if (count === 0 && !allowEmpty) throw new UserError(`The IDX file ${shown(imagesFile)} holds no images.`);
   return { split: { images, labels, count }, shape };
 }
 
@@ -45,19 +49,24 @@ export function formatShape(shape: readonly number[]): string {
   return shape.join('×');
 }
 
+function itemLabels(labels: Int32Array, file: string): FileLabels {
+  return { labels, file, where: (i) => `at item ${i}` };
+}
+
 export async function loadIdx(files: string[]): Promise<LoadedData> {
   const [trainImages, trainLabels, testImages, testLabels] = files;
   const name = path.basename(trainImages);
-  const train = await readIdxPair(trainImages, trainLabels);
+  const budget = new DatasetBudget();
+  const train = await readIdxPair(trainImages, trainLabels, false, { budget });
   if (testImages === undefined) {
-    const K = classCount(train.split.labels);
+    const K = inferClassCount(itemLabels(train.split.labels, trainLabels));
     return { name, shape: train.shape, classNames: numericClassNames(K), splits: { pool: train.split } };
   }
-  const test = await readIdxPair(testImages, testLabels);
+  const test = await readIdxPair(testImages, testLabels, false, { budget });
   if (!sameShape(train.shape, test.shape)) {
     throw new UserError(
-      `The IDX file ${testImages} holds ${formatShape(test.shape)} images but ${trainImages} holds ${formatShape(train.shape)} images.`);
+      `The IDX file ${shown(testImages)} holds ${formatShape(test.shape)} images but ${shown(trainImages)} holds ${formatShape(train.shape)} images.`);
   }
-  const K = classCount(train.split.labels, test.split.labels);
+  const K = inferClassCount(itemLabels(train.split.labels, trainLabels), itemLabels(test.split.labels, testLabels));
   return { name, shape: train.shape, classNames: numericClassNames(K), splits: { train: train.split, test: test.split } };
 }

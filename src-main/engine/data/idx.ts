@@ -8,6 +8,8 @@
  * Images have 3 dimensions [N, H, W] (one channel) or 4 dimensions [N, H, W, C].
  */
 import { UserError } from '../errors.js';
+import { checkLimit } from '../limits.js';
+import { shown } from './files.js';
 
 export type IdxType = 'u8' | 'i32' | 'f32';
 
@@ -38,44 +40,95 @@ function magicMatchesRole(role: IdxRole, type: IdxType | undefined, ndims: numbe
   return (type === 'u8' || type === 'f32') && (ndims === 3 || ndims === 4);
 }
 
-/** Parses an (already gunzipped) IDX file; `file` is only used in error messages. */
-export function decodeIdx(bytes: Uint8Array, file: string, role: IdxRole): IdxArray {
-  if (bytes.length < 4) {
-    throw new UserError(`The IDX file ${file} is truncated: it is only ${bytes.length} bytes long.`);
-  }
-  const type = bytes[0] === 0 && bytes[1] === 0 ? TYPE_BY_CODE[bytes[2]] : undefined;
-  const ndims = bytes[3];
-  if (!magicMatchesRole(role, type, ndims)) {
-    throw new UserError(
-      `The file ${file} is not an IDX ${role} file: its magic number is ${hex32(bytes)} but ${EXPECTED_MAGIC[role]} was expected.`);
-  }
-  const headerBytes = 4 + 4 * ndims;
-  if (bytes.length < headerBytes) {
-    throw new UserError(`The IDX file ${file} is truncated: it ends inside its header.`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
-  const itemValues = dims.slice(1).reduce((a, b) => a * b, 1);
-  const itemBytes = itemValues * BYTES_PER_VALUE[type!];
-  const bodyBytes = bytes.length - headerBytes;
-  const held = itemBytes === 0 ? 0 : Math.floor(bodyBytes / itemBytes);
-  if (held < dims[0]) {
-    throw new UserError(
-      `The IDX file ${file} is truncated: its header declares ${dims[0]} items but it holds ${held}.`);
-  }
-  if (bodyBytes !== dims[0] * itemBytes) {
-    throw new UserError(
-      `The IDX file ${file} is longer than its header declares (${dims[0]} items), so it is probably not an IDX file.`);
-  }
-  return { type: type!, dims, data: decodeValues(view, headerBytes, dims[0] * itemValues, type!) };
+/** What an IDX header declares: the value type, the dimensions (dims[0] is the item count) and the sizes they imply. */
+export interface IdxHeader {
+  type: IdxType;
+  dims: number[];
+  headerBytes: number;
+  /** Values and bytes of one item (one label, one image). */
+  itemValues: number;
+  itemBytes: number;
+  /** Bytes of all the items, the length the file must have after its header. */
+  bodyBytes: number;
 }
 
-function decodeValues(view: DataView, offset: number, count: number, type: IdxType): IdxArray['data'] {
-  if (type === 'u8') return new Uint8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + count));
+/** The largest IDX header: the magic number and 255 dimensions. */
+export const MAX_IDX_HEADER_BYTES = 4 + 4 * 255;
+
+/**
+ * Parses the header from the first bytes of an (already gunzipped) IDX file, or returns
+ * undefined when `head` ends before the header does. The magic number must match the role,
+ * and the declared item count and image size must lie within the limits, so nothing is
+ * allocated for a file that declares more than the app accepts.
+ */
+export function parseIdxHeader(head: Uint8Array, file: string, role: IdxRole): IdxHeader | undefined {
+  if (head.length < 4) return undefined;
+  const type = head[0] === 0 && head[1] === 0 ? TYPE_BY_CODE[head[2]] : undefined;
+  const ndims = head[3];
+  if (!magicMatchesRole(role, type, ndims)) {
+    throw new UserError(
+      `The file ${shown(file)} is not an IDX ${role} file: its magic number is ${hex32(head)} but ${EXPECTED_MAGIC[role]} was expected.`);
+  }
+  const headerBytes = 4 + 4 * ndims;
+  if (head.length < headerBytes) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
+  const name = `The IDX file ${shown(file)}`;
+  checkLimit('samples', dims[0], name, `declares ${dims[0]} items`);
+  if (role === 'images') {
+    const [h, w, c = 1] = dims.slice(1);
+    if (h === 0 || w === 0 || c === 0) {
+      throw new UserError(`${name} declares images of ${dims.slice(1).join('×')} values, which hold nothing.`);
+    }
+    checkLimit('imagePixels', h * w, name, `declares images of ${h}×${w} pixels`);
+    checkLimit('sampleValues', h * w * c, name, `declares images of ${h}×${w}×${c} values`);
+  }
+  const itemValues = dims.slice(1).reduce((a, b) => a * b, 1);
+  const itemBytes = itemValues * BYTES_PER_VALUE[type!];
+  return { type: type!, dims, headerBytes, itemValues, itemBytes, bodyBytes: dims[0] * itemBytes };
+}
+
+/** The error for an IDX file whose body is not the length its header declares, or undefined when it is. */
+export function idxLengthError(header: IdxHeader, bodyBytes: number, file: string): UserError | undefined {
+  const declared = header.dims[0];
+  if (bodyBytes < header.bodyBytes) {
+    const held = Math.floor(bodyBytes / header.itemBytes);
+    return new UserError(`The IDX file ${shown(file)} is truncated: its header declares ${declared} items but it holds ${held}.`);
+  }
+  if (bodyBytes > header.bodyBytes) {
+    return new UserError(
+      `The IDX file ${shown(file)} is longer than its header declares (${declared} items), so it is probably not an IDX file.`);
+  }
+  return undefined;
+}
+
+/** The error for an IDX file that ends before its header does. */
+export function idxShortHeaderError(length: number, file: string): UserError {
+  return length < 4
+    ? new UserError(`The IDX file ${shown(file)} is truncated: it is only ${length} bytes long.`)
+    : new UserError(`The IDX file ${shown(file)} is truncated: it ends inside its header.`);
+}
+
+/** Parses an (already gunzipped) IDX file held in memory; `file` is only used in error messages. */
+export function decodeIdx(bytes: Uint8Array, file: string, role: IdxRole): IdxArray {
+  const header = parseIdxHeader(bytes, file, role);
+  if (header === undefined) throw idxShortHeaderError(bytes.length, file);
+  const lengthError = idxLengthError(header, bytes.length - header.headerBytes, file);
+  if (lengthError) throw lengthError;
+  const body = header.type === 'u8' ? bytes.slice(header.headerBytes) : bytes.subarray(header.headerBytes);
+  return idxValues(header, body);
+}
+
+/** The values of an IDX body that holds exactly what `header` declares (u8 values are a view of it). */
+export function idxValues(header: IdxHeader, body: Uint8Array): IdxArray {
+  const { type, dims } = header;
+  const count = dims[0] * header.itemValues;
+  if (type === 'u8') return { type, dims, data: body.subarray(0, count) };
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const out = type === 'i32' ? new Int32Array(count) : new Float32Array(count);
   const read = type === 'i32' ? view.getInt32.bind(view) : view.getFloat32.bind(view);
-  for (let i = 0; i < count; i++) out[i] = read(offset + 4 * i, false);
-  return out;
+  for (let i = 0; i < count; i++) out[i] = read(4 * i, false);
+  return { type, dims, data: out };
 }
 
 /** Serialises values into an IDX file. dims[0] is the item count. */
@@ -115,7 +168,7 @@ export function idxPixelsToFloat(idx: IdxArray, file: string): Float32Array {
     const v = data[i];
     // The negated test also catches NaN.
     if (!(v >= 0 && v <= 1)) {
-      throw new UserError(`The IDX file ${file} has a pixel value of ${v}, outside the range 0–1 that float32 pixels must use.`);
+      throw new UserError(`The IDX file ${shown(file)} has a pixel value of ${v}, outside the range 0–1 that float32 pixels must use.`);
     }
   }
   return data instanceof Float32Array ? data : Float32Array.from(data);

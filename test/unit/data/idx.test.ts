@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeIdx, encodeIdx, loadDataset } from '../../../src-main/engine/data/index.js';
-import { bytePattern, sameArray, tempDir, writeIdxPair } from './helpers.js';
+import { bytePattern, expectUserError, sameArray, tempDir, writeIdxPair } from './helpers.js';
 
 const H = 4;
 const W = 3;
@@ -69,11 +69,10 @@ describe('loadDataset("idx:…")', () => {
     expect(testCounts).toEqual([2, 2, 2, 2, 2]);
   });
 
-  it('numbers classes 0..max label even when a label value is unused', async () => {
+  it('refuses labels that skip a class instead of numbering classes 0..max label', async () => {
     const dir = await tempDir();
     const files = await writeIdxPair(dir, 'gap', bytePattern(10 * H * W), [10, H, W], [0, 3, 0, 3, 0, 3, 0, 3, 0, 3]);
-    const ds = await loadDataset(`idx:${files.images},${files.labels}`);
-    expect(ds.classNames).toEqual(['0', '1', '2', '3']);
+    await expectUserError(loadDataset(`idx:${files.images},${files.labels}`), 'gap-labels', 'label 3 at item 1', 'no sample has label 1');
   });
 
   it('reads 4-dimensional (colour) and float32 image files', async () => {
