@@ -20,13 +20,6 @@ export function numericClassNames(numClasses: number): string[] {
   return Array.from({ length: numClasses }, (_, i) => String(i));
 }
 
-/** Largest label + 1 over all the given label arrays (0 when they are all empty). */
-export function classCount(...labelArrays: Int32Array[]): number {
-  let max = -1;
-  for (const labels of labelArrays) for (const l of labels) if (l > max) max = l;
-  return max + 1;
-}
-
 /** Labels read from one file, and where a sample is, as messages say it (`at item 12`, `on line 14`). */
 export interface FileLabels {
   labels: Int32Array;
