@@ -223,30 +223,3 @@ export class EntryCount {
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }
-
-// The folder loader's helpers until it lists folders through EntryCount.
-/** Entries of a folder sorted by code point, so the order never depends on the locale. */
-export async function listFolder(dir: string): Promise<Dirent[]> {
-  const entries = await fs.readdir(dir, { withFileTypes: true });
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-/** Names of the visible sub-folders of a folder (following symbolic links), sorted. */
-export async function listSubfolders(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for (const entry of await listFolder(dir)) {
-    if (entry.name.startsWith('.')) continue;
-    if (entry.isDirectory() || (entry.isSymbolicLink() && await isFolder(path.join(dir, entry.name)))) {
-      names.push(entry.name);
-    }
-  }
-  return names;
-}
-
-export async function isFolder(p: string): Promise<boolean> {
-  try {
-    return (await fs.stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
