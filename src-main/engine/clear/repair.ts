@@ -4,11 +4,17 @@
  * the head (the target is usually unknown and sits somewhere inside it), then verify by
  * rescanning and measuring held-out accuracy. The original model is never modified: the
  * repaired one is a fresh copy written to a new folder.
+ *
+ * The scan is evidence, not instructions: before anything runs it must match the model and the
+ * data by fingerprint and fit the data (evidence.ts, assertScanFitsData). The output folder is
+ * complete or absent: the model and repair-report.json are written into a hidden temporary
+ * sibling (model/files.ts, StagedFolder), the rescan reads the model from there, and the
+ * folder is renamed to its name only once the report is written.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import { loadModel, saveModel, assertWritableOutput, type LoadedModel } from '../model/io.js';
+import { fingerprintModelDir, loadModel, modelFiles, assertWritableOutput, StagedFolder, type LoadedModel } from '../model/io.js';
 import { evaluateSplit, predictSplit } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
@@ -17,7 +23,11 @@ import { DEFAULT_FINE_TUNE, fineTune } from './finetune.js';
 import { probePocket } from './pocket-test.js';
 import { scanModel, type ReferenceSet } from './scan.js';
 import { disposeSplitModel, splitModel, type SplitModel } from '../features/split.js';
+import { assertScanFitsData } from './evidence.js';
 import { REPAIR_SCHEMA, type Pocket, type RepairResult, type ScanResult } from './types.js';
+
+/** The report a repair writes beside the repaired model, in the same folder. */
+export const REPAIR_REPORT_FILE = 'repair-report.json';
 
 export interface RepairSettings {
   epochs: number;
@@ -36,7 +46,10 @@ export const DEFAULT_REPAIR_SETTINGS: RepairSettings = {
   seed: 0,
 };
 
-/** Checks that a scan belongs to this model and dataset, by fingerprint. */
+/**
+ * Checks that a scan belongs to this model and dataset, by fingerprint, and that it fits the
+ * dataset a repair would change (indices, classes, labels, verdicts; evidence.ts).
+ */
 export function assertScanMatches(scan: ScanResult, loaded: LoadedModel, ds: Dataset, scanFile = 'the scan'): void {
   if (scan.model.fingerprint !== loaded.fingerprint) {
     throw new UserError(`The scan ${scanFile} was computed on a different model (fingerprint ${scan.model.fingerprint.slice(0, 12)}…, not ${loaded.fingerprint.slice(0, 12)}… of ${loaded.dir}).`);
@@ -44,6 +57,7 @@ export function assertScanMatches(scan: ScanResult, loaded: LoadedModel, ds: Dat
   if (scan.dataset.fingerprint !== ds.fingerprint) {
     throw new UserError(`The scan ${scanFile} was computed on a different dataset (fingerprint ${scan.dataset.fingerprint.slice(0, 12)}…, not ${ds.fingerprint.slice(0, 12)}… of ${ds.spec}).`);
   }
+  assertScanFitsData(scan, ds, `The scan ${scanFile}`);
 }
 
 /** Trains the head alone on hull-interior mixtures labelled B, with replayed clean features. */
@@ -92,10 +106,16 @@ export async function repairModel(
   ds: Dataset,
   scan: ScanResult,
   out: string,
-  options: Partial<RepairSettings> & { target?: { index: number; trueClass: number; attackerClass: number }; reference?: ReferenceSet } = {},
+  options: Partial<RepairSettings> & {
+    target?: { index: number; trueClass: number; attackerClass: number };
+    reference?: ReferenceSet;
+    /** How messages name the scan (its file). */
+    scanFile?: string;
+  } = {},
   ctx: JobContext = {},
 ): Promise<RepairResult> {
   const s = { ...DEFAULT_REPAIR_SETTINGS, ...options };
+  assertScanMatches(scan, original, ds, options.scanFile);
   assertWritableOutput(out, 'repaired model folder');
   const start = performance.now();
   // Poisoning attempts are relabelled too: the model did not learn them this time, but training
@@ -107,7 +127,12 @@ export async function repairModel(
   const before = await evaluateSplit(original.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
   // A fresh copy from disk: the original's weights are never touched.
   const copy = await loadModel(original.dir);
+  if (copy.fingerprint !== original.fingerprint) {
+    disposeSplitModel(copy.model);
+    throw new UserError(`The model in ${original.dir} changed on disk while it was being repaired; repair it again.`);
+  }
   const parts = splitModel(copy.model, scan.settings.featureLayer, copy.metadata);
+  let staged: StagedFolder | undefined;
   try {
     const rng = createRng(s.seed);
     const emb0 = await embedSplit(parts, ds.train, ds.shape, { indices: [...relabel.keys()], signal: ctx.signal });
@@ -129,12 +154,18 @@ export async function repairModel(
     const interiorAfter = pockets.map((p) => probePocket(parts, emb1.features, p.members.map((m) => local.get(m)!), [], p.attackerClass, p.enclosingClass, rng).interiorAttackerRate);
 
     const after = await evaluateSplit(copy.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
-    const fingerprint = await saveModel(copy.model, out, { ...copy.metadata, repairedFrom: original.fingerprint, createdAt: new Date().toISOString() });
-    const repaired = await loadModel(out);
+    // Nothing exists under `out` until the report is written: the model goes to a hidden sibling first.
+    const files = await modelFiles(copy.model, { ...copy.metadata, repairedFrom: original.fingerprint, createdAt: new Date().toISOString() });
+    throwIfCancelled(ctx.signal);
+    staged = StagedFolder.open(out);
+    for (const [name, data] of Object.entries(files)) staged.write(name, data);
+    const fingerprint = fingerprintModelDir(staged.path);
+    const repaired = await loadModel(staged.path);
     let rescan: ScanResult;
     try {
       ctx.onProgress?.({ stage: 'verify', fraction: 0, message: 'rescanning the repaired model' });
-      rescan = await scanModel(repaired, ds, { ...scan.settings }, { signal: ctx.signal, ...(options.reference ? { reference: options.reference } : {}), onProgress: (e) => ctx.onProgress?.({ ...e, stage: `verify ${e.stage}` }) });
+      // The rescan records the folder the model will have, not the temporary one it is read from.
+      rescan = await scanModel({ ...repaired, dir: out }, ds, { ...scan.settings }, { signal: ctx.signal, ...(options.reference ? { reference: options.reference } : {}), onProgress: (e) => ctx.onProgress?.({ ...e, stage: `verify ${e.stage}` }) });
     } finally { disposeSplitModel(repaired.model); }
     const openPocketsAfter = rescan.pockets.filter((p) => p.confirmed).length;
     let target: RepairResult['target'];
@@ -144,7 +175,7 @@ export async function repairModel(
       const pa = await predictSplit(copy.model, ds.test, ds.shape, { indices: [t.index] });
       target = { split: 'test', index: t.index, trueClass: t.trueClass, attackerClass: t.attackerClass, before: pb.predicted[0], after: pa.predicted[0] };
     }
-    return {
+    const result: RepairResult = {
       schema: REPAIR_SCHEMA,
       createdAt: new Date().toISOString(),
       backend: scan.backend,
@@ -158,6 +189,13 @@ export async function repairModel(
       rescan,
       seconds: (performance.now() - start) / 1000,
     };
+    throwIfCancelled(ctx.signal);
+    staged.write(REPAIR_REPORT_FILE, JSON.stringify(result, null, 1));
+    staged.place();
+    return result;
+  } catch (err) {
+    staged?.abandon();
+    throw err;
   } finally {
     disposeSplitModel(copy.model);
   }

@@ -7,7 +7,7 @@
  * space; a flat picture of a 128-d hull can overlap points that
  * are well outside it, and the view says so.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import type { Dataset, Split } from '../data/dataset.js';
@@ -16,6 +16,7 @@ import { normaliseFeatures, type FeatureNormalisation } from '../features/knn.js
 import { embedSplit } from '../features/embed.js';
 import { splitModel } from '../features/split.js';
 import type { Pocket, RepairResult, ScanResult } from '../clear/types.js';
+import { parseRepair, parseScan, readRepairFile, readScanFile } from '../clear/evidence.js';
 import { getDataset, type DataOptions } from './clear.js';
 import { assertModelFitsData, loadModel } from '../model/io.js';
 import type { JobContext } from '../progress.js';
@@ -82,22 +83,13 @@ export async function datasetPreviewJob(args: DataOptions & { samplesPerClass: n
 // ---------------------------------------------------------------------------------------
 // pocketView
 
-function readJsonArgument<T>(value: string | Record<string, unknown>, what: string): T {
-  if (typeof value !== 'string') return value as T;
-  if (!existsSync(value)) throw new UserError(`The ${what} file ${value} does not exist.`);
-  try {
-    return JSON.parse(readFileSync(value, 'utf8')) as T;
-  } catch {
-    throw new UserError(`The ${what} file ${value} is not valid JSON.`);
-  }
+/** A scan given as a file path or as the result itself, checked against the contract's schema either way. */
+function readScan(value: string | Record<string, unknown>): ScanResult {
+  return typeof value === 'string' ? readScanFile(value) : parseScan(value);
 }
 
-function readScan(value: string | Record<string, unknown>): ScanResult {
-  const scan = readJsonArgument<ScanResult>(value, 'scan');
-  if (!scan || typeof scan !== 'object' || !Array.isArray(scan.pockets) || !scan.dataset || !scan.model) {
-    throw new UserError('The scan given is not a CLEAR scan result (its pockets, dataset or model are missing).');
-  }
-  return scan;
+function readRepair(value: string | Record<string, unknown>): RepairResult {
+  return typeof value === 'string' ? readRepairFile(value) : parseRepair(value);
 }
 
 /** Normalised training features, kept for the last few (model, data, layer): the user clicks through pockets. */
@@ -271,7 +263,7 @@ export async function exportReportJob(args: {
   scan: string | Record<string, unknown>; repair?: string | Record<string, unknown>; out: string; title?: string;
 }) {
   const scan = readScan(args.scan);
-  const repair = args.repair ? readJsonArgument<RepairResult>(args.repair, 'repair') : undefined;
+  const repair = args.repair ? readRepair(args.repair) : undefined;
   if (existsSync(args.out) && !statSync(args.out).isDirectory()) throw new UserError(`The report folder ${args.out} is a file; choose a folder.`);
   mkdirSync(args.out, { recursive: true });
   const base = freeBaseName(args.out, 'clear-report');

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, constants as fsConstants, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync,
+  closeSync, constants as fsConstants, existsSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync,
   readSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import path from 'node:path';
@@ -171,46 +171,67 @@ export function assertWritableOutput(dir: string, what = 'output folder'): void 
 
 /** Present in a temporary folder of ours while it is being filled; removed just before the rename. */
 export const PARTIAL_MARKER = '.clear-partial';
-/** A leftover temporary folder older than this is from a save that crashed. */
+/** A leftover temporary folder or file older than this is from a save that crashed. */
 export const STALE_PARTIAL_MS = 60 * 60 * 1000;
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function partialPattern(base: string): RegExp {
-  return new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.partial-[0-9a-f]{16}$`);
+  return new RegExp(`^\\.${escapeRegExp(base)}\\.partial-[0-9a-f]{16}$`);
+}
+
+/** The name of a new temporary sibling of ours for `base`: `.BASE.partial-<16 hex>`. */
+export function partialName(base: string): string {
+  return `.${base}.partial-${randomBytes(8).toString('hex')}`;
 }
 
 /**
- * Removes leftovers of crashed saves of `base` in `parent`: only folders with our name
- * (`.BASE.partial-<16 hex>`), that are real folders (not links), still hold our marker, hold
- * nothing but regular files, and were last touched more than STALE_PARTIAL_MS ago. Each file
- * is unlinked by name and the folder removed with rmdir, so nothing else can be deleted.
+ * Removes leftovers of crashed saves of `base` in `parent`, and nothing else. A folder goes
+ * only when it has our name (`.BASE.partial-<16 hex>`), is a real folder (not a link), still
+ * holds our marker, holds nothing but regular files, and was last touched more than
+ * STALE_PARTIAL_MS ago; each file is unlinked by name and the folder removed with rmdir. A
+ * file goes when it has our name (that, or `BASE.partial-<pid>` as JSON files were once
+ * written), is a regular file, and is as old.
  */
 export function removeStalePartials(parent: string, base: string, now = Date.now()): string[] {
   const pattern = partialPattern(base);
+  const legacyFile = new RegExp(`^${escapeRegExp(base)}\\.partial-[0-9]{1,10}$`);
   const removed: string[] = [];
   let names: string[];
   try { names = readdirSync(parent); } catch { return removed; }
   for (const name of names) {
-    if (!pattern.test(name)) continue;
-    const dir = path.join(parent, name);
+    const ourFolderOrFile = pattern.test(name);
+    if (!ourFolderOrFile && !legacyFile.test(name)) continue;
+    const entry = path.join(parent, name);
     try {
-      const stat = lstatSync(dir);
-      if (!stat.isDirectory()) continue;
-      const entries = readdirSync(dir);
+      const stat = lstatSync(entry);
+      if (stat.isFile()) {
+        if (now - stat.mtimeMs < STALE_PARTIAL_MS) continue;
+        unlinkSync(entry);
+        removed.push(entry);
+        continue;
+      }
+      if (!ourFolderOrFile || !stat.isDirectory()) continue;
+      const entries = readdirSync(entry);
       if (!entries.includes(PARTIAL_MARKER)) continue;
-      const stats = entries.map((e) => lstatSync(path.join(dir, e)));
+      const stats = entries.map((e) => lstatSync(path.join(entry, e)));
       if (!stats.every((s) => s.isFile())) continue;
       const newest = Math.max(stat.mtimeMs, ...stats.map((s) => s.mtimeMs));
       if (now - newest < STALE_PARTIAL_MS) continue;
-      for (const e of entries) unlinkSync(path.join(dir, e));
-      rmdirSync(dir);
-      removed.push(dir);
+      for (const e of entries) unlinkSync(path.join(entry, e));
+      rmdirSync(entry);
+      removed.push(entry);
     } catch { /* best effort: a leftover we cannot remove is left alone */ }
   }
   return removed;
 }
 
-function writeNewFile(file: string, data: Uint8Array | string): void {
+/** Creates `file` (never one that exists), writes it whole and syncs it; `created` is told once the file exists. */
+function writeNewFile(file: string, data: Uint8Array | string, created?: () => void): void {
   const fd = openSync(file, 'wx');
+  created?.();
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let at = 0;
@@ -242,30 +263,123 @@ function placeFolder(tmp: string, target: string, shown: string): void {
   }
 }
 
+function assertPlainName(name: string): void {
+  if (name === PARTIAL_MARKER || name === '.' || name === '..' || name !== path.basename(name) || /[\\/\0]/.test(name)) {
+    throw new Error(`StagedFolder: "${name}" is not a plain file name.`);
+  }
+}
+
+/**
+ * A folder written as a whole: its files go into a hidden temporary sibling of ours
+ * (`.NAME.partial-<16 hex>`, holding PARTIAL_MARKER while it is filled), which {@link place}
+ * renames to its name at the end. Until then nothing exists under the name, so a crash, a
+ * full disk or a cancel leaves either nothing or a leftover of ours that a later save of the
+ * same name removes once it is old. `abandon` removes exactly the files this object wrote.
+ */
+export class StagedFolder {
+  /** The temporary folder, for reading back what was written (a saved model, say). */
+  readonly path: string;
+  readonly #target: string;
+  readonly #shown: string;
+  readonly #written: string[] = [];
+  #done = false;
+
+  private constructor(shown: string, target: string, tmp: string) {
+    this.#shown = shown; this.#target = target; this.path = tmp;
+  }
+
+  /** Starts a folder for `dir`, which must not exist or be empty; old leftovers of ours for it are removed first. */
+  static open(dir: string): StagedFolder {
+    assertWritableOutput(dir);
+    const target = path.resolve(dir);
+    const parent = path.dirname(target);
+    const base = path.basename(target);
+    mkdirSync(parent, { recursive: true });
+    removeStalePartials(parent, base);
+    const tmp = path.join(parent, partialName(base));
+    mkdirSync(tmp); // not recursive: fails rather than reuse anything that exists
+    const staged = new StagedFolder(dir, target, tmp);
+    try {
+      writeNewFile(path.join(tmp, PARTIAL_MARKER), '', () => staged.#written.push(PARTIAL_MARKER));
+    } catch (err) {
+      staged.abandon();
+      throw err;
+    }
+    return staged;
+  }
+
+  /** Writes one new file (a plain name; never one that exists) and syncs it to disk. */
+  write(name: string, data: Uint8Array | string): void {
+    if (this.#done) throw new Error('StagedFolder: the folder was already placed or abandoned.');
+    assertPlainName(name);
+    if (this.#written.includes(name)) throw new Error(`StagedFolder: "${name}" was already written.`);
+    // Recorded as soon as it exists: a write that fails half-way leaves a file abandon() must remove.
+    writeNewFile(path.join(this.path, name), data, () => this.#written.push(name));
+  }
+
+  /** Renames the finished folder to its name, as a whole; refuses if something else took the name meanwhile. */
+  place(): void {
+    if (this.#done) throw new Error('StagedFolder: the folder was already placed or abandoned.');
+    unlinkSync(path.join(this.path, PARTIAL_MARKER));
+    this.#written.splice(this.#written.indexOf(PARTIAL_MARKER), 1);
+    placeFolder(this.path, this.#target, this.#shown);
+    this.#done = true;
+  }
+
+  /** Removes the temporary folder: the files written through this object, then the (then empty) folder. */
+  abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
+    // The marker goes last, so a folder left half-removed by a crash is still recognisably ours.
+    const order = [...this.#written.filter((n) => n !== PARTIAL_MARKER), ...this.#written.filter((n) => n === PARTIAL_MARKER)];
+    for (const name of order) { try { unlinkSync(path.join(this.path, name)); } catch { /* already gone */ } }
+    try { rmdirSync(this.path); } catch { /* not empty (not ours to empty) or gone: left alone */ }
+  }
+}
+
 /** Writes a folder's files into a hidden temporary sibling, then renames it into place as a whole. */
 export function writeFolderAtomically(dir: string, files: Record<string, Uint8Array | string>): void {
-  assertWritableOutput(dir);
-  const target = path.resolve(dir);
+  for (const name of Object.keys(files)) assertPlainName(name);
+  const staged = StagedFolder.open(dir);
+  try {
+    for (const [name, data] of Object.entries(files)) staged.write(name, data);
+    staged.place();
+  } catch (err) {
+    staged.abandon();
+    throw err;
+  }
+}
+
+/**
+ * Writes a new file so that it appears whole or not at all, and never replaces one: the bytes
+ * go to a hidden sibling of ours (`.NAME.partial-<16 hex>`), synced, then hard-linked to the
+ * name (which fails if the name exists, however late it appeared) and the sibling unlinked.
+ * Where the file system has no hard links, the sibling is renamed after a last check.
+ */
+export function writeNewFileAtomically(file: string, data: Uint8Array | string, shown = file): void {
+  const target = path.resolve(file);
   const parent = path.dirname(target);
   const base = path.basename(target);
-  for (const name of Object.keys(files)) {
-    if (name === PARTIAL_MARKER || name === '.' || name === '..' || name !== path.basename(name) || /[\\/\0]/.test(name)) {
-      throw new Error(`writeFolderAtomically: "${name}" is not a plain file name.`);
-    }
-  }
+  const exists = () => { try { lstatSync(target); return true; } catch { return false; } };
+  const taken = () => new UserError(`The file ${shown} already exists; choose a new name so nothing is overwritten.`);
+  if (exists()) throw taken();
   mkdirSync(parent, { recursive: true });
   removeStalePartials(parent, base);
-  const tmp = path.join(parent, `.${base}.partial-${randomBytes(8).toString('hex')}`);
-  mkdirSync(tmp); // not recursive: fails rather than reuse anything that exists
-  const written: string[] = [];
+  const tmp = path.join(parent, partialName(base));
+  let created = false;
   try {
-    writeNewFile(path.join(tmp, PARTIAL_MARKER), ''); written.push(PARTIAL_MARKER);
-    for (const [name, data] of Object.entries(files)) { writeNewFile(path.join(tmp, name), data); written.push(name); }
-    unlinkSync(path.join(tmp, PARTIAL_MARKER)); written.shift();
-    placeFolder(tmp, target, dir);
-  } catch (err) {
-    for (const name of written) { try { unlinkSync(path.join(tmp, name)); } catch { /* already gone */ } }
-    try { rmdirSync(tmp); } catch { /* renamed, or not empty: left alone */ }
-    throw err;
+    writeNewFile(tmp, data, () => { created = true; });
+    try {
+      linkSync(tmp, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw taken();
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+      if (exists()) throw taken();
+      renameSync(tmp, target);
+      return;
+    }
+  } finally {
+    if (created) { try { unlinkSync(tmp); } catch { /* renamed, or already gone */ } }
   }
 }

@@ -17,7 +17,7 @@ import {
 } from './files.js';
 import { planManifest, sizeTopology, type ManifestPlan } from './topology.js';
 
-export { assertWritableOutput, writeFolderAtomically } from './files.js';
+export { assertWritableOutput, StagedFolder, writeFolderAtomically } from './files.js';
 
 /** What the product stores beside the topology (model.json → userDefinedMetadata.clear). */
 export interface ModelMetadata {
@@ -55,7 +55,8 @@ function modelShapes(model: tfl.LayersModel): { inputShape: [number, number, num
   return { inputShape, numClasses };
 }
 
-export async function saveModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata = {}): Promise<string> {
+/** The files of a model in the Layers format (model.json and one weight file), in memory. */
+export async function modelFiles(model: tfl.LayersModel, metadata: ModelMetadata = {}): Promise<Record<string, Uint8Array | string>> {
   let files: Record<string, Uint8Array | string> = {};
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     const weightData = artifacts.weightData instanceof ArrayBuffer
@@ -72,7 +73,11 @@ export async function saveModel(model: tfl.LayersModel, dir: string, metadata: M
     files = { [MODEL_JSON]: JSON.stringify(modelJson), [WEIGHTS_FILE]: weightData };
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
   }));
-  writeFolderAtomically(dir, files);
+  return files;
+}
+
+export async function saveModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata = {}): Promise<string> {
+  writeFolderAtomically(dir, await modelFiles(model, metadata));
   return fingerprintModelDir(dir);
 }
 
