@@ -1,4 +1,4 @@
-// Development experiment: rebuilds one `clear bench` trial exactly (same seeds as
+// Development experiment: rebuilds one `clearwb bench` trial exactly (same seeds as
 // engine/bench/defence.ts), caches its victim in the system temp folder, scans it with CLEAR
 // and prints every candidate pocket's evidence.
 //   node .trialx.mjs BENCH_SEED KIND(attack|clean) T [ATTACK=label-flip] [ARCH=cnn] [SCENARIO=e2e]

@@ -1,4 +1,4 @@
-/** `clear attack` (craft poisons into a new dataset) and `clear bench`. */
+/** `clearwb attack` (craft poisons into a new dataset) and `clearwb bench`. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -128,7 +128,7 @@ export const benchCommand: Command = {
       const others: Record<string, unknown>[] = [];
       const wanted = ((a.perfBackends as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean).filter((b) => b !== r.backend.name);
       for (const backend of wanted) {
-        const childArgs = [path.join(repoRoot(), 'bin', 'clear.js'), 'bench', '--perf', '--backend', backend, '--json', '--data', data.data,
+        const childArgs = [path.join(repoRoot(), 'bin', 'clearwb.js'), 'bench', '--perf', '--backend', backend, '--json', '--data', data.data,
           ...(data.limit !== undefined ? ['--limit', String(data.limit)] : []), ...(a.batches !== undefined ? ['--batches', String(a.batches)] : [])];
         const c = await runChild(process.execPath, childArgs, 600_000);
         try {

@@ -1,4 +1,4 @@
-/** `clear scan` and `clear repair`. */
+/** `clearwb scan` and `clearwb repair`. */
 import type { Pocket, RepairResult, ScanResult } from '../contract/results.js';
 import { dataArgs, dataOptions, type Command } from './commands.js';
 import { formatSeconds } from './progress.js';
@@ -63,7 +63,7 @@ export const repairCommand: Command = {
   options: [
     { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder (not modified)', required: true },
     ...dataOptions,
-    { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clear scan`', required: true },
+    { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clearwb scan`', required: true },
     { name: 'out', type: 'string', value: 'REPAIRED_DIR', help: 'new folder for the repaired model', required: true },
     { name: 'epochs', type: 'int', value: 'N', help: 'fine-tuning epochs (default 2)' },
     { name: 'learning-rate', type: 'number', value: 'LR', help: 'fine-tuning learning rate (default 0.0003)' },

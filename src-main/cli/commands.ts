@@ -1,4 +1,4 @@
-/** The `clear` commands: each parses its options, runs engine jobs through the worker, prints. */
+/** The `clearwb` commands: each parses its options, runs engine jobs through the worker, prints. */
 import type { JobInput, JobName, JobResults } from '../contract/jobs.js';
 import { DATA_SPEC_CHOICES } from '../contract/catalogue.js';
 import type { OptionSpec, ParsedArgs } from './args.js';

@@ -1,5 +1,5 @@
 /**
- * `clear demo`: the whole story on the built-in MNIST digits, in a few minutes on two cores:
+ * `clearwb demo`: the whole story on the built-in MNIST digits, in a few minutes on two cores:
  * poison the training split with label-flip copies of one test digit, train, show the target
  * misclassified, scan, show the pocket, repair, show the target fixed and accuracy kept.
  */

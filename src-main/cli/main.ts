@@ -1,5 +1,5 @@
 /**
- * `clear`: the command line. Same jobs as the desktop app, run in the same engine worker.
+ * `clearwb`: the command line. Same jobs as the desktop app, run in the same engine worker.
  * Exit codes: 0 success, 1 failure, 2 usage error (usage printed).
  */
 import path from 'node:path';
@@ -21,7 +21,7 @@ const globalOptions: OptionSpec[] = [
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
-    'Usage: clear <command> [options]',
+    'Usage: clearwb <command> [options]',
     '',
     'CLEAR Workbench finds and removes sample-targeted backdoors from image classifiers.',
     '',
@@ -31,13 +31,13 @@ function usage(): string {
     'Options for every command:',
     formatOptions(globalOptions),
     '',
-    'Run `clear <command> --help` for a command\'s options.',
+    'Run `clearwb <command> --help` for a command\'s options.',
   ].join('\n');
 }
 
 function commandUsage(name: string): string {
   const cmd = commands.find((c) => c.name === name)!;
-  return [`Usage: clear ${name} [options]`, '', `${cmd.summary[0].toUpperCase()}${cmd.summary.slice(1)}.`, '', 'Options:', formatOptions(cmd.options), '', formatOptions(globalOptions)].join('\n');
+  return [`Usage: clearwb ${name} [options]`, '', `${cmd.summary[0].toUpperCase()}${cmd.summary.slice(1)}.`, '', 'Options:', formatOptions(cmd.options), '', formatOptions(globalOptions)].join('\n');
 }
 
 export function workerPath(): string {

@@ -1,4 +1,4 @@
-/** Every `clear` command, in the order `clear --help` lists them. */
+/** Every `clearwb` command, in the order `clearwb --help` lists them. */
 import type { Command } from './commands.js';
 import { evalCommand, infoCommand, predictCommand, trainCommand } from './commands.js';
 import { demoCommand } from './demo.js';

@@ -1,5 +1,5 @@
 /**
- * `clear serve`: browser mode. The desktop app's renderer and engine, served on 127.0.0.1
+ * `clearwb serve`: browser mode. The desktop app's renderer and engine, served on 127.0.0.1
  * with a random access token, for machines without the Electron binary (and for anyone who
  * prefers a browser tab). Runs until interrupted.
  */

@@ -40,7 +40,7 @@ export const DATA_SPEC_FORMS: readonly { form: string; means: string }[] = [
   { form: 'idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]', means: 'IDX files, plain or gzipped' },
   { form: 'folder:DIR', means: 'one sub-folder of PNG or JPEG images per class' },
   { form: 'csv:FILE', means: 'one sample per row: a label column and pixel or feature columns' },
-  { form: 'dir:DIR', means: 'a folder written by the product (clear attack, exports)' },
+  { form: 'dir:DIR', means: 'a folder written by the product (clearwb attack, exports)' },
 ];
 
 /** "mnist, mnist:rotated, … or dir:DIR": the forms for an error message. */

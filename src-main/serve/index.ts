@@ -1,6 +1,6 @@
 /**
  * Starts browser mode: the engine worker, the app calls and the server, wired together.
- * Used by `clear serve` and by `npm start` where the Electron binary is missing.
+ * Used by `clearwb serve` and by `npm start` where the Electron binary is missing.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';

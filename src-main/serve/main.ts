@@ -1,6 +1,6 @@
 /**
  * dist/serve.js: browser mode on its own, for `npm start` where the Electron binary is
- * missing (bin/start.js). `clear serve` (src-main/cli/serve.ts) is the same server from the
+ * missing (bin/start.js). `clearwb serve` (src-main/cli/serve.ts) is the same server from the
  * command line. Options: --port P, --project DIR, --backend NAME, --threads N.
  */
 import path from 'node:path';

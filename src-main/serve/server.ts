@@ -112,7 +112,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const forbidden = (reason: string) => {
       log(`Refused ${req.method} ${url.pathname}: ${reason}.`);
       res.writeHead(403, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('Forbidden: open the address that `clear serve` printed; it carries the access token.\n');
+      res.end('Forbidden: open the address that `clearwb serve` printed; it carries the access token.\n');
     };
     if (why) { forbidden(why); return; }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -36,7 +36,7 @@ function socketTransport(): Transport {
   const pending = new Map<string, (reply: ReplyMessage) => void>();
   const progressListeners = new Set<(id: string, event: Progress) => void>();
   let socket: Promise<WebSocket> | null = null;
-  const LOST = 'The connection to the workbench server was lost; check that `clear serve` is still running, then reload the page.';
+  const LOST = 'The connection to the workbench server was lost; check that `clearwb serve` is still running, then reload the page.';
   const lost = (): ReplyMessage => ({ type: 'refused', error: { kind: 'internal', message: LOST } });
 
   function connect(): Promise<WebSocket> {

@@ -1,4 +1,4 @@
-// The `clear` command line: usage errors exit 2 with usage, failures exit 1 with one sentence,
+// The `clearwb` command line: usage errors exit 2 with usage, failures exit 1 with one sentence,
 // --json prints one object on stdout, and train/eval/predict/info work on MNIST and IDX files.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -13,19 +13,19 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function clear(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/clear.js', ...args], { encoding: 'utf8', env: { ...process.env, CLEAR_BACKEND: 'wasm' } });
+  const r = spawnSync(process.execPath, ['bin/clearwb.js', ...args], { encoding: 'utf8', env: { ...process.env, CLEAR_BACKEND: 'wasm' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('clear CLI', () => {
+describe('clearwb CLI', () => {
   it('prints usage and exits 2 on a usage error', () => {
     const none = clear();
     expect(none.code).toBe(2);
-    expect(none.stdout).toMatch(/Usage: clear <command>/);
+    expect(none.stdout).toMatch(/Usage: clearwb <command>/);
     const bad = clear('train', '--data', 'mnist');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Option --out is required/);
-    expect(bad.stderr).toMatch(/Usage: clear train/);
+    expect(bad.stderr).toMatch(/Usage: clearwb train/);
     const unknown = clear('train', '--data', 'mnist', '--out', 'x', '--frobnicate');
     expect(unknown.code).toBe(2);
     expect(clear('frobnicate').code).toBe(2);

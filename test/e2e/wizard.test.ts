@@ -204,7 +204,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     const html = files.find((f) => f.endsWith('.html'))!;
     expect(existsSync(path.join(modelDir, 'model.json'))).toBe(true);
     expect(readFileSync(html, 'utf8')).toContain('Per-class pocket statistics');
-    const info = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'clear.js'), 'info', '--model', modelDir, '--json'], { encoding: 'utf8' }));
+    const info = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'clearwb.js'), 'info', '--model', modelDir, '--json'], { encoding: 'utf8' }));
     expect(info).toMatchObject({ numClasses: 10, inputShape: [28, 28, 1] });
     // Exporting again picks new names: nothing is overwritten.
     await page.getByTestId('start-export').click();

@@ -134,7 +134,7 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
     const r = await benchPerf(ds, { batches: args.batches, argv: args.argv, seed: args.seed, ...(args.arch ? { archs: args.arch === 'mlp' ? ['mlp', 'cnn'] : ['cnn', 'mlp'] } : {}) }, ctx);
     if (args.out) {
       writeFileSync(nodePath.join(args.out, 'perf.json'), JSON.stringify(r, null, 2));
-      writeFileSync(nodePath.join(args.out, 'perf.md'), `# clear bench --perf\n\n${r.markdown}\n`);
+      writeFileSync(nodePath.join(args.out, 'perf.md'), `# clearwb bench --perf\n\n${r.markdown}\n`);
     }
     return r;
   }
@@ -191,9 +191,9 @@ export function rocFileName(caseId: string): string {
 
 export function benchMarkdownFile(r: BenchResult): string {
   return [
-    '# clear bench', '',
+    '# clearwb bench', '',
     `- date: ${r.createdAt}`,
-    `- command: \`clear ${r.argv.join(' ')}\``,
+    `- command: \`clearwb ${r.argv.join(' ')}\``,
     `- backend: ${r.backend.name} (${r.backend.threads} threads)`,
     `- data: ${r.dataset.spec} (${r.dataset.trainCount} train / ${r.dataset.testCount} test), victims ${r.settings.archs.e2e.join(' and ') || '–'} (e2e), ${r.settings.archs.transfer.join(' and ') || '–'} (transfer)`,
     `- trials: ${r.settings.trials} per case, ${r.settings.cleanTrials} clean per scenario, poisons per target ${Object.entries(r.settings.poisons).map(([a, k]) => `${a} ${k}`).join(', ')}, seed ${r.settings.seed}`,

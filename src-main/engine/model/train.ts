@@ -1,6 +1,6 @@
 /**
  * Training and inference loops over in-memory splits, in batches (bounded memory), seeded,
- * with progress and cancellation. Used by `clear train`, the attacks' victim training, the
+ * with progress and cancellation. Used by `clearwb train`, the attacks' victim training, the
  * benchmark and repair's fine-tuning.
  */
 import * as tf from '@tensorflow/tfjs-core';
