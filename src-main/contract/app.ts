@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { ARCHITECTURES, ATTACK_NAMES } from './catalogue.js';
 import { DEFAULT_FALSE_ALARM } from './results.js';
+import { RepairResultSchema, ScanResultSchema } from './evidence.js';
 import { JOB_NAMES, parseJobRequest, type JobName } from './jobs.js';
 import { JobError, ProgressEventSchema } from './messages.js';
 
@@ -20,7 +21,7 @@ const id = z.string().min(1).max(64);
 const path = z.string().min(1, 'a path is required').max(4096);
 const seed = z.number().int().min(0).max(2 ** 31 - 1);
 const fingerprint = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 fingerprint (64 hex digits) is expected');
-/** Engine results (scan, repair, attack manifests) are engine-defined data; stored as they came. */
+/** Engine results without a schema of their own (the attack's manifest); stored as they came. */
 const engineResult = z.record(z.string(), z.unknown());
 
 // ---------------------------------------------------------------------------------------
@@ -120,8 +121,9 @@ export const ProjectFile = z.object({
   attack: AttackRef.nullable().default(null),
   model: ModelRef.nullable().default(null),
   training: TrainingRecord.nullable().default(null),
-  scan: z.object({ file: path, result: engineResult }).strict().nullable().default(null),
-  repair: z.object({ model: ModelRef, result: engineResult }).strict().nullable().default(null),
+  /** The scan and repair results are evidence a later step acts on: checked as the engine's results (evidence.ts). */
+  scan: z.object({ file: path, result: ScanResultSchema }).strict().nullable().default(null),
+  repair: z.object({ model: ModelRef, result: RepairResultSchema }).strict().nullable().default(null),
   exports: z.array(ExportRecord).max(1000).default([]),
 }).strict();
 export type ProjectFile = z.infer<typeof ProjectFile>;

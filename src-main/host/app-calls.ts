@@ -38,8 +38,8 @@ export function createAppHandlers(options: AppHostOptions): AppHandlers {
         ...(options.startupProject ? { startupProject: options.startupProject } : {}),
       };
     },
-    'project.create': ({ dir, name }) => remember(store.create(expandHome(dir), name)),
-    'project.open': ({ dir }) => remember(store.open(expandHome(dir))),
+    'project.create': async ({ dir, name }) => remember(await store.create(expandHome(dir), name)),
+    'project.open': async ({ dir }) => remember(await store.open(expandHome(dir))),
     'project.save': ({ dir, project }) => store.save(expandHome(dir), project),
     'project.recent': () => options.recent.list(),
     'project.allocate': ({ dir, kind }) => store.allocate(expandHome(dir), kind),
@@ -48,12 +48,17 @@ export function createAppHandlers(options: AppHostOptions): AppHandlers {
       return { path: await options.dialog(purpose) };
     },
     'path.inspect': ({ path }) => inspectPath(path),
-    'export.model': ({ from, to }) => {
+    // The source is read as hostile (its weight paths must stay inside it) and without blocking;
+    // the copy is placed only when it has the source's fingerprint.
+    'export.model': async ({ from, to }) => {
       const source = expandHome(from);
       const target = expandHome(to);
-      if (modelFingerprint(source) === null) throw new ProjectError(`The folder ${from} holds no model (no readable model.json) to export.`);
-      const files = copyFolderNoOverwrite(source, target);
-      return { dir: target, files, fingerprint: modelFingerprint(target)! };
+      const fingerprint = await modelFingerprint(source);
+      if (fingerprint === null) throw new ProjectError(`The folder ${from} holds no model (no readable model.json) to export.`);
+      const files = await copyFolderNoOverwrite(source, target, async (staged) => {
+        if (await modelFingerprint(staged) !== fingerprint) throw new ProjectError(`The model in ${from} changed while it was being exported; export it again.`);
+      });
+      return { dir: target, files, fingerprint };
     },
   };
 }

@@ -2,31 +2,47 @@
  * Model-folder fingerprints, computed in the host process without the engine (the main
  * process never loads tfjs). The rule is the engine's (engine/model/io.ts,
  * fingerprintModelDir): SHA-256 over model.json's bytes, then each weight file listed in its
- * weightsManifest, in manifest order. Same rule, same hex string, so a fingerprint the
- * engine reported can be checked here when a project is reopened.
+ * weightsManifest, in manifest order, skipping names that do not exist. Same rule, same hex
+ * string, so a fingerprint the engine reported can be checked here when a project is reopened.
+ *
+ * The folder may come from an attacker and the host must never block: model.json and every
+ * weight path are checked as the engine checks them (files.ts, locateInside: relative, no
+ * `..`, real path inside the folder, a regular file by lstat) and read with fs/promises
+ * through descriptors opened without blocking. A path that leads outside the folder or to a
+ * FIFO is refused with a ProjectError naming it; nothing outside the folder is read.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import {
+  MODEL_JSON_BYTES, WEIGHT_FILE_BYTES, locateInside, openFolder, quoteName, readInside,
+} from './files.js';
 
-/** The fingerprint, or null when the folder holds no readable model.json. */
-export function modelFingerprint(dir: string): string | null {
-  const file = path.join(dir, 'model.json');
-  if (!existsSync(file)) return null;
-  const bytes = readFileSync(file);
-  let manifest: { paths?: unknown }[] = [];
+/** The fingerprint, or null when the folder holds no readable model.json; a ProjectError when it names a path it may not. */
+export async function modelFingerprint(dir: string): Promise<string | null> {
+  const folder = await openFolder(dir);
+  if (!folder) return null;
+  const jsonFile = path.join(dir, 'model.json');
+  const located = await locateInside(folder, 'model.json', `The model file ${jsonFile}`);
+  if (!located) return null;
+  const parts: Buffer[] = [];
+  await readInside(located, `The model file ${jsonFile}`, MODEL_JSON_BYTES, (chunk) => { parts.push(Buffer.from(chunk)); });
+  const bytes = Buffer.concat(parts);
+  let manifest: unknown[];
   try {
-    const json = JSON.parse(bytes.toString('utf8')) as { weightsManifest?: { paths?: unknown }[] };
-    manifest = Array.isArray(json.weightsManifest) ? json.weightsManifest : [];
+    const json = JSON.parse(bytes.toString('utf8')) as { weightsManifest?: unknown };
+    manifest = Array.isArray(json?.weightsManifest) ? json.weightsManifest : [];
   } catch {
     return null;
   }
   const hash = createHash('sha256').update(bytes);
   for (const group of manifest) {
-    for (const p of Array.isArray(group.paths) ? group.paths : []) {
-      const f = path.join(dir, String(p));
-      if (existsSync(f)) hash.update(readFileSync(f));
+    const paths = (group as { paths?: unknown } | null)?.paths;
+    for (const name of Array.isArray(paths) ? paths : []) {
+      const describe = `The weight file ${typeof name === 'string' ? quoteName(name) : String(name)} listed in ${jsonFile}`;
+      const file = await locateInside(folder, name, describe);
+      if (file) await readInside(file, describe, WEIGHT_FILE_BYTES, (chunk) => { hash.update(chunk); });
     }
   }
   return hash.digest('hex');
 }
+

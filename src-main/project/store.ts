@@ -9,14 +9,22 @@
  * Paths inside the folder are stored relative to it, so a project still opens after it is
  * moved or copied; the host hands the renderer absolute paths. Opening reads and checks,
  * and never runs a job: a model is never retrained because a project was opened.
+ *
+ * project.json is read as evidence: a regular file (a FIFO is refused by stat, never opened),
+ * size-capped, checked against the contract's schema, its scan and repair results included
+ * (contract/evidence.ts). All file work is asynchronous, so the host never blocks on it.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import {
   PROJECT_FILE, PROJECT_SCHEMA, ProjectFile, OUTPUT_KINDS, type OpenedProject,
 } from '../contract/app.js';
+import { describeIssue } from '../contract/evidence.js';
 import { modelFingerprint } from './fingerprint.js';
-import { ProjectError, writeFileAtomic } from './files.js';
+import { ProjectError, readUserFile, writeFileAtomicAsync } from './files.js';
+
+/** Largest project.json read: it holds a scan and a repair report (with its rescan), a few MB at most in practice. */
+export const PROJECT_FILE_BYTES = 256 * 1024 * 1024;
 
 type OutputKind = (typeof OUTPUT_KINDS)[number];
 
@@ -30,81 +38,95 @@ const OUTPUT_LAYOUT: Record<OutputKind, { folder: string; stem: string; ext: str
 
 const SPEC_WITH_PATHS = /^(dir|folder|csv|idx):(.*)$/s;
 
+async function exists(p: string): Promise<boolean> {
+  try { await fs.lstat(p); return true; } catch { return false; }
+}
+
+/** A job is writing `name` in `folder` right now: a temporary sibling of ours (`.NAME.partial-…`, or `NAME.partial-…` as once written) exists. */
+function busy(entries: string[], name: string): boolean {
+  return entries.some((f) => f.startsWith(`.${name}.partial-`) || f.startsWith(`${name}.partial-`));
+}
+
 export class ProjectStore {
   /** Creates a project in an empty or new folder; a folder that is already a project is opened instead. */
-  create(dir: string, name?: string): OpenedProject {
+  async create(dir: string, name?: string): Promise<OpenedProject> {
     const root = path.resolve(dir);
-    if (existsSync(path.join(root, PROJECT_FILE))) return this.open(root);
-    if (existsSync(root)) {
-      if (!statSync(root).isDirectory()) throw new ProjectError(`The path ${dir} is a file; choose a folder for the project.`);
-      const visible = readdirSync(root).filter((f) => !f.startsWith('.'));
+    if (await exists(path.join(root, PROJECT_FILE))) return this.open(root);
+    const stat = await fs.stat(root).catch(() => null);
+    if (stat) {
+      if (!stat.isDirectory()) throw new ProjectError(`The path ${dir} is a file; choose a folder for the project.`);
+      const visible = (await fs.readdir(root)).filter((f) => !f.startsWith('.'));
       if (visible.length > 0) throw new ProjectError(`The folder ${dir} already holds other files; choose an empty or new folder for the project.`);
     }
-    mkdirSync(root, { recursive: true });
+    await fs.mkdir(root, { recursive: true });
     const now = new Date().toISOString();
     const project = ProjectFile.parse({ schema: PROJECT_SCHEMA, name: name ?? path.basename(root), createdAt: now, updatedAt: now });
-    this.#write(root, project);
+    await this.#write(root, project);
     return { dir: root, project, warnings: [] };
   }
 
-  open(dir: string): OpenedProject {
+  async open(dir: string): Promise<OpenedProject> {
     const root = path.resolve(dir);
     const file = path.join(root, PROJECT_FILE);
-    if (!existsSync(file)) throw new ProjectError(`The folder ${dir} is not a CLEAR project (it has no ${PROJECT_FILE}); create a new project there or choose another folder.`);
+    const bytes = await readUserFile(file, `The project file ${file}`, PROJECT_FILE_BYTES);
+    if (!bytes) throw new ProjectError(`The folder ${dir} is not a CLEAR project (it has no ${PROJECT_FILE}); create a new project there or choose another folder.`);
     let raw: unknown;
-    try { raw = JSON.parse(readFileSync(file, 'utf8')); } catch {
+    try { raw = JSON.parse(bytes.toString('utf8')); } catch {
       throw new ProjectError(`The project file ${file} is not valid JSON; restore it from a backup or create a new project.`);
     }
     const parsed = ProjectFile.safeParse(raw);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ProjectError(`The project file ${file} is not a CLEAR project file (${issue.path.join('.') || 'top level'}: ${issue.message}).`);
+      throw new ProjectError(`The project file ${file} is not a CLEAR project file (${describeIssue(parsed.error, raw)}).`);
     }
     const project = this.#mapPaths(parsed.data, (p) => (path.isAbsolute(p) ? p : path.join(root, p)));
-    return { dir: root, project, warnings: this.#check(project) };
+    return { dir: root, project, warnings: await this.#check(project) };
   }
 
-  save(dir: string, project: ProjectFile): { savedAt: string } {
+  async save(dir: string, project: ProjectFile): Promise<{ savedAt: string }> {
     const root = path.resolve(dir);
-    if (!existsSync(path.join(root, PROJECT_FILE))) throw new ProjectError(`The folder ${dir} is not an open project; open or create it first.`);
+    if (!(await exists(path.join(root, PROJECT_FILE)))) throw new ProjectError(`The folder ${dir} is not an open project; open or create it first.`);
     const savedAt = new Date().toISOString();
-    this.#write(root, { ...project, updatedAt: savedAt });
+    await this.#write(root, { ...project, updatedAt: savedAt });
     return { savedAt };
   }
 
   /** A new path inside the project for a job's output; its parent folder exists, the path does not. */
-  allocate(dir: string, kind: OutputKind): { path: string } {
+  async allocate(dir: string, kind: OutputKind): Promise<{ path: string }> {
     const root = path.resolve(dir);
-    if (!existsSync(path.join(root, PROJECT_FILE))) throw new ProjectError(`The folder ${dir} is not an open project; open or create it first.`);
+    if (!(await exists(path.join(root, PROJECT_FILE)))) throw new ProjectError(`The folder ${dir} is not an open project; open or create it first.`);
     const { folder, stem, ext } = OUTPUT_LAYOUT[kind];
     const parent = path.join(root, folder);
-    mkdirSync(parent, { recursive: true });
+    await fs.mkdir(parent, { recursive: true });
+    const entries = await fs.readdir(parent);
     for (let n = 1; ; n++) {
-      const candidate = path.join(parent, `${stem}-${n}${ext}`);
-      // A `.partial-…` sibling means a job is writing there right now.
-      const busy = readdirSync(parent).some((f) => f.startsWith(`${stem}-${n}${ext}.partial-`));
-      if (!existsSync(candidate) && !busy) return { path: candidate };
+      const name = `${stem}-${n}${ext}`;
+      if (!entries.includes(name) && !busy(entries, name)) return { path: path.join(parent, name) };
     }
   }
 
-  #write(root: string, project: ProjectFile): void {
+  async #write(root: string, project: ProjectFile): Promise<void> {
     const stored = this.#mapPaths(project, (p) => {
       const rel = path.relative(root, p);
       return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : p;
     });
-    writeFileAtomic(path.join(root, PROJECT_FILE), JSON.stringify(ProjectFile.parse(stored), null, 2) + '\n');
+    await writeFileAtomicAsync(path.join(root, PROJECT_FILE), JSON.stringify(ProjectFile.parse(stored), null, 2) + '\n');
   }
 
-  /** One sentence per recorded file that vanished or changed since it was recorded. */
-  #check(project: ProjectFile): string[] {
+  /** One sentence per recorded file that vanished, changed or became unreadable since it was recorded. */
+  async #check(project: ProjectFile): Promise<string[]> {
     const warnings: string[] = [];
     for (const [what, ref] of [['model', project.model], ['repaired model', project.repair?.model]] as const) {
       if (!ref) continue;
-      const now = modelFingerprint(ref.dir);
+      let now: string | null;
+      try { now = await modelFingerprint(ref.dir); } catch (err) {
+        if (!(err instanceof ProjectError)) throw err;
+        warnings.push(err.message);
+        continue;
+      }
       if (now === null) warnings.push(`The ${what} folder ${ref.dir} is missing; open the model again or retrain it.`);
       else if (now !== ref.fingerprint) warnings.push(`The ${what} in ${ref.dir} changed since it was recorded (its fingerprint differs); results computed on it may not apply.`);
     }
-    if (project.scan && !existsSync(project.scan.file)) warnings.push(`The scan file ${project.scan.file} is missing; the repair step needs it, so scan again.`);
+    if (project.scan && !(await exists(project.scan.file))) warnings.push(`The scan file ${project.scan.file} is missing; the repair step needs it, so scan again.`);
     return warnings;
   }
 

@@ -298,7 +298,7 @@ export class Wizard {
     this.#pocketViews = new Map();
     this.#viewsAsked.clear();
     this.#selectedPocket = result.pockets.find((p) => p.confirmed)?.id ?? result.pockets[0]?.id ?? null;
-    this.#update({ scan: { file: out, result: result as unknown as Record<string, unknown> }, repair: null });
+    this.#update({ scan: { file: out, result }, repair: null });
   }
 
   /** Pockets whose view was asked for: drawn automatically once, again only when the user asks. */
@@ -323,7 +323,7 @@ export class Wizard {
     const result = await this.#run('Repairing', 'repair', { ...this.#dataArgs(), model: project.model.dir, scan: project.scan.file, out, ...s });
     if (!result) return;
     this.#update({
-      repair: { model: { dir: out, fingerprint: result.model.fingerprint, origin: 'repaired' }, result: result as unknown as Record<string, unknown> },
+      repair: { model: { dir: out, fingerprint: result.model.fingerprint, origin: 'repaired' }, result },
     });
   }
 

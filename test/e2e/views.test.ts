@@ -58,7 +58,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     const dir = path.join(work, 'Known results');
     server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
     const store = new ProjectStore();
-    const { project } = store.create(dir);
+    const { project } = await store.create(dir);
     const data = { data: 'mnist', limit: LIMIT };
     const modelDir = path.join(dir, 'models', 'model-1');
     const trained = await server.engine.run('train', { ...data, arch: 'mlp', epochs: 1, batchSize: 64, learningRate: 0.001, seed: 0, out: modelDir }, { id: 'fixture-train', onProgress: () => {} }) as { fingerprint: string; dataset: { fingerprint: string } };
@@ -72,12 +72,12 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     const scanFile = path.join(dir, 'scans', 'scan-1.json');
     mkdirSync(path.dirname(scanFile), { recursive: true });
     writeFileSync(scanFile, JSON.stringify(scan));
-    store.save(dir, {
+    await store.save(dir, {
       ...project, step: 'inspect',
       dataset: { spec: 'mnist', limit: LIMIT, name: 'MNIST (built-in)', fingerprint: trained.dataset.fingerprint, classNames: scan.dataset.classNames, trainCount: LIMIT, testCount: 2000 },
       model: { dir: modelDir, fingerprint: trained.fingerprint, origin: 'trained', architecture: 'mlp' },
-      scan: { file: scanFile, result: scan as unknown as Record<string, unknown> },
-      repair: { model: { dir: modelDir, fingerprint: trained.fingerprint, origin: 'repaired' }, result: handMadeRepair(scan, modelDir) as unknown as Record<string, unknown> },
+      scan: { file: scanFile, result: scan },
+      repair: { model: { dir: modelDir, fingerprint: trained.fingerprint, origin: 'repaired' }, result: handMadeRepair(scan, modelDir) },
     });
     ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
   }, 300_000);
