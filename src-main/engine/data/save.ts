@@ -1,13 +1,13 @@
 /**
  * Writes a dataset as a `dir:` folder (see dir-format.ts), e.g. the poisoned dataset an attack
- * produces. The write is atomic: everything goes into a hidden temporary folder next to the
- * target, which is renamed into place only when complete, so a crash or a full disk never
- * leaves a half-written dataset that would later load.
+ * produces. The write is atomic: everything goes into a hidden temporary folder of ours next to
+ * the target (model/files.ts, StagedFolder), which is renamed into place only when complete, so
+ * a crash or a full disk never leaves a half-written dataset that would later load; a failed
+ * write removes exactly the files it wrote, never a folder recursively.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { UserError } from '../errors.js';
+import { StagedFolder } from '../model/files.js';
 import { sampleSize, type Dataset, type Split } from './dataset.js';
 import {
   DATASET_FORMAT, DATASET_VERSION, DESCRIPTION_FILE, MANIFEST_FILE, type DatasetDescription,
@@ -26,16 +26,12 @@ export interface SaveExtra {
  */
 export async function saveDatasetDir(ds: Dataset, dir: string, extra: SaveExtra = {}): Promise<void> {
   await checkTarget(dir);
-  const parent = path.dirname(path.resolve(dir));
-  await fs.mkdir(parent, { recursive: true });
-  const temp = path.join(parent, `.${path.basename(path.resolve(dir))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await fs.mkdir(temp);
+  const staged = StagedFolder.open(dir);
   try {
-    await writeContents(ds, temp, extra);
-    await removeEmptyFolder(dir);
-    await fs.rename(temp, dir);
+    writeContents(ds, staged, extra);
+    staged.place();
   } catch (err) {
-    await fs.rm(temp, { recursive: true, force: true });
+    staged.abandon();
     throw err;
   }
 }
@@ -56,35 +52,26 @@ async function checkTarget(dir: string): Promise<void> {
   }
 }
 
-/** Removes the (empty) target folder so the rename can take its place; rmdir fails if it filled up meanwhile. */
-async function removeEmptyFolder(dir: string): Promise<void> {
-  try {
-    await fs.rmdir(dir);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT') throw err;
-  }
-}
-
-async function writeContents(ds: Dataset, folder: string, extra: SaveExtra): Promise<void> {
+function writeContents(ds: Dataset, folder: StagedFolder, extra: SaveExtra): void {
   const labelType = ds.classNames.length <= 256 ? 'u8' : 'i32';
-  const train = await writeSplit(ds, 'train', folder, labelType);
-  const test = await writeSplit(ds, 'test', folder, labelType);
+  const train = writeSplit(ds, 'train', folder, labelType);
+  const test = writeSplit(ds, 'test', folder, labelType);
   const files: DatasetDescription['files'] = {
     trainImages: train.images, trainLabels: train.labels, testImages: test.images, testLabels: test.labels,
   };
   if (extra.manifest !== undefined) {
-    await fs.writeFile(path.join(folder, MANIFEST_FILE), `${JSON.stringify(extra.manifest, null, 2)}\n`);
+    folder.write(MANIFEST_FILE, `${JSON.stringify(extra.manifest, null, 2)}\n`);
     files.manifest = MANIFEST_FILE;
   }
   const description: DatasetDescription = {
     format: DATASET_FORMAT, version: DATASET_VERSION, name: ds.name, shape: ds.shape, classNames: ds.classNames, files,
   };
-  await fs.writeFile(path.join(folder, DESCRIPTION_FILE), `${JSON.stringify(description, null, 2)}\n`);
+  folder.write(DESCRIPTION_FILE, `${JSON.stringify(description, null, 2)}\n`);
 }
 
-async function writeSplit(
-  ds: Dataset, split: 'train' | 'test', folder: string, labelType: 'u8' | 'i32',
-): Promise<{ images: string; labels: string }> {
+function writeSplit(
+  ds: Dataset, split: 'train' | 'test', folder: StagedFolder, labelType: 'u8' | 'i32',
+): { images: string; labels: string } {
   const s: Split = ds[split];
   const [h, w, c] = ds.shape;
   if (s.images.length !== s.count * sampleSize(ds.shape) || s.labels.length !== s.count) {
@@ -94,8 +81,8 @@ async function writeSplit(
   const bytes = asBytes(s.images);
   const imagesName = `${split}-images.idx${dims.length}-${bytes ? 'ubyte' : 'float'}`;
   const labelsName = `${split}-labels.idx1-${labelType === 'u8' ? 'ubyte' : 'int'}`;
-  await fs.writeFile(path.join(folder, imagesName), bytes ? encodeIdx('u8', dims, bytes) : encodeIdx('f32', dims, s.images));
-  await fs.writeFile(path.join(folder, labelsName), encodeIdx(labelType, [s.count], s.labels));
+  folder.write(imagesName, bytes ? encodeIdx('u8', dims, bytes) : encodeIdx('f32', dims, s.images));
+  folder.write(labelsName, encodeIdx(labelType, [s.count], s.labels));
   return { images: imagesName, labels: labelsName };
 }
 
