@@ -15,8 +15,9 @@ import { REPAIR_SCHEMA, SCAN_SCHEMA, type RepairResult, type ScanResult } from '
 /**
  * A measurement shown to the user but never acted on. JSON has no NaN or infinity (it writes
  * null), so a null read back is NaN: displayed as missing, never used as an index or a level.
+ * NaN itself is accepted too, as Electron's IPC carries it.
  */
-const measured = z.union([z.number(), z.null().transform(() => Number.NaN)]);
+const measured = z.union([z.number(), z.nan(), z.null().transform(() => Number.NaN)]);
 const probability = z.number().min(0).max(1);
 const count = z.number().int().min(0);
 /** A sample index or a class index: a whole number ≥ 0 (the range is the dataset's, checked by the engine). */

@@ -24,6 +24,8 @@ describe('scan schema', () => {
     expect(read.pockets[0].flipDistance).toBeNaN();
     expect(read.pockets[0].members).toEqual([1, 2, 3]);
     expect(read.pockets[1]).toEqual(scan.pockets[1]);
+    // Electron's IPC carries NaN as it is: accepted the same.
+    expect(ScanResultSchema.parse({ ...scan, timings: { ...scan.timings, total: Number.NaN } }).timings.total).toBeNaN();
   });
 
   it('refuses indices that are not whole numbers ≥ 0, probabilities outside [0, 1] and another schema', () => {
