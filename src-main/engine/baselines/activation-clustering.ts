@@ -14,11 +14,10 @@
  * paper: remove the flagged clusters and retrain.
  */
 import { numClasses } from '../data/dataset.js';
-import { throwIfCancelled } from '../errors.js';
 import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
 import type { JobContext } from '../progress.js';
 import { createRng } from '../random.js';
-import { centredRows, indicesByClass, principalComponents, project, silhouette, twoMeans } from './numerics.js';
+import { centredClasses, principalComponents, project, silhouette, twoMeans } from './numerics.js';
 
 /** Chen et al. reduce activations to 10 dimensions before clustering. */
 export const AC_COMPONENTS = 10;
@@ -56,19 +55,15 @@ export const activationClusteringDetector: Detector = {
   async detect(input: DetectorInput, ctx: JobContext = {}): Promise<DetectorResult> {
     const start = performance.now();
     const { embedding, dataset } = input;
-    const { n, dim, features } = embedding;
+    const { n, dim } = embedding;
     const classes = numClasses(dataset);
     const rng = createRng(input.seed ?? 0);
-    const byClass = indicesByClass(dataset.train.labels.subarray(0, n), classes);
     const sampleScores = new Float32Array(n);
     const flaggedSamples: number[] = [];
     const perClass: ActivationClusterInfo[] = [];
 
-    for (let c = 0; c < classes; c++) {
-      throwIfCancelled(ctx.signal);
-      const rows = byClass[c];
-      if (rows.length < MIN_CLASS_SIZE) continue;
-      const x = centredRows(features, dim, rows);
+    const walk = centredClasses(embedding, dataset.train.labels, classes, MIN_CLASS_SIZE, { stage: 'activation-clustering', classNames: dataset.classNames, ...ctx });
+    for await (const { classIndex: c, rows, x } of walk) {
       const components = principalComponents(x, rows.length, dim, AC_COMPONENTS, rng);
       const reduced = project(x, rows.length, dim, components);
       const k = components.length;
@@ -86,8 +81,6 @@ export const activationClusteringDetector: Detector = {
         if (flagged) flaggedSamples.push(i);
       });
       perClass.push({ classIndex: c, count: rows.length, smallerSize: split.sizes[smaller], relativeSize, silhouette: score, flagged });
-      ctx.onProgress?.({ stage: 'activation-clustering', fraction: (c + 1) / classes, message: `class ${dataset.classNames[c]}` });
-      await new Promise((r) => setImmediate(r));
     }
 
     flaggedSamples.sort((a, b) => a - b);

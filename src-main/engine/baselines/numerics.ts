@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random.js';
+import { throwIfCancelled } from '../errors.js';
 import { median } from '../features/stats.js';
 
 /** Training indices of each class, in ascending order. */
@@ -298,4 +299,26 @@ export function normalQuantile(p: number): number {
   const q = p - 0.5;
   const r = q * q;
   return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/**
+ * The walk the per-class baselines (spectral signatures, activation clustering) share: each
+ * class with at least `minSize` samples, in class order, as its training indices and its
+ * feature rows centred on the class mean; cancellable, reporting progress per class and
+ * yielding to the event loop between classes.
+ */
+export async function* centredClasses(
+  embedding: { n: number; dim: number; features: Float32Array }, labels: Int32Array, classes: number, minSize: number,
+  progress: { stage: string; classNames: string[]; signal?: AbortSignal; onProgress?: (e: { stage: string; fraction: number; message?: string }) => void },
+): AsyncGenerator<{ classIndex: number; rows: number[]; x: Float64Array }> {
+  const { n, dim, features } = embedding;
+  const byClass = indicesByClass(labels.subarray(0, n), classes);
+  for (let c = 0; c < classes; c++) {
+    throwIfCancelled(progress.signal);
+    const rows = byClass[c];
+    if (rows.length < minSize) continue;
+    yield { classIndex: c, rows, x: centredRows(features, dim, rows) };
+    progress.onProgress?.({ stage: progress.stage, fraction: (c + 1) / classes, message: `class ${progress.classNames[c]}` });
+    await new Promise((r) => setImmediate(r));
+  }
 }

@@ -21,11 +21,10 @@
  * least {@link SPECTRAL_MIN_GAP_FACTOR} times the median class's.
  */
 import { numClasses } from '../data/dataset.js';
-import { throwIfCancelled } from '../errors.js';
 import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
 import type { JobContext } from '../progress.js';
 import { createRng } from '../random.js';
-import { centredRows, indicesByClass, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
+import { centredClasses, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
 import { median } from '../features/stats.js';
 import { DEFAULT_FALSE_ALARM } from '../../contract/results.js';
 
@@ -57,20 +56,16 @@ export const spectralSignaturesDetector: Detector = {
   async detect(input: DetectorInput, ctx: JobContext = {}): Promise<DetectorResult> {
     const start = performance.now();
     const { embedding, dataset } = input;
-    const { n, dim, features } = embedding;
+    const { n, dim } = embedding;
     const classes = numClasses(dataset);
     const rng = createRng(input.seed ?? 0);
     const falseAlarm = input.falseAlarm ?? DEFAULT_FALSE_ALARM;
-    const byClass = indicesByClass(dataset.train.labels.subarray(0, n), classes);
     const sampleScores = new Float32Array(n);
     const flaggedSamples: number[] = [];
     const perClass: SpectralClassInfo[] = [];
 
-    for (let c = 0; c < classes; c++) {
-      throwIfCancelled(ctx.signal);
-      const rows = byClass[c];
-      if (rows.length < MIN_CLASS_SIZE) continue;
-      const x = centredRows(features, dim, rows);
+    const walk = centredClasses(embedding, dataset.train.labels, classes, MIN_CLASS_SIZE, { stage: 'spectral', classNames: dataset.classNames, ...ctx });
+    for await (const { classIndex: c, rows, x } of walk) {
       const { vectors, eigenvalues } = topSingularVectors(x, rows.length, dim, 2, rng);
       const v = vectors[0];
       const scores = rows.map((_, r) => {
@@ -89,8 +84,6 @@ export const spectralSignaturesDetector: Detector = {
         classIndex: c, count: rows.length, lambda1: eigenvalues[0], lambda2: eigenvalues[1] ?? 0,
         gapZ: 0, removed: removeCount, topScore: scores[order[0]],
       });
-      ctx.onProgress?.({ stage: 'spectral', fraction: (c + 1) / classes, message: `class ${dataset.classNames[c]}` });
-      await new Promise((r) => setImmediate(r));
     }
 
     const gaps = perClass.map((p) => Math.log(Math.max(p.lambda1, 1e-30) / Math.max(p.lambda2, 1e-30)));

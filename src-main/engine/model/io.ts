@@ -20,16 +20,8 @@ import { planManifest, sizeTopology, type ManifestPlan } from './topology.js';
 export { assertWritableOutput, StagedFolder, writeFolderAtomically } from './files.js';
 
 /** What the product stores beside the topology (model.json → userDefinedMetadata.clear). */
-export interface ModelMetadata {
-  classNames?: string[];
-  featureLayer?: string;
-  architecture?: string;
-  /** Fingerprint of the dataset the model was trained or repaired on. */
-  trainedOn?: string;
-  /** Set on repaired models: the fingerprint of the model they were repaired from. */
-  repairedFrom?: string;
-  createdAt?: string;
-}
+export type { ModelMetadata } from '../../contract/results.js';
+import type { ModelMetadata } from '../../contract/results.js';
 
 export interface LoadedModel {
   model: tfl.LayersModel;
