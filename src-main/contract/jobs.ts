@@ -26,13 +26,29 @@ export const DataArgs = z.object({
   dataSeed: seed.optional(),
 }).strict();
 
+/** Training settings when none are given: a built-in architecture trained end to end. */
+export const TRAIN_DEFAULTS = { epochs: 3, batchSize: 64, learningRate: 0.001 } as const;
+/**
+ * Training settings when none are given for a new last layer on frozen features (`train` with
+ * `freezeFeatures`, and the benchmark's transfer scenario): the papers train that linear head to
+ * convergence, and at the end-to-end settings it is still underfitting (engine/attacks/scenario.ts).
+ */
+export const TRANSFER_HEAD_DEFAULTS = { epochs: 20, batchSize: 256, learningRate: 0.01 } as const;
+
 export const jobArgs = {
-  /** Train a built-in architecture and save it. */
+  /**
+   * Train a built-in architecture and save it; or, with `from`, start from a saved model's
+   * weights, and with `freezeFeatures` also keep its layers up to the feature layer fixed and
+   * train a fresh last layer on them (transfer learning). Unset settings take TRAIN_DEFAULTS,
+   * or TRANSFER_HEAD_DEFAULTS with `freezeFeatures`.
+   */
   train: DataArgs.extend({
     arch: z.enum(ARCHITECTURES).default('cnn'),
-    epochs: z.number().int().min(1).max(1000).default(3),
-    batchSize: z.number().int().min(1).max(4096).default(64),
-    learningRate: z.number().positive().max(1).default(0.001),
+    from: path.optional(),
+    freezeFeatures: z.boolean().default(false),
+    epochs: z.number().int().min(1).max(1000).optional(),
+    batchSize: z.number().int().min(1).max(4096).optional(),
+    learningRate: z.number().positive().max(1).optional(),
     seed: seed.default(0),
     out: path,
   }).strict(),
@@ -124,6 +140,8 @@ export type JobArgs<N extends JobName> = z.infer<(typeof jobArgs)[N]>;
 export type JobInput<N extends JobName> = z.input<(typeof jobArgs)[N]>;
 
 export const BackendChoice = backend;
+/** Compute threads a host may ask the worker for (CLEAR_THREADS). */
+export const ThreadCount = z.number().int().min(1).max(1024);
 
 /** What each job resolves to. Total: a job without a result type here does not compile. */
 export interface JobResults {

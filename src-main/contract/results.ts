@@ -179,9 +179,11 @@ export interface PerClassAccuracy { className: string; count: number; accuracy: 
 export interface TrainResult {
   model: string; fingerprint: string; architecture: string; backend: string; accuracy: number;
   perClass: PerClassAccuracy[];
-  trainCount: number; testCount: number; trainSeconds: number; samplesPerSecond: number; batchSize: number;
+  trainCount: number; testCount: number; trainSeconds: number; samplesPerSecond: number; batchSize: number; learningRate: number;
   epochs: { epoch: number; loss: number; accuracy: number; seconds: number }[];
   dataset: { spec: string; name: string; fingerprint: string };
+  /** Set when training started from a saved model; `featuresFrozen`: only a fresh last layer was trained, on its frozen features. */
+  from?: { model: string; fingerprint: string; featureLayer: string; featuresFrozen: boolean };
 }
 
 export interface EvalResult {

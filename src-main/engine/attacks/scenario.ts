@@ -21,6 +21,7 @@ import type { AttackManifest } from './types.js';
 
 export type { Scenario } from '../../contract/catalogue.js';
 import type { Scenario } from '../../contract/catalogue.js';
+import { TRANSFER_HEAD_DEFAULTS } from '../../contract/jobs.js';
 export const SCENARIOS: readonly Scenario[] = ['e2e', 'transfer'];
 
 /** e2e: epochs of training from scratch when the caller gives none (~97% MNIST test accuracy). */
@@ -30,9 +31,9 @@ export const E2E_DEFAULT_EPOCHS = 4;
  * convergence. 20 epochs at Adam 0.01 with batches of 256 gets there on MNIST; at the e2e
  * settings (4 epochs, 0.001, 64) the head is still underfitting, and even 25 exact copies of
  * the target labelled `A` flipped it for only 1 of 8 targets (4 of 8 at these settings;
- * bench/attack-success.ts).
+ * bench/attack-success.ts). The contract holds the numbers: `train --freeze-features` uses them too.
  */
-export const TRANSFER_HEAD_DEFAULTS = { epochs: 20, learningRate: 0.01, batchSize: 256 } as const;
+export { TRANSFER_HEAD_DEFAULTS };
 
 export interface VictimOptions {
   arch: string;
@@ -92,14 +93,15 @@ export function prepareTransferModel(model: tfl.LayersModel, featureLayer: strin
  * layers — the built-in extractors have no dropout or batch statistics — at a fraction of
  * the cost, which lets the head train to convergence as in the papers' linear-transfer runs.
  */
-async function trainHeadOnFrozenFeatures(
+export async function trainHeadOnFrozenFeatures(
   model: tfl.LayersModel, featureLayer: string, ds: Dataset,
   settings: { epochs: number; seed: number; learningRate?: number; batchSize?: number }, ctx: JobContext,
+  stage = 'train-victim',
 ): Promise<TrainResult> {
   const parts = splitModel(model, featureLayer);
   const embedding = await embedSplit(parts, ds.train, ds.shape, { signal: ctx.signal });
   const featureSplit = { images: embedding.features, labels: ds.train.labels, count: ds.train.count };
-  return trainModel(parts.head, featureSplit, [1, 1, parts.featureDim], numClasses(ds), settings, { ...ctx, stage: 'train-victim' });
+  return trainModel(parts.head, featureSplit, [1, 1, parts.featureDim], numClasses(ds), settings, { ...ctx, stage });
 }
 
 export async function trainVictim(

@@ -19,6 +19,8 @@ import { readJsonFile, readScanFile } from '../clear/evidence.js';
 import { scanModel, type ReferenceSet } from '../clear/scan.js';
 import { disposeSplitModel } from '../features/split.js';
 import { repairModel, assertScanMatches } from '../clear/repair.js';
+import { prepareTransferModel, trainHeadOnFrozenFeatures } from '../attacks/scenario.js';
+import { TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobArgs } from '../../contract/jobs.js';
 
 export { readScanFile } from '../clear/evidence.js';
 
@@ -39,28 +41,51 @@ export async function getDataset(opts: DataOptions): Promise<Dataset> {
 }
 
 
-export async function trainJob(args: DataOptions & {
-  arch: string; epochs: number; batchSize: number; learningRate: number; seed: number; out: string;
-}, ctx: JobContext = {}) {
+/**
+ * Trains a model and saves it: a built-in architecture from scratch; or, with `from`, a saved
+ * model from its weights (fine-tuning all of it); or, with `from` and `freezeFeatures`, a fresh
+ * last layer on that model's frozen feature extractor (the transfer setting the benchmark's
+ * transfer scenario trains its victims in, scenario.ts).
+ */
+export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures'> & { freezeFeatures?: boolean }, ctx: JobContext = {}) {
   assertWritableOutput(args.out, 'model output folder');
+  if (args.freezeFeatures && !args.from) throw new UserError('Freezing the features needs a model to take them from; give from (--from MODEL_DIR).');
   const ds = await getDataset(args);
-  const model = buildArchitecture(args.arch, { inputShape: ds.shape, numClasses: ds.classNames.length, seed: args.seed });
+  const source = args.from ? await loadModel(args.from) : undefined;
+  const model = source ? source.model : buildArchitecture(args.arch, { inputShape: ds.shape, numClasses: ds.classNames.length, seed: args.seed });
+  const architecture = source ? source.metadata.architecture ?? 'saved model' : args.arch;
+  const defaults = args.freezeFeatures ? TRANSFER_HEAD_DEFAULTS : TRAIN_DEFAULTS;
+  const settings = {
+    epochs: args.epochs ?? defaults.epochs, batchSize: args.batchSize ?? defaults.batchSize,
+    learningRate: args.learningRate ?? defaults.learningRate, seed: args.seed,
+  };
   try {
-    const training = await trainModel(model, ds.train, ds.shape, ds.classNames.length,
-      { epochs: args.epochs, batchSize: args.batchSize, learningRate: args.learningRate, seed: args.seed }, ctx);
+    if (source) assertModelFitsData(source, ds);
+    const featureLayer = defaultFeatureLayer(model, source?.metadata);
+    let training;
+    if (args.freezeFeatures) {
+      prepareTransferModel(model, featureLayer, args.seed);
+      training = await trainHeadOnFrozenFeatures(model, featureLayer, ds, settings, ctx, 'train');
+      // Saved as an ordinary model: freezing was how this run trained it, not a property of it.
+      for (const layer of model.layers) layer.trainable = true;
+    } else {
+      training = await trainModel(model, ds.train, ds.shape, ds.classNames.length, settings, ctx);
+    }
     const evaluation = await evaluateSplit(model, ds.test, ds.shape, ds.classNames, ctx);
     const fingerprint = await saveModel(model, args.out, {
-      classNames: ds.classNames, featureLayer: defaultFeatureLayer(model), architecture: args.arch, trainedOn: ds.fingerprint,
+      classNames: ds.classNames, featureLayer, architecture, trainedOn: ds.fingerprint,
     });
     return {
-      model: args.out, fingerprint, architecture: args.arch, backend: backendName(),
+      model: args.out, fingerprint, architecture, backend: backendName(),
       accuracy: evaluation.accuracy, perClass: evaluation.perClass,
       trainCount: ds.train.count, testCount: ds.test.count,
       epochs: training.epochs, trainSeconds: training.seconds, samplesPerSecond: training.samplesPerSecond,
-      batchSize: args.batchSize, dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint },
+      batchSize: settings.batchSize, learningRate: settings.learningRate,
+      dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint },
+      ...(source ? { from: { model: source.dir, fingerprint: source.fingerprint, featureLayer, featuresFrozen: Boolean(args.freezeFeatures) } } : {}),
     };
   } finally {
-    model.dispose();
+    if (source) disposeSplitModel(model); else model.dispose();
   }
 }
 
