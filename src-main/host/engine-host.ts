@@ -113,7 +113,7 @@ export class EngineHost {
       });
       child.on('exit', (code, signal, error) => {
         const why = error ?? stderr.trim().split('\n').filter(Boolean).pop();
-        const message = `The engine stopped unexpectedly (${signal ?? `exit code ${code}`})${why ? `: ${why}` : ''}.`;
+        const message = `The engine stopped unexpectedly (${signal ?? `exit code ${code}`})${why ? `: ${why.replace(/\.$/, '')}` : ''}.`;
         reject(new EngineStoppedError(message));
         for (const [, p] of this.#pending) p.reject(new EngineStoppedError(message));
         this.#pending.clear();

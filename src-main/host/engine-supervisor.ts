@@ -38,9 +38,11 @@ export class EngineSupervisor implements JobRunner {
     } catch (err) {
       // The host rejects with EngineStoppedError both for a job in flight and for one that was
       // waiting for the worker to start.
+      // A host that is closing stopped the engine itself: nothing to report, nothing to restart.
+      if (err instanceof EngineStoppedError && this.#closed) throw new JobFailedError({ kind: 'cancelled', message: 'The job was stopped because the workbench is shutting down.' });
       if (err instanceof EngineStoppedError) {
         this.log(`${err.message} Restarting the engine.`);
-        if (!this.#closed) void this.backend();
+        void this.backend();
         throw new JobFailedError({ kind: 'internal', message: `${err.message.replace(/\.$/, '')}; it has been restarted, so run this step again.` });
       }
       throw err;

@@ -19,6 +19,13 @@ import { parentChannel } from './parent-channel.js';
 // child_process.fork (CLI, browser mode) or Electron's utilityProcess (the desktop app).
 const parent = parentChannel();
 
+// Ctrl+C in a terminal signals the whole foreground process group, this worker too. What it
+// means is the host's to decide (the CLI cancels the job, browser mode shuts down), by message
+// or by ending this process; dying of it here would turn a cancel into an engine crash.
+process.on('SIGINT', () => {});
+// A host that went away without ending this process (killed, crashed) leaves no one to answer.
+process.on('disconnect', () => process.exit(0));
+
 function send(message: FromWorker): void {
   parent.send(message);
 }
