@@ -93,7 +93,7 @@ describe('renderer messages', () => {
     expect(runner.run).toHaveBeenCalledOnce();
     const [job, args, options] = runner.run.mock.calls[0];
     expect(job).toBe('train');
-    expect(args).toMatchObject({ data: 'mnist', out: 'models/m', arch: 'cnn', epochs: 3 });
+    expect(args).toMatchObject({ data: 'mnist', out: 'models/m', arch: 'cnn', seed: 0, freezeFeatures: false });
     // The worker sees a connection-tagged id, so two windows may use the same ids.
     expect(options.id).toMatch(/^c\d+-j1$/);
     expect(sent).toEqual([{ type: 'progress', id: 'j1', event: { stage: 'train', fraction: 0.5 } }]);
