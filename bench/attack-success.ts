@@ -27,7 +27,7 @@ import { predictSplit, evaluateSplit } from '../src-main/engine/model/train.js';
 import { createRng } from '../src-main/engine/random.js';
 import { ATTACKS, trainCleanFeatureModel, trainVictim, type AttackName, type AttackParams } from '../src-main/engine/attacks/index.js';
 import type { SplitModel } from '../src-main/engine/features/split.js';
-import { baselineDetectors } from '../src-main/engine/baselines/index.js';
+import { baselineDetectors } from '../src-main/engine/detectors/baselines/index.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 interface Options {

@@ -2,7 +2,7 @@
 import { ATTACKS, trainCleanFeatureModel, trainVictim, type AttackManifest, type AttackParams, type CleanFeatureModel, type Scenario } from '../attacks/index.js';
 import { caseParams } from '../attacks/presets.js';
 import { tf } from '../backend/index.js';
-import { chooseDeepKnnK } from '../baselines/deep-knn.js';
+import { chooseDeepKnnK } from '../detectors/baselines/deep-knn.js';
 import { DEFAULT_SCAN_SETTINGS } from '../clear/scan.js';
 import { selectSamples, type Dataset } from '../data/dataset.js';
 import { datasetFingerprint } from '../data/fingerprint.js';

@@ -1,5 +1,5 @@
 /** Every defence by name; the benchmark, the CLI and the UI iterate over this list. */
-import { baselineDetectors } from '../baselines/index.js';
+import { baselineDetectors } from './baselines/index.js';
 import { clearDetector } from './clear-detector.js';
 import type { Detector } from './types.js';
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src-main/engine/backend/index.js';
-import { chooseDeepKnnK, deepKnnDetector, deepKnnMinGroup } from '../../../src-main/engine/baselines/deep-knn.js';
-import { baselineDetectors, noDefenceDetector } from '../../../src-main/engine/baselines/index.js';
+import { chooseDeepKnnK, deepKnnDetector, deepKnnMinGroup } from '../../../src-main/engine/detectors/baselines/deep-knn.js';
+import { baselineDetectors, noDefenceDetector } from '../../../src-main/engine/detectors/baselines/index.js';
 import { buildNeighbourGraph, normaliseFeatures } from '../../../src-main/engine/features/knn.js';
 import { axis, blobs, detectorInput } from './synthetic.js';
 

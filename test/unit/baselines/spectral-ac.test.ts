@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src-main/engine/backend/index.js';
-import { activationClusteringDetector } from '../../../src-main/engine/baselines/activation-clustering.js';
-import { spectralSignaturesDetector } from '../../../src-main/engine/baselines/spectral.js';
+import { activationClusteringDetector } from '../../../src-main/engine/detectors/baselines/activation-clustering.js';
+import { spectralSignaturesDetector } from '../../../src-main/engine/detectors/baselines/spectral.js';
 import {
   modifiedZScores, normalQuantile, principalComponents, silhouette, topSingularVectors, twoMeans,
-} from '../../../src-main/engine/baselines/numerics.js';
+} from '../../../src-main/engine/detectors/baselines/numerics.js';
 import { createRng } from '../../../src-main/engine/random.js';
 import { axis, blobs, detectorInput } from './synthetic.js';
 

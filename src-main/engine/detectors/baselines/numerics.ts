@@ -5,9 +5,9 @@
  * PCA), except the covariance product, which runs on the tfjs backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../random.js';
-import { throwIfCancelled } from '../errors.js';
-import { median } from '../features/stats.js';
+import type { Rng } from '../../random.js';
+import { throwIfCancelled } from '../../errors.js';
+import { median } from '../../features/stats.js';
 
 /** Training indices of each class, in ascending order. */
 export function indicesByClass(labels: Int32Array, numClasses: number): number[][] {

@@ -20,13 +20,13 @@
  * λ1/λ2 of 1.13 against a median of 1.05 scored z = 2.9), so the class's gap must also be at
  * least {@link SPECTRAL_MIN_GAP_FACTOR} times the median class's.
  */
-import { numClasses } from '../data/dataset.js';
-import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
-import type { JobContext } from '../progress.js';
-import { createRng } from '../random.js';
+import { numClasses } from '../../data/dataset.js';
+import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../types.js';
+import type { JobContext } from '../../progress.js';
+import { createRng } from '../../random.js';
 import { centredClasses, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
-import { median } from '../features/stats.js';
-import { DEFAULT_FALSE_ALARM } from '../../contract/results.js';
+import { median } from '../../features/stats.js';
+import { DEFAULT_FALSE_ALARM } from '../../../contract/results.js';
 
 /** Tran et al. remove 1.5 × ε of each class. */
 export const SPECTRAL_REMOVAL_FACTOR = 1.5;

@@ -17,11 +17,11 @@
  * both share (label, plurality label); the model is flagged when the largest linked group
  * has at least ⌈k / 3⌉ members ({@link deepKnnMinGroup}).
  */
-import { buildNeighbourGraph, normaliseFeatures } from '../features/knn.js';
-import { numClasses } from '../data/dataset.js';
-import { throwIfCancelled } from '../errors.js';
-import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
-import type { JobContext } from '../progress.js';
+import { buildNeighbourGraph, normaliseFeatures } from '../../features/knn.js';
+import { numClasses } from '../../data/dataset.js';
+import { throwIfCancelled } from '../../errors.js';
+import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../types.js';
+import type { JobContext } from '../../progress.js';
 
 /** k when the expected number of poisons is unknown. */
 export const DEEP_KNN_DEFAULT_K = 50;

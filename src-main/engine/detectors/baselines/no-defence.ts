@@ -2,7 +2,7 @@
  * No defence: the benchmark's reference row. It flags nothing and changes nothing, so the
  * attack success rate "after repair" is the rate before.
  */
-import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
+import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../types.js';
 
 export const noDefenceDetector: Detector = {
   name: 'none',

@@ -4,7 +4,7 @@
  * mitigation is its paper's own: remove the flagged samples, then retrain (the benchmark
  * retrains the head in transfer and the whole model end to end).
  */
-import type { Detector } from '../detectors/types.js';
+import type { Detector } from '../types.js';
 import { activationClusteringDetector } from './activation-clustering.js';
 import { deepKnnDetector } from './deep-knn.js';
 import { noDefenceDetector } from './no-defence.js';

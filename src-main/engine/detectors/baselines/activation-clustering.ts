@@ -13,10 +13,10 @@
  * {@link AC_MIN_SILHOUETTE}. The model is flagged when any class is. Mitigation, as in the
  * paper: remove the flagged clusters and retrain.
  */
-import { numClasses } from '../data/dataset.js';
-import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../detectors/types.js';
-import type { JobContext } from '../progress.js';
-import { createRng } from '../random.js';
+import { numClasses } from '../../data/dataset.js';
+import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../types.js';
+import type { JobContext } from '../../progress.js';
+import { createRng } from '../../random.js';
 import { centredClasses, principalComponents, project, silhouette, twoMeans } from './numerics.js';
 
 /** Chen et al. reduce activations to 10 dimensions before clustering. */
