@@ -3,15 +3,12 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError, type ParsedArgs } from './args.js';
+import { z } from 'zod';
+import { UsageError, withSchemas, type ParsedArgs } from './args.js';
 import { dataOptions, type Command } from './commands.js';
 import { formatSeconds } from './progress.js';
-import { ARCHITECTURES, ATTACK_NAMES, ATTACK_VARIANTS, type ArchitectureName, type AttackName, type AttackVariant } from '../contract/catalogue.js';
-
-function attackName(value: string): AttackName {
-  if (!(ATTACK_NAMES as readonly string[]).includes(value)) throw new UsageError(`Unknown attack "${value}"; use ${ATTACK_NAMES.join(', ')}.`);
-  return value as AttackName;
-}
+import { BackendChoice, jobArgs } from '../contract/jobs.js';
+import { ATTACK_NAMES, BACKENDS, type ArchitectureName, type AttackName, type AttackVariant, type Scenario } from '../contract/catalogue.js';
 
 /** "3, 17, 40 and 5 more": a short list of indices for a message. */
 function summariseIndices(indices: number[]): string {
@@ -26,9 +23,9 @@ function optionalDataArgs(a: ParsedArgs) {
 export const attackCommand: Command = {
   name: 'attack',
   summary: 'craft sample-targeted poisons and write a poisoned dataset with its manifest',
-  options: [
+  options: withSchemas(jobArgs.attack.shape, [
     ...dataOptions,
-    { name: 'attack', type: 'string', value: 'label-flip|fc|cp|bp', help: 'the attack', required: true },
+    { name: 'attack', type: 'string', value: ATTACK_NAMES.join('|'), help: 'the attack', required: true },
     { name: 'target', type: 'int', value: 'I', help: 'index of the target sample in the test split', required: true },
     { name: 'attacker-class', type: 'int', value: 'A', help: 'class the target should be classified as', required: true },
     { name: 'poisons', type: 'int', value: 'K', help: 'number of poisons (default 20 for label-flip, 25 for fc, cp, bp)' },
@@ -36,9 +33,9 @@ export const attackCommand: Command = {
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
     { name: 'feature-model', type: 'string', value: 'MODEL_DIR', help: 'fc, cp, bp: the feature extractor to attack (default: train a clean cnn here)' },
     { name: 'out', type: 'string', value: 'DATA_DIR', help: 'new folder for the poisoned dataset (load it as dir:DATA_DIR)', required: true },
-  ],
+  ]),
   async run(a, io) {
-    const attack = attackName(a.attack as string);
+    const attack = a.attack as AttackName;
     const r = await io.run('attack', {
       data: a.data as string, limit: a.limit as number | undefined, dataSeed: a.dataSeed as number | undefined,
       attack, target: a.target as number, attackerClass: a.attackerClass as number,
@@ -90,33 +87,32 @@ async function torchPeer(io: Parameters<Command['run']>[1], threads: number): Pr
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'defence benchmark (attacks × defences, with clean models for false alarms), or speed benchmark with --perf',
-  options: [
+  options: withSchemas(jobArgs.bench.shape, [
     { ...dataOptions[0], required: false, help: `${dataOptions[0].help} (default mnist)` },
     ...dataOptions.slice(1),
-    { name: 'attacks', type: 'string', value: 'LIST', help: 'comma list of label-flip, fc, cp, bp (default label-flip)' },
-    { name: 'defences', type: 'string', value: 'LIST', help: 'comma list of registered defences, and clear+ref with --reference (default all, clear+ref too when there is a reference set)' },
+    { name: 'attacks', type: 'string', list: true, value: 'LIST', help: `comma list of ${ATTACK_NAMES.join(', ')} (default label-flip)` },
+    { name: 'defences', type: 'string', list: true, value: 'LIST', help: 'comma list of registered defences, and clear+ref with --reference (default all, clear+ref too when there is a reference set)' },
     { name: 'trials', type: 'int', value: 'N', help: 'trials per case: per attack, poison count and variant (default 2)' },
     { name: 'clean-trials', type: 'int', value: 'N', help: 'clean trials per scenario (default 1)' },
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
-    { name: 'arch', type: 'string', value: 'mlp|cnn|mlp,cnn', help: 'victim architecture in every scenario (default: cnn end to end, mlp in transfer); mlp,cnn runs every case and the clean trials on both' },
+    { name: 'arch', type: 'string', list: true, value: 'mlp|cnn|mlp,cnn', help: 'victim architecture in every scenario (default: cnn end to end, mlp in transfer); mlp,cnn runs every case and the clean trials on both' },
     { name: 'scenario', type: 'string', value: 'e2e|transfer', help: 'victim training for every attack (default: label-flip e2e, fc/cp/bp transfer)' },
-    { name: 'poisons', type: 'string', value: 'K[,K…]', help: 'poisons per target (default 20 for label-flip, 25 for fc, cp, bp); a list such as 5,10,20,40,80,160 runs every attack once per count' },
+    { name: 'poisons', type: 'int', list: true, value: 'K[,K…]', help: 'poisons per target (default 20 for label-flip, 25 for fc, cp, bp); a list such as 5,10,20,40,80,160 runs every attack once per count' },
     { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget on [0, 1] pixels (default 8/255, the papers\')' },
-    { name: 'variants', type: 'string', value: 'LIST', help: 'named attack variants run beside the published settings: strong, nearest (fc, cp, bp: nearest-feature bases, and for strong larger budgets), augmented, two-targets (label-flip)' },
+    { name: 'variants', type: 'string', list: true, value: 'LIST', help: 'named attack variants run beside the published settings: strong, nearest (fc, cp, bp: nearest-feature bases, and for strong larger budgets), augmented, two-targets (label-flip)' },
     { name: 'reference', type: 'int', value: 'N', help: 'a trusted reference set of N test samples (apart from targets and accuracy) given to every defence; CLEAR is reported with it (clear+ref) and without it' },
     { name: 'epochs', type: 'int', value: 'N', help: 'victim training epochs (default: the scenario default)' },
     { name: 'full', type: 'boolean', help: 'the full preset: all four attacks unless --attacks says otherwise, at least 20 trials per case and 20 clean trials per scenario' },
     { name: 'resume', type: 'boolean', help: 'continue the run in --out (its checkpoint, or a finished bench.json to extend), reusing the trials it finished' },
     { name: 'perf', type: 'boolean', help: 'speed benchmark instead: throughput, scan stages, repair time, memory' },
     { name: 'batches', type: 'int', value: 'N', help: '--perf: training batches measured per architecture (default 100)' },
-    { name: 'perf-backends', type: 'string', value: 'LIST', help: '--perf: also measure these backends in child processes (e.g. tensorflow,wasm,cpu)' },
+    { name: 'perf-backends', type: 'string', list: true, schema: z.array(BackendChoice), value: 'LIST', help: `--perf: also measure these backends in child processes (any of ${BACKENDS.filter((b) => b !== 'auto').join(', ')})` },
     { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json, bench.md, trials.jsonl (every finished trial, kept) and one ROC plot per case (roc-CASE.svg); perf.json, perf.md with --perf' },
-  ],
+  ]),
   async run(a, io) {
     const argv = process.argv.slice(2);
     const data = optionalDataArgs(a);
-    const archs = typeof a.arch === 'string' ? [...new Set(a.arch.split(',').map((s) => s.trim()).filter(Boolean))] : undefined;
-    for (const x of archs ?? []) if (!(ARCHITECTURES as readonly string[]).includes(x)) throw new UsageError(`Unknown architecture "${x}" in --arch; use ${ARCHITECTURES.join(', ')} or a comma list of them.`);
+    const archs = a.arch ? [...new Set(a.arch as ArchitectureName[])] : undefined;
     if (archs && archs.length > 1 && a.perf) throw new UsageError('--perf measures both architectures already; give --arch one of mlp or cnn, or leave it out.');
     const arch = archs?.length === 1 ? archs[0] : undefined;
     if (a.perf) {
@@ -126,7 +122,7 @@ export const benchCommand: Command = {
       }) as unknown as PerfLike & Record<string, unknown>;
       io.say(r.markdown);
       const others: Record<string, unknown>[] = [];
-      const wanted = ((a.perfBackends as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean).filter((b) => b !== r.backend.name);
+      const wanted = ((a.perfBackends as string[] | undefined) ?? []).filter((b) => b !== r.backend.name);
       for (const backend of wanted) {
         const childArgs = [path.join(repoRoot(), 'bin', 'clearwb.js'), 'bench', '--perf', '--backend', backend, '--json', '--data', data.data,
           ...(data.limit !== undefined ? ['--limit', String(data.limit)] : []), ...(a.batches !== undefined ? ['--batches', String(a.batches)] : [])];
@@ -148,23 +144,14 @@ export const benchCommand: Command = {
       }
       return { ...r, otherBackends: others, ...(peer ? { torchPeer: peer } : {}) };
     }
-    const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-    const attacks = list(a.attacks)?.map(attackName);
-    const scenario = a.scenario as string | undefined;
-    if (scenario !== undefined && scenario !== 'e2e' && scenario !== 'transfer') throw new UsageError(`Unknown scenario "${scenario}"; use e2e or transfer.`);
-    const poisons = list(a.poisons)?.map((v) => {
-      const k = Number(v);
-      if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--poisons takes whole numbers from 1 to 1000, comma-separated, not "${v}".`);
-      return k;
-    });
-    const variants = list(a.variants)?.map((v) => {
-      if (!(ATTACK_VARIANTS as readonly string[]).includes(v)) throw new UsageError(`Unknown variant "${v}" in --variants; use ${ATTACK_VARIANTS.join(', ')}.`);
-      return v as AttackVariant;
-    });
+    const attacks = a.attacks as AttackName[] | undefined;
+    const scenario = a.scenario as Scenario | undefined;
+    const poisons = a.poisons as number[] | undefined;
+    const variants = a.variants as AttackVariant[] | undefined;
     const r = await io.run('bench', {
-      ...data, attacks, defences: list(a.defences), trials: a.trials as number | undefined, cleanTrials: a.cleanTrials as number | undefined,
+      ...data, attacks, defences: a.defences as string[] | undefined, trials: a.trials as number | undefined, cleanTrials: a.cleanTrials as number | undefined,
       seed: a.seed as number | undefined, arch: (archs && archs.length > 1 ? archs : arch) as ArchitectureName | ArchitectureName[] | undefined,
-      scenario: scenario as 'e2e' | 'transfer' | undefined,
+      scenario,
       poisons: poisons && poisons.length === 1 ? poisons[0] : poisons, variants, reference: a.reference as number | undefined,
       epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
       full: a.full as boolean | undefined, resume: a.resume as boolean | undefined, argv, out: a.out as string | undefined,

@@ -1,48 +1,87 @@
 /** `clearwb scan` and `clearwb repair`. */
-import type { Pocket, RepairResult, ScanResult } from '../contract/results.js';
-import { dataArgs, dataOptions, type Command } from './commands.js';
-import { formatSeconds } from './progress.js';
+import { DEFAULT_FALSE_ALARM, type Pocket, type RepairResult, type ScanResult } from '../contract/results.js';
+import { jobArgs } from '../contract/jobs.js';
 import { formatPValue } from '../contract/format.js';
+import { withSchemas } from './args.js';
+import { dataArgs, dataOptions, type Command } from './commands.js';
+import { EXIT } from './exit.js';
+import { formatSeconds } from './progress.js';
+import { noStyle, type Style } from './style.js';
+import { formatTable, type Cell } from './table.js';
 
 function pct(x: number): string { return `${(x * 100).toFixed(2)}%`; }
 
-export function describeScan(r: ScanResult, say: (s: string) => void, top = 5): void {
+/** What each column of the scan table means, in one line. */
+export const SCAN_TABLE_LEGEND = 'Columns: "A" inside "B" = samples labelled A lying inside class B; members = samples in the group; score = how planted it looks (higher is stranger); p-value = chance one of this model\'s natural groups scores as high; attempt p = the same for an unlearnt poisoning attempt; shell = share of its nearest outside samples in B; learnt = share the model predicts as A; POCKET and ATTEMPT are reported, natural is not.';
+
+export interface DescribeScanOptions {
+  /** Rows shown besides the reported groups (default 5). */
+  top?: number;
+  /** Where the rest is, for the table's title (default "--json for all"). */
+  more?: string;
+  style?: Style;
+}
+
+export function describeScan(r: ScanResult, say: (s: string) => void, options: DescribeScanOptions = {}): void {
+  const { top = 5, more = '--json for all', style = noStyle } = options;
   const names = r.dataset.classNames;
-  say(`${r.verdict.headline}: ${r.verdict.summary}`);
-  const shown: Pocket[] = r.pockets.filter((p) => p.confirmed || p.attempt);
-  const rest = r.pockets.filter((p) => !p.confirmed && !p.attempt).slice(0, Math.max(0, top - shown.length));
-  if (shown.length + rest.length) {
-    say(`Candidate groups (${shown.length + rest.length} of ${r.pockets.length} shown; p-values are family-wise, against ${r.calibration.nullGroups} random border groups of this model):`);
-    say('  #   classes (A inside B)   members  score  p-value  attempt p  shell  learnt  status');
-  }
-  for (const p of [...shown, ...rest]) {
+  const paint = r.verdict.suspected ? style.red : r.verdict.attempt ? style.yellow : style.green;
+  say(`${style.bold(paint(r.verdict.headline))}: ${r.verdict.summary}`);
+  // The best `top` by score (the scan lists them best first), and every reported group.
+  const shown: Pocket[] = r.pockets.filter((p, i) => i < top || p.confirmed || p.attempt);
+  if (!shown.length) return;
+  const extra = shown.length - Math.min(top, r.pockets.length);
+  const n = r.pockets.length;
+  const title = shown.length === n
+    ? `${n === 1 ? 'The one candidate group' : `All ${n} candidate groups`}`
+    : `Top ${Math.min(top, n)} of ${n} candidate groups${extra ? ` and ${extra} more reported` : ''} (${more})`;
+  say(`${title}; p-values are family-wise, against ${r.calibration.nullGroups} random border groups of this model:`);
+  const rows: Cell[][] = [['#', '"A" inside "B"', 'members', 'score', 'p-value', 'attempt p', 'shell', 'learnt', 'status']];
+  for (const p of shown) {
     const status = p.confirmed ? 'POCKET' : p.attempt ? 'ATTEMPT' : 'natural';
-    say(`  ${String(p.id).padEnd(3)} ${`"${names[p.attackerClass]}" inside "${names[p.enclosingClass]}"`.padEnd(22)} ${String(p.members.length).padStart(7)}  ${p.score.toFixed(2).padStart(5)}  ${formatPValue(p.pValue).padStart(7)}  ${formatPValue(p.attemptPValue).padStart(9)}  ${p.tightness.shellPurity.toFixed(2).padStart(5)}  ${pct(p.learnt).padStart(6)}  ${status}`);
+    const styled = p.confirmed ? style.red(status) : p.attempt ? style.yellow(status) : status;
+    rows.push([
+      String(p.id), `"${names[p.attackerClass]}" inside "${names[p.enclosingClass]}"`, String(p.members.length), p.score.toFixed(2),
+      formatPValue(p.pValue), formatPValue(p.attemptPValue), p.tightness.shellPurity.toFixed(2), pct(p.learnt), { text: status, styled },
+    ]);
   }
+  for (const line of formatTable(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'])) say(line);
+  say(SCAN_TABLE_LEGEND);
   if (r.settings.reference) say(`Held-out support from the reference set ${r.settings.reference}.`);
   const t = r.timings;
   say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}).`);
 }
 
+/** scan's exit status: what it found, so a pipeline can gate on it. */
+export function scanExitCode(r: Pick<ScanResult, 'verdict'>): number {
+  return r.verdict.suspected ? EXIT.backdoorSuspected : r.verdict.attempt ? EXIT.poisoningAttempt : EXIT.ok;
+}
+
 export const scanCommand: Command = {
   name: 'scan',
   summary: 'look for backdoor pockets in a model trained on a dataset',
-  options: [
+  options: withSchemas(jobArgs.scan.shape, [
     { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true },
     ...dataOptions,
     { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at (default: the input of the last Dense layer)' },
-    { name: 'false-alarm', type: 'number', value: 'RATE', help: 'family-wise level at which a pocket is reported (default 0.01)' },
+    { name: 'false-alarm', type: 'number', value: 'RATE', help: `family-wise level at which a pocket is reported, above 0 and below 1 (default ${DEFAULT_FALSE_ALARM})` },
     { name: 'neighbours', type: 'int', value: 'K', help: 'neighbours per sample in the feature graph (default 40; pockets larger than K are still found)' },
     { name: 'reference', type: 'string', value: 'test|SPEC', help: 'trusted labelled samples held apart from training: "test" (the dataset\'s test split) or a data spec; used as held-out support (default: none)' },
     { name: 'out', type: 'string', value: 'SCAN.json', help: 'write the scan result here (a new file)' },
+  ]),
+  okMeans: 'no backdoor found',
+  exitStatuses: [
+    { code: EXIT.backdoorSuspected, means: 'backdoor suspected (a pocket the model learnt)' },
+    { code: EXIT.poisoningAttempt, means: 'poisoning attempt found (no pocket, but planted samples the model did not learn)' },
   ],
+  exitCode: (r) => scanExitCode(r as ScanResult),
   async run(a, io) {
     const r = await io.run('scan', {
       ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined,
       falseAlarm: a.falseAlarm as number | undefined, neighbours: a.neighbours as number | undefined,
       reference: a.reference as string | undefined, out: a.out as string | undefined,
     });
-    describeScan(r, io.say);
+    describeScan(r, io.say, { style: io.style, more: a.out ? `--json or ${a.out as string} for all` : '--json for all' });
     if (a.out) io.say(`Scan written to ${a.out}.`);
     return r;
   },
@@ -60,7 +99,7 @@ export function describeRepair(r: RepairResult, classNames: string[], say: (s: s
 export const repairCommand: Command = {
   name: 'repair',
   summary: 'fine-tune with corrected labels; write the repaired model to a new folder',
-  options: [
+  options: withSchemas(jobArgs.repair.shape, [
     { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder (not modified)', required: true },
     ...dataOptions,
     { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clearwb scan`', required: true },
@@ -68,7 +107,7 @@ export const repairCommand: Command = {
     { name: 'epochs', type: 'int', value: 'N', help: 'fine-tuning epochs (default 2)' },
     { name: 'learning-rate', type: 'number', value: 'LR', help: 'fine-tuning learning rate (default 0.0003)' },
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
-  ],
+  ]),
   async run(a, io) {
     const r = await io.run('repair', {
       ...dataArgs(a), model: a.model as string, scan: a.scan as string, out: a.out as string,

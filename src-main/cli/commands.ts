@@ -1,14 +1,20 @@
 /** The `clearwb` commands: each parses its options, runs engine jobs through the worker, prints. */
-import type { JobInput, JobName, JobResults } from '../contract/jobs.js';
-import { DATA_SPEC_CHOICES } from '../contract/catalogue.js';
-import type { OptionSpec, ParsedArgs } from './args.js';
+import { DataArgs, jobArgs, TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobInput, type JobName, type JobResults } from '../contract/jobs.js';
+import { ARCHITECTURES, DATA_SPEC_CHOICES, type ArchitectureName } from '../contract/catalogue.js';
+import { UsageError, withSchemas, type OptionSpec, type ParsedArgs } from './args.js';
+import type { ExitStatus } from './exit.js';
 import { formatSeconds } from './progress.js';
+import type { Style } from './style.js';
+import { formatTable } from './table.js';
 
 export interface CommandIO {
+  /** Runs a job in the engine worker (started on first use); its arguments are checked against the contract first. */
   run<N extends JobName>(job: N, args: JobInput<N>): Promise<JobResults[N]>;
   /** Human-readable output (suppressed with --json). */
   say(text: string): void;
   json: boolean;
+  /** Colour for what `say` prints (plain unless stdout is a terminal and NO_COLOR is unset). */
+  style: Style;
   backend(): { name: string; threads: number; warning?: string } | undefined;
 }
 
@@ -16,15 +22,21 @@ export interface Command {
   name: string;
   summary: string;
   options: OptionSpec[];
+  /** Exit statuses of a successful run besides 0, best first (scan's verdicts). */
+  exitStatuses?: ExitStatus[];
+  /** What 0 means for this command, when it means more than "done". */
+  okMeans?: string;
+  /** The exit status of a run that finished (0 unless the command says otherwise). */
+  exitCode?(result: object): number;
   /** Returns the JSON object printed with --json. */
   run(args: ParsedArgs, io: CommandIO): Promise<object>;
 }
 
-export const dataOptions: OptionSpec[] = [
+export const dataOptions: OptionSpec[] = withSchemas(DataArgs.shape, [
   { name: 'data', type: 'string', value: 'SPEC', help: `dataset: ${DATA_SPEC_CHOICES}`, required: true },
   { name: 'limit', type: 'int', value: 'N', help: 'use a seeded subset of N training samples' },
   { name: 'data-seed', type: 'int', value: 'S', help: 'seed of the --limit subset (default 0)' },
-];
+]);
 
 export function dataArgs(a: ParsedArgs) {
   return { data: a.data as string, limit: a.limit as number | undefined, dataSeed: a.dataSeed as number | undefined };
@@ -34,22 +46,32 @@ function pct(x: number): string { return `${(x * 100).toFixed(2)}%`; }
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train a built-in architecture on a dataset and save it',
-  options: [
+  summary: 'train a built-in architecture on a dataset and save it, or a new last layer on a saved model\'s frozen features',
+  options: withSchemas(jobArgs.train.shape, [
     ...dataOptions,
-    { name: 'arch', type: 'string', value: 'mlp|cnn', help: 'architecture (default cnn)' },
-    { name: 'epochs', type: 'int', value: 'N', help: 'epochs (default 3)' },
-    { name: 'batch-size', type: 'int', value: 'N', help: 'batch size (default 64)' },
-    { name: 'learning-rate', type: 'number', value: 'LR', help: 'Adam learning rate (default 0.001)' },
+    { name: 'arch', type: 'string', value: ARCHITECTURES.join('|'), help: 'architecture (default cnn; not with --from)' },
+    { name: 'from', type: 'string', value: 'MODEL_DIR', help: 'start from this saved model\'s weights instead (its architecture; not modified)' },
+    { name: 'freeze-features', type: 'boolean', help: `with --from: keep its layers up to the feature layer fixed and train a fresh last layer on them (transfer learning; defaults then ${TRANSFER_HEAD_DEFAULTS.epochs} epochs, batch size ${TRANSFER_HEAD_DEFAULTS.batchSize}, learning rate ${TRANSFER_HEAD_DEFAULTS.learningRate})` },
+    { name: 'epochs', type: 'int', value: 'N', help: `epochs (default ${TRAIN_DEFAULTS.epochs})` },
+    { name: 'batch-size', type: 'int', value: 'N', help: `batch size (default ${TRAIN_DEFAULTS.batchSize})` },
+    { name: 'learning-rate', type: 'number', value: 'LR', help: `Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})` },
     { name: 'seed', type: 'int', value: 'S', help: 'seed for initial weights and batch order (default 0)' },
     { name: 'out', type: 'string', value: 'MODEL_DIR', help: 'new folder for the model (TensorFlow.js Layers format)', required: true },
-  ],
+  ]),
   async run(a, io) {
+    if (a.freezeFeatures && !a.from) throw new UsageError('--freeze-features freezes the features of a saved model: give it with --from MODEL_DIR.');
+    if (a.from && a.arch !== undefined) throw new UsageError('--arch and --from do not go together: a model trained --from keeps that model\'s architecture.');
     const r = await io.run('train', {
-      ...dataArgs(a), arch: a.arch as 'mlp' | 'cnn' | undefined, epochs: a.epochs as number | undefined,
+      ...dataArgs(a), arch: a.arch as ArchitectureName | undefined, from: a.from as string | undefined,
+      freezeFeatures: a.freezeFeatures as boolean | undefined, epochs: a.epochs as number | undefined,
       batchSize: a.batchSize as number | undefined, learningRate: a.learningRate as number | undefined,
       seed: a.seed as number | undefined, out: a.out as string,
     });
+    if (r.from) {
+      io.say(r.from.featuresFrozen
+        ? `A fresh last layer on the frozen features of ${r.from.model} (its layers up to "${r.from.featureLayer}" kept as they were):`
+        : `${r.from.model} (${r.architecture}) fine-tuned from its weights:`);
+    }
     for (const e of r.epochs) io.say(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${pct(e.accuracy)}`);
     io.say(`Trained on ${r.trainCount} samples in ${formatSeconds(r.trainSeconds)} (${r.samplesPerSecond.toFixed(0)} samples/s, backend ${r.backend}).`);
     io.say(`Test accuracy: ${pct(r.accuracy)} on ${r.testCount} samples.`);
@@ -61,15 +83,16 @@ export const trainCommand: Command = {
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'accuracy and per-class accuracy of a model on a split',
-  options: [
+  options: withSchemas(jobArgs.eval.shape, [
     { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true },
     ...dataOptions,
     { name: 'split', type: 'string', value: 'train|test', help: 'split (default test)' },
-  ],
+  ]),
   async run(a, io) {
     const r = await io.run('eval', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined });
     io.say(`Accuracy on the ${r.split} split: ${pct(r.accuracy)} (${r.count} samples, backend ${r.backend}).`);
-    for (const c of r.perClass) io.say(`  class ${c.className.padEnd(8)} ${pct(c.accuracy).padStart(8)}  (${c.count})`);
+    const rows = [['class', 'accuracy', 'samples'], ...r.perClass.map((c) => [c.className, pct(c.accuracy), String(c.count)])];
+    for (const line of formatTable(rows, ['left', 'right', 'right'])) io.say(line);
     return r;
   },
 };
@@ -77,12 +100,12 @@ export const evalCommand: Command = {
 export const predictCommand: Command = {
   name: 'predict',
   summary: "one sample's predicted class and probabilities",
-  options: [
+  options: withSchemas(jobArgs.predict.shape, [
     { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true },
     ...dataOptions,
     { name: 'split', type: 'string', value: 'train|test', help: 'split (default test)' },
-    { name: 'index', type: 'int', value: 'I', help: 'sample index in the split', required: true },
-  ],
+    { name: 'index', type: 'int', value: 'I', help: 'sample index in the split, from 0', required: true },
+  ]),
   async run(a, io) {
     const r = await io.run('predict', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined, index: a.index as number });
     io.say(`Sample ${r.index} of the ${r.split} split: label ${r.classNames[r.label]}, predicted ${r.classNames[r.predicted]} (p = ${r.probabilities[r.predicted].toFixed(4)}).`);
@@ -95,11 +118,15 @@ export const predictCommand: Command = {
 export const infoCommand: Command = {
   name: 'info',
   summary: "a model's layers, feature layer, parameters and fingerprint",
-  options: [{ name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true }],
+  options: withSchemas(jobArgs.info.shape, [{ name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true }]),
   async run(a, io) {
     const r = await io.run('info', { model: a.model as string });
     io.say(`Input ${r.inputShape.join('×')}, ${r.numClasses} classes, ${r.parameters.toLocaleString('en')} parameters.`);
-    for (const l of r.layers) io.say(`  ${(l.name === r.featureLayer ? '* ' : '  ') + l.name.padEnd(14)} ${l.type.padEnd(14)} ${l.outputShape.padEnd(18)} ${l.parameters}`);
+    const rows = [
+      ['  layer', 'type', 'output shape', 'parameters'],
+      ...r.layers.map((l) => [`${l.name === r.featureLayer ? '* ' : '  '}${l.name}`, l.type, l.outputShape, l.parameters.toLocaleString('en')]),
+    ];
+    for (const line of formatTable(rows, ['left', 'left', 'left', 'right'])) io.say(line);
     io.say(`Feature layer: ${r.featureLayer} (marked *). Fingerprint ${r.fingerprint}. Backend ${r.backend}.`);
     return r;
   },

@@ -3,11 +3,26 @@
  * poison the training split with label-flip copies of one test digit, train, show the target
  * misclassified, scan, show the pocket, repair, show the target fixed and accuracy kept.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { jobArgs } from '../contract/jobs.js';
+import { withSchemas } from './args.js';
 import { describeRepair, describeScan } from './clear-commands.js';
 import type { Command } from './commands.js';
+
+/** --out must be a new or empty folder: the demo writes several outputs into it and overwrites nothing. */
+function assertEmptyFolder(dir: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a folder; give --out a new or empty folder.`);
+    entries = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (entries.length) throw new Error(`The folder ${dir} is not empty; give --out a new or empty folder so nothing in it is overwritten.`);
+}
 
 /** Test digit 0 of the built-in split is a "1"; the attacker wants it read as "7". */
 const DEMO_TARGET = 0;
@@ -17,11 +32,12 @@ const DEMO_POISONS = 20;
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'the whole story on built-in MNIST: poison, train, scan, repair (no files needed)',
-  options: [
-    { name: 'out', type: 'string', value: 'DIR', help: 'folder for the demo\'s data, models and reports (default: a new temporary folder)' },
+  options: withSchemas(jobArgs.train.shape, [
+    { name: 'out', type: 'string', value: 'DIR', help: 'a new or empty folder for the demo\'s data, models and reports (default: a new temporary folder)' },
     { name: 'epochs', type: 'int', value: 'N', help: 'training epochs (default 3)' },
-  ],
+  ]),
   async run(a, io) {
+    if (a.out !== undefined) assertEmptyFolder(a.out as string);
     const out = (a.out as string | undefined) ?? mkdtempSync(path.join(os.tmpdir(), 'clear-demo-'));
     const epochs = (a.epochs as number | undefined) ?? 3;
     const data = `dir:${path.join(out, 'poisoned-mnist')}`;
@@ -42,7 +58,7 @@ export const demoCommand: Command = {
     io.say('3. CLEAR scans the model for pockets.');
     const scanFile = path.join(out, 'scan.json');
     const scan = await io.run('scan', { data, model, out: scanFile });
-    describeScan(scan, (s) => io.say(`   ${s}`), 4);
+    describeScan(scan, (s) => io.say(`   ${s}`), { top: 4, more: `all in ${scanFile}`, style: io.style });
     const poisons = new Set(manifest.poisonIndices);
     const found = [...new Set(scan.pockets.filter((p) => p.confirmed).flatMap((p) => p.members))];
     io.say(`   The pockets hold ${found.filter((i) => poisons.has(i)).length} of the ${poisons.size} poisons and ${found.filter((i) => !poisons.has(i)).length} other samples.\n`);

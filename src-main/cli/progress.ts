@@ -36,6 +36,6 @@ export function createProgressPrinter(stream: NodeJS.WriteStream = process.stder
 
 export function formatSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - m * 60)} s`;
+  const whole = Math.round(s);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }

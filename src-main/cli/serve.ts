@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { startBrowserMode } from '../serve/index.js';
 import type { Command } from './commands.js';
 
@@ -17,12 +18,11 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'open the workbench in a browser (serves it on 127.0.0.1 with an access token)',
   options: [
-    { name: 'port', type: 'int', value: 'P', help: 'port on 127.0.0.1 (default: a free one)' },
+    { name: 'port', type: 'int', value: 'P', schema: z.number().int().min(0).max(65535), help: 'port on 127.0.0.1 (default: a free one)' },
     { name: 'project', type: 'string', value: 'DIR', help: 'open this project folder at start' },
   ],
   async run(a, io) {
     const port = a.port as number | undefined;
-    if (port !== undefined && (port < 0 || port > 65535)) throw new Error(`The port ${port} is outside 0–65535.`);
     const server = await startBrowserMode({
       workerPath: path.join(distDir(), 'worker.js'),
       rendererDir: path.join(distDir(), 'renderer'),
