@@ -5,7 +5,7 @@
  */
 import { backendName } from '../backend/index.js';
 import type { Dataset, SplitName } from '../data/dataset.js';
-import { loadDataset } from '../data/load.js';
+import { getDataset, type DataOptions } from './datasets.js';
 import { buildArchitecture } from '../model/architectures.js';
 import { assertModelFitsData, defaultFeatureLayer, loadModel, saveModel, assertWritableOutput } from '../model/io.js';
 import { evaluateSplit, predictSplit, trainModel } from '../model/train.js';
@@ -24,22 +24,8 @@ import { TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobArgs } from '../../cont
 
 export { readScanFile } from '../clear/evidence.js';
 
-export interface DataOptions { data: string; limit?: number; dataSeed?: number }
-
-const datasetCache = new Map<string, Dataset>();
-const DATASET_CACHE_SIZE = 3;
-
-/** Loads a dataset, keeping the last few in memory: the wizard reuses one across steps. */
-export async function getDataset(opts: DataOptions): Promise<Dataset> {
-  const key = JSON.stringify([opts.data, opts.limit ?? null, opts.dataSeed ?? 0]);
-  const hit = datasetCache.get(key);
-  if (hit) return hit;
-  const ds = await loadDataset(opts.data, { limit: opts.limit, seed: opts.dataSeed });
-  datasetCache.set(key, ds);
-  while (datasetCache.size > DATASET_CACHE_SIZE) datasetCache.delete(datasetCache.keys().next().value as string);
-  return ds;
-}
-
+// The dataset cache, keyed on the identity of the files a spec names (datasets.ts).
+export { getDataset, type DataOptions } from './datasets.js';
 
 /**
  * Trains a model and saves it: a built-in architecture from scratch; or, with `from`, a saved

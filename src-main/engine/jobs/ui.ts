@@ -17,7 +17,7 @@ import { embedSplit } from '../features/embed.js';
 import { splitModel } from '../features/split.js';
 import type { Pocket, RepairResult, ScanResult } from '../clear/types.js';
 import { parseRepair, parseScan, readRepairFile, readScanFile } from '../clear/evidence.js';
-import { getDataset, type DataOptions } from './clear.js';
+import { getDataset, type DataOptions } from './datasets.js';
 import { assertModelFitsData, loadModel } from '../model/io.js';
 import type { JobContext } from '../progress.js';
 import { throwIfCancelled, UserError } from '../errors.js';
