@@ -40,6 +40,9 @@ export const DATA_SPEC_FORMS: readonly { form: string; means: string }[] = [
   { form: 'idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]', means: 'IDX files, plain or gzipped' },
   { form: 'folder:DIR', means: 'one sub-folder of PNG or JPEG images per class' },
   { form: 'csv:FILE', means: 'one sample per row: a label column and pixel or feature columns' },
+  { form: 'npz:FILE', means: 'a NumPy .npz archive of x_train, y_train (and x_test, y_test), as Keras datasets name them' },
+  { form: 'npy:X_FILE,Y_FILE[,X_TEST,Y_TEST]', means: 'NumPy .npy files of images (uint8 or float, NHWC or NCHW) and labels' },
+  { form: 'cifar:DIR', means: 'the CIFAR-10 binary batches (data_batch_1.bin … test_batch.bin, batches.meta.txt)' },
   { form: 'dir:DIR', means: 'a folder written by the product (clearwb attack, exports)' },
 ];
 

@@ -251,6 +251,8 @@ export interface AttackResult {
 
 export interface DatasetPreview {
   spec: string; name: string; shape: [number, number, number]; classNames: string[]; fingerprint: string;
+  /** How the files were read, when the loader had a choice to state (a NumPy array's layout). */
+  description?: string;
   trainCount: number; testCount: number;
   counts: { train: number[]; test: number[] };
   samples: { classIndex: number; index: number; png: string | null }[];

@@ -3,13 +3,18 @@
  *
  * Images are stored flat, NHWC, as float32 in [0, 1] (feature-vector datasets from CSV use
  * shape [1, 1, F]). Every sample keeps its index in its split for life: scan results,
- * attack manifests and reports refer to samples by (split, index).
+ * attack manifests and reports refer to samples by (split, index). Loaded samples also keep
+ * where they came from (sources.ts), which scans and reports show beside the index.
  */
+import { pickSources, sourceText, type SampleSources } from './sources.js';
+
 export interface Split {
   /** count × height × width × channels values, NHWC order. */
   images: Float32Array;
   labels: Int32Array;
   count: number;
+  /** Where each sample came from; absent for data built in memory (tests, the benchmark's own splits). */
+  sources?: SampleSources;
 }
 
 export interface Dataset {
@@ -17,6 +22,8 @@ export interface Dataset {
   spec: string;
   /** Short human name (`MNIST (built-in)`, a folder name…). */
   name: string;
+  /** How the files were read, when there was a choice to state (an array's layout, its value type). */
+  description?: string;
   /** [height, width, channels]. */
   shape: [number, number, number];
   classNames: string[];
@@ -34,6 +41,11 @@ export function sampleSize(shape: readonly [number, number, number]): number {
 
 export function numClasses(ds: Dataset): number {
   return ds.classNames.length;
+}
+
+/** Where sample `index` of the split came from (`data.csv:14`, `cat/001.png`…), or undefined when unknown. */
+export function sampleSource(split: Pick<Split, 'sources'>, index: number): string | undefined {
+  return split.sources === undefined ? undefined : sourceText(split.sources, index);
 }
 
 /** One sample's pixels as a view (no copy). */
@@ -64,5 +76,7 @@ export function selectSamples(
     images.set(split.images.subarray(from * size, (from + 1) * size), i * size);
     labels[i] = split.labels[from];
   }
-  return { images, labels, count: indices.length };
+  const picked: Split = { images, labels, count: indices.length };
+  if (split.sources) picked.sources = pickSources(split.sources, indices);
+  return picked;
 }

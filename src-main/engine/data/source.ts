@@ -11,6 +11,8 @@ export interface LoadedData {
   name: string;
   shape: [number, number, number];
   classNames: string[];
+  /** How the files were read, when there was a choice to state (Dataset.description). */
+  description?: string;
   /** Both splits as the source defines them, or one pool that load.ts splits 80/20. */
   splits: { train: Split; test: Split } | { pool: Split };
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Dataset } from '../data/dataset.js';
-import { loadDataset } from '../data/load.js';
+import { loadDataset, specPaths } from '../data/load.js';
 
 export interface DataOptions { data: string; limit?: number; dataSeed?: number }
 
@@ -20,17 +20,6 @@ const MAX_ENTRIES = 200_000;
 const MAX_DEPTH = 8;
 
 const cache = new Map<string, { identity: string; dataset: Dataset }>();
-
-/** The paths a spec names (as the loader reads them: the text after the prefix, comma-separated for idx:). */
-function specPaths(spec: string): string[] {
-  const colon = spec.indexOf(':');
-  if (colon < 0) return [];
-  const prefix = spec.slice(0, colon);
-  const rest = spec.slice(colon + 1);
-  if (prefix === 'idx') return rest.split(',').filter(Boolean);
-  if (prefix === 'folder' || prefix === 'csv' || prefix === 'dir') return rest ? [rest] : [];
-  return [];
-}
 
 function describeStat(s: Stats): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}`;

@@ -74,6 +74,7 @@ export async function datasetPreviewJob(args: DataOptions & { samplesPerClass: n
   }));
   return {
     spec: ds.spec, name: ds.name, shape: ds.shape, classNames: ds.classNames, fingerprint: ds.fingerprint,
+    ...(ds.description ? { description: ds.description } : {}),
     trainCount: ds.train.count, testCount: ds.test.count,
     counts: { train: count(ds.train.labels), test: count(ds.test.labels) },
     samples, targets,
