@@ -1,6 +1,6 @@
 /** Native open dialogs, one per purpose the contract names. */
 import { dialog, type BrowserWindow, type OpenDialogOptions } from 'electron';
-import type { DialogPurpose } from '../contract/app.js';
+import type { DialogPurpose } from '../contract/app-calls.js';
 
 const DIALOGS: Record<DialogPurpose, OpenDialogOptions> = {
   project: { title: 'Open or create a project folder', properties: ['openDirectory', 'createDirectory'] },

@@ -5,7 +5,7 @@
  * and a message from any frame but the app's own top-level page is refused.
  */
 import { ipcMain, type WebContents } from 'electron';
-import { IPC_CHANNELS as CHANNELS, type HostMessage, type ReplyMessage } from '../contract/app.js';
+import { IPC_CHANNELS as CHANNELS, type HostMessage, type ReplyMessage } from '../contract/host-messages.js';
 import type { CallRouter, Connection } from '../host/router.js';
 import { isTrustedSender } from './security.js';
 

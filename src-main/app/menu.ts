@@ -1,6 +1,6 @@
 /** The application menu: File (the wizard's open/export actions), Edit, View, Help. */
 import { app, dialog, Menu, type BrowserWindow, type MenuItemConstructorOptions } from 'electron';
-import type { MenuAction } from '../contract/app.js';
+import type { MenuAction } from '../contract/host-messages.js';
 import { APP_VERSION } from '../contract/version.js';
 
 export function buildMenu(getWindow: () => BrowserWindow | null, onAction: (action: MenuAction) => void): Menu {

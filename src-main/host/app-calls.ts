@@ -4,7 +4,7 @@
  * in as options; projects, path checks and model export are the same code.
  */
 import { APP_VERSION } from '../contract/version.js';
-import type { AppInfo, DialogPurpose, DialogResult } from '../contract/app.js';
+import type { AppInfo, DialogPurpose, DialogResult } from '../contract/app-calls.js';
 import { modelFingerprint } from '../project/fingerprint.js';
 import { copyFolderNoOverwrite, ProjectError } from '../project/files.js';
 import { expandHome, inspectPath } from '../project/paths.js';

@@ -5,7 +5,7 @@
  * lost; the next job runs on the fresh worker.
  */
 import type { JobName } from '../contract/jobs.js';
-import type { BackendSummary } from '../contract/app.js';
+import type { BackendSummary } from '../contract/app-calls.js';
 import type { ProgressEventMessage } from '../contract/messages.js';
 import { EngineHost, EngineStoppedError, JobFailedError, type EngineHostOptions } from './engine-host.js';
 import type { JobRunner } from './router.js';

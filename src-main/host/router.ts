@@ -4,10 +4,8 @@
  * against the contract on arrival; a malformed message, an unknown call or bad arguments
  * get an error reply and nothing runs.
  */
-import {
-  parseCall, parseClientMessage, type AppCallArgs, type AppCallName, type AppCallResults,
-  type HostMessage, type ReplyMessage,
-} from '../contract/app.js';
+import { parseCall, parseClientMessage, type HostMessage, type ReplyMessage } from '../contract/host-messages.js';
+import { type AppCallArgs, type AppCallName, type AppCallResults } from '../contract/app-calls.js';
 import type { JobName } from '../contract/jobs.js';
 import { toJobError } from '../contract/messages.js';
 import type { ProgressEventMessage } from '../contract/messages.js';

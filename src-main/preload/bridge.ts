@@ -5,9 +5,7 @@
  * unknown call never reaches the main process) and again in the main process on arrival.
  * Kept apart from preload.ts so tests can drive it with a stand-in for ipcRenderer.
  */
-import {
-  HostMessage, IPC_CHANNELS as CHANNELS, isKnownCall, parseClientMessage, type MenuAction, type ReplyMessage,
-} from '../contract/app.js';
+import { HostMessage, IPC_CHANNELS as CHANNELS, isKnownCall, parseClientMessage, type MenuAction, type ReplyMessage } from '../contract/host-messages.js';
 import type { ProgressEventMessage } from '../contract/messages.js';
 
 /** The part of Electron's ipcRenderer the bridge uses. */

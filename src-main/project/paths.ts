@@ -2,7 +2,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PATH_LIST_LIMIT, PROJECT_FILE, type PathInfo } from '../contract/app.js';
+import { PATH_LIST_LIMIT, type PathInfo } from '../contract/app-calls.js';
+import { PROJECT_FILE } from '../contract/project.js';
 
 /** `~` and `~/x` mean the home folder, as in a shell; everything else is resolved as given. */
 export function expandHome(p: string): string {

@@ -1,7 +1,7 @@
 /** The recently opened projects, newest first, kept in the user's settings folder. */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { RecentProject } from '../contract/app.js';
+import type { RecentProject } from '../contract/app-calls.js';
 import { writeFileAtomic } from './files.js';
 
 const MAX_RECENT = 10;

@@ -16,9 +16,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import {
-  PROJECT_FILE, PROJECT_SCHEMA, ProjectFile, OUTPUT_KINDS, type OpenedProject,
-} from '../contract/app.js';
+import { PROJECT_FILE, PROJECT_SCHEMA, ProjectFile } from '../contract/project.js';
+import { OUTPUT_KINDS, type OpenedProject } from '../contract/app-calls.js';
 import { describeIssue } from '../contract/evidence.js';
 import { modelFingerprint } from './fingerprint.js';
 import { ProjectError, readUserFile, writeFileAtomicAsync } from './files.js';

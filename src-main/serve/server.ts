@@ -27,7 +27,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { parseClientMessage, type HostMessage } from '../contract/app.js';
+import { parseClientMessage, type HostMessage } from '../contract/host-messages.js';
 import { contentSecurityPolicy } from '../host/csp.js';
 import type { CallRouter } from '../host/router.js';
 import { resolveStaticFile } from '../host/static-files.js';

@@ -5,9 +5,8 @@
  * Nothing else in the renderer knows which one it runs on. Errors come back as ApiError
  * with the contract's kind (`user`, `cancelled`, `internal`) and one sentence.
  */
-import {
-  HostMessage, type AppCallArgs, type AppCallName, type AppCallResults, type MenuAction, type ReplyMessage,
-} from '../../src-main/contract/app.js';
+import { HostMessage, type MenuAction, type ReplyMessage } from '../../src-main/contract/host-messages.js';
+import { type AppCallArgs, type AppCallName, type AppCallResults } from '../../src-main/contract/app-calls.js';
 import type { JobInput, JobName, JobResults } from '../../src-main/contract/jobs.js';
 import type { ErrorKind, ProgressEventMessage } from '../../src-main/contract/messages.js';
 

@@ -1,5 +1,5 @@
 /** The wizard's steps, and when each is done or reachable, from the project alone. */
-import type { ProjectFile, StepId } from '../../src-main/contract/app.js';
+import type { ProjectFile, StepId } from '../../src-main/contract/project.js';
 
 export interface StepInfo { id: StepId; label: string; hint: string }
 

@@ -6,10 +6,9 @@
  * Large data (chart series, projections, results) is `$state.raw`: replaced, never mutated,
  * so Svelte does not wrap thousands of points in proxies.
  */
-import {
-  type AppInfo, type DialogPurpose, type MenuAction, type ProjectFile, type ProjectSettings,
-  type RecentProject, type StepId,
-} from '../../src-main/contract/app.js';
+import { type AppInfo, type DialogPurpose, type RecentProject } from '../../src-main/contract/app-calls.js';
+import { type MenuAction } from '../../src-main/contract/host-messages.js';
+import { type ProjectFile, type ProjectSettings, type StepId } from '../../src-main/contract/project.js';
 import type { AttackName } from '../../src-main/contract/catalogue.js';
 import type { JobInput, JobName } from '../../src-main/contract/jobs.js';
 import { api, ApiError, type Progress } from './api.js';

@@ -1,6 +1,6 @@
 /** Native open dialogs: one per contract purpose, attached to the window when there is one. */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { DIALOG_PURPOSES } from '../../../src-main/contract/app.js';
+import { DIALOG_PURPOSES } from '../../../src-main/contract/app-calls.js';
 import { showOpenDialog } from '../../../src-main/app/dialogs.js';
 import { BrowserWindow, dialog, resetElectronStub } from './electron-stub.js';
 

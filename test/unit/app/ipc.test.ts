@@ -4,7 +4,7 @@
  * message from any other frame is refused without reaching the router at all.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { IPC_CHANNELS, type HostMessage } from '../../../src-main/contract/app.js';
+import { IPC_CHANNELS, type HostMessage } from '../../../src-main/contract/host-messages.js';
 import { registerIpc, sendToWindow } from '../../../src-main/app/ipc.js';
 import { APP_URL } from '../../../src-main/app/protocol.js';
 import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/host/router.js';

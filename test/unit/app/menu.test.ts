@@ -1,6 +1,6 @@
 /** The application menu: its File items send their contract action to the page, nothing else. */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { MENU_ACTIONS } from '../../../src-main/contract/app.js';
+import { MENU_ACTIONS } from '../../../src-main/contract/host-messages.js';
 import { buildMenu } from '../../../src-main/app/menu.js';
 import { BrowserWindow, dialog, Menu, resetElectronStub } from './electron-stub.js';
 

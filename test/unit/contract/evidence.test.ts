@@ -2,7 +2,7 @@
 // becomes null) and refuse what it never writes, with the place in the file.
 import { describe, expect, it } from 'vitest';
 import { RepairResultSchema, ScanResultSchema, describeIssue } from '../../../src-main/contract/evidence.js';
-import { ProjectFile } from '../../../src-main/contract/app.js';
+import { ProjectFile } from '../../../src-main/contract/project.js';
 import { handMadeRepair, handMadeScan } from '../../e2e/fixtures.js';
 
 const scan = handMadeScan({

@@ -3,7 +3,7 @@
  * contract messages reach it; everything else is refused where it starts.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { IPC_CHANNELS } from '../../../src-main/contract/app.js';
+import { IPC_CHANNELS } from '../../../src-main/contract/host-messages.js';
 import { createBridge, type IpcLike } from '../../../src-main/preload/bridge.js';
 
 function fakeIpc(reply: unknown = { type: 'done', id: 'a', value: 1 }) {

@@ -3,7 +3,7 @@
  * malformed and unknown messages are refused with an error and nothing runs.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { parseCall, parseClientMessage, type HostMessage } from '../../../src-main/contract/app.js';
+import { parseCall, parseClientMessage, type HostMessage } from '../../../src-main/contract/host-messages.js';
 import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/host/router.js';
 import { ProjectError } from '../../../src-main/project/files.js';
 
