@@ -50,3 +50,12 @@ export const DATA_SPEC_FORMS: readonly { form: string; means: string }[] = [
 export const DATA_SPEC_LIST = `${DATA_SPEC_FORMS.slice(0, -1).map((f) => f.form).join(', ')} or ${DATA_SPEC_FORMS.at(-1)!.form}`;
 /** "mnist | mnist:rotated | … | dir:DIR": the forms for an option's help. */
 export const DATA_SPEC_CHOICES = DATA_SPEC_FORMS.map((f) => f.form).join(' | ');
+
+/** The scan's stages, in order: the progress events' `stage` and what the wizard calls each. */
+export const SCAN_STAGES = [
+  { id: 'embed', label: 'Embed the training data in feature space' },
+  { id: 'neighbours', label: 'Find every sample\'s nearest neighbours' },
+  { id: 'hulls', label: 'Search tight hulls around seed groups' },
+  { id: 'pocket-test', label: 'Test each pocket against the model' },
+] as const;
+export type ScanStage = (typeof SCAN_STAGES)[number]['id'];
