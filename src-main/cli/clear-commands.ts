@@ -47,9 +47,26 @@ export function describeScan(r: ScanResult, say: (s: string) => void, options: D
   }
   for (const line of formatTable(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'])) say(line);
   say(SCAN_TABLE_LEGEND);
+  for (const p of shown) if ((p.confirmed || p.attempt) && p.sources) say(describeSources(p, more));
   if (r.settings.reference) say(`Held-out support from the reference set ${r.settings.reference}.`);
   const t = r.timings;
   say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}).`);
+}
+
+/** How many members' sources the summary lists per reported group. */
+const SOURCES_SHOWN = 8;
+
+/** A source as a terminal may show it: a file name from the data cannot move the cursor or change colours. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
+}
+
+/** "Group 3's 40 members come from: cat/001.png, … and 32 more (clearwb report --format csv lists them all)." */
+export function describeSources(p: Pick<Pocket, 'id' | 'members' | 'sources'>, more: string): string {
+  const sources = p.sources ?? [];
+  const listed = sources.slice(0, SOURCES_SHOWN).map(printable).join(', ');
+  const rest = sources.length - Math.min(SOURCES_SHOWN, sources.length);
+  return `Group ${p.id}'s ${p.members.length === 1 ? 'member comes' : `${p.members.length} members come`} from: ${listed}${rest ? ` and ${rest} more (${more})` : ''}.`;
 }
 
 /** scan's exit status: what it found, so a pipeline can gate on it. */

@@ -43,6 +43,7 @@ export const ScanSettingsSchema = z.object({
 export const PocketSchema = z.object({
   id: index,
   members: z.array(index).min(1),
+  sources: z.array(z.string().max(8192)).optional(),
   attackerClass: index,
   enclosingClass: index,
   score: measured,
@@ -60,7 +61,8 @@ export const PocketSchema = z.object({
   fittedRate: measured,
   evidence: z.record(z.string().max(200), measured),
   explanation: text,
-});
+}).refine((p) => p.sources === undefined || p.sources.length === p.members.length,
+  { message: 'sources must give one source per member', path: ['sources'] });
 
 const classStatistics = z.object({
   classIndex: index, className: name, samples: count, seeds: count, candidates: count, pockets: count,

@@ -47,6 +47,14 @@ export interface Pocket {
   id: number;
   /** Training-split indices of the samples that form the pocket, ascending. */
   members: number[];
+  /**
+   * Where each member came from, in `members` order: a file in a folder dataset (`cat/001.png`),
+   * a CSV line (`data.csv:14`), an item of an IDX, NumPy or CIFAR file (`data.npz[x_train][12]`),
+   * the built-in digits' place in their package (`mnist[3][17]`). Absent when the training data
+   * did not record it (data built in memory, scans made before sources were kept): the field is
+   * optional, so those scans keep the schema `clear-scan/2` and still read.
+   */
+  sources?: string[];
   attackerClass: number;
   enclosingClass: number;
   /** Pocket score: higher = more unlike this model's natural pockets. */

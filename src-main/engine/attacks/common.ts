@@ -8,6 +8,7 @@ import type { SplitModel } from '../features/split.js';
 import { embedSplit } from '../features/embed.js';
 import { numClasses, sampleSize, sampleView, type Dataset, type Split } from '../data/dataset.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
+import { itemSources, joinSources } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { modelInput } from '../model/train.js';
 import type { JobContext } from '../progress.js';
@@ -101,6 +102,8 @@ export function appendPoisons(
   labels.set(ds.train.labels.subarray(0, ds.train.count));
   labels.fill(attackerClass, ds.train.count);
   const train: Split = { images, labels, count: ds.train.count + count };
+  // Each poison's source is its place among the attack's poisons (`label-flip poisons[3]`).
+  if (ds.train.sources) train.sources = joinSources(ds.train.sources, itemSources(`${attack} poisons`, count));
   const poisonIndices = Array.from({ length: count }, (_, j) => ds.train.count + j);
   const dataset: Dataset = {
     ...ds,
@@ -123,6 +126,14 @@ export function replaceBases(
   const images = ds.train.images.slice(0, ds.train.count * size);
   baseIndices.forEach((b, j) => images.set(poisonImages.subarray(j * size, (j + 1) * size), b * size));
   const train: Split = { images, labels: ds.train.labels.slice(0, ds.train.count), count: ds.train.count };
+  // A poison in its base's place is the attack's, no longer the base's file: its source says so (`fc poisons[3]`).
+  if (ds.train.sources) {
+    const poisons = itemSources(`${attack} poisons`, baseIndices.length);
+    const sources = joinSources(ds.train.sources, poisons);
+    const k = ds.train.count;
+    baseIndices.forEach((b, j) => { sources.place[b] = sources.place[k + j]; sources.at[b] = sources.at[k + j]; });
+    train.sources = { ...sources, place: sources.place.slice(0, k), at: sources.at.slice(0, k) };
+  }
   const dataset: Dataset = {
     ...ds,
     name: `${ds.name} with ${baseIndices.length} ${attack} poisons in place of their bases`,

@@ -6,6 +6,7 @@
  * pockets, poisoning attempts) → gather stragglers → statistics and summary.
  */
 import type { Dataset, Split } from '../data/dataset.js';
+import { sourceText } from '../data/sources.js';
 import type { LoadedModel } from '../model/io.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng, type Rng } from '../random.js';
@@ -387,6 +388,14 @@ async function scanPrepared(
 
   gatherStragglers(pockets, reachOf, ds.classNames);
   pockets.forEach((p, k) => { p.id = k + 1; });
+  // Where each member came from, beside the members, when the data recorded it.
+  const trainSources = ds.train.sources;
+  if (trainSources) {
+    pockets.forEach((p, k) => {
+      const { id, members, ...rest } = p;
+      pockets[k] = { id, members, sources: members.map((m) => sourceText(trainSources, m)), ...rest };
+    });
+  }
 
   const result = summarise(pockets, search, labels, ds.classNames, settings);
   return {

@@ -1,9 +1,13 @@
 /**
  * The project's own dataset folder (`dir:DIR`), shared by the loader and saveDatasetDir:
  * a `dataset.json` description next to IDX files (u8 or float32 pixels, u8 or int32 labels)
- * and, for datasets written by an attack, a `manifest.json` the attack supplies.
+ * and, for datasets written by an attack, a `manifest.json` the attack supplies. Where the
+ * samples came from (sources.ts) is kept when it was known: the places listed in dataset.json,
+ * and per split an int32 [N, 2] IDX file of each sample's place and number. Older folders
+ * without it still load; their samples' sources are then their items in the folder's IDX files.
  */
 import { z } from 'zod';
+import { SOURCE_NUMBERINGS } from './sources.js';
 
 export const DATASET_FORMAT = 'clear-dataset';
 export const DATASET_VERSION = 1;
@@ -26,6 +30,13 @@ export const DatasetDescription = z.object({
     /** Present when the dataset was written with a manifest (poisoned datasets). */
     manifest: fileName.optional(),
   }),
+  /** Where the samples came from, when it was known (saved since sources were kept). */
+  sources: z.object({
+    places: z.array(z.string().max(4096)),
+    numbering: z.array(z.enum(SOURCE_NUMBERINGS)),
+    train: fileName,
+    test: fileName,
+  }).optional(),
 });
 
 export type DatasetDescription = z.infer<typeof DatasetDescription>;

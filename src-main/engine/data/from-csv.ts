@@ -13,6 +13,7 @@
  * - Shape: 784 features are a 28×28×1 image, 3072 a 32×32×3 image (values in H, W, C
  *   order), anything else a [1, 1, F] feature vector.
  * - Without a `split` column load.ts splits the rows 80/20.
+ * - Each sample's source is its line in the file (`data.csv:14`, counted from 1 as editors do).
  */
 import { constants as bufferConstants } from 'node:buffer';
 import path from 'node:path';
@@ -22,6 +23,7 @@ import { selectSamples, type Split } from './dataset.js';
 import { quoted, readUserFile, shown } from './files.js';
 import { bytesToUnit } from './idx.js';
 import { inferClassCount, numericClassNames, type LoadedData } from './source.js';
+import { numberedSources } from './sources.js';
 
 const MAX_LABEL = 255;
 const COMMA = 0x2c;
@@ -88,7 +90,7 @@ export async function loadCsv(file: string): Promise<LoadedData> {
   const images = toUnitRange(values, file);
   const shape = featureShape(F);
   const K = inferClassCount({ labels, file, where: (i) => `on line ${lineOf[i]}` });
-  const pool: Split = { images, labels, count: rows };
+  const pool: Split = { images, labels, count: rows, sources: numberedSources(file, lineOf, 'line') };
   const base = { name: path.basename(file), shape, classNames: numericClassNames(K) };
   if (columns.split < 0) return { ...base, splits: { pool } };
   return { ...base, splits: { train: pick(pool, shape, isTest, 0), test: pick(pool, shape, isTest, 1) } };

@@ -2,7 +2,8 @@
  * `dir:DIR`: a dataset folder in the project's own format (see dir-format.ts), as written by
  * saveDatasetDir, e.g. a poisoned dataset from an attack. Such a folder may come from someone
  * else, so every file it names must resolve inside it (no `..`, no symbolic link out of it) and
- * be a regular file, and what dataset.json declares is checked against the limits.
+ * be a regular file, and what dataset.json declares is checked against the limits. The samples
+ * keep the sources saved with them (dir-format.ts), which must fit the splits they describe.
  */
 import path from 'node:path';
 import { UserError } from '../errors.js';
@@ -10,7 +11,9 @@ import { checkLimit } from '../limits.js';
 import { DATASET_VERSION, DESCRIPTION_FILE, DatasetDescription } from './dir-format.js';
 import { openRoot, quoted, readUserFile, shown, type Root } from './files.js';
 import { formatShape, readIdxPair, sameShape } from './from-idx.js';
+import { readIdxFile } from './idx-read.js';
 import { checkLabelRange, DatasetBudget, type LoadedData } from './source.js';
+import { itemSources, sourcesProblem, type SampleSources } from './sources.js';
 
 /** dataset.json and manifest.json are parsed whole, so they are kept well below what a string can hold. */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -33,8 +36,35 @@ export async function loadDir(dir: string): Promise<LoadedData> {
         `The IDX file ${shown(imagesPath)} holds ${formatShape(part.shape)} images but ${shown(path.join(dir, DESCRIPTION_FILE))} declares ${formatShape(desc.shape)}.`);
     }
     checkLabelRange(part.split.labels, desc.classNames.length, inside(dir, labelsFile));
+    // Without saved sources a sample's source is its item in the folder's images file.
+    part.split.sources = itemSources(imagesFile, part.split.count);
+  }
+  if (desc.sources) {
+    const [trainSources, testSources] = await Promise.all([
+      readSources(dir, desc.sources, 'train', train.split.count, root),
+      readSources(dir, desc.sources, 'test', test.split.count, root),
+    ]);
+    train.split.sources = trainSources;
+    test.split.sources = testSources;
   }
   return { name: desc.name, shape: desc.shape, classNames: desc.classNames, splits: { train: train.split, test: test.split } };
+}
+
+/** One split's saved sources: its IDX file of places and numbers, checked against dataset.json's places and the split. */
+async function readSources(
+  dir: string, saved: NonNullable<DatasetDescription['sources']>, split: 'train' | 'test', count: number, root: Root,
+): Promise<SampleSources> {
+  const file = inside(dir, saved[split]);
+  const idx = await readIdxFile(file, 'sources', { root });
+  const pairs = idx.data as Int32Array;
+  const sources: SampleSources = {
+    places: saved.places, numbering: saved.numbering,
+    place: Int32Array.from({ length: idx.dims[0] }, (_, i) => pairs[2 * i]),
+    at: Int32Array.from({ length: idx.dims[0] }, (_, i) => pairs[2 * i + 1]),
+  };
+  const problem = sourcesProblem(sources, count);
+  if (problem) throw new UserError(`The file ${shown(file)} does not fit its dataset: ${problem}.`);
+  return sources;
 }
 
 /** Reads and validates DIR/dataset.json. */

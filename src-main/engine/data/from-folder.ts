@@ -12,6 +12,8 @@
  * refused), images must be regular files, and each image's size is read from its header (PNG
  * IHDR, JPEG start of frame) and checked against the limits and the first image's size before
  * it is decoded.
+ *
+ * Each image's source is its path inside DIR (`cat/001.png`, `train/cat/001.png`).
  */
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -23,6 +25,7 @@ import type { Split } from './dataset.js';
 import { EntryCount, openRoot, readUserFile, shown, subfolder, type Folder, type Root } from './files.js';
 import { bytesToUnit } from './idx.js';
 import type { LoadedData } from './source.js';
+import { fileSources } from './sources.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -62,14 +65,14 @@ export async function loadFolder(dir: string): Promise<LoadedData> {
     const trainFiles = await imageFiles(root, entries, trainDir, classNames);
     const testFiles = await imageFiles(root, entries, testDir, classNames);
     const { shape, images } = await decodeImages(root, dir, [...trainFiles, ...testFiles]);
-    const train = toSplit(images.slice(0, trainFiles.length), shape);
-    const test = toSplit(images.slice(trainFiles.length), shape);
+    const train = toSplit(images.slice(0, trainFiles.length), shape, dir);
+    const test = toSplit(images.slice(trainFiles.length), shape, dir);
     return { name, shape, classNames, splits: { train, test } };
   }
   const classNames = await classFolders(root, entries, top);
   checkClassCount(classNames, dir);
   const { shape, images } = await decodeImages(root, dir, await imageFiles(root, entries, top, classNames));
-  return { name, shape, classNames, splits: { pool: toSplit(images, shape) } };
+  return { name, shape, classNames, splits: { pool: toSplit(images, shape, dir) } };
 }
 
 /** Names of the visible sub-folders (following symbolic links that stay inside the root), sorted. */
@@ -252,7 +255,8 @@ function compact(rgba: Uint8Array, pixels: number, channels: number): Uint8Array
   return out;
 }
 
-function toSplit(images: DecodedImage[], shape: [number, number, number]): Split {
+/** Each image's source: its path inside the dataset folder, with '/' between folders on every system. */
+function toSplit(images: DecodedImage[], shape: [number, number, number], dir: string): Split {
   const [h, w, channels] = shape;
   const size = h * w * channels;
   const bytes = new Uint8Array(images.length * size);
@@ -263,5 +267,6 @@ function toSplit(images: DecodedImage[], shape: [number, number, number]): Split
     }
     for (let p = 0; p < h * w; p++) bytes.fill(img.pixels[p], n * size + p * 3, n * size + p * 3 + 3);
   });
-  return { images: bytesToUnit(bytes), labels: Int32Array.from(images, (img) => img.label), count: images.length };
+  const files = images.map((img) => path.relative(dir, img.file).split(path.sep).join('/'));
+  return { images: bytesToUnit(bytes), labels: Int32Array.from(images, (img) => img.label), count: images.length, sources: fileSources(files) };
 }

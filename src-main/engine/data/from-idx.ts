@@ -11,6 +11,7 @@ import { shown } from './files.js';
 import { idxImageShape, idxLabels, idxPixelsToFloat } from './idx.js';
 import { readIdxFile, type IdxReadOptions } from './idx-read.js';
 import { DatasetBudget, inferClassCount, numericClassNames, type FileLabels, type LoadedData } from './source.js';
+import { itemSources } from './sources.js';
 
 type Shape = [number, number, number];
 
@@ -26,6 +27,7 @@ export async function readIdxLabels(file: string, options: IdxReadOptions = {}):
 /**
  * Reads one images/labels pair and checks that they hold the same number of samples.
  * An empty pair is an error unless `allowEmpty` (a saved dataset may have no test split).
+ * Each sample's source is its item in the images file, named as given.
  */
 export async function readIdxPair(
   imagesFile: string, labelsFile: string, allowEmpty = false, options: IdxReadOptions = {},
@@ -38,7 +40,7 @@ export async function readIdxPair(
       `The IDX files ${shown(imagesFile)} and ${shown(labelsFile)} do not match: the first holds ${count} images but the second holds ${labels.length} labels.`);
   }
   if (count === 0 && !allowEmpty) throw new UserError(`The IDX file ${shown(imagesFile)} holds no images.`);
-  return { split: { images, labels, count }, shape };
+  return { split: { images, labels, count, sources: itemSources(imagesFile, count) }, shape };
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

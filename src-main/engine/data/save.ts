@@ -13,6 +13,7 @@ import {
   DATASET_FORMAT, DATASET_VERSION, DESCRIPTION_FILE, MANIFEST_FILE, type DatasetDescription,
 } from './dir-format.js';
 import { encodeIdx } from './idx.js';
+import { joinSources, type SampleSources } from './sources.js';
 
 export interface SaveExtra {
   /** JSON-serialisable record of how the dataset was made (an attack's poison list…). */
@@ -66,6 +67,8 @@ function writeContents(ds: Dataset, folder: StagedFolder, extra: SaveExtra): voi
   const description: DatasetDescription = {
     format: DATASET_FORMAT, version: DATASET_VERSION, name: ds.name, shape: ds.shape, classNames: ds.classNames, files,
   };
+  const sources = writeSources(ds, folder);
+  if (sources) description.sources = sources;
   folder.write(DESCRIPTION_FILE, `${JSON.stringify(description, null, 2)}\n`);
 }
 
@@ -84,6 +87,38 @@ function writeSplit(
   folder.write(imagesName, bytes ? encodeIdx('u8', dims, bytes) : encodeIdx('f32', dims, s.images));
   folder.write(labelsName, encodeIdx(labelType, [s.count], s.labels));
   return { images: imagesName, labels: labelsName };
+}
+
+/** The places of all samples' sources, as JSON, are kept below this so dataset.json stays far below what the loader reads. */
+const MAX_PLACES_JSON = 16 * 1024 * 1024;
+
+/**
+ * Writes where the samples came from, when both splits know it (an empty split needs nothing):
+ * the places of both splits as one list for dataset.json, and per split an int32 [N, 2] IDX
+ * file of each sample's place and number. A dataset of so many distinct places (a folder of a
+ * million long file names) that the list would crowd dataset.json is saved without them.
+ */
+function writeSources(ds: Dataset, folder: StagedFolder): DatasetDescription['sources'] {
+  const of = (s: Split): SampleSources | undefined => s.sources ?? (s.count === 0 ? { places: [], numbering: [], place: new Int32Array(0), at: new Int32Array(0) } : undefined);
+  const train = of(ds.train);
+  const test = of(ds.test);
+  if (train === undefined || test === undefined) return undefined;
+  const joined = joinSources(train, test);
+  if (JSON.stringify(joined.places).length > MAX_PLACES_JSON) return undefined;
+  const write = (split: 'train' | 'test', from: number, count: number): string => {
+    const pairs = new Int32Array(2 * count);
+    for (let i = 0; i < count; i++) {
+      pairs[2 * i] = joined.place[from + i];
+      pairs[2 * i + 1] = joined.at[from + i];
+    }
+    const name = `${split}-sources.idx2-int`;
+    folder.write(name, encodeIdx('i32', [count, 2], pairs));
+    return name;
+  };
+  return {
+    places: joined.places, numbering: joined.numbering,
+    train: write('train', 0, ds.train.count), test: write('test', ds.train.count, ds.test.count),
+  };
 }
 
 /**

@@ -59,6 +59,6 @@ export function transformMnist(loaded: LoadedData, variant: string, spec: string
   if (variant === 'rotated') images = rotateQuarter(pool.images, pool.count, side);
   else if (variant === 'inverted') images = invert(pool.images);
   else { images = downsampleHalf(pool.images, pool.count, side); shape = [side >> 1, side >> 1, 1]; }
-  const split: Split = { images, labels: pool.labels, count: pool.count };
+  const split: Split = { images, labels: pool.labels, count: pool.count, ...(pool.sources ? { sources: pool.sources } : {}) };
   return { ...loaded, name: `${loaded.name}, ${variant}`, shape, splits: { pool: split } };
 }

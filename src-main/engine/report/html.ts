@@ -72,7 +72,13 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
   for (const p of reported) {
     parts.push(`<h3>${p.confirmed ? 'Backdoor pocket' : 'Poisoning attempt'} ${p.id}: ${escapeHtml(names[p.attackerClass])} inside ${escapeHtml(names[p.enclosingClass])}</h3><p>${escapeHtml(p.explanation)}</p>`);
     parts.push(table(null, Object.entries(p.evidence).map(([k, v]) => [k, num(v)])));
-    parts.push(`<p class="small">Members (training indices): ${escapeHtml(p.members.join(', '))}</p>`);
+    if (p.sources) {
+      // Where each member came from (a file, a CSV line, an array item), so the analyst can find and remove it.
+      parts.push(`<details><summary>Members: ${p.members.length} training samples and where each came from</summary>${
+        table(['training index', 'source'], p.members.map((m, k) => [m, p.sources![k]]))}</details>`);
+    } else {
+      parts.push(`<p class="small">Members (training indices): ${escapeHtml(p.members.join(', '))}</p>`);
+    }
   }
   if (repair) {
     parts.push('<h2>Repair</h2>');

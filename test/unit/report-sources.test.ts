@@ -1,0 +1,44 @@
+// The HTML report and the CLI's scan summary show where a reported group's members came from,
+// and neither lets a crafted file name through as markup or as terminal control codes.
+import { describe, expect, it } from 'vitest';
+import { reportHtml } from '../../src-main/engine/report/html.js';
+import { describeScan, describeSources } from '../../src-main/cli/clear-commands.js';
+import { handMadeScan } from '../e2e/fixtures.js';
+
+const members = Array.from({ length: 10 }, (_, i) => 100 + i);
+const sources = members.map((m, k) => (k === 3 ? '7/<img src=x onerror=alert(1)>.png' : k === 4 ? '7/\u001b[2Jwiped.png' : `7/planted-${k}.png`));
+
+function scanWithSources() {
+  const scan = handMadeScan({
+    dataset: { spec: 'folder:digits', fingerprint: 'f'.repeat(64), trainCount: 600 },
+    model: { dir: 'model', fingerprint: 'e'.repeat(64) },
+    members, attackerClass: 7, enclosingClass: 1,
+  });
+  scan.pockets[0] = { ...scan.pockets[0], sources };
+  return scan;
+}
+
+describe('sources of flagged samples', () => {
+  it('are listed with their training indices in the HTML report, escaped', () => {
+    const html = reportHtml(scanWithSources(), undefined, 'Report');
+    expect(html).toContain('<th>training index</th><th>source</th>');
+    expect(html).toContain('<tr><td>100</td><td>7/planted-0.png</td></tr>');
+    expect(html).toContain('7/&#60;img src=x onerror=alert(1)&#62;.png');
+    expect(html).not.toContain('<img src=x');
+  });
+
+  it('fall back to the bare indices for a scan without them', () => {
+    const scan = scanWithSources();
+    delete scan.pockets[0].sources;
+    expect(reportHtml(scan, undefined, 'Report')).toContain('Members (training indices): 100, 101');
+  });
+
+  it('are named, the first eight, in the CLI summary of a reported group, without control codes', () => {
+    const lines: string[] = [];
+    describeScan(scanWithSources(), (s) => lines.push(s));
+    const line = lines.find((l) => l.startsWith('Group 0'));
+    expect(line).toBe("Group 0's 10 members come from: 7/planted-0.png, 7/planted-1.png, 7/planted-2.png, 7/<img src=x onerror=alert(1)>.png, 7/?[2Jwiped.png, 7/planted-5.png, 7/planted-6.png, 7/planted-7.png and 2 more (--json for all).");
+    expect(lines.join('\n')).not.toContain('\u001b');
+    expect(describeSources({ id: 2, members: [5], sources: ['a.csv:7'] }, '')).toBe("Group 2's member comes from: a.csv:7.");
+  });
+});
