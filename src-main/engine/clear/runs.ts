@@ -10,12 +10,11 @@
  * considers and its shell. Samples deep inside their own class are not extended: they are not
  * in a pocket, and their lists would cost memory for nothing.
  *
- * The float32 ranking only *selects* neighbours, as in knn.ts: the kept distances are
- * recomputed in float64 from centred features and each row re-sorted.
+ * The float32 ranking only *selects* neighbours, by the same blocked products and running
+ * selection as the graph (knn.ts, `rankCandidates`): the kept distances are recomputed in
+ * float64 from centred features and each row re-sorted.
  */
-import { tf } from '../backend/index.js';
-import { throwIfCancelled } from '../errors.js';
-import { centreRows, exactRow, MAX_BLOCK_BYTES, rankingRows, type NeighbourGraph, type NeighbourRow } from '../features/knn.js';
+import { centreRows, exactRow, rankCandidates, rankingRows, type NeighbourGraph, type NeighbourRow } from '../features/knn.js';
 import { closedGroups, DEFAULT_CANDIDATE_SETTINGS, samplesWithUnfinishedRuns, type CandidateSettings } from './pockets.js';
 
 /**
@@ -56,30 +55,16 @@ export async function extendNeighbourRows(
   const kept = Math.min(length, n - 1);
   if (samples.length === 0 || kept < 1) return rows;
   const centred = centreRows(features, n, dim);
-  const width = dim + 1;
   const { queryRows, referenceRows } = rankingRows(centred, n, dim, samples);
-  const blockRows = Math.max(1, Math.floor(MAX_BLOCK_BYTES / (4 * n)));
   const fetched = Math.min(n, kept + 1);
   const rowDistances = new Float64Array(fetched);
   const rowIndices = new Int32Array(fetched);
-  const queries = tf.tensor2d(queryRows, [samples.length, width]);
-  const referencesTransposed = tf.tidy(() => tf.transpose(tf.tensor2d(referenceRows, [n, width])));
-  try {
-    for (let start = 0; start < samples.length; start += blockRows) {
-      throwIfCancelled(signal);
-      const count = Math.min(blockRows, samples.length - start);
-      const top = tf.tidy(() => tf.topk(tf.matMul(tf.slice(queries, [start, 0], [count, width]), referencesTransposed), fetched, true).indices);
-      const candidates = (await top.data()) as Int32Array;
-      top.dispose();
-      for (let r = 0; r < count; r++) {
-        const i = samples[start + r];
-        const filled = exactRow(centred, dim, i, candidates.subarray(r * fetched, (r + 1) * fetched), kept, rowIndices, rowDistances);
-        rows.set(i, { indices: rowIndices.slice(0, filled), distances: Float32Array.from(rowDistances.subarray(0, filled)) });
-      }
+  await rankCandidates(queryRows, samples.length, referenceRows, n, dim + 1, fetched, (start, count, top) => {
+    for (let r = 0; r < count; r++) {
+      const i = samples[start + r];
+      const filled = exactRow(centred, dim, i, top.row(r), kept, rowIndices, rowDistances);
+      rows.set(i, { indices: rowIndices.slice(0, filled), distances: Float32Array.from(rowDistances.subarray(0, filled)) });
     }
-  } finally {
-    queries.dispose();
-    referencesTransposed.dispose();
-  }
+  }, { signal });
   return rows;
 }

@@ -7,16 +7,24 @@
  * - One matrix product per block gives a *ranking score* directly. With
  *   `a_i = [2·x_i, 1]` and `b_j = [x_j, −|x_j|²]`, `a_i · b_j = 2·x_i·x_j − |x_j|²
  *   = |x_i|² − d²(i, j)`: for a fixed row `i`, the largest scores are the nearest `j`. No
- *   element-wise pass over the block's `rows × n` matrix is needed before `topk`, so a block
- *   holds one such matrix, not four.
- * - Only `rows × (K + 1)` values leave the backend per block; the distance matrix never
- *   does, and never exists for more than one block at a time.
+ *   element-wise pass over a block is needed before the selection.
+ * - The products are blocked by rows and by columns: one block is at most
+ *   {@link BLOCK_ROWS} × {@link BLOCK_COLUMNS} scores (16 MiB) whatever the number of samples,
+ *   so nothing N × N ever exists and memory beyond the inputs and the graph stays flat.
+ * - The K + 1 best columns of every row are selected as each block is read, once (on wasm in
+ *   place on the wasm heap, without a copy): a row keeps its K + 1 best so far and the score
+ *   of the worst of them, and a score that does not beat it (nearly every score after the
+ *   first column block) costs one comparison. The backend's `topk`, which sorted each whole
+ *   row, is gone; the selection gives the same candidates in the same order
+ *   ({@link RunningTopK}), and a column block's scores are the same float32 values the
+ *   whole row's product gave.
  * - The score is float32 and loses precision through cancellation when two points are much
  *   closer to each other than to the origin (near-duplicates: exactly the points a pocket is
  *   made of). So the features are centred first, and the K distances kept per row are
  *   recomputed exactly in float64 on the CPU and the row re-sorted; the float32 product only
  *   has to *select* the neighbours.
  */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../backend/index.js';
 import { throwIfCancelled } from '../errors.js';
 
@@ -52,22 +60,25 @@ export function neighbourRow(graph: NeighbourGraph, i: number): NeighbourRow {
 }
 
 export interface NeighbourGraphOptions {
-  /** Rows per block; by default as many as keep one block's score matrix under {@link MAX_BLOCK_BYTES}. */
+  /** Query rows per product block (default {@link BLOCK_ROWS}). */
   blockRows?: number;
+  /** Reference columns per product block (default {@link BLOCK_COLUMNS}). */
+  blockColumns?: number;
   signal?: AbortSignal;
-  /** Called after each block with the fraction of rows done, in (0, 1]. */
+  /** Called after each block of rows with the fraction of rows done, in (0, 1]. */
   onProgress?: (fraction: number) => void;
 }
 
 /**
- * Memory budget of one block's `rows × n` float32 score matrix (the only large tensor a block
- * makes): 64 MiB keeps a scan of 100k samples at 167 rows a block within a browser tab's
- * wasm heap, and at N = 10k gives blocks of ~1,600 rows, large enough that the matrix
- * product, not per-call overhead, dominates.
+ * Query rows per product block. With {@link BLOCK_COLUMNS} a block is 1,024 × 4,096 float32
+ * scores, 16 MiB, at any number of samples. Blocks this large keep the per-call costs of a
+ * product (a thread-pool dispatch, a tensor) small against its arithmetic: at 60k samples on
+ * wasm, products and selection in 128 × 1,024 blocks took 1.9× the CPU time of 1,024 × 4,096
+ * ones.
  */
-export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
-
-const FLOAT32_BYTES = 4;
+export const BLOCK_ROWS = 1024;
+/** Reference columns per product block (see {@link BLOCK_ROWS}). */
+export const BLOCK_COLUMNS = 4096;
 
 export type FeatureNormalisation = 'l2' | 'standardise';
 
@@ -125,8 +136,8 @@ export function normaliseFeatures(
  * (`n × dim`, row-major), excluding the row itself. Distances are exact (float64 from the
  * coordinates); the float32 ranking only decides which neighbours are kept, so a
  * neighbour tied with the k-th to within float32 rounding may be swapped for it. Among
- * equidistant neighbours (duplicates) the order is the backend's `topk` order and may differ
- * between backends; the distances do not.
+ * equidistant neighbours the one with the higher float32 score comes first, and among equal
+ * scores (duplicates) the lower index, on every backend.
  */
 export async function buildNeighbourGraph(
   features: Float32Array,
@@ -148,10 +159,7 @@ export async function buildNeighbourGraph(
   throwIfCancelled(signal);
 
   const centred = centreRows(features, n, dim);
-  const width = dim + 1;
   const { queryRows, referenceRows } = rankingRows(centred, n, dim);
-
-  const blockRows = chooseBlockRows(n, options.blockRows);
   // Self is almost always among the top k + 1 (score |x_i|², the row maximum); when it is not
   // (more than k exact duplicates), dropping the last of the k + 1 is just as exact.
   const fetched = k + 1;
@@ -159,38 +167,175 @@ export async function buildNeighbourGraph(
   const distances = new Float32Array(n * k);
   const rowDistances = new Float64Array(fetched);
   const rowIndices = new Int32Array(fetched);
+  await rankCandidates(queryRows, n, referenceRows, n, dim + 1, fetched, (start, rows, top) => {
+    for (let r = 0; r < rows; r++) {
+      const i = start + r;
+      exactRow(centred, dim, i, top.row(r), k, rowIndices, rowDistances);
+      indices.set(rowIndices.subarray(0, k), i * k);
+      for (let c = 0; c < k; c++) distances[i * k + c] = rowDistances[c];
+    }
+    onProgress?.((start + rows) / n);
+  }, options);
+  return { n, k, indices, distances };
+}
 
-  const queries = tf.tensor2d(queryRows, [n, width]);
-  // Stored transposed once, so each block is a plain (rows × width)·(width × n) product.
-  const referencesTransposed = tf.tidy(() => tf.transpose(tf.tensor2d(referenceRows, [n, width])));
+/**
+ * The running `fetched` best columns of each row of a block of query rows, in the order the
+ * backends' `topk` gives them: score descending, and among equal scores the lower column
+ * first. Columns are offered in increasing order, so a column whose score only ties the worst
+ * one kept ranks below it: one strict comparison with that score (the row's threshold)
+ * decides whether a column enters, and only the few that do cost more. A row's list is kept
+ * sorted by insertion. The buffers are allocated once, for `capacity` rows, and reused by
+ * every block.
+ */
+export class RunningTopK {
+  /** `capacity × fetched`: each row's kept scores, best first. */
+  readonly scores: Float32Array;
+  /** `capacity × fetched`: the kept columns, in the same order. */
+  readonly indices: Int32Array;
+  private readonly filled: Int32Array;
+  private readonly thresholds: Float64Array;
+  private rows = 0;
+
+  constructor(readonly capacity: number, readonly fetched: number) {
+    this.scores = new Float32Array(capacity * fetched);
+    this.indices = new Int32Array(capacity * fetched);
+    this.filled = new Int32Array(capacity);
+    this.thresholds = new Float64Array(capacity);
+  }
+
+  /** Starts a new block of `rows` (≤ capacity) query rows with empty lists. */
+  reset(rows: number): void {
+    if (rows > this.capacity) throw new RangeError(`RunningTopK: ${rows} rows do not fit its ${this.capacity}.`);
+    this.rows = rows;
+    this.filled.fill(0, 0, rows);
+    this.thresholds.fill(-Infinity, 0, rows);
+  }
+
+  /**
+   * Offers `columns` scores per row of the current block (`block` is `rows × columns`,
+   * row-major), for columns `firstColumn`… of the references; each call's columns must follow
+   * the previous call's. A NaN score never enters (the features are finite, so none arises).
+   */
+  offer(block: Float32Array, columns: number, firstColumn: number): void {
+    const thresholds = this.thresholds;
+    for (let r = 0; r < this.rows; r++) {
+      let threshold = thresholds[r];
+      const base = r * columns;
+      for (let c = 0; c < columns; c++) {
+        const score = block[base + c];
+        if (score > threshold) threshold = this.insert(r, score, firstColumn + c);
+      }
+      thresholds[r] = threshold;
+    }
+  }
+
+  /** Row `r`'s kept columns, best first (a view, valid until the next `reset`). */
+  row(r: number): Int32Array {
+    const start = r * this.fetched;
+    return this.indices.subarray(start, start + this.filled[r]);
+  }
+
+  /** Puts `column` into row `r`'s list after every score at least as high; returns the row's new threshold. */
+  private insert(r: number, score: number, column: number): number {
+    const { fetched, scores, indices } = this;
+    const start = r * fetched;
+    let filled = this.filled[r];
+    let at = filled < fetched ? filled++ : fetched - 1;
+    this.filled[r] = filled;
+    while (at > 0 && scores[start + at - 1] < score) {
+      scores[start + at] = scores[start + at - 1];
+      indices[start + at] = indices[start + at - 1];
+      at--;
+    }
+    scores[start + at] = score;
+    indices[start + at] = column;
+    return filled === fetched ? scores[start + fetched - 1] : -Infinity;
+  }
+}
+
+/**
+ * For each of `count` query rows (`queryRows`, `count × width`), the `fetched` references
+ * among `n` (`referenceRows`, `n × width`) with the largest products, as the backend's
+ * `topk` of the whole row's product would list them. Products are computed on the backend a
+ * block of at most `blockRows × blockColumns` at a time, against column blocks made once; each
+ * block is read once, into a {@link RunningTopK} whose buffers every block reuses. After each
+ * block of rows, `onRows(start, rows, top)` receives rows `start…start + rows − 1` of the
+ * queries as `top.row(0…rows − 1)`, and the event loop gets a turn, so a cancel can arrive.
+ */
+export async function rankCandidates(
+  queryRows: Float32Array,
+  count: number,
+  referenceRows: Float32Array,
+  n: number,
+  width: number,
+  fetched: number,
+  onRows: (start: number, rows: number, top: RunningTopK) => void,
+  options: { blockRows?: number; blockColumns?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const blockRows = blockSize(count, options.blockRows ?? BLOCK_ROWS, 'blockRows');
+  const blockColumns = blockSize(n, options.blockColumns ?? BLOCK_COLUMNS, 'blockColumns');
+  if (!Number.isInteger(fetched) || fetched < 1 || fetched > n) {
+    throw new RangeError(`rankCandidates: fetched must be an integer in [1, n] = [1, ${n}], not ${fetched}.`);
+  }
+  const top = new RunningTopK(blockRows, fetched);
+  const columnBlocks: tf.Tensor2D[] = [];
   try {
-    for (let start = 0; start < n; start += blockRows) {
-      throwIfCancelled(signal);
-      const rows = Math.min(blockRows, n - start);
-      const top = tf.tidy(() => {
-        const block = tf.slice(queries, [start, 0], [rows, width]);
-        return tf.topk(tf.matMul(block, referencesTransposed), fetched, true);
-      });
-      let candidateIndices: Int32Array;
+    // Each column block is a separate tensor, transposed once: on wasm, XNNPACK packs a
+    // product's right operand once per tensor and keeps it, so every row block reuses it.
+    for (let first = 0; first < n; first += blockColumns) {
+      columnBlocks.push(transposedColumns(referenceRows, width, first, Math.min(blockColumns, n - first)));
+    }
+    for (let start = 0; start < count; start += blockRows) {
+      throwIfCancelled(options.signal);
+      const rows = Math.min(blockRows, count - start);
+      const queries = tf.tensor2d(queryRows.subarray(start * width, (start + rows) * width), [rows, width]);
       try {
-        candidateIndices = (await top.indices.data()) as Int32Array;
+        top.reset(rows);
+        for (let b = 0; b < columnBlocks.length; b++) {
+          const product = tf.matMul(queries, columnBlocks[b]);
+          try {
+            top.offer(readScores(product), columnBlocks[b].shape[1], b * blockColumns);
+          } finally {
+            product.dispose();
+          }
+        }
       } finally {
-        top.values.dispose();
-        top.indices.dispose();
+        queries.dispose();
       }
-      for (let r = 0; r < rows; r++) {
-        const i = start + r;
-        exactRow(centred, dim, i, candidateIndices.subarray(r * fetched, (r + 1) * fetched), k, rowIndices, rowDistances);
-        indices.set(rowIndices.subarray(0, k), i * k);
-        for (let c = 0; c < k; c++) distances[i * k + c] = rowDistances[c];
-      }
-      onProgress?.((start + rows) / n);
+      onRows(start, rows, top);
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
-    queries.dispose();
-    referencesTransposed.dispose();
+    tf.dispose(columnBlocks);
   }
-  return { n, k, indices, distances };
+}
+
+/** Columns `first…first + columns − 1` of the references as a `width × columns` tensor. */
+function transposedColumns(referenceRows: Float32Array, width: number, first: number, columns: number): tf.Tensor2D {
+  const values = new Float32Array(width * columns);
+  for (let c = 0; c < columns; c++) {
+    const row = (first + c) * width;
+    for (let t = 0; t < width; t++) values[t * columns + c] = referenceRows[row + t];
+  }
+  return tf.tensor2d(values, [width, columns]);
+}
+
+/**
+ * A product block's scores. On wasm a view of the tensor's own memory on the wasm heap (no
+ * copy; valid until the next tfjs call, which may grow the heap, so it is read at once); the
+ * cpu backend's `dataSync` returns the tensor's own array; other backends copy.
+ */
+function readScores(product: tf.Tensor): Float32Array {
+  if (tf.getBackend() === 'wasm') return (tf.backend() as unknown as BackendWasm).typedArrayFromHeap(product) as Float32Array;
+  return product.dataSync() as Float32Array;
+}
+
+function blockSize(total: number, requested: number, name: string): number {
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new RangeError(`buildNeighbourGraph: ${name} must be a positive integer, not ${requested}.`);
+  }
+  return Math.max(1, Math.min(requested, total));
 }
 
 /**
@@ -238,16 +383,6 @@ export function exactRow(
   }
   sortRowByDistance(rowIndices, rowDistances, filled);
   return filled;
-}
-
-export function chooseBlockRows(n: number, requested: number | undefined): number {
-  if (requested !== undefined) {
-    if (!Number.isInteger(requested) || requested < 1) {
-      throw new RangeError(`buildNeighbourGraph: blockRows must be a positive integer, not ${requested}.`);
-    }
-    return Math.min(requested, n);
-  }
-  return Math.max(1, Math.min(n, Math.floor(MAX_BLOCK_BYTES / (FLOAT32_BYTES * n))));
 }
 
 function checkFeatureShape(features: Float32Array, n: number, dim: number, op: string): void {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src-main/engine/backend/index.js';
 import { CancelledError } from '../../../src-main/engine/errors.js';
-import { buildNeighbourGraph, normaliseFeatures, type NeighbourGraph } from '../../../src-main/engine/features/knn.js';
+import {
+  buildNeighbourGraph, centreRows, exactRow, normaliseFeatures, rankCandidates, rankingRows, RunningTopK, type NeighbourGraph,
+} from '../../../src-main/engine/features/knn.js';
 import { createRng } from '../../../src-main/engine/random.js';
 
 function randomFeatures(seed: number, n: number, dim: number, offset = 0): Float32Array {
@@ -39,6 +41,58 @@ function expectSameGraph(actual: NeighbourGraph, expected: NeighbourGraph): void
   for (let c = 0; c < expected.distances.length; c++) {
     expect(Math.abs(actual.distances[c] - expected.distances[c])).toBeLessThan(1e-5 * (1 + expected.distances[c]));
   }
+}
+
+/**
+ * The graph as it was built before the running selection: the backend's topk over each whole
+ * row of the product (references transposed once, as then), then the same exact re-sort.
+ */
+function topkGraph(features: Float32Array, n: number, dim: number, k: number): NeighbourGraph {
+  const centred = centreRows(features, n, dim);
+  const { queryRows, referenceRows } = rankingRows(centred, n, dim);
+  const width = dim + 1;
+  const top = tf.tidy(() => tf.topk(tf.matMul(tf.tensor2d(queryRows, [n, width]), tf.transpose(tf.tensor2d(referenceRows, [n, width]))), k + 1, true).indices);
+  const candidates = top.dataSync() as Int32Array;
+  top.dispose();
+  const indices = new Int32Array(n * k);
+  const distances = new Float32Array(n * k);
+  const rowIndices = new Int32Array(k + 1);
+  const rowDistances = new Float64Array(k + 1);
+  for (let i = 0; i < n; i++) {
+    exactRow(centred, dim, i, candidates.subarray(i * (k + 1), (i + 1) * (k + 1)), k, rowIndices, rowDistances);
+    indices.set(rowIndices.subarray(0, k), i * k);
+    for (let c = 0; c < k; c++) distances[i * k + c] = rowDistances[c];
+  }
+  return { n, k, indices, distances };
+}
+
+/** Gaussian features with some rows overwritten by exact copies of others. */
+function withDuplicates(seed: number, n: number, dim: number, copies: number): Float32Array {
+  const rng = createRng(seed);
+  const features = randomFeatures(seed, n, dim, 1);
+  for (let c = 0; c < copies; c++) {
+    const from = rng.int(n);
+    features.copyWithin(rng.int(n) * dim, from * dim, (from + 1) * dim);
+  }
+  return features;
+}
+
+/**
+ * Points of the lattice {−1, 0, 1}^dim drawn with repeats, each with its mirror image, so the
+ * mean is exactly 0: every float32 score is then an exact small integer and every distance
+ * the root of one, and equal distances are exact ties (most neighbours tie with others).
+ */
+function latticeWithTies(seed: number, pairs: number, dim: number): Float32Array {
+  const rng = createRng(seed);
+  const features = new Float32Array(2 * pairs * dim);
+  for (let p = 0; p < pairs; p++) {
+    for (let t = 0; t < dim; t++) {
+      const value = rng.int(3) - 1;
+      features[p * dim + t] = value;
+      features[(pairs + p) * dim + t] = -value;
+    }
+  }
+  return features;
 }
 
 describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend', (backend) => {
@@ -88,6 +142,89 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
     }
   });
 
+  it('equals brute force for several n, k and block shapes, with duplicates and exact ties in index order', async () => {
+    await initBackend(backend);
+    const cases: [string, Float32Array, number, number, number, { blockRows?: number; blockColumns?: number }][] = [
+      ['gaussian with duplicates', withDuplicates(11, 300, 8, 40), 300, 8, 5, { blockRows: 37, blockColumns: 61 }],
+      ['gaussian with duplicates', withDuplicates(12, 701, 12, 90), 701, 12, 25, { blockRows: 64, blockColumns: 128 }],
+      ['gaussian with duplicates', withDuplicates(13, 257, 5, 30), 257, 5, 256, {}],
+      ['lattice ties', latticeWithTies(14, 200, 4), 400, 4, 12, { blockRows: 50, blockColumns: 33 }],
+      ['lattice ties', latticeWithTies(15, 350, 6), 700, 6, 40, { blockRows: 1, blockColumns: 7 }],
+      ['lattice ties', latticeWithTies(16, 150, 3), 300, 3, 60, {}],
+    ];
+    for (const [, features, n, dim, k, blocks] of cases) {
+      const graph = await buildNeighbourGraph(features, n, dim, k, blocks);
+      expectSameGraph(graph, bruteForceGraph(features, n, dim, k));
+    }
+  });
+
+  it('gives exactly the graph of a topk over whole rows, where float32 cannot tell near-duplicates apart', async () => {
+    await initBackend(backend);
+    // Tight clusters a float32 score cannot order (spread 1e-6 around points 5 from the
+    // origin): which of them are kept is decided by the float32 ranking and its ties.
+    const n = 640;
+    const dim = 10;
+    const rng = createRng(17);
+    const centres = randomFeatures(18, 16, dim, 5);
+    const features = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      for (let t = 0; t < dim; t++) features[i * dim + t] = centres[(i % 16) * dim + t] + 1e-6 * rng.normal();
+    }
+    for (const k of [3, 39, 41, 80]) {
+      const expected = topkGraph(features, n, dim, k);
+      for (const blocks of [{}, { blockRows: 13, blockColumns: 40 }, { blockRows: 640, blockColumns: 1 }]) {
+        const graph = await buildNeighbourGraph(features, n, dim, k, blocks);
+        expect(Array.from(graph.indices)).toEqual(Array.from(expected.indices));
+        expect(Array.from(graph.distances)).toEqual(Array.from(expected.distances));
+      }
+    }
+    const normalised = normaliseFeatures(withDuplicates(19, 900, 32, 100), 900, 32, 'l2');
+    const expected = topkGraph(normalised, 900, 32, 40);
+    const graph = await buildNeighbourGraph(normalised, 900, 32, 40, { blockRows: 100, blockColumns: 256 });
+    expect(Array.from(graph.indices)).toEqual(Array.from(expected.indices));
+    expect(Array.from(graph.distances)).toEqual(Array.from(expected.distances));
+  });
+
+  it('holds one query block and one product block beyond the references, at any n, and reuses one selection buffer', async () => {
+    await initBackend(backend);
+    const dim = 8;
+    const width = dim + 1;
+    const k = 10;
+    const blockRows = 64;
+    const blockColumns = 256;
+    for (const n of [600, 2400]) {
+      const features = randomFeatures(20 + n, n, dim);
+      const before = tf.memory().numBytes;
+      const profile = await tf.profile(() => buildNeighbourGraph(features, n, dim, k, { blockRows, blockColumns }).then(() => []));
+      const products = profile.kernels.filter((kernel) => kernel.name === 'BatchMatMul');
+      expect(products.length).toBe(Math.ceil(n / blockRows) * Math.ceil(n / blockColumns));
+      for (const product of products) {
+        const [rows, columns] = product.outputShapes[0];
+        expect(rows).toBeLessThanOrEqual(blockRows);
+        expect(columns).toBeLessThanOrEqual(blockColumns);
+      }
+      // Tensors at the fullest moment: the references (n × width, once), one query block, one product block.
+      expect(profile.peakBytes - before).toBe(4 * (n * width + blockRows * width + blockRows * blockColumns));
+      expect(profile.newBytes).toBe(0);
+      expect(profile.newTensors).toBe(0);
+
+      // The selection: one buffer of blockRows × (k + 1) for the whole run, whatever n.
+      const centred = centreRows(features, n, dim);
+      const { queryRows, referenceRows } = rankingRows(centred, n, dim);
+      const seen = new Set<RunningTopK>();
+      let rowsSeen = 0;
+      await rankCandidates(queryRows, n, referenceRows, n, width, k + 1, (start, rows, top) => {
+        expect(start).toBe(rowsSeen);
+        rowsSeen += rows;
+        seen.add(top);
+        expect(top.scores.length).toBe(blockRows * (k + 1));
+        expect(top.indices.length).toBe(blockRows * (k + 1));
+      }, { blockRows, blockColumns });
+      expect(rowsSeen).toBe(n);
+      expect(seen.size).toBe(1);
+    }
+  });
+
   it('stops with CancelledError when the signal fires, without leaking tensors', async () => {
     await initBackend(backend);
     const features = randomFeatures(4, n, dim);
@@ -108,9 +245,47 @@ describe('buildNeighbourGraph input checks', () => {
     await initBackend('cpu');
     const features = randomFeatures(5, 10, 4);
     await expect(buildNeighbourGraph(features, 10, 4, 10)).rejects.toThrow(/k must be an integer in \[1, n − 1\]/);
+    await expect(buildNeighbourGraph(features, 10, 4, 3, { blockColumns: 0 })).rejects.toThrow(/blockColumns must be a positive integer/);
+    await expect(buildNeighbourGraph(features, 10, 4, 3, { blockRows: 2.5 })).rejects.toThrow(/blockRows must be a positive integer/);
     await expect(buildNeighbourGraph(features, 9, 4, 3)).rejects.toThrow(/not n × dim/);
     features[7] = Number.NaN;
     await expect(buildNeighbourGraph(features, 10, 4, 3)).rejects.toThrow(/feature 3 of sample 1 is not finite/);
+  });
+});
+
+describe('RunningTopK', () => {
+  it('keeps the fetched best of columns offered in blocks, in topk order: score descending, lower column first on ties', () => {
+    const rng = createRng(21);
+    for (const [rows, columns, fetched, split] of [[5, 300, 7, 64], [3, 50, 50, 7], [4, 1000, 1, 333], [2, 90, 20, 1]]) {
+      // Scores from a few values only, so ties are everywhere.
+      const scores = Float32Array.from({ length: rows * columns }, () => rng.int(9) - 4 + (rng.int(2) ? 0.5 : 0));
+      const top = new RunningTopK(rows, fetched);
+      top.reset(rows);
+      for (let first = 0; first < columns; first += split) {
+        const width = Math.min(split, columns - first);
+        const block = new Float32Array(rows * width);
+        for (let r = 0; r < rows; r++) block.set(scores.subarray(r * columns + first, r * columns + first + width), r * width);
+        top.offer(block, width, first);
+      }
+      for (let r = 0; r < rows; r++) {
+        const order = Array.from({ length: columns }, (_, c) => c)
+          .sort((a, b) => scores[r * columns + b] - scores[r * columns + a] || a - b);
+        expect(Array.from(top.row(r))).toEqual(order.slice(0, fetched));
+      }
+    }
+  });
+
+  it('starts every block empty and refuses more rows than it holds', () => {
+    const top = new RunningTopK(2, 2);
+    top.reset(2);
+    top.offer(Float32Array.from([5, 4, 3, 9, 8, 7]), 3, 0);
+    expect(Array.from(top.row(0))).toEqual([0, 1]);
+    expect(Array.from(top.row(1))).toEqual([0, 1]);
+    top.reset(1);
+    expect(Array.from(top.row(0))).toEqual([]);
+    top.offer(Float32Array.from([1, 2]), 2, 10);
+    expect(Array.from(top.row(0))).toEqual([11, 10]);
+    expect(() => top.reset(3)).toThrow(/3 rows do not fit its 2/);
   });
 });
 
