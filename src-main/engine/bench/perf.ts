@@ -2,18 +2,23 @@
  * The speed benchmark: in one process, on the backend this
  * process runs (the backend is process-global; the CLI spawns child processes for others):
  * training throughput of the built-in cnn and mlp, embedding throughput, CLEAR scan time by
- * stage, repair (fine-tune) time against training from scratch, and peak RSS.
+ * stage and against one forward pass, repair (fine-tune) time against training from scratch,
+ * peak RSS, and how the neighbours stage alone scales with the number of samples (synthetic
+ * unit vectors, {@link neighbourScaling}).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { backendInfo, backendName } from '../backend/index.js';
 import { cloneModel } from '../attacks/index.js';
 import { embedSplit } from '../features/embed.js';
+import { buildNeighbourGraph, normaliseFeatures } from '../features/knn.js';
 import { fineTune } from '../clear/finetune.js';
-import { scanModel } from '../clear/scan.js';
+import { DEFAULT_SCAN_SETTINGS, scanModel } from '../clear/scan.js';
 import { splitModel } from '../features/split.js';
 import type { Dataset } from '../data/dataset.js';
 import { buildArchitecture } from '../model/architectures.js';
 import type { LoadedModel } from '../model/io.js';
 import { trainModel } from '../model/train.js';
+import { createRng } from '../random.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 
 export { PERF_SCHEMA } from '../../contract/results.js';
@@ -28,20 +33,113 @@ export interface PerfOptions {
   skipScan?: boolean;
   argv?: string[];
   seed?: number;
+  /** Sample counts of the neighbours scaling table (default {@link SCALING_SIZES}); empty: no table. */
+  scaling?: number[];
+  /** A size whose estimated time is longer is not run, only estimated (default {@link SCALING_BUDGET_SECONDS}). */
+  scalingBudgetSeconds?: number;
+}
+
+/** One size of the neighbours scaling table. */
+export interface NeighbourScalingRow {
+  n: number;
+  dim: number;
+  k: number;
+  /** Normalising and building the graph, wall clock; null when the size was not run. */
+  seconds: number | null;
+  /** The same, process CPU time over all threads (on a shared machine it moves less than wall clock). */
+  cpuSeconds: number | null;
+  /** Before running: the largest size measured before it, scaled by (n / n₀)² (null for the first size). */
+  estimatedSeconds: number | null;
+  /** Peak RSS of the process while this size ran ({@link PerfResult.rssScope}), and its RSS just before. */
+  peakRssMiB: number | null;
+  rssBeforeMiB: number | null;
+  /** The graph itself: n × k indices and distances. */
+  graphMiB: number;
+  /** Why it was not run. */
+  skipped?: string;
 }
 
 export interface PerfResult extends PerfSummary {
   dataset: { spec: string; name: string; trainCount: number };
   embedding: { arch: string; n: number; seconds: number; samplesPerSecond: number; batchSize: number } | null;
-  scan: { arch: string; n: number; embed: number; neighbours: number; hulls: number; pocketTest: number; total: number; pockets: number } | null;
+  scan: {
+    arch: string; n: number; embed: number; neighbours: number; hulls: number; pocketTest: number; total: number; pockets: number;
+    /** The whole scan in forward passes over the training set (its own embed stage is one). */
+    forwardPasses: number;
+    /** Peak RSS of the process during the scan ({@link PerfResult.rssScope}). */
+    peakRssMiB: number;
+  } | null;
   repair: {
     arch: string; relabelled: number; repairSeconds: number; repairSamples: number;
     /** Full training from scratch (3 epochs over the training split), estimated from the throughput above. */
     scratchSecondsEstimated: number; ratio: number;
   } | null;
+  /** The neighbours stage alone on random unit vectors, by number of samples ({@link neighbourScaling}). */
+  neighbourScaling: NeighbourScalingRow[];
+  /**
+   * What a stage's peak RSS covers: `stage` where the process can reset its high-water mark
+   * (Linux), else `process`, the peak since the process started. `peakRssMiB` is the whole
+   * run's before the scaling table either way.
+   */
+  rssScope: 'stage' | 'process';
 }
 
-const rssMiB = () => process.resourceUsage().maxRSS / 1024;
+/** Sample counts of the scaling table: MNIST-sized training sets up to a 1M-sample one. */
+export const SCALING_SIZES = [8_000, 30_000, 60_000, 250_000, 1_000_000];
+/** 20 minutes: a size estimated to take longer is reported with its estimate and not run. */
+export const SCALING_BUDGET_SECONDS = 1200;
+/** The scan's default feature width for the built-in models (their penultimate Dense layer). */
+const SCALING_DIM = 128;
+
+/**
+ * The process's resident-memory high-water mark, per stretch of work. On Linux a process may
+ * reset its own mark (writing 5 to /proc/self/clear_refs), so each stretch gets its own peak;
+ * elsewhere every reading is the peak since the process started.
+ */
+class RssPeaks {
+  readonly scope: 'stage' | 'process';
+  /** The highest peak of the stretches already taken (and of the process before this object). */
+  private earlier: number;
+
+  constructor() {
+    const before = RssPeaks.statusKiB('VmHWM');
+    this.scope = before !== undefined && RssPeaks.reset() ? 'stage' : 'process';
+    this.earlier = (before ?? 0) / 1024;
+  }
+
+  /** Current RSS in MiB. */
+  now(): number {
+    return (RssPeaks.statusKiB('VmRSS') ?? process.memoryUsage().rss / 1024) / 1024;
+  }
+
+  /** The peak since the last `take` (since the process started, in scope `process`) in MiB; starts a new stretch. */
+  take(): number {
+    const peak = this.current();
+    this.earlier = Math.max(this.earlier, peak);
+    if (this.scope === 'stage') RssPeaks.reset();
+    return peak;
+  }
+
+  /** The peak over every stretch so far (without starting a new one). */
+  overall(): number {
+    return Math.max(this.earlier, this.current());
+  }
+
+  private current(): number {
+    return (this.scope === 'stage' ? RssPeaks.statusKiB('VmHWM') ?? 0 : process.resourceUsage().maxRSS) / 1024;
+  }
+
+  private static reset(): boolean {
+    try { writeFileSync('/proc/self/clear_refs', '5'); return true; } catch { return false; }
+  }
+
+  private static statusKiB(field: string): number | undefined {
+    try {
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+      return match ? Number(match[1]) : undefined;
+    } catch { return undefined; }
+  }
+}
 
 export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: JobContext = {}): Promise<PerfResult> {
   const started = performance.now();
@@ -49,12 +147,14 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
   const batches = options.batches ?? 100;
   const archs = options.archs ?? ['cnn', 'mlp'];
   const seed = options.seed ?? 0;
+  const rss = new RssPeaks();
   const info = backendInfo();
   const backend = { name: backendName(), threads: info?.threads ?? 1 };
   const classes = ds.classNames.length;
   const samples = Math.min(ds.train.count, batches * batchSize);
   const indices = Array.from({ length: samples }, (_, i) => i);
-  const steps = archs.length + (options.skipScan ? 0 : 3);
+  const scalingSizes = options.scaling ?? SCALING_SIZES;
+  const steps = archs.length + (options.skipScan ? 0 : 3) + (scalingSizes.length ? 1 : 0);
   let step = 0;
   const progress = (message: string) => ctx.onProgress?.({ stage: 'perf', fraction: step / steps, message });
 
@@ -88,9 +188,11 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
     step++;
     progress('scan by stage');
     const loaded = { model: cnn, dir: '(in memory)', metadata: {}, fingerprint: 'in-memory', inputShape: ds.shape, numClasses: classes } as unknown as LoadedModel;
+    rss.take();
     const result = await scanModel(loaded, ds, { seed }, { signal: ctx.signal });
+    const scanPeak = rss.take();
     const confirmed = result.pockets.filter((p) => p.confirmed);
-    scan = { arch, n: ds.train.count, ...result.timings, pockets: confirmed.length };
+    scan = { arch, n: ds.train.count, ...result.timings, pockets: confirmed.length, forwardPasses: result.timings.total / result.timings.embed, peakRssMiB: scanPeak };
     step++;
     progress('repair against training from scratch');
     // Relabel the members of confirmed pockets when there are any, else a fixed 20 samples
@@ -110,6 +212,16 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
     step++;
   }
   cnn?.dispose();
+  const peakRssMiB = rss.overall();
+  let neighbourScalingRows: NeighbourScalingRow[] = [];
+  if (scalingSizes.length) {
+    progress('neighbours scaling');
+    neighbourScalingRows = await neighbourScaling(scalingSizes, { seed, budgetSeconds: options.scalingBudgetSeconds, rss }, {
+      signal: ctx.signal,
+      onProgress: (event) => ctx.onProgress?.({ ...event, fraction: (step + event.fraction) / steps }),
+    });
+    step++;
+  }
   const result: PerfResult = {
     schema: PERF_SCHEMA,
     createdAt: new Date().toISOString(),
@@ -117,12 +229,79 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
     backend,
     dataset: { spec: ds.spec, name: ds.name, trainCount: ds.train.count },
     training, embedding, scan, repair,
-    peakRssMiB: rssMiB(),
+    neighbourScaling: neighbourScalingRows, rssScope: rss.scope,
+    peakRssMiB,
     seconds: (performance.now() - started) / 1000,
     markdown: '',
   };
   result.markdown = perfMarkdown(result);
   return result;
+}
+
+/**
+ * The neighbours stage alone (normalise, then the exact K-nearest-neighbour graph, as a scan
+ * makes it) on random 128-d unit vectors, at each of `sizes` in increasing order. Before each
+ * size its time is estimated from the largest size measured so far, scaled by (n / n₀)² (the
+ * products are n² · 129 multiply-adds); a size estimated past the budget is reported with its
+ * estimate and not run.
+ */
+export async function neighbourScaling(
+  sizes: readonly number[],
+  options: { dim?: number; k?: number; seed?: number; budgetSeconds?: number; rss?: RssPeaks } = {},
+  ctx: JobContext = {},
+): Promise<NeighbourScalingRow[]> {
+  const dim = options.dim ?? SCALING_DIM;
+  const budget = options.budgetSeconds ?? SCALING_BUDGET_SECONDS;
+  const rss = options.rss ?? new RssPeaks();
+  const rows: NeighbourScalingRow[] = [];
+  let measured: { n: number; seconds: number } | undefined;
+  const ordered = [...new Set(sizes)].sort((a, b) => a - b);
+  for (const [index, n] of ordered.entries()) {
+    throwIfCancelled(ctx.signal);
+    const k = Math.min(options.k ?? DEFAULT_SCAN_SETTINGS.neighbours, n - 1);
+    const graphMiB = (n * k * 8) / 2 ** 20;
+    const estimatedSeconds = measured ? measured.seconds * (n / measured.n) ** 2 : null;
+    const row: NeighbourScalingRow = { n, dim, k, seconds: null, cpuSeconds: null, estimatedSeconds, peakRssMiB: null, rssBeforeMiB: null, graphMiB };
+    rows.push(row);
+    if (k < 1) { row.skipped = 'fewer than 2 samples'; continue; }
+    if (estimatedSeconds !== null && estimatedSeconds > budget) {
+      row.skipped = `estimated ${formatDuration(estimatedSeconds)}, over the ${formatDuration(budget)} budget`;
+      continue;
+    }
+    const message = `neighbours scaling: ${n.toLocaleString('en-US')} samples${estimatedSeconds !== null ? ` (estimated ${formatDuration(estimatedSeconds)})` : ''}`;
+    ctx.onProgress?.({ stage: 'perf', fraction: index / ordered.length, message });
+    let features: Float32Array | undefined = randomGaussians(n * dim, (options.seed ?? 0) + n);
+    row.rssBeforeMiB = rss.now();
+    rss.take();
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
+    const normalised = normaliseFeatures(features, n, dim, 'l2');
+    features = undefined;
+    const graph = await buildNeighbourGraph(normalised, n, dim, k, {
+      signal: ctx.signal,
+      onProgress: (fraction) => ctx.onProgress?.({ stage: 'perf', fraction: (index + fraction) / ordered.length, message }),
+    });
+    const used = process.cpuUsage(cpu);
+    row.seconds = (performance.now() - wall) / 1000;
+    row.cpuSeconds = (used.user + used.system) / 1e6;
+    row.peakRssMiB = rss.take();
+    if (graph.n !== n) throw new Error('neighbourScaling: the graph has the wrong size');
+    measured = { n, seconds: row.seconds };
+  }
+  return rows;
+}
+
+function randomGaussians(count: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = rng.normal();
+  return out;
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${seconds.toFixed(0)} s`;
+  if (seconds < 5400) return `${(seconds / 60).toFixed(0)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -135,16 +314,40 @@ export function perfMarkdown(r: PerfResult): string {
   if (r.embedding) lines.push(`| embedding ${r.embedding.arch} (forward) | ${b} | ${r.embedding.n} | ${r.embedding.batchSize} | ${f1(r.embedding.samplesPerSecond)} samples/s |`);
   if (r.scan) {
     const s = r.scan;
-    lines.push(`| scan ${s.arch}: embed | ${b} | ${s.n} | 256 | ${f2(s.embed)} s |`);
-    lines.push(`| scan ${s.arch}: neighbours | ${b} | ${s.n} | – | ${f2(s.neighbours)} s |`);
-    lines.push(`| scan ${s.arch}: hull search | ${b} | ${s.n} | – | ${f2(s.hulls)} s |`);
-    lines.push(`| scan ${s.arch}: pocket test | ${b} | ${s.n} | – | ${f2(s.pocketTest)} s |`);
-    lines.push(`| scan ${s.arch}: total | ${b} | ${s.n} | – | ${f2(s.total)} s (${s.pockets} confirmed pockets) |`);
+    const forward = (seconds: number) => `${f2(seconds)} s = ${f2(seconds / s.embed)}× a forward pass`;
+    lines.push(`| scan ${s.arch}: embed (one forward pass) | ${b} | ${s.n} | 256 | ${f2(s.embed)} s |`);
+    lines.push(`| scan ${s.arch}: neighbours | ${b} | ${s.n} | – | ${forward(s.neighbours)} |`);
+    lines.push(`| scan ${s.arch}: hull search | ${b} | ${s.n} | – | ${forward(s.hulls)} |`);
+    lines.push(`| scan ${s.arch}: pocket test | ${b} | ${s.n} | – | ${forward(s.pocketTest)} |`);
+    lines.push(`| scan ${s.arch}: total | ${b} | ${s.n} | – | ${forward(s.total)} (${s.pockets} confirmed pockets) |`);
+    lines.push(`| scan ${s.arch}: peak RSS${r.rssScope === 'stage' ? '' : ' (process so far)'} | ${b} | ${s.n} | – | ${f1(s.peakRssMiB)} MiB |`);
   }
   if (r.repair) {
     const p = r.repair;
     lines.push(`| repair ${p.arch} (fine-tune, ${p.relabelled} relabelled) | ${b} | ${p.repairSamples} | 64 | ${f2(p.repairSeconds)} s = ${f2(p.ratio)}× of 3-epoch training from scratch (est. ${f1(p.scratchSecondsEstimated)} s) |`);
   }
   lines.push(`| peak RSS | ${b} | – | – | ${f1(r.peakRssMiB)} MiB |`);
+  if (r.neighbourScaling.length) lines.push('', neighbourScalingMarkdown(r.neighbourScaling, b, r.rssScope));
+  return lines.join('\n');
+}
+
+/** The scaling table: one row per size, measured or estimated. */
+export function neighbourScalingMarkdown(rows: readonly NeighbourScalingRow[], backend: string, scope: 'stage' | 'process'): string {
+  const dim = rows[0]?.dim ?? SCALING_DIM;
+  const k = rows.find((row) => row.k > 0)?.k ?? DEFAULT_SCAN_SETTINGS.neighbours;
+  const lines = [
+    `Neighbours stage alone (${backend}): random ${dim}-d unit vectors, K = ${k}, exact.`,
+    '',
+    `| N | seconds | CPU seconds | peak RSS${scope === 'stage' ? '' : ' (process so far)'} | RSS before | graph |`,
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const row of rows) {
+    const n = row.n.toLocaleString('en-US');
+    if (row.seconds === null) {
+      lines.push(`| ${n} | not run${row.skipped ? `: ${row.skipped}` : ''} | – | – | – | ${f1(row.graphMiB)} MiB |`);
+      continue;
+    }
+    lines.push(`| ${n} | ${f2(row.seconds)} | ${f2(row.cpuSeconds ?? 0)} | ${f1(row.peakRssMiB ?? 0)} MiB | ${f1(row.rssBeforeMiB ?? 0)} MiB | ${f1(row.graphMiB)} MiB |`);
+  }
   return lines.join('\n');
 }

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src-main/engine/backend/index.js';
+import { neighbourScaling, neighbourScalingMarkdown, perfMarkdown, type PerfResult } from '../../../src-main/engine/bench/perf.js';
+import { CancelledError } from '../../../src-main/engine/errors.js';
+
+describe('neighbourScaling', () => {
+  it('measures the sizes in increasing order, estimates each from the largest measured so far, and skips those over the budget', async () => {
+    await initBackend('wasm');
+    const rows = await neighbourScaling([1200, 300, 600, 600], { dim: 8, k: 5, budgetSeconds: 1e9 });
+    expect(rows.map((r) => r.n)).toEqual([300, 600, 1200]);
+    for (const row of rows) {
+      expect(row.skipped).toBeUndefined();
+      expect(row.seconds).toBeGreaterThan(0);
+      expect(row.cpuSeconds).toBeGreaterThanOrEqual(0);
+      expect(row.peakRssMiB).toBeGreaterThan(0);
+      expect(row.rssBeforeMiB).toBeGreaterThan(0);
+      expect(row.graphMiB).toBeCloseTo((row.n * 5 * 8) / 2 ** 20, 12);
+      expect([row.dim, row.k]).toEqual([8, 5]);
+    }
+    expect(rows[0].estimatedSeconds).toBeNull();
+    expect(rows[1].estimatedSeconds).toBeCloseTo(rows[0].seconds! * 4, 9);
+    expect(rows[2].estimatedSeconds).toBeCloseTo(rows[1].seconds! * 4, 9);
+
+    const skipped = await neighbourScaling([400, 4_000_000], { dim: 4, k: 3, budgetSeconds: 60 });
+    expect(skipped[0].seconds).not.toBeNull();
+    expect(skipped[1]).toMatchObject({ n: 4_000_000, seconds: null, peakRssMiB: null });
+    expect(skipped[1].estimatedSeconds).toBeCloseTo(skipped[0].seconds! * 10_000 ** 2, 3);
+    expect(skipped[1].skipped).toMatch(/^estimated .*, over the 60 s budget$/);
+  });
+
+  it('stops with CancelledError when the signal fires', async () => {
+    await initBackend('wasm');
+    const controller = new AbortController();
+    controller.abort();
+    await expect(neighbourScaling([500], { dim: 4 }, { signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
+  });
+});
+
+describe('perf Markdown', () => {
+  const scaling = [
+    { n: 8000, dim: 128, k: 40, seconds: 1.5, cpuSeconds: 2.25, estimatedSeconds: null, peakRssMiB: 300.2, rssBeforeMiB: 250, graphMiB: 2.44 },
+    { n: 1_000_000, dim: 128, k: 40, seconds: null, cpuSeconds: null, estimatedSeconds: 23_437.5, peakRssMiB: null, rssBeforeMiB: null, graphMiB: 305.18, skipped: 'estimated 6.5 h, over the 20 min budget' },
+  ];
+
+  it('gives the scaling table a row per size, measured or not', () => {
+    const md = neighbourScalingMarkdown(scaling, 'wasm, 2 threads', 'stage');
+    expect(md).toContain('random 128-d unit vectors, K = 40, exact');
+    expect(md).toContain('| 8,000 | 1.50 | 2.25 | 300.2 MiB | 250.0 MiB | 2.4 MiB |');
+    expect(md).toContain('| 1,000,000 | not run: estimated 6.5 h, over the 20 min budget | – | – | – | 305.2 MiB |');
+    expect(neighbourScalingMarkdown(scaling, 'wasm, 2 threads', 'process')).toContain('peak RSS (process so far)');
+  });
+
+  it('states every scan stage as a multiple of the scan\'s own forward pass, and appends the scaling table', () => {
+    const result = {
+      backend: { name: 'wasm', threads: 2 }, training: [], embedding: null, repair: null, peakRssMiB: 512,
+      scan: { arch: 'cnn', n: 8000, embed: 2, neighbours: 1, hulls: 0.5, pocketTest: 1.5, total: 5, pockets: 0, forwardPasses: 2.5, peakRssMiB: 400 },
+      neighbourScaling: scaling, rssScope: 'stage',
+    } as unknown as PerfResult;
+    const md = perfMarkdown(result);
+    expect(md).toContain('| scan cnn: embed (one forward pass) | wasm, 2 threads | 8000 | 256 | 2.00 s |');
+    expect(md).toContain('| scan cnn: neighbours | wasm, 2 threads | 8000 | – | 1.00 s = 0.50× a forward pass |');
+    expect(md).toContain('| scan cnn: total | wasm, 2 threads | 8000 | – | 5.00 s = 2.50× a forward pass (0 confirmed pockets) |');
+    expect(md).toContain('| scan cnn: peak RSS | wasm, 2 threads | 8000 | – | 400.0 MiB |');
+    expect(md).toContain('| peak RSS | wasm, 2 threads | – | – | 512.0 MiB |');
+    expect(md.indexOf('Neighbours stage alone')).toBeGreaterThan(md.indexOf('| peak RSS |'));
+  });
+});
