@@ -4,6 +4,7 @@ import { evalCommand, infoCommand, predictCommand, trainCommand } from './comman
 import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
 import { repairCommand, scanCommand } from './clear-commands.js';
+import { reportCommand } from './report.js';
 import { attackCommand, benchCommand } from './bench.js';
 
-export const commands: Command[] = [demoCommand, trainCommand, evalCommand, predictCommand, infoCommand, scanCommand, repairCommand, attackCommand, benchCommand, serveCommand];
+export const commands: Command[] = [demoCommand, trainCommand, evalCommand, predictCommand, infoCommand, scanCommand, repairCommand, reportCommand, attackCommand, benchCommand, serveCommand];

@@ -31,6 +31,10 @@ export type Scenario = (typeof SCENARIOS)[number];
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoiceName = (typeof BACKENDS)[number];
 
+/** Formats `clearwb report` writes a scan's flagged samples in (engine/jobs/report.ts). */
+export const SCAN_REPORT_FORMATS = ['csv'] as const;
+export type ScanReportFormat = (typeof SCAN_REPORT_FORMATS)[number];
+
 /** The data-spec grammar: each form, and what it loads (engine/data/load.ts parses it). */
 export const DATA_SPEC_FORMS: readonly { form: string; means: string }[] = [
   { form: 'mnist', means: 'the built-in MNIST digits' },

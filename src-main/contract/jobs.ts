@@ -7,11 +7,11 @@
  * load it.
  */
 import { z } from 'zod';
-import { ARCHITECTURES, ATTACK_NAMES, ATTACK_VARIANTS, BACKENDS, SCENARIOS } from './catalogue.js';
+import { ARCHITECTURES, ATTACK_NAMES, ATTACK_VARIANTS, BACKENDS, SCAN_REPORT_FORMATS, SCENARIOS } from './catalogue.js';
 import {
   DEFAULT_FALSE_ALARM,
   type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportReportResult, type InfoResult,
-  type PerfSummary, type PocketView, type PredictResult, type RepairResult, type ScanResult, type TrainResult,
+  type PerfSummary, type PocketView, type PredictResult, type RepairResult, type ScanReportResult, type ScanResult, type TrainResult,
 } from './results.js';
 
 const path = z.string().min(1, 'a path is required').max(4096);
@@ -111,6 +111,12 @@ export const jobArgs = {
     out: path,
     title: z.string().min(1).max(200).optional(),
   }).strict(),
+  /** The samples a scan flags (members of its reported groups), one row each, written to a new file. */
+  scanReport: z.object({
+    scan: z.union([path, z.record(z.string(), z.unknown())]),
+    format: z.enum(SCAN_REPORT_FORMATS).default('csv'),
+    out: path,
+  }).strict(),
   /** The defence benchmark (README, "The benchmarks"), or with `perf` the speed benchmark. */
   bench: DataArgs.extend({
     perf: z.boolean().default(false),
@@ -155,6 +161,7 @@ export interface JobResults {
   datasetPreview: DatasetPreview;
   pocketView: PocketView;
   exportReport: ExportReportResult;
+  scanReport: ScanReportResult;
   bench: BenchSummary | PerfSummary;
 }
 

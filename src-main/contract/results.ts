@@ -3,7 +3,7 @@
  * boundary. The engine produces them, the CLI writes them to files, and the desktop app stores
  * them in the project; its charts read `statistics` directly. Types and schema names only.
  */
-import type { AttackName, Scenario } from './catalogue.js';
+import type { AttackName, ScanReportFormat, Scenario } from './catalogue.js';
 
 export const SCAN_SCHEMA = 'clear-scan/2';
 export const REPAIR_SCHEMA = 'clear-repair/1';
@@ -284,6 +284,9 @@ export interface PocketView {
 }
 
 export interface ExportReportResult { html: string; json: string; dir: string }
+
+/** A scan's flagged samples written to a file (`clearwb report`): how many rows, from how many reported groups. */
+export interface ScanReportResult { out: string; format: ScanReportFormat; rows: number; groups: number; withSources: boolean }
 
 /** What every bench result shares (the full records are engine/bench's BenchResult and PerfResult, which extend these). */
 export interface BenchSummary {

@@ -1,9 +1,9 @@
 // Where flagged samples came from, end to end: real MNIST digits written as a folder dataset of
 // named PNG files, 40 label-flip copies of one test digit planted among them as
 // planted-NN.png files; a model trained on the folder, scanned. The scan's pocket members carry
-// their file names, each checked against the file whose pixels the member holds, and the
-// candidate group holding the copies names the planted files (whether this small model's scan
-// reports it at 1% is not what is tested here).
+// their file names, each checked against the file whose pixels the member holds, the
+// candidate group holding the copies names the planted files, and `clearwb report`'s CSV
+// (the scanReport job) lists every flagged sample with its file, label and new label.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +14,7 @@ import { loadDataset } from '../../src-main/engine/data/load.js';
 import { sampleSize, type Dataset, type Split } from '../../src-main/engine/data/dataset.js';
 import { labelFlipAttack } from '../../src-main/engine/attacks/label-flip.js';
 import { scanJob, trainJob } from '../../src-main/engine/jobs/clear.js';
+import { scanReportJob } from '../../src-main/engine/jobs/report.js';
 import type { ScanResult } from '../../src-main/engine/clear/types.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-sources-'));
@@ -62,7 +63,8 @@ beforeAll(async () => {
   const model = path.join(dir, 'model');
   await trainJob({ ...data, arch: 'cnn', seed: 0, out: model });
   scanFile = path.join(dir, 'scan.json');
-  scan = await scanJob({ ...data, model, falseAlarm: 0.01, out: scanFile });
+  // At 5%: this small model's scan puts the copies' group near p = 0.014, so the report below has rows.
+  scan = await scanJob({ ...data, model, falseAlarm: 0.05, out: scanFile });
   ds = await loadDataset(data.data);
 }, 900_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,5 +90,20 @@ describe('the sources of a scan\'s pockets', () => {
     const group = [...scan.pockets].sort((a, b) => planted(b) - planted(a))[0];
     expect(planted(group)).toBeGreaterThanOrEqual(COPIES * 0.9);
     expect(group.attackerClass).toBe(ATTACKER);
+  });
+
+  it('are the source column of the CSV report, one row per flagged sample', async () => {
+    const out = path.join(dir, 'flagged.csv');
+    const result = await scanReportJob({ scan: scanFile, format: 'csv', out });
+    const [header, ...rows] = readFileSync(out, 'utf8').trimEnd().split('\r\n');
+    expect(header).toBe('index,source,label,relabel,pocket');
+    const reported = scan.pockets.filter((p) => p.confirmed || p.attempt);
+    expect(reported.length).toBeGreaterThan(0);
+    const expected = reported.flatMap((p) => p.members.map((m, k) => [m, p.sources![k], '7', String(p.enclosingClass), p.id] as const)
+      .sort((a, b) => a[0] - b[0]).map((r) => r.join(',')));
+    expect(rows).toEqual(expected);
+    expect(result).toEqual({ out, format: 'csv', rows: rows.length, groups: reported.length, withSources: true });
+    expect(rows.filter((r) => /,train\/7\/planted-\d\d\.png,7,/.test(r)).length).toBeGreaterThanOrEqual(COPIES * 0.9);
+    await expect(scanReportJob({ scan: scanFile, format: 'csv', out })).rejects.toThrow(/already exists; choose a new name so nothing is overwritten/);
   });
 });

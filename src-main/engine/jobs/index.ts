@@ -8,6 +8,7 @@ import type { JobContext } from '../progress.js';
 import { evalJob, infoJob, predictJob, repairJob, scanJob, trainJob } from './clear.js';
 import { datasetPreviewJob, exportReportJob, pocketViewJob } from './ui.js';
 import { attackJob, benchJob } from './bench.js';
+import { scanReportJob } from './report.js';
 
 export const handlers: JobHandlers<JobContext> = {
   train: trainJob,
@@ -21,4 +22,5 @@ export const handlers: JobHandlers<JobContext> = {
   datasetPreview: datasetPreviewJob,
   pocketView: pocketViewJob,
   exportReport: exportReportJob,
+  scanReport: scanReportJob,
 };
