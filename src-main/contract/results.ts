@@ -52,7 +52,8 @@ export interface Pocket {
    * a CSV line (`data.csv:14`), an item of an IDX, NumPy or CIFAR file (`data.npz[x_train][12]`),
    * the built-in digits' place in their package (`mnist[3][17]`). Absent when the training data
    * did not record it (data built in memory, scans made before sources were kept): the field is
-   * optional, so those scans keep the schema `clear-scan/2` and still read.
+   * optional, so those scans keep the schema `clear-scan/2` and still read. Display only: no
+   * repair decision reads it.
    */
   sources?: string[];
   attackerClass: number;

@@ -69,6 +69,7 @@ describe('the CSV of flagged samples', () => {
     await expect(scanReportJob({ scan: notScan, format: 'csv', out: path.join(dir, 'x.csv') })).rejects.toThrow(/is not a CLEAR scan result \(expected schema clear-scan\/2; schema: /);
     const bad = scan();
     bad.pockets[0].sources = ['only one'];
-    await expect(scanReportJob({ scan: bad as never, format: 'csv', out: path.join(dir, 'y.csv') })).rejects.toThrow(/pockets\.0\.sources: sources must give one source per member/);
+    await expect(scanReportJob({ scan: bad as never, format: 'csv', out: path.join(dir, 'y.csv') }))
+      .rejects.toThrow('The scan given lists 1 sources for the 3 members of pocket 1, so they cannot be matched to its samples.');
   });
 });

@@ -54,6 +54,12 @@ export function flaggedCsv(scan: ScanResult): { text: string; rows: number; grou
 export async function scanReportJob(args: JobArgs<'scanReport'>): Promise<ScanReportResult> {
   const scan = typeof args.scan === 'string' ? readScanFile(args.scan) : parseScan(args.scan);
   if (args.format !== 'csv') throw new UserError(`The report format ${args.format} is not one this app writes; use csv.`);
+  // Sources are shown, not checked, when a scan is read; a report of them must not put one beside the wrong sample.
+  const misaligned = scan.pockets.find((p) => (p.confirmed || p.attempt) && p.sources !== undefined && p.sources.length !== p.members.length);
+  if (misaligned) {
+    const where = typeof args.scan === 'string' ? `The scan ${args.scan}` : 'The scan given';
+    throw new UserError(`${where} lists ${misaligned.sources!.length} sources for the ${misaligned.members.length} members of pocket ${misaligned.id}, so they cannot be matched to its samples.`);
+  }
   const { text, rows, groups } = flaggedCsv(scan);
   writeNewFileAtomically(args.out, text);
   const withSources = scan.pockets.some((p) => (p.confirmed || p.attempt) && p.sources !== undefined);

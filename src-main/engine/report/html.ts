@@ -75,7 +75,7 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
     if (p.sources) {
       // Where each member came from (a file, a CSV line, an array item), so the analyst can find and remove it.
       parts.push(`<details><summary>Members: ${p.members.length} training samples and where each came from</summary>${
-        table(['training index', 'source'], p.members.map((m, k) => [m, p.sources![k]]))}</details>`);
+        table(['training index', 'source'], p.members.map((m, k) => [m, p.sources![k] ?? '']))}</details>`);
     } else {
       parts.push(`<p class="small">Members (training indices): ${escapeHtml(p.members.join(', '))}</p>`);
     }
