@@ -9,6 +9,7 @@
 //   worker            → engine, contract (the engine worker's child entry only)
 //   engine            → nothing above it (no app, serve, cli, worker, preload, renderer)
 //   contract          → zod only
+//   files             → node built-ins only (file safety the engine and the hosts share)
 import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
@@ -48,6 +49,8 @@ export default tseslint.config(
   },
   layer(['src-main/engine/**'], ['**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/host/**', '**/preload/**', '**/src-renderer/**', 'electron'],
     'engine modules, tfjs, node built-ins'),
+  layer(['src-main/files/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/host/**', '**/project/**', '**/preload/**', '**/contract/**', '@tensorflow/*', 'electron'],
+    'node built-ins only'),
   layer(['src-main/contract/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/host/**', '@tensorflow/*', 'electron', 'node:*'],
     'zod only'),
   layer(['src-main/worker/**'], ['**/app/**', '**/serve/**', '**/cli/**', '**/host/**', '**/preload/**', 'electron'],
@@ -62,7 +65,7 @@ export default tseslint.config(
     'contract, node built-ins'),
   layer(['src-main/preload/**'], ['**/engine/**', '**/app/**', '**/serve/**', '**/cli/**', '**/worker/**', '**/host/**', '@tensorflow/*'],
     'contract, electron (contextBridge, ipcRenderer)'),
-  layer(['src-renderer/**'], ['**/src-main/engine/**', '**/src-main/app/**', '**/src-main/serve/**', '**/src-main/cli/**', '**/src-main/worker/**', '**/src-main/host/**', '**/src-main/project/**', '@tensorflow/*', 'electron', 'node:*', 'fs', 'path'],
+  layer(['src-renderer/**'], ['**/src-main/engine/**', '**/src-main/app/**', '**/src-main/serve/**', '**/src-main/cli/**', '**/src-main/worker/**', '**/src-main/host/**', '**/src-main/project/**', '**/src-main/files/**', '@tensorflow/*', 'electron', 'node:*', 'fs', 'path'],
     'src-main/contract (types, schemas) and the renderer\'s own modules'),
   {
     files: ['test/**', 'scripts/**', 'bench/**'],

@@ -10,12 +10,13 @@
  * temporary sibling of ours (`.NAME.partial-<16 hex>`, marked while it is filled) that is
  * renamed into place as a whole; on failure exactly the files and folders it created are
  * removed, and an old leftover of a crashed copy is removed by the next copy to that name.
- * The naming and the marker are the engine's (engine/model/files.ts), so either side's
- * leftovers are recognised; this layer may not import the engine, so they are restated here.
+ * The naming, the marker and the containment checks are shared with the engine's model files
+ * through src-main/files/guard.ts, so either side's leftovers are recognised.
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs, mkdirSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { PARTIAL_MARKER, STALE_PARTIAL_MS, escapeRegExp, partialName, quoteName, kindOf, isInside } from '../files/guard.js';
+export { PARTIAL_MARKER, STALE_PARTIAL_MS, quoteName, kindOf } from '../files/guard.js';
 
 /** A mistake the user can fix (a wrong folder, say); its message is one sentence. */
 export class ProjectError extends Error {
@@ -23,10 +24,6 @@ export class ProjectError extends Error {
   constructor(message: string) { super(message); this.name = 'ProjectError'; }
 }
 
-/** Present in a temporary folder of ours while it is being filled (the engine's name too). */
-export const PARTIAL_MARKER = '.clear-partial';
-/** A leftover temporary folder or file older than this is from a write that crashed. */
-export const STALE_PARTIAL_MS = 60 * 60 * 1000;
 /** Largest model.json read (the engine's default modelJsonBytes). */
 export const MODEL_JSON_BYTES = 64 * 1024 * 1024;
 /** Largest single weight file hashed or copied (the engine's default fileBytes). */
@@ -38,35 +35,7 @@ const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
 const READ_NOFOLLOW = READ_FLAGS | (fsConstants.O_NOFOLLOW ?? 0);
 const CHUNK = 1024 * 1024;
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function partialName(base: string): string {
-  return `.${base}.partial-${randomBytes(8).toString('hex')}`;
-}
-
-/** A name from a file, quoted for a message: control characters escaped, long names cut. */
-export function quoteName(name: string): string {
-  return JSON.stringify(name.length > 120 ? `${name.slice(0, 117)}...` : name);
-}
-
-export function kindOf(stat: Stats): string {
-  if (stat.isDirectory()) return 'a folder';
-  if (stat.isFIFO()) return 'a FIFO (named pipe)';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  if (stat.isSocket()) return 'a socket';
-  if (stat.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
-}
-
-function isInside(real: string, folderReal: string): boolean {
-  const rel = path.relative(folderReal, real);
-  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
-}
-
-async function lstatOrNull(p: string): Promise<Stats | null> {
+export async function lstatOrNull(p: string): Promise<Stats | null> {
   try { return await fs.lstat(p); } catch { return null; }
 }
 

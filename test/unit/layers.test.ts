@@ -82,7 +82,8 @@ function reach(graph: Map<string, string[]>, start: string, forbidden: RegExp): 
 describe('layer rule through chains of imports', () => {
   const graph = importGraph();
   const rules: [RegExp, RegExp, string][] = [
-    [/^src-renderer\//, /^src-main\/(engine|app|serve|cli|worker|host|project)\//, 'the renderer reaches only the contract'],
+    [/^src-renderer\//, /^src-main\/(engine|app|serve|cli|worker|host|project|files)\//, 'the renderer reaches only the contract'],
+    [/^src-main\/files\//, /^src-main\/(?!files\/)/, 'the shared file-safety code imports nothing of the product'],
     [/^src-main\/(app|serve|cli|host|project|preload)\//, /^src-main\/engine\//, 'tfjs and the engine run only in the worker'],
     [/^src-main\/contract\//, /^src-main\/(?!contract\/)/, 'the contract imports nothing of the product but itself'],
     [/^src-main\/engine\//, /^src-main\/(app|serve|cli|worker|host|project|preload)\//, 'the engine imports nothing above it'],

@@ -12,12 +12,13 @@
  * Writing is atomic: the files go into a hidden sibling folder of ours, which is renamed into
  * place as a whole; nothing of the user's is ever deleted recursively.
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync, constants as fsConstants, existsSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync,
   readSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import path from 'node:path';
+import { PARTIAL_MARKER, STALE_PARTIAL_MS, escapeRegExp, partialName, quoteName, kindOf, isInside } from '../../files/guard.js';
+export { PARTIAL_MARKER, STALE_PARTIAL_MS, quoteName } from '../../files/guard.js';
 import { UserError } from '../errors.js';
 import { checkLimit } from '../limits.js';
 
@@ -36,27 +37,6 @@ export interface FolderFile {
   name: string;
   real: string;
   stat: Stats;
-}
-
-/** A name from a model file, quoted for a message: control characters escaped, long names cut. */
-export function quoteName(name: string): string {
-  const cut = name.length > 120 ? `${name.slice(0, 117)}...` : name;
-  return JSON.stringify(cut);
-}
-
-function kindOf(stat: Stats): string {
-  if (stat.isDirectory()) return 'a folder';
-  if (stat.isFIFO()) return 'a FIFO (named pipe)';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  if (stat.isSocket()) return 'a socket';
-  if (stat.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
-}
-
-function isInside(real: string, folderReal: string): boolean {
-  const rel = path.relative(folderReal, real);
-  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 export function openModelFolder(dir: string): ModelFolder {
@@ -169,22 +149,8 @@ export function assertWritableOutput(dir: string, what = 'output folder'): void 
   }
 }
 
-/** Present in a temporary folder of ours while it is being filled; removed just before the rename. */
-export const PARTIAL_MARKER = '.clear-partial';
-/** A leftover temporary folder or file older than this is from a save that crashed. */
-export const STALE_PARTIAL_MS = 60 * 60 * 1000;
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 function partialPattern(base: string): RegExp {
   return new RegExp(`^\\.${escapeRegExp(base)}\\.partial-[0-9a-f]{16}$`);
-}
-
-/** The name of a new temporary sibling of ours for `base`: `.BASE.partial-<16 hex>`. */
-export function partialName(base: string): string {
-  return `.${base}.partial-${randomBytes(8).toString('hex')}`;
 }
 
 /**
