@@ -7,6 +7,8 @@
  * unit vectors, {@link neighbourScaling}).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { backendInfo, backendName } from '../backend/index.js';
 import { cloneModel } from '../attacks/index.js';
 import { embedSplit } from '../features/embed.js';
@@ -50,7 +52,11 @@ export interface NeighbourScalingRow {
   cpuSeconds: number | null;
   /** Before running: the largest size measured before it, scaled by (n / n₀)² (null for the first size). */
   estimatedSeconds: number | null;
-  /** Peak RSS of the process while this size ran ({@link PerfResult.rssScope}), and its RSS just before. */
+  /**
+   * Peak RSS of the process while this size ran ({@link PerfResult.rssScope}), and its RSS just
+   * before, after a garbage collection, with this size's random features already made. Memory
+   * the wasm heap once took stays with the process, so a size reuses what smaller ones grew.
+   */
   peakRssMiB: number | null;
   rssBeforeMiB: number | null;
   /** The graph itself: n × k indices and distances. */
@@ -127,6 +133,17 @@ class RssPeaks {
 
   private current(): number {
     return (this.scope === 'stage' ? RssPeaks.statusKiB('VmHWM') ?? 0 : process.resourceUsage().maxRSS) / 1024;
+  }
+
+  /**
+   * Collects JavaScript garbage, so that what a stretch measures is not what an earlier one
+   * left: V8 exposes `gc` to code compiled after the flag is set. Best effort.
+   */
+  static collectGarbage(): void {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      (vm.runInNewContext('gc') as () => void)();
+    } catch { /* not available in this runtime */ }
   }
 
   private static reset(): boolean {
@@ -271,6 +288,7 @@ export async function neighbourScaling(
     const message = `neighbours scaling: ${n.toLocaleString('en-US')} samples${estimatedSeconds !== null ? ` (estimated ${formatDuration(estimatedSeconds)})` : ''}`;
     ctx.onProgress?.({ stage: 'perf', fraction: index / ordered.length, message });
     let features: Float32Array | undefined = randomGaussians(n * dim, (options.seed ?? 0) + n);
+    RssPeaks.collectGarbage();
     row.rssBeforeMiB = rss.now();
     rss.take();
     const wall = performance.now();
