@@ -289,8 +289,8 @@ export async function neighbourScaling(
     ctx.onProgress?.({ stage: 'perf', fraction: index / ordered.length, message });
     let features: Float32Array | undefined = randomGaussians(n * dim, (options.seed ?? 0) + n);
     RssPeaks.collectGarbage();
-    row.rssBeforeMiB = rss.now();
     rss.take();
+    row.rssBeforeMiB = rss.now();
     const wall = performance.now();
     const cpu = process.cpuUsage();
     const normalised = normaliseFeatures(features, n, dim, 'l2');
