@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import nodePath from 'node:path';
-import { ATTACKS, getAttack, trainCleanFeatureModel, type AttackName } from '../attacks/index.js';
+import { ATTACKS, getAttack, trainCleanFeatureModel } from '../attacks/index.js';
 import { backendName } from '../backend/index.js';
 import { benchDefences, type BenchResult, type TrialRecord } from '../bench/defence.js';
 import { checkpointKey, openCheckpoint } from '../bench/checkpoint.js';
@@ -15,15 +15,13 @@ import { benchPerf, type PerfResult } from '../bench/perf.js';
 import { splitModel, type SplitModel } from '../features/split.js';
 import { saveDatasetDir } from '../data/save.js';
 import { UserError } from '../errors.js';
-import { getDataset, type DataOptions } from './clear.js';
+import { getDataset } from './clear.js';
 import { assertModelFitsData, assertWritableOutput, loadModel } from '../model/io.js';
 import type { JobContext } from '../progress.js';
-import type { JobInput } from '../../contract/jobs.js';
+import type { JobArgs, JobInput } from '../../contract/jobs.js';
 
-export interface AttackJobArgs extends DataOptions {
-  attack: AttackName; target: number; attackerClass: number; poisons?: number;
-  epsilon?: number; seed: number; featureModel?: string; out: string;
-}
+/** The attack job's arguments as the contract declares them. */
+export type AttackJobArgs = JobArgs<'attack'>;
 
 export async function attackJob(args: AttackJobArgs, ctx: JobContext = {}) {
   assertWritableOutput(args.out, 'poisoned dataset folder');

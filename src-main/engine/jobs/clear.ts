@@ -4,8 +4,8 @@
  * in-process paths and the benchmark call them directly.
  */
 import { backendName } from '../backend/index.js';
-import type { Dataset, SplitName } from '../data/dataset.js';
-import { getDataset, type DataOptions } from './datasets.js';
+import type { Dataset } from '../data/dataset.js';
+import { getDataset } from './datasets.js';
 import { buildArchitecture } from '../model/architectures.js';
 import { assertModelFitsData, defaultFeatureLayer, loadModel, saveModel, assertWritableOutput } from '../model/io.js';
 import { evaluateSplit, predictSplit, trainModel } from '../model/train.js';
@@ -75,7 +75,7 @@ export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures'> & 
   }
 }
 
-export async function evalJob(args: DataOptions & { model: string; split: SplitName }, ctx: JobContext = {}) {
+export async function evalJob(args: JobArgs<'eval'>, ctx: JobContext = {}) {
   const ds = await getDataset(args);
   const loaded = await loadModel(args.model);
   try {
@@ -91,7 +91,7 @@ export async function evalJob(args: DataOptions & { model: string; split: SplitN
   }
 }
 
-export async function predictJob(args: DataOptions & { model: string; split: SplitName; index: number }, ctx: JobContext = {}) {
+export async function predictJob(args: JobArgs<'predict'>, ctx: JobContext = {}) {
   const ds = await getDataset(args);
   const split = ds[args.split];
   if (args.index >= split.count) {
@@ -110,7 +110,7 @@ export async function predictJob(args: DataOptions & { model: string; split: Spl
   }
 }
 
-export async function infoJob(args: { model: string }) {
+export async function infoJob(args: JobArgs<'info'>) {
   const loaded = await loadModel(args.model);
   try {
     const m = loaded.model;
@@ -183,7 +183,7 @@ export async function resolveReference(name: string | null | undefined, ds: Data
   return { name, split: { images, labels, count: labels.length } };
 }
 
-export async function scanJob(args: DataOptions & { model: string; featureLayer?: string; falseAlarm: number; neighbours?: number; reference?: string; out?: string }, ctx: JobContext = {}) {
+export async function scanJob(args: JobArgs<'scan'>, ctx: JobContext = {}) {
   if (args.out && existsSync(args.out)) throw new UserError(`The file ${args.out} already exists; choose a new name so nothing is overwritten.`);
   const ds = await getDataset(args);
   const loaded = await loadModel(args.model);
@@ -200,7 +200,7 @@ export async function scanJob(args: DataOptions & { model: string; featureLayer?
   }
 }
 
-export async function repairJob(args: DataOptions & { model: string; scan: string; out: string; epochs?: number; learningRate?: number; seed: number }, ctx: JobContext = {}) {
+export async function repairJob(args: JobArgs<'repair'>, ctx: JobContext = {}) {
   const scan = readScanFile(args.scan);
   assertWritableOutput(args.out, 'repaired model folder');
   const ds = await getDataset(args);

@@ -7,6 +7,7 @@
  * space; a flat picture of a 128-d hull can overlap points that
  * are well outside it, and the view says so.
  */
+import type { JobArgs } from '../../contract/jobs.js';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -17,7 +18,7 @@ import { embedSplit } from '../features/embed.js';
 import { splitModel } from '../features/split.js';
 import type { Pocket, RepairResult, ScanResult } from '../clear/types.js';
 import { parseRepair, parseScan, readRepairFile, readScanFile } from '../clear/evidence.js';
-import { getDataset, type DataOptions } from './datasets.js';
+import { getDataset } from './datasets.js';
 import { assertModelFitsData, loadModel } from '../model/io.js';
 import type { JobContext } from '../progress.js';
 import { throwIfCancelled, UserError } from '../errors.js';
@@ -49,7 +50,7 @@ export function samplePng(split: Pick<Split, 'images'>, shape: readonly [number,
 
 const PREVIEW_TARGETS = 12;
 
-export async function datasetPreviewJob(args: DataOptions & { samplesPerClass: number }, ctx: JobContext = {}) {
+export async function datasetPreviewJob(args: JobArgs<'datasetPreview'>, ctx: JobContext = {}) {
   const ds = await getDataset(args);
   throwIfCancelled(ctx.signal);
   const classes = ds.classNames.length;
@@ -184,9 +185,7 @@ export function hull2d(points: [number, number][]): [number, number][] {
 export type { PointRole } from '../../contract/results.js';
 import type { PointRole } from '../../contract/results.js';
 
-export async function pocketViewJob(args: DataOptions & {
-  model: string; scan: string | Record<string, unknown>; pocketId: number; nearby: number; pairs: number;
-}, ctx: JobContext = {}) {
+export async function pocketViewJob(args: JobArgs<'pocketView'>, ctx: JobContext = {}) {
   const scan = readScan(args.scan);
   const pocket: Pocket | undefined = scan.pockets.find((p) => p.id === args.pocketId);
   if (!pocket) throw new UserError(`The scan has no pocket ${args.pocketId}; its pockets are ${scan.pockets.map((p) => p.id).join(', ') || 'none'}.`);
@@ -260,9 +259,7 @@ function freeBaseName(dir: string, base: string): string {
   }
 }
 
-export async function exportReportJob(args: {
-  scan: string | Record<string, unknown>; repair?: string | Record<string, unknown>; out: string; title?: string;
-}) {
+export async function exportReportJob(args: JobArgs<'exportReport'>) {
   const scan = readScan(args.scan);
   const repair = args.repair ? readRepair(args.repair) : undefined;
   if (existsSync(args.out) && !statSync(args.out).isDirectory()) throw new UserError(`The report folder ${args.out} is a file; choose a folder.`);
