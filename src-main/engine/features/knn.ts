@@ -14,7 +14,7 @@
  * - The K + 1 best columns of every row are selected as each block is read, once (on wasm in
  *   place on the wasm heap, without a copy): a row keeps its K + 1 best so far and the score
  *   of the worst of them, and a score that does not beat it (nearly every score after the
- *   first column block) costs one comparison. The backend's `topk`, which sorted each whole
+ *   first column block) costs one comparison. The backend's `topk`, which ranked each whole
  *   row, is gone; the selection gives the same candidates in the same order
  *   ({@link RunningTopK}), and a column block's scores are the same float32 values the
  *   whole row's product gave.
