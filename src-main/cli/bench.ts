@@ -106,6 +106,7 @@ export const benchCommand: Command = {
     { name: 'resume', type: 'boolean', help: 'continue the run in --out (its checkpoint, or a finished bench.json to extend), reusing the trials it finished' },
     { name: 'perf', type: 'boolean', help: 'speed benchmark instead: throughput, scan stages, repair time, memory' },
     { name: 'batches', type: 'int', value: 'N', help: '--perf: training batches measured per architecture (default 100)' },
+    { name: 'scaling', type: 'boolean', help: '--perf: also the scaling table, the neighbours stage alone on random vectors at 8k, 30k, 60k, 250k and 1M samples (sizes estimated past 20 minutes are skipped; adds up to about half an hour)' },
     { name: 'perf-backends', type: 'string', list: true, schema: z.array(BackendChoice), value: 'LIST', help: `--perf: also measure these backends in child processes (any of ${BACKENDS.filter((b) => b !== 'auto').join(', ')})` },
     { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json, bench.md, trials.jsonl (every finished trial, kept) and one ROC plot per case (roc-CASE.svg); perf.json, perf.md with --perf' },
   ]),
@@ -117,7 +118,7 @@ export const benchCommand: Command = {
     const arch = archs?.length === 1 ? archs[0] : undefined;
     if (a.perf) {
       const r = await io.run('bench', {
-        ...data, perf: true, batches: a.batches as number | undefined, seed: a.seed as number | undefined,
+        ...data, perf: true, batches: a.batches as number | undefined, scaling: a.scaling as boolean | undefined, seed: a.seed as number | undefined,
         arch: arch as ArchitectureName | undefined, argv, out: a.out as string | undefined,
       }) as unknown as PerfLike & Record<string, unknown>;
       io.say(r.markdown);

@@ -135,6 +135,8 @@ export const jobArgs = {
     reference: z.number().int().min(0).max(100_000).optional(),
     resume: z.boolean().optional(),
     batches: z.number().int().min(1).max(10000).optional(),
+    /** --perf: also the neighbours stage alone on random vectors at 8k…1M samples (minutes to tens of minutes). */
+    scaling: z.boolean().optional(),
     argv: z.array(z.string().max(4096)).max(200).optional(),
     out: path.optional(),
   }).strict(),
