@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { UsageError, withSchemas, type ParsedArgs } from './args.js';
 import { dataOptions, type Command } from './commands.js';
 import { formatSeconds } from './progress.js';
+import { BENCH_SCHEMA, PERF_SCHEMA, type BenchSummary, type PerfSummary } from '../contract/results.js';
 import { BackendChoice, jobArgs } from '../contract/jobs.js';
 import { ATTACK_NAMES, BACKENDS, type ArchitectureName, type AttackName, type AttackVariant, type Scenario } from '../contract/catalogue.js';
 
@@ -53,9 +54,10 @@ export const attackCommand: Command = {
   },
 };
 
-interface PerfLike {
-  markdown: string; backend: { name: string; threads: number };
-  training: { arch: string; samplesPerSecond: number; batchSize: number; threads: number; backend: string }[];
+/** The bench job answers a --perf run with a perf result and any other run with a defence result. */
+function expectSchema<T extends BenchSummary | PerfSummary>(r: BenchSummary | PerfSummary, schema: T['schema']): T {
+  if (r.schema !== schema) throw new Error(`The bench returned a ${r.schema} result where ${schema} was expected.`);
+  return r as T;
 }
 
 function repoRoot(): string {
@@ -120,19 +122,20 @@ export const benchCommand: Command = {
       const r = await io.run('bench', {
         ...data, perf: true, batches: a.batches as number | undefined, scaling: a.scaling as boolean | undefined, seed: a.seed as number | undefined,
         arch: arch as ArchitectureName | undefined, argv, out: a.out as string | undefined,
-      }) as unknown as PerfLike & Record<string, unknown>;
+      }).then((x) => expectSchema<PerfSummary>(x, PERF_SCHEMA));
       io.say(r.markdown);
-      const others: Record<string, unknown>[] = [];
+      const others: PerfSummary[] = [];
       const wanted = ((a.perfBackends as string[] | undefined) ?? []).filter((b) => b !== r.backend.name);
       for (const backend of wanted) {
         const childArgs = [path.join(repoRoot(), 'bin', 'clearwb.js'), 'bench', '--perf', '--backend', backend, '--json', '--data', data.data,
           ...(data.limit !== undefined ? ['--limit', String(data.limit)] : []), ...(a.batches !== undefined ? ['--batches', String(a.batches)] : [])];
         const c = await runChild(process.execPath, childArgs, 600_000);
         try {
-          const child = JSON.parse(c.stdout.trim().split('\n').at(-1) ?? '') as PerfLike & { error?: string };
+          // The child's --json output: a perf result, or { error } when it failed.
+          const child = JSON.parse(c.stdout.trim().split('\n').at(-1) ?? '') as PerfSummary & { error?: string };
           if (child.error) throw new Error(child.error);
           if (child.backend.name !== backend) { io.say(`Backend ${backend} did not load (got ${child.backend.name}).`); continue; }
-          others.push(child as unknown as Record<string, unknown>);
+          others.push(child);
           io.say(`\nBackend ${backend} (child process):\n${child.markdown}`);
         } catch (err) {
           io.say(`Backend ${backend}: not measured (${err instanceof Error ? err.message : 'no result'}).`);
@@ -156,9 +159,9 @@ export const benchCommand: Command = {
       poisons: poisons && poisons.length === 1 ? poisons[0] : poisons, variants, reference: a.reference as number | undefined,
       epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
       full: a.full as boolean | undefined, resume: a.resume as boolean | undefined, argv, out: a.out as string | undefined,
-    }) as { markdown: string; seconds: number; backend: { name: string; threads: number }; settings: { trials: number; cleanTrials: number } };
+    }).then((x) => expectSchema<BenchSummary>(x, BENCH_SCHEMA));
     io.say(r.markdown);
     io.say(`\n${r.settings.trials} trial(s) per case and ${r.settings.cleanTrials} clean trial(s) per scenario in ${formatSeconds(r.seconds)} on ${r.backend.name} (${r.backend.threads} threads).${a.out ? ` Wrote ${path.join(a.out as string, 'bench.json')}, bench.md, trials.jsonl and the ROC plots.` : ''}`);
-    return r as unknown as Record<string, unknown>;
+    return r;
   },
 };
