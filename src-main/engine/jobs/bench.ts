@@ -15,7 +15,7 @@ import { benchPerf, type PerfResult } from '../bench/perf.js';
 import { splitModel, type SplitModel } from '../features/split.js';
 import { saveDatasetDir } from '../data/save.js';
 import { UserError } from '../errors.js';
-import { getDataset } from './clear.js';
+import { getDataset } from './datasets.js';
 import { assertModelFitsData, assertWritableOutput, loadModel } from '../model/io.js';
 import type { JobContext } from '../progress.js';
 import type { JobArgs, JobInput } from '../../contract/jobs.js';
