@@ -12,3 +12,20 @@ export function formatPValue(p: number): string {
 export function formatLevel(level: number): string {
   return `${Number((level * 100).toPrecision(2))}%`;
 }
+
+/**
+ * A value from a message as an error may quote it: its JSON text (cut at 200 characters), or
+ * only its type when JSON cannot write it (a bigint, a cycle, an object without a prototype's
+ * toJSON), so writing an error about a hostile value never throws.
+ */
+export function shownValue(value: unknown): string {
+  let text: string | undefined;
+  try { text = JSON.stringify(value); } catch { text = undefined; }
+  if (text === undefined) return `a value of type ${typeof value}`;
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/** Anything thrown as text: its String() when that works (an object without a prototype has none). */
+export function thrownText(err: unknown): string {
+  try { return String(err); } catch { return `a thrown ${typeof err}`; }
+}

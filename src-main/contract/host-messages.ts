@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { JOB_NAMES, parseJobRequest, type JobName } from './jobs.js';
 import { JobError, ProgressEventSchema } from './messages.js';
 import { id } from './fields.js';
+import { shownValue } from './format.js';
 import { appCalls, AppCallName, APP_CALL_NAMES } from './app-calls.js';
 
 
@@ -62,7 +63,7 @@ export function parseCall(call: unknown, args: unknown): ParsedCall {
   }
   return {
     ok: false,
-    error: `Unknown call ${JSON.stringify(call)}; the calls are the engine jobs (${JOB_NAMES.join(', ')}) and ${APP_CALL_NAMES.join(', ')}.`,
+    error: `Unknown call ${shownValue(call)}; the calls are the engine jobs (${JOB_NAMES.join(', ')}) and ${APP_CALL_NAMES.join(', ')}.`,
   };
 }
 

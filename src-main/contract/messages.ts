@@ -3,6 +3,7 @@
  * worker. Replies are matched to requests by `id`; errors come back as data, not throws.
  */
 import { z } from 'zod';
+import { thrownText } from './format.js';
 
 export const ProgressEventSchema = z.object({
   stage: z.string(),
@@ -32,7 +33,7 @@ export type JobError = z.infer<typeof JobError>;
  */
 export function toJobError(err: unknown): JobError {
   const kind = (err as { kind?: unknown } | null)?.kind;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : thrownText(err);
   const parsed = ErrorKind.safeParse(kind);
   if (parsed.success) return { kind: parsed.data, message };
   return { kind: 'internal', message: `Internal error: ${message}` };

@@ -41,9 +41,10 @@ function runHandler<N extends JobName>(job: N, args: unknown, ctx: JobContext): 
 }
 
 async function runJob(id: string, job: unknown, args: unknown): Promise<void> {
-  const request = parseJobRequest(job, args);
   const controller = running.get(id)!;
   try {
+    // Inside the try: whatever the check throws becomes this job's failure, never a rejection that stops the queue.
+    const request = parseJobRequest(job, args);
     if (!request.ok) throw new UserError(request.error);
     if (controller.signal.aborted) throw new CancelledError();
     const result = await runHandler(request.job, request.args, {
