@@ -10,7 +10,7 @@
  * to compile when one side changes without the other. Unknown fields are dropped, not refused.
  */
 import { z } from 'zod';
-import { REPAIR_SCHEMA, SCAN_SCHEMA, type RepairResult, type ScanResult } from './results.js';
+import { REPAIR_ACTIONS, REPAIR_SCHEMA, SCAN_SCHEMA, type RepairAction, type RepairPlan, type RepairResult, type ScanResult } from './results.js';
 
 /**
  * A measurement shown to the user but never acted on. JSON has no NaN or infinity (it writes
@@ -108,6 +108,19 @@ export const ScanResultSchema = z.object({
   timings: z.object({ embed: measured, neighbours: measured, hulls: measured, pocketTest: measured, total: measured }),
 });
 
+/**
+ * A repair plan as it arrives (a job argument, a project file, a report): its shape only.
+ * Whether its groups are the scan's reported ones and its excluded samples their members is
+ * the engine's check (engine/clear/plan.ts), since that needs the scan.
+ */
+export const RepairPlanSchema = z.object({
+  pockets: z.array(z.object({
+    id: index,
+    action: z.enum(REPAIR_ACTIONS as [RepairAction, ...RepairAction[]]),
+    exclude: z.array(index).max(1_000_000).default([]),
+  }).strict()).max(100_000),
+}).strict();
+
 const accuracySide = z.object({ accuracy: measured, perClass: z.array(measured), suspected: z.boolean(), openPockets: count });
 
 export const RepairResultSchema = z.object({
@@ -116,6 +129,8 @@ export const RepairResultSchema = z.object({
   backend: z.string().max(100),
   model: z.object({ from: name, fromFingerprint: fingerprint, out: name, fingerprint }),
   relabelled: z.array(z.object({ index, from: index, to: index })),
+  removed: z.array(index).optional(),
+  plan: RepairPlanSchema.optional(),
   settings: z.object({ epochs: count, learningRate: z.number().positive(), replay: count, interiorProbes: count, seed: count }),
   before: accuracySide,
   after: accuracySide,
@@ -143,4 +158,5 @@ export function describeIssue(error: z.ZodError, input: unknown): string {
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
 export type ScanSchemaMatchesType = Assert<Same<z.infer<typeof ScanResultSchema>, ScanResult>>;
+export type RepairPlanSchemaMatchesType = Assert<Same<z.infer<typeof RepairPlanSchema>, RepairPlan>>;
 export type RepairSchemaMatchesType = Assert<Same<z.infer<typeof RepairResultSchema>, RepairResult>>;

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ARCHITECTURES, ATTACK_NAMES, ATTACK_VARIANTS, BACKENDS, SCAN_REPORT_FORMATS, SCENARIOS } from './catalogue.js';
+import { RepairPlanSchema } from './evidence.js';
 import {
   DEFAULT_FALSE_ALARM,
   type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportReportResult, type InfoResult,
@@ -46,6 +47,13 @@ export const jobArgs = {
     arch: z.enum(ARCHITECTURES).default('cnn'),
     from: path.optional(),
     freezeFeatures: z.boolean().default(false),
+    /**
+     * When the data holds a simulated attack: a model without the poisons (the one used before
+     * the data was poisoned) whose prediction of the target the result reports beside the new model's.
+     */
+    compareWith: path.optional(),
+    /** When the data holds a simulated attack: also train a clean victim on the attack's source data, same settings, to compare the target's prediction with (not saved). */
+    cleanVictim: z.boolean().default(false),
     epochs: z.number().int().min(1).max(1000).optional(),
     batchSize: z.number().int().min(1).max(4096).optional(),
     learningRate: z.number().positive().max(1).optional(),
@@ -75,6 +83,8 @@ export const jobArgs = {
     model: path,
     scan: path,
     out: path,
+    /** What to do with each reported group (relabel or remove, members left out); without it every reported group is relabelled whole. */
+    plan: RepairPlanSchema.optional(),
     epochs: z.number().int().min(1).max(100).optional(),
     learningRate: z.number().positive().max(1).optional(),
     seed: seed.default(0),

@@ -161,12 +161,33 @@ export interface ScanResult {
   timings: { embed: number; neighbours: number; hulls: number; pocketTest: number; total: number };
 }
 
+/** What a repair does with one reported group's members. */
+export type RepairAction = 'relabel' | 'remove';
+export const REPAIR_ACTIONS: readonly RepairAction[] = ['relabel', 'remove'];
+
+/**
+ * One reported group in a repair plan: `relabel` gives its members the enclosing class,
+ * `remove` leaves them out of the fine-tuning data; either way the group's hull is closed in
+ * the head. Members in `exclude` are left alone: they keep their label and stay in the data.
+ */
+export interface RepairPlanPocket { id: number; action: RepairAction; exclude: number[] }
+
+/**
+ * What a repair does with each reported group of its scan (backdoor pockets and poisoning
+ * attempts). A reported group the plan does not name is relabelled whole, as without a plan.
+ */
+export interface RepairPlan { pockets: RepairPlanPocket[] }
+
 export interface RepairResult {
   schema: typeof REPAIR_SCHEMA;
   createdAt: string;
   backend: string;
   model: { from: string; fromFingerprint: string; out: string; fingerprint: string };
   relabelled: { index: number; from: number; to: number }[];
+  /** Training samples left out of the fine-tuning data (members of groups the plan removes); absent in reports written before plans. */
+  removed?: number[];
+  /** The plan followed, one entry per reported group, defaults filled in; absent in reports written before plans. */
+  plan?: RepairPlan;
   settings: { epochs: number; learningRate: number; replay: number; interiorProbes: number; seed: number };
   before: { accuracy: number; perClass: number[]; suspected: boolean; openPockets: number };
   after: { accuracy: number; perClass: number[]; suspected: boolean; openPockets: number };
@@ -185,6 +206,31 @@ export interface RepairResult {
 
 export interface PerClassAccuracy { className: string; count: number; accuracy: number }
 
+/**
+ * What a simulated attack did to a model trained on its poisoned data: set by `train` when the
+ * data is a poisoned `dir:` folder with the attack's manifest.
+ */
+export interface AttackOutcome {
+  attack: string | null;
+  targetIndex: number;
+  /** `B`, the target's true class, and `A`, the class the attack wants it read as. */
+  targetClass: number;
+  attackerClass: number;
+  /** The target's predicted class by the model just trained on the poisoned data. */
+  after: number;
+  /**
+   * The target's predicted class by a model without the poisons: a clean victim trained in the
+   * same job on the attack's source data with the same settings, or a model given to compare
+   * with (the project's model before poisoning); null when there was neither.
+   */
+  before: { predicted: number; by: 'clean-victim' | 'given-model'; model: string | null; accuracy: number | null } | null;
+  /** How many poisons are in the training data, and how many of them the model predicts as the attacker class. */
+  poisons: number;
+  fitted: number;
+  /** The target is predicted as the attacker class. */
+  succeeded: boolean;
+}
+
 export interface TrainResult {
   model: string; fingerprint: string; architecture: string; backend: string; accuracy: number;
   perClass: PerClassAccuracy[];
@@ -193,6 +239,8 @@ export interface TrainResult {
   dataset: { spec: string; name: string; fingerprint: string };
   /** Set when training started from a saved model; `featuresFrozen`: only a fresh last layer was trained, on its frozen features. */
   from?: { model: string; fingerprint: string; featureLayer: string; featuresFrozen: boolean };
+  /** Set when the data holds a simulated attack (an attack manifest beside it). */
+  attackOutcome?: AttackOutcome;
 }
 
 export interface EvalResult {

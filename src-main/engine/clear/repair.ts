@@ -24,7 +24,8 @@ import { probePocket } from './pocket-test.js';
 import { scanModel, type ReferenceSet } from './scan.js';
 import { disposeSplitModel, splitModel, type SplitModel } from '../features/split.js';
 import { assertScanFitsData } from './evidence.js';
-import { REPAIR_SCHEMA, type Pocket, type RepairResult, type ScanResult } from './types.js';
+import { resolveRepairPlan } from './plan.js';
+import { REPAIR_SCHEMA, type Pocket, type RepairPlan, type RepairResult, type ScanResult } from './types.js';
 
 /** The report a repair writes beside the repaired model, in the same folder. */
 export const REPAIR_REPORT_FILE = 'repair-report.json';
@@ -62,6 +63,7 @@ export function assertScanMatches(scan: ScanResult, loaded: LoadedModel, ds: Dat
 
 /** Trains the head alone on hull-interior mixtures labelled B, with replayed clean features. */
 async function closeHulls(parts: SplitModel, ds: Dataset, pockets: Pocket[], replay: number[], s: RepairSettings, ctx: JobContext): Promise<void> {
+  if (!pockets.length) return;
   const numClasses = ds.classNames.length;
   const members = [...new Set(pockets.flatMap((p) => p.members))];
   const idx = [...members, ...replay];
@@ -109,6 +111,8 @@ export async function repairModel(
   options: Partial<RepairSettings> & {
     target?: { index: number; trueClass: number; attackerClass: number };
     reference?: ReferenceSet;
+    /** What to do with each reported group (plan.ts); without one every reported group is relabelled whole. */
+    plan?: RepairPlan;
     /** How messages name the scan (its file). */
     scanFile?: string;
   } = {},
@@ -118,11 +122,11 @@ export async function repairModel(
   assertScanMatches(scan, original, ds, options.scanFile);
   assertWritableOutput(out, 'repaired model folder');
   const start = performance.now();
-  // Poisoning attempts are relabelled too: the model did not learn them this time, but training
-  // on them again (or longer) could.
-  const pockets = scan.pockets.filter((p) => p.confirmed || p.attempt);
-  const relabel = new Map<number, number>();
-  for (const p of pockets) for (const m of p.members) relabel.set(m, p.enclosingClass);
+  // Poisoning attempts are repaired too: the model did not learn them this time, but training
+  // on them again (or longer) could. The plan says which members are relabelled or removed.
+  const planned = resolveRepairPlan(scan, options.plan);
+  const { pockets, relabel, remove } = planned;
+  const treated = [...new Set(pockets.flatMap((p) => p.members))];
 
   const before = await evaluateSplit(original.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
   // A fresh copy from disk: the original's weights are never touched.
@@ -135,22 +139,22 @@ export async function repairModel(
   let staged: StagedFolder | undefined;
   try {
     const rng = createRng(s.seed);
-    const emb0 = await embedSplit(parts, ds.train, ds.shape, { indices: [...relabel.keys()], signal: ctx.signal });
+    const emb0 = await embedSplit(parts, ds.train, ds.shape, { indices: treated, signal: ctx.signal });
     const interiorBefore = pockets.map((p) => {
-      const local = new Map([...relabel.keys()].map((v, k) => [v, k]));
+      const local = new Map(treated.map((v, k) => [v, k]));
       return probePocket(parts, emb0.features, p.members.map((m) => local.get(m)!), [], p.attackerClass, p.enclosingClass, rng).interiorAttackerRate;
     });
     if (pockets.length) {
-      const tuning = await fineTune(copy.model, ds, { relabel }, { epochs: s.epochs, learningRate: s.learningRate, replay: s.replay, seed: s.seed }, ctx);
+      const tuning = await fineTune(copy.model, ds, { relabel, remove }, { epochs: s.epochs, learningRate: s.learningRate, replay: s.replay, seed: s.seed }, ctx);
       void tuning;
       const replayRng = createRng(s.seed + 1);
       const replay: number[] = [];
-      for (let k = 0; k < Math.min(s.replay, ds.train.count); k++) { const i = replayRng.int(ds.train.count); if (!relabel.has(i)) replay.push(i); }
+      for (let k = 0; k < Math.min(s.replay, ds.train.count); k++) { const i = replayRng.int(ds.train.count); if (!relabel.has(i) && !remove.has(i)) replay.push(i); }
       ctx.onProgress?.({ stage: 'repair', fraction: 1, message: 'closing the hulls in the head' });
       await closeHulls(parts, ds, pockets, replay, s, ctx);
     }
-    const emb1 = await embedSplit(parts, ds.train, ds.shape, { indices: [...relabel.keys()], signal: ctx.signal });
-    const local = new Map([...relabel.keys()].map((v, k) => [v, k]));
+    const emb1 = await embedSplit(parts, ds.train, ds.shape, { indices: treated, signal: ctx.signal });
+    const local = new Map(treated.map((v, k) => [v, k]));
     const interiorAfter = pockets.map((p) => probePocket(parts, emb1.features, p.members.map((m) => local.get(m)!), [], p.attackerClass, p.enclosingClass, rng).interiorAttackerRate);
 
     const after = await evaluateSplit(copy.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
@@ -181,8 +185,10 @@ export async function repairModel(
       backend: scan.backend,
       model: { from: original.dir, fromFingerprint: original.fingerprint, out, fingerprint },
       relabelled: [...relabel].map(([index, to]) => ({ index, from: ds.train.labels[index], to })),
+      removed: [...remove].sort((a, b) => a - b),
+      plan: planned.plan,
       settings: { epochs: s.epochs, learningRate: s.learningRate, replay: s.replay, interiorProbes: s.interiorProbes, seed: s.seed },
-      before: { accuracy: before.accuracy, perClass: before.perClass.map((c) => c.accuracy), suspected: scan.verdict.suspected, openPockets: pockets.length },
+      before: { accuracy: before.accuracy, perClass: before.perClass.map((c) => c.accuracy), suspected: scan.verdict.suspected, openPockets: planned.plan.pockets.length },
       after: { accuracy: after.accuracy, perClass: after.perClass.map((c) => c.accuracy), suspected: rescan.verdict.suspected, openPockets: openPocketsAfter },
       pockets: pockets.map((p, k) => ({ id: p.id, attackerClass: p.attackerClass, enclosingClass: p.enclosingClass, interiorBefore: interiorBefore[k], interiorAfter: interiorAfter[k] })),
       target,

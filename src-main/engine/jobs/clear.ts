@@ -12,15 +12,15 @@ import { evaluateSplit, predictSplit, trainModel } from '../model/train.js';
 import type { JobContext } from '../progress.js';
 import { UserError } from '../errors.js';
 import { existsSync } from 'node:fs';
-import nodePath from 'node:path';
-import { z } from 'zod';
 import { writeNewFileAtomically } from '../model/files.js';
-import { readJsonFile, readScanFile } from '../clear/evidence.js';
+import { readScanFile } from '../clear/evidence.js';
 import { scanModel, type ReferenceSet } from '../clear/scan.js';
 import { disposeSplitModel } from '../features/split.js';
 import { repairModel, assertScanMatches } from '../clear/repair.js';
 import { prepareTransferModel, trainHeadOnFrozenFeatures } from '../attacks/scenario.js';
 import { TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobArgs } from '../../contract/jobs.js';
+import { attackOutcome, readPoisonedManifest } from './outcome.js';
+import { resolveRepairPlan } from '../clear/plan.js';
 
 export { readScanFile } from '../clear/evidence.js';
 
@@ -33,9 +33,10 @@ export { getDataset, type DataOptions } from './datasets.js';
  * last layer on that model's frozen feature extractor (the transfer setting the benchmark's
  * transfer scenario trains its victims in, scenario.ts).
  */
-export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures'> & { freezeFeatures?: boolean }, ctx: JobContext = {}) {
+export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures' | 'cleanVictim'> & { freezeFeatures?: boolean; cleanVictim?: boolean }, ctx: JobContext = {}) {
   assertWritableOutput(args.out, 'model output folder');
   if (args.freezeFeatures && !args.from) throw new UserError('Freezing the features needs a model to take them from; give from (--from MODEL_DIR).');
+  if (args.cleanVictim && args.from) throw new UserError('A clean victim is trained from scratch with a built-in architecture, so it cannot be compared with training that starts from a saved model; leave out from or cleanVictim.');
   const ds = await getDataset(args);
   const source = args.from ? await loadModel(args.from) : undefined;
   const model = source ? source.model : buildArchitecture(args.arch, { inputShape: ds.shape, numClasses: ds.classNames.length, seed: args.seed });
@@ -58,6 +59,11 @@ export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures'> & 
       training = await trainModel(model, ds.train, ds.shape, ds.classNames.length, settings, ctx);
     }
     const evaluation = await evaluateSplit(model, ds.test, ds.shape, ds.classNames, ctx);
+    // A simulated attack's outcome, measured before saving so a failed comparison writes nothing.
+    const outcome = await attackOutcome(model, ds, {
+      ...(args.compareWith ? { compareWith: args.compareWith } : {}),
+      ...(args.cleanVictim ? { cleanVictim: { arch: args.arch, settings, seed: args.seed } } : {}),
+    }, ctx);
     const fingerprint = await saveModel(model, args.out, {
       classNames: ds.classNames, featureLayer, architecture, trainedOn: ds.fingerprint,
     });
@@ -69,6 +75,7 @@ export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures'> & 
       batchSize: settings.batchSize, learningRate: settings.learningRate,
       dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint },
       ...(source ? { from: { model: source.dir, fingerprint: source.fingerprint, featureLayer, featuresFrozen: Boolean(args.freezeFeatures) } } : {}),
+      ...(outcome ? { attackOutcome: outcome } : {}),
     };
   } finally {
     if (source) disposeSplitModel(model); else model.dispose();
@@ -134,31 +141,6 @@ export function writeJsonFile(file: string, value: unknown): void {
   writeNewFileAtomically(file, JSON.stringify(value, null, 1));
 }
 
-const AttackManifestFields = z.object({
-  targetIndex: z.number().int().min(0),
-  targetClass: z.number().int().min(0),
-  attackerClass: z.number().int().min(0),
-  poisonIndices: z.array(z.number().int().min(0)),
-});
-type AttackManifestFields = z.infer<typeof AttackManifestFields>;
-
-/**
- * The attack manifest of a poisoned `dir:` dataset, when there is one (simulated attacks,
- * benchmark): its target must be a test sample and its classes the dataset's, or it is refused.
- */
-export function readAttackManifest(spec: string, ds?: Pick<Dataset, 'test' | 'classNames'>): AttackManifestFields | undefined {
-  if (!spec.startsWith('dir:')) return undefined;
-  const file = nodePath.join(spec.slice(4), 'manifest.json');
-  if (!existsSync(file)) return undefined;
-  const parsed = AttackManifestFields.safeParse(readJsonFile(file, 'attack manifest'));
-  if (!parsed.success) throw new UserError(`The attack manifest ${file} is not one CLEAR wrote (${parsed.error.issues[0].path.join('.') || 'top level'}: ${parsed.error.issues[0].message}).`);
-  const m = parsed.data;
-  if (ds && (m.targetIndex >= ds.test.count || m.targetClass >= ds.classNames.length || m.attackerClass >= ds.classNames.length)) {
-    throw new UserError(`The attack manifest ${file} names test sample ${m.targetIndex} and classes ${m.targetClass} and ${m.attackerClass}, outside the dataset's ${ds.test.count} test samples and ${ds.classNames.length} classes.`);
-  }
-  return m;
-}
-
 /**
  * The trusted reference set a scan names: 'test' is the dataset's own test split; any other
  * value is a data spec whose samples (both splits) are all used. Its classes must be the dataset's.
@@ -202,17 +184,20 @@ export async function scanJob(args: JobArgs<'scan'>, ctx: JobContext = {}) {
 
 export async function repairJob(args: JobArgs<'repair'>, ctx: JobContext = {}) {
   const scan = readScanFile(args.scan);
+  // The plan must fit the scan before any data or model is read (plan.ts); repairModel applies it.
+  resolveRepairPlan(scan, args.plan);
   assertWritableOutput(args.out, 'repaired model folder');
   const ds = await getDataset(args);
   const loaded = await loadModel(args.model);
   try {
     assertModelFitsData(loaded, ds);
     assertScanMatches(scan, loaded, ds, args.scan);
-    const manifest = readAttackManifest(ds.spec, ds);
+    const manifest = readPoisonedManifest(ds);
     const reference = await resolveReference(scan.settings.reference, ds);
     // repairModel writes the model and its report (repair-report.json) into `out` as one folder.
     const result = await repairModel(loaded, ds, scan, args.out, {
       scanFile: args.scan,
+      ...(args.plan ? { plan: args.plan } : {}),
       ...(reference ? { reference } : {}),
       ...(args.epochs ? { epochs: args.epochs } : {}), ...(args.learningRate ? { learningRate: args.learningRate } : {}), seed: args.seed,
       target: manifest ? { index: manifest.targetIndex, trueClass: manifest.targetClass, attackerClass: manifest.attackerClass } : undefined,

@@ -96,7 +96,21 @@ export function reportHtml(scan: ScanResult, repair: RepairResult | undefined, t
       { name: 'before', values: repair.before.perClass, colour: '#9aa5b1' },
       { name: 'after', values: repair.after.perClass, colour: '#2e8b57' },
     ], 1));
-    parts.push(`<p>Repaired model: ${escapeHtml(repair.model.out)} (fingerprint ${escapeHtml(repair.model.fingerprint)}), fine-tuned from ${escapeHtml(repair.model.from)}; ${repair.relabelled.length} training samples relabelled; backend ${escapeHtml(repair.backend)}.</p>`);
+    if (repair.plan) {
+      // The plan the analyst reviewed: each reported group's action and the members left as they were.
+      parts.push('<h3>Repair plan</h3>');
+      const byId = new Map(scan.pockets.map((p) => [p.id, p]));
+      parts.push(table(['group', 'action', 'members acted on', 'members left out (training index)'],
+        repair.plan.pockets.map((e) => {
+          const p = byId.get(e.id);
+          const where = p ? ` (${names[p.attackerClass]} inside ${names[p.enclosingClass]})` : '';
+          const acted = p ? p.members.length - e.exclude.length : '–';
+          const action = e.action === 'relabel' ? `relabel${p ? ` to ${names[p.enclosingClass]}` : ''}` : 'remove from the fine-tuning data';
+          return [`${e.id}${where}`, action, acted, e.exclude.length ? e.exclude.join(', ') : 'none'];
+        }), 'No group was reported, so the plan is empty.'));
+    }
+    const removed = repair.removed?.length ?? 0;
+    parts.push(`<p>Repaired model: ${escapeHtml(repair.model.out)} (fingerprint ${escapeHtml(repair.model.fingerprint)}), fine-tuned from ${escapeHtml(repair.model.from)}; ${repair.relabelled.length} training samples relabelled${removed ? `, ${removed} removed from the fine-tuning data` : ''}; backend ${escapeHtml(repair.backend)}.</p>`);
   }
   const style = 'body{font:14px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d232a}'
     + 'table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:left;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}'
