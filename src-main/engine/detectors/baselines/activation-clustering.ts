@@ -13,10 +13,9 @@
  * {@link AC_MIN_SILHOUETTE}. The model is flagged when any class is. Mitigation, as in the
  * paper: remove the flagged clusters and retrain.
  */
-import { numClasses } from '../../data/dataset.js';
-import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../types.js';
+import type { Detector, DetectorInput, DetectorResult } from '../types.js';
 import type { JobContext } from '../../progress.js';
-import { createRng } from '../../random.js';
+import { beginDetection, removeFlagged } from './common.js';
 import { centredClasses, principalComponents, project, silhouette, twoMeans } from './numerics.js';
 
 /** Chen et al. reduce activations to 10 dimensions before clustering. */
@@ -53,16 +52,11 @@ export const activationClusteringDetector: Detector = {
   label: 'Activation clustering (Chen et al. 2018)',
 
   async detect(input: DetectorInput, ctx: JobContext = {}): Promise<DetectorResult> {
-    const start = performance.now();
     const { embedding, dataset } = input;
-    const { n, dim } = embedding;
-    const classes = numClasses(dataset);
-    const rng = createRng(input.seed ?? 0);
-    const sampleScores = new Float32Array(n);
-    const flaggedSamples: number[] = [];
+    const { dim, labels, classes, rng, sampleScores, flaggedSamples, seconds } = beginDetection(input);
     const perClass: ActivationClusterInfo[] = [];
 
-    const walk = centredClasses(embedding, dataset.train.labels, classes, MIN_CLASS_SIZE, { stage: 'activation-clustering', classNames: dataset.classNames, ...ctx });
+    const walk = centredClasses(embedding, labels, classes, MIN_CLASS_SIZE, { stage: 'activation-clustering', classNames: dataset.classNames, ...ctx });
     for await (const { classIndex: c, rows, x } of walk) {
       const components = principalComponents(x, rows.length, dim, AC_COMPONENTS, rng);
       const reduced = project(x, rows.length, dim, components);
@@ -104,13 +98,11 @@ export const activationClusteringDetector: Detector = {
         classNames: dataset.classNames,
         summaryMeaning: 'highest silhouette among classes whose smaller cluster holds ≤ 35% of the class',
       },
-      seconds: (performance.now() - start) / 1000,
+      seconds: seconds(),
     };
   },
 
-  mitigation(result: DetectorResult): Mitigation {
-    return { kind: 'remove', indices: [...result.flaggedSamples] };
-  },
+  mitigation: removeFlagged,
 
   report(result: DetectorResult): string {
     const info = result.info as { perClass: ActivationClusterInfo[]; flaggedClasses: number[]; classNames?: string[]; minSilhouette: number; maxRelativeSize: number };

@@ -18,9 +18,9 @@
  * has at least ⌈k / 3⌉ members ({@link deepKnnMinGroup}).
  */
 import { buildNeighbourGraph, normaliseFeatures } from '../../features/knn.js';
-import { numClasses } from '../../data/dataset.js';
 import { throwIfCancelled } from '../../errors.js';
-import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../types.js';
+import type { Detector, DetectorInput, DetectorResult } from '../types.js';
+import { beginDetection, removeFlagged } from './common.js';
 import type { JobContext } from '../../progress.js';
 
 /** k when the expected number of poisons is unknown. */
@@ -75,11 +75,8 @@ export const deepKnnDetector: Detector = {
   label: 'Deep k-NN (Peri et al. 2020)',
 
   async detect(input: DetectorInput, ctx: JobContext = {}): Promise<DetectorResult> {
-    const start = performance.now();
     const { embedding, dataset } = input;
-    const { n, dim } = embedding;
-    const labels = dataset.train.labels;
-    const classes = numClasses(dataset);
+    const { n, dim, labels, classes, sampleScores, flaggedSamples, seconds } = beginDetection(input);
     const k = chooseDeepKnnK(n, input.expectedPoisons);
     throwIfCancelled(ctx.signal);
     // A shared graph (built on the same L2-normalised features) with at least k neighbours per
@@ -95,7 +92,6 @@ export const deepKnnDetector: Detector = {
     // plurality: only a clear disagreement drops it.
     const plurality = new Int32Array(n);
     const flaggedMask = new Uint8Array(n);
-    const sampleScores = new Float32Array(n);
     const votes = new Int32Array(classes);
     for (let i = 0; i < n; i++) {
       votes.fill(0);
@@ -116,7 +112,6 @@ export const deepKnnDetector: Detector = {
       }
     }
     const byRoot = new Map<number, number[]>();
-    const flaggedSamples: number[] = [];
     for (let i = 0; i < n; i++) {
       if (!flaggedMask[i]) continue;
       flaggedSamples.push(i);
@@ -158,14 +153,12 @@ export const deepKnnDetector: Detector = {
         trainingCount: n,
         summaryMeaning: 'members of the largest coherent group of disagreeing samples',
       },
-      seconds: (performance.now() - start) / 1000,
+      seconds: seconds(),
     };
   },
 
-  mitigation(result: DetectorResult): Mitigation {
-    // The paper's mitigation: drop every disagreeing sample, then retrain or fine-tune.
-    return { kind: 'remove', indices: [...result.flaggedSamples] };
-  },
+  /** The paper's mitigation: drop every disagreeing sample, then retrain or fine-tune. */
+  mitigation: removeFlagged,
 
   report(result: DetectorResult): string {
     const info = result.info as { k: number; minGroup: number; groups: DeepKnnGroup[]; groupCount: number; classNames?: string[]; trainingCount?: number };

@@ -20,10 +20,9 @@
  * λ1/λ2 of 1.13 against a median of 1.05 scored z = 2.9), so the class's gap must also be at
  * least {@link SPECTRAL_MIN_GAP_FACTOR} times the median class's.
  */
-import { numClasses } from '../../data/dataset.js';
-import type { Detector, DetectorInput, DetectorResult, Mitigation } from '../types.js';
+import type { Detector, DetectorInput, DetectorResult } from '../types.js';
 import type { JobContext } from '../../progress.js';
-import { createRng } from '../../random.js';
+import { beginDetection, removeFlagged } from './common.js';
 import { centredClasses, modifiedZScores, normalQuantile, topSingularVectors } from './numerics.js';
 import { median } from '../../features/stats.js';
 import { DEFAULT_FALSE_ALARM } from '../../../contract/results.js';
@@ -54,17 +53,12 @@ export const spectralSignaturesDetector: Detector = {
   label: 'Spectral signatures (Tran et al. 2018)',
 
   async detect(input: DetectorInput, ctx: JobContext = {}): Promise<DetectorResult> {
-    const start = performance.now();
     const { embedding, dataset } = input;
-    const { n, dim } = embedding;
-    const classes = numClasses(dataset);
-    const rng = createRng(input.seed ?? 0);
+    const { dim, labels, classes, rng, sampleScores, flaggedSamples, seconds } = beginDetection(input);
     const falseAlarm = input.falseAlarm ?? DEFAULT_FALSE_ALARM;
-    const sampleScores = new Float32Array(n);
-    const flaggedSamples: number[] = [];
     const perClass: SpectralClassInfo[] = [];
 
-    const walk = centredClasses(embedding, dataset.train.labels, classes, MIN_CLASS_SIZE, { stage: 'spectral', classNames: dataset.classNames, ...ctx });
+    const walk = centredClasses(embedding, labels, classes, MIN_CLASS_SIZE, { stage: 'spectral', classNames: dataset.classNames, ...ctx });
     for await (const { classIndex: c, rows, x } of walk) {
       const { vectors, eigenvalues } = topSingularVectors(x, rows.length, dim, 2, rng);
       const v = vectors[0];
@@ -115,14 +109,12 @@ export const spectralSignaturesDetector: Detector = {
         classNames: dataset.classNames,
         summaryMeaning: 'largest robust z-score of a class spectral gap log(λ1/λ2)',
       },
-      seconds: (performance.now() - start) / 1000,
+      seconds: seconds(),
     };
   },
 
-  mitigation(result: DetectorResult): Mitigation {
-    // The paper removes the top-scoring 1.5·ε of every class and retrains.
-    return { kind: 'remove', indices: [...result.flaggedSamples] };
-  },
+  /** The paper removes the top-scoring 1.5·ε of every class and retrains. */
+  mitigation: removeFlagged,
 
   report(result: DetectorResult): string {
     const info = result.info as { zThreshold: number; suspectClass: number | null; perClass: SpectralClassInfo[]; classNames?: string[] };
