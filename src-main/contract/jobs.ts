@@ -12,7 +12,7 @@ import { RepairPlanSchema } from './evidence.js';
 import {
   DEFAULT_FALSE_ALARM,
   type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportReportResult, type InfoResult,
-  type PerfSummary, type PocketView, type PredictResult, type RepairResult, type ScanReportResult, type ScanResult, type TrainResult,
+  type PerfSummary, type PocketView, type SampleImages, type PredictResult, type RepairResult, type ScanReportResult, type ScanResult, type TrainResult,
 } from './results.js';
 
 const path = z.string().min(1, 'a path is required').max(4096);
@@ -105,6 +105,11 @@ export const jobArgs = {
   datasetPreview: DataArgs.extend({
     samplesPerClass: z.number().int().min(0).max(16).default(3),
   }).strict(),
+  /** Thumbnails, labels and sources of chosen samples of one split (the repair review lists a group's members). */
+  sampleImages: DataArgs.extend({
+    split: z.enum(['train', 'test']).default('train'),
+    indices: z.array(z.number().int().min(0)).min(1).max(2000),
+  }).strict(),
   /** One pocket in 2-D: members, shell and nearby points, the members' hull, image pairs. */
   pocketView: DataArgs.extend({
     model: path,
@@ -171,6 +176,7 @@ export interface JobResults {
   repair: RepairResult;
   attack: AttackResult;
   datasetPreview: DatasetPreview;
+  sampleImages: SampleImages;
   pocketView: PocketView;
   exportReport: ExportReportResult;
   scanReport: ScanReportResult;

@@ -1,7 +1,7 @@
 /** The project file (project.json): what a project folder records. The host writes it; the renderer sends it on save. */
 import { z } from 'zod';
 import { ARCHITECTURES, ATTACK_NAMES } from './catalogue.js';
-import { RepairResultSchema, ScanResultSchema } from './evidence.js';
+import { RepairPlanSchema, RepairResultSchema, ScanResultSchema } from './evidence.js';
 import { DEFAULT_FALSE_ALARM } from './results.js';
 import { path, seed, fingerprint, engineResult } from './fields.js';
 
@@ -20,6 +20,8 @@ export const ProjectSettings = z.object({
     batchSize: z.number().int().min(1).max(4096).default(64),
     learningRate: z.number().positive().max(1).default(0.001),
     seed: seed.default(0),
+    /** On poisoned data: also train a clean victim on the data before the attack, to show the target's prediction without the poisons. */
+    cleanVictim: z.boolean().default(true),
   }).strict().default({}),
   scan: z.object({
     falseAlarm: z.number().gt(0).lt(1).default(DEFAULT_FALSE_ALARM),
@@ -68,6 +70,8 @@ export const AttackRef = z.object({
   data: z.string().min(1).max(8192),
   /** What the attack job reported (its manifest). */
   result: engineResult,
+  /** The model the project had before the data was poisoned, kept to compare the target's prediction with. */
+  before: ModelRef.optional(),
 }).strict();
 export type AttackRef = z.infer<typeof AttackRef>;
 
@@ -78,8 +82,41 @@ export const TrainingRecord = z.object({
   trainSeconds: z.number(),
   backend: z.string().max(100),
   history: z.array(z.object({ epoch: z.number(), loss: z.number(), accuracy: z.number() }).passthrough()).max(10_000),
+  /** Epochs trained: the chart's axis for this history, whatever the form says now. */
+  epochs: z.number().int().min(1).max(1000).optional(),
+  /** Training on a simulated attack's data: what the attack did to this model (the train job's attackOutcome). */
+  attackOutcome: z.object({
+    attack: z.string().max(100).nullable(),
+    targetIndex: z.number().int().min(0), targetClass: z.number().int().min(0), attackerClass: z.number().int().min(0),
+    after: z.number().int().min(0),
+    before: z.object({
+      predicted: z.number().int().min(0), by: z.enum(['clean-victim', 'given-model']), model: path.nullable(), accuracy: z.number().nullable(),
+    }).strict().nullable(),
+    poisons: z.number().int().min(0), fitted: z.number().int().min(0), succeeded: z.boolean(),
+  }).strict().optional(),
 }).strict();
 export type TrainingRecord = z.infer<typeof TrainingRecord>;
+
+/**
+ * One scan or repair the project ran, kept when a later one replaces it: the model and data it
+ * belongs to (by fingerprint), when, what it found, and where its output is on disk.
+ */
+export const HistoryEntry = z.object({
+  kind: z.enum(['scan', 'repair']),
+  at: z.string().max(100),
+  /** The model scanned, or the model a repair started from. */
+  model: z.object({ dir: path, fingerprint }).strict(),
+  data: z.object({ name: z.string().max(500), fingerprint }).strict(),
+  /** The scan file (a scan), or the scan a repair followed. */
+  scan: path,
+  /** A repair's output: the repaired model folder (with its repair-report.json). */
+  repaired: z.object({ dir: path, fingerprint }).strict().optional(),
+  /** What it found, in a few words (a scan's headline; a repair's open pockets before → after). */
+  summary: z.string().max(500),
+  /** A repair's plan. */
+  plan: RepairPlanSchema.optional(),
+}).strict();
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
 export const ExportRecord = z.object({
   at: z.string(),
@@ -103,6 +140,10 @@ export const ProjectFile = z.object({
   /** The scan and repair results are evidence a later step acts on: checked as the engine's results (evidence.ts). */
   scan: z.object({ file: path, result: ScanResultSchema }).strict().nullable().default(null),
   repair: z.object({ model: ModelRef, result: RepairResultSchema }).strict().nullable().default(null),
+  /** The repair plan being reviewed for the current scan (its file): kept so reopening keeps the analyst's choices. */
+  repairPlan: z.object({ scan: path, plan: RepairPlanSchema }).strict().nullable().default(null),
+  /** Every scan and repair run in this project, oldest first; replacing the current one never drops it from here. */
+  history: z.array(HistoryEntry).max(10_000).default([]),
   exports: z.array(ExportRecord).max(1000).default([]),
 }).strict();
 export type ProjectFile = z.infer<typeof ProjectFile>;

@@ -317,6 +317,12 @@ export interface DatasetPreview {
   targets: { index: number; label: number; png: string | null }[];
 }
 
+/** Chosen samples of one split: each one's label, thumbnail (null for feature vectors) and where it came from (null when the data does not record it). */
+export interface SampleImages {
+  split: 'train' | 'test'; fingerprint: string;
+  samples: { index: number; label: number; png: string | null; source: string | null }[];
+}
+
 export type PointRole = 'member' | 'shell' | 'nearby';
 
 export interface PocketPoint { index: number; role: PointRole; x: number; y: number; label: number; predicted: number }

@@ -15,9 +15,16 @@ export const STEPS: StepInfo[] = [
 
 export type StepStatus = 'done' | 'ready' | 'locked';
 
-/** Done: its result exists. Ready: what it needs exists. Locked: say what is missing. */
-export function stepStatus(project: ProjectFile | null, id: StepId): { status: StepStatus; why?: string } {
+/** The steps that show a scan's results, locked while a new scan runs: what they show is about to be replaced. */
+const SCAN_RESULT_STEPS: StepId[] = ['inspect', 'repair', 'verify', 'export'];
+
+/**
+ * Done: its result exists. Ready: what it needs exists. Locked: say what is missing.
+ * `running` is the label of the task under way, if any ('Scanning' locks the scan's results).
+ */
+export function stepStatus(project: ProjectFile | null, id: StepId, running?: string | null): { status: StepStatus; why?: string } {
   if (!project) return id === 'load' ? { status: 'ready' } : { status: 'locked', why: 'Open or create a project first.' };
+  if (running === 'Scanning' && SCAN_RESULT_STEPS.includes(id)) return { status: 'locked', why: 'A new scan is running; its results replace these when it finishes.' };
   const hasData = Boolean(project.dataset);
   const hasModel = Boolean(project.model);
   switch (id) {

@@ -8,25 +8,30 @@
  */
 import { type AppInfo, type DialogPurpose, type RecentProject } from '../../src-main/contract/app-calls.js';
 import { type MenuAction } from '../../src-main/contract/host-messages.js';
-import { type ProjectFile, type ProjectSettings, type StepId } from '../../src-main/contract/project.js';
+import { type HistoryEntry, type ProjectFile, type ProjectSettings, type StepId } from '../../src-main/contract/project.js';
 import type { AttackName } from '../../src-main/contract/catalogue.js';
 import type { JobInput, JobName } from '../../src-main/contract/jobs.js';
 import { api, ApiError, type Progress } from './api.js';
 import { joinPath } from './format.js';
 import type { JobResults } from '../../src-main/contract/jobs.js';
-import type { DatasetPreview, PocketView, RepairResult, ScanResult } from '../../src-main/contract/results.js';
+import type { DatasetPreview, Pocket, PocketView, RepairAction, RepairPlan, RepairResult, SampleImages, ScanResult } from '../../src-main/contract/results.js';
+import { applyProgress, type TaskProgress } from './progress.js';
 import { STEPS, stepStatus } from './steps.js';
 
-export interface Task {
+export interface Task extends TaskProgress {
   id: string;
   label: string;
-  stage: string;
-  fraction: number;
-  message?: string;
-  metrics?: Record<string, number>;
-  /** Latest fraction seen per stage, for step-by-step progress (scan: embed → pocket-test). */
-  stages: Record<string, number>;
   cancel(): void;
+}
+
+/** A question the page asks before it replaces work (the in-page confirmation dialog). */
+export interface ConfirmRequest { title: string; message: string; confirm: string; resolve(ok: boolean): void }
+
+export type MemberImage = SampleImages['samples'][number];
+
+/** The groups a repair acts on: the scan's backdoor pockets and poisoning attempts. */
+export function reportedGroups(scan: ScanResult | undefined): Pocket[] {
+  return scan?.pockets.filter((p) => p.confirmed || p.attempt) ?? [];
 }
 
 export interface CurvePoint { epoch: number; loss: number; accuracy: number }
@@ -53,6 +58,9 @@ export class Wizard {
   notice = $state<string | null>(null);
   /** Set while the page asks for a typed path (browser mode has no native dialogs). */
   pathRequest = $state.raw<PathRequest | null>(null);
+  /** Set while the page asks whether to replace work. */
+  confirmRequest = $state.raw<ConfirmRequest | null>(null);
+  #memberImages = $state.raw<ReadonlyMap<number, MemberImage>>(new Map());
   #saving: Promise<unknown> = Promise.resolve();
 
   get info() { return this.#info; }
@@ -65,12 +73,21 @@ export class Wizard {
   get preview() { return this.#preview; }
   get pocketViews() { return this.#pocketViews; }
   get selectedPocket() { return this.#selectedPocket; }
+  /** Thumbnails, labels and sources of the reported groups' members, by training index (the repair review). */
+  get memberImages() { return this.#memberImages; }
 
   step: StepId = $derived(this.#project?.step ?? 'load');
-  steps = $derived(STEPS.map((s) => ({ ...s, ...stepStatus(this.#project, s.id) })));
+  steps = $derived(STEPS.map((s) => ({ ...s, ...stepStatus(this.#project, s.id, this.#task?.label) })));
   settings: ProjectSettings | null = $derived(this.#project?.settings ?? null);
   scan = $derived(this.#project?.scan?.result as ScanResult | undefined);
   repair = $derived(this.#project?.repair?.result as RepairResult | undefined);
+  history: HistoryEntry[] = $derived(this.#project?.history ?? []);
+  /** The repair plan under review for the current scan: every reported group, with the analyst's choices (relabel, all members, by default). */
+  plan: RepairPlan = $derived.by(() => {
+    const saved = this.#project?.repairPlan;
+    const mine = saved && saved.scan === this.#project?.scan?.file ? saved.plan : null;
+    return { pockets: reportedGroups(this.scan).map((p) => mine?.pockets.find((e) => e.id === p.id) ?? { id: p.id, action: 'relabel' as const, exclude: [] }) };
+  });
   classNames: string[] = $derived(this.#project?.dataset?.classNames ?? []);
 
   // -------------------------------------------------------------------------------------
@@ -98,6 +115,14 @@ export class Wizard {
   #adopt(dir: string, project: ProjectFile, warnings: string[]): void {
     this.#dir = dir;
     this.#project = project;
+    this.#memberImages = new Map();
+    this.#imagesAsked.clear();
+    // A project saved before histories were kept: its current scan and repair start the history.
+    if (!project.history.length && project.scan) {
+      const entries = [this.#scanEntry(project.scan.file, project.scan.result as ScanResult)];
+      if (project.repair) entries.push(this.#repairEntry(project, project.repair.result as RepairResult));
+      this.#update({ history: entries });
+    }
     this.#warnings = warnings;
     this.#preview = null;
     this.#pocketViews = new Map();
@@ -110,9 +135,47 @@ export class Wizard {
   }
 
   go(step: StepId): void {
-    const status = stepStatus(this.#project, step);
+    const status = stepStatus(this.#project, step, this.#task?.label);
     if (status.status === 'locked') { this.notice = status.why ?? null; return; }
-    if (this.#project && this.#project.step !== step) this.#update({ step });
+    // A notice is about the step it was given on.
+    if (this.#project && this.#project.step !== step) { this.notice = null; this.#update({ step }); }
+  }
+
+  /** Asks in the page before work is replaced; resolves true to go ahead. */
+  confirm(title: string, message: string, confirm: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.confirmRequest = { title, message, confirm, resolve: (ok) => { this.confirmRequest = null; resolve(ok); } };
+    });
+  }
+
+  /**
+   * Before an action that sets the current repair aside: asks, when there is one. The repair
+   * stays in the history either way (its model folder is never deleted).
+   */
+  async #mayReplaceRepair(action: string): Promise<boolean> {
+    const repair = this.#project?.repair;
+    if (!repair) return true;
+    return this.confirm(`${action}?`,
+      `${action} replaces the current scan's results, and the repair and verification made after it are set aside. The repaired model stays on disk at ${repair.model.dir} and is listed in the project's history.`,
+      action);
+  }
+
+  #scanEntry(file: string, scan: ScanResult): HistoryEntry {
+    return {
+      kind: 'scan', at: scan.createdAt, model: { dir: scan.model.dir, fingerprint: scan.model.fingerprint },
+      data: { name: scan.dataset.name, fingerprint: scan.dataset.fingerprint }, scan: file, summary: scan.verdict.headline,
+    };
+  }
+
+  #repairEntry(project: ProjectFile, repair: RepairResult): HistoryEntry {
+    const scan = project.scan!;
+    return {
+      kind: 'repair', at: repair.createdAt, model: { dir: repair.model.from, fingerprint: repair.model.fromFingerprint },
+      data: { name: (scan.result as ScanResult).dataset.name, fingerprint: (scan.result as ScanResult).dataset.fingerprint }, scan: scan.file,
+      repaired: { dir: repair.model.out, fingerprint: repair.model.fingerprint },
+      summary: `open pockets ${repair.before.openPockets} → ${repair.after.openPockets}; ${repair.relabelled.length} relabelled, ${repair.removed?.length ?? 0} removed`,
+      ...(repair.plan ? { plan: repair.plan } : {}),
+    };
   }
 
   /** Applies a change and saves project.json (saves run one after another, in order). */
@@ -179,7 +242,7 @@ export class Wizard {
     const running = api.job(job, args, (event) => {
       const t = this.#task;
       if (t?.id !== running.id) return;
-      this.#task = { ...t, ...event, stages: { ...t.stages, [event.stage]: event.fraction } };
+      this.#task = applyProgress(t, event);
       onProgress?.(event);
     });
     this.#task = { id: running.id, label, stage: 'starting', fraction: 0, stages: {}, cancel: () => running.cancel() };
@@ -224,6 +287,7 @@ export class Wizard {
     if (!preview) return false;
     this.#preview = preview;
     const same = this.#project?.dataset?.fingerprint === preview.fingerprint;
+    if (!same) { this.#memberImages = new Map(); this.#imagesAsked.clear(); }
     this.#update({
       dataset: {
         spec: choice.spec, ...(choice.limit ? { limit: choice.limit } : {}), ...(choice.dataSeed !== undefined ? { dataSeed: choice.dataSeed } : {}),
@@ -246,9 +310,11 @@ export class Wizard {
     const result = await this.#run('Simulating the attack', 'attack', { data: source.spec, limit: source.limit, ...choice, out });
     if (!result) return;
     const data = result.data;
+    // The model trained or opened on the data before any poisoning, to compare the target's prediction with.
+    const before = project.attack ? project.attack.before : project.model ?? undefined;
     if (!(await this.useDataset({ spec: data }, true))) return;
     this.#update({
-      attack: { ...choice, source, data, result: { ...result } },
+      attack: { ...choice, source, data, result: { ...result }, ...(before ? { before } : {}) },
       // A model trained on the clean data is not the one the attack targets: train on the poisoned data next.
       ...(this.#project?.model?.origin === 'trained' ? { model: null, training: null } : {}),
     });
@@ -257,6 +323,7 @@ export class Wizard {
   async openModel(dir: string): Promise<void> {
     const info = await this.#run('Reading the model', 'info', { model: dir });
     if (!info) return;
+    if (!(await this.#mayReplaceRepair('Open another model'))) return;
     this.#update({
       model: { dir: info.model, fingerprint: info.fingerprint, origin: 'opened', ...(info.metadata.architecture ? { architecture: info.metadata.architecture } : {}) },
       training: null, scan: null, repair: null,
@@ -266,29 +333,38 @@ export class Wizard {
   async train(): Promise<void> {
     const project = this.#project;
     if (!project?.dataset) return;
+    if (!(await this.#mayReplaceRepair('Train a new model'))) return;
     const out = await this.#allocate('model');
     if (!out) return;
     const s = project.settings.train;
+    // On a simulated attack's data: compare the target's prediction with a clean victim, or else with the model from before the poisoning.
+    const before = project.attack?.before;
+    const compare = project.attack && !s.cleanVictim && before ? { compareWith: before.dir } : {};
+    const previous = this.#curve;
     this.#curve = [];
-    const result = await this.#run('Training', 'train', { ...this.#dataArgs(), ...s, out }, (e) => {
+    const result = await this.#run('Training', 'train', { ...this.#dataArgs(), ...s, cleanVictim: Boolean(project.attack) && s.cleanVictim, ...compare, out }, (e) => {
       const m = e.metrics;
+      if (e.stage !== 'train') return;
       if (!m || m.loss === undefined || m.epoch === undefined || m.batch === undefined || !m.batches) return;
       this.#curve = [...this.#curve, { epoch: m.epoch - 1 + m.batch / m.batches, loss: m.loss, accuracy: m.accuracy }];
     });
-    if (!result) return;
+    // A cancelled or failed run leaves the current model, so its curve comes back.
+    if (!result) { this.#curve = previous; return; }
     this.#update({
       model: { dir: result.model, fingerprint: result.fingerprint, origin: 'trained', architecture: result.architecture },
       training: {
         arch: s.arch, accuracy: result.accuracy, samplesPerSecond: result.samplesPerSecond, trainSeconds: result.trainSeconds,
-        backend: result.backend, history: this.#curve.map((p) => ({ ...p })),
+        backend: result.backend, history: this.#curve.map((p) => ({ ...p })), epochs: s.epochs,
+        ...(result.attackOutcome ? { attackOutcome: result.attackOutcome } : {}),
       },
-      scan: null, repair: null,
+      scan: null, repair: null, repairPlan: null,
     });
   }
 
   async runScan(): Promise<void> {
     const project = this.#project;
     if (!project?.dataset || !project.model) return;
+    if (!(await this.#mayReplaceRepair('Scan again'))) return;
     const out = await this.#allocate('scan');
     if (!out) return;
     const s = project.settings.scan;
@@ -297,7 +373,9 @@ export class Wizard {
     this.#pocketViews = new Map();
     this.#viewsAsked.clear();
     this.#selectedPocket = result.pockets.find((p) => p.confirmed)?.id ?? result.pockets[0]?.id ?? null;
-    this.#update({ scan: { file: out, result }, repair: null });
+    this.#memberImages = new Map();
+    this.#imagesAsked.clear();
+    this.#update({ scan: { file: out, result }, repair: null, repairPlan: null, history: [...this.history, this.#scanEntry(out, result)] });
   }
 
   /** Pockets whose view was asked for: drawn automatically once, again only when the user asks. */
@@ -319,11 +397,50 @@ export class Wizard {
     const out = await this.#allocate('repair');
     if (!out) return;
     const s = project.settings.repair;
-    const result = await this.#run('Repairing', 'repair', { ...this.#dataArgs(), model: project.model.dir, scan: project.scan.file, out, ...s });
+    const plan = this.plan;
+    const result = await this.#run('Repairing', 'repair', { ...this.#dataArgs(), model: project.model.dir, scan: project.scan.file, out, plan, ...s });
     if (!result) return;
+    const current = this.#project!;
     this.#update({
       repair: { model: { dir: out, fingerprint: result.model.fingerprint, origin: 'repaired' }, result },
+      history: [...current.history, this.#repairEntry(current, result)],
     });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Repair review
+
+  #savePlan(edit: (plan: RepairPlan) => RepairPlan): void {
+    const scan = this.#project?.scan;
+    if (!scan) return;
+    this.#update({ repairPlan: { scan: scan.file, plan: edit(this.plan) } });
+  }
+
+  setPocketAction(id: number, action: RepairAction): void {
+    this.#savePlan((plan) => ({ pockets: plan.pockets.map((e) => (e.id === id ? { ...e, action } : e)) }));
+  }
+
+  /** Includes a member in its group's repair, or leaves it out (it keeps its label and stays in the data). */
+  setMemberIncluded(id: number, index: number, included: boolean): void {
+    this.#savePlan((plan) => ({
+      pockets: plan.pockets.map((e) => e.id !== id ? e : {
+        ...e, exclude: included ? e.exclude.filter((i) => i !== index) : [...new Set([...e.exclude, index])].sort((a, b) => a - b),
+      }),
+    }));
+  }
+
+  #imagesAsked = new Set<number>();
+
+  /** Reads the thumbnails of the reported groups' members not read yet. */
+  async loadMemberImages(): Promise<void> {
+    const project = this.#project;
+    if (!project?.dataset || this.#task) return;
+    const wanted = [...new Set(reportedGroups(this.scan).flatMap((p) => p.members))].filter((i) => !this.#memberImages.has(i) && !this.#imagesAsked.has(i));
+    if (!wanted.length) return;
+    // Asked once: a failure says so in the error line rather than asking again on every redraw.
+    for (const i of wanted) this.#imagesAsked.add(i);
+    const images = await this.#run('Reading the members', 'sampleImages', { ...this.#dataArgs(), split: 'train', indices: wanted.slice(0, 2000) });
+    if (images) this.#memberImages = new Map([...this.#memberImages, ...images.samples.map((m) => [m.index, m] as const)]);
   }
 
   /** Copies the repaired model and writes the report into `dest`; never overwrites anything there. */

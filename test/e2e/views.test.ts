@@ -4,7 +4,7 @@
  * Verify show exactly the data they were given, that opening a project runs no training,
  * and that a mistake reads as one sentence; screenshots in light and dark themes.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,8 @@ const missing = !existsSync(CHROMIUM)
 if (missing) console.warn(`Skipping the result-view e2e test: ${missing}.`);
 
 const LIMIT = 600;
+/** Members of the planted pocket: more than the repair review lists before "Show all" (8). */
+const MEMBERS = 12;
 const ATTACKER = 7;
 const ENCLOSING = 1;
 
@@ -34,6 +36,8 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
   let page: Page;
   let server: Awaited<ReturnType<typeof startBrowserMode>>;
   let scan: ReturnType<typeof handMadeScan>;
+  let dir: string;
+  let modelDir: string;
   const errors: string[] = [];
   const snap = async (name: string) => {
     await page.waitForTimeout(150);
@@ -55,14 +59,14 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const work = mkdtempSync(path.join(os.tmpdir(), 'clear-views-'));
-    const dir = path.join(work, 'Known results');
+    dir = path.join(work, 'Known results');
     server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
     const store = new ProjectStore();
     const { project } = await store.create(dir);
     const data = { data: 'mnist', limit: LIMIT };
-    const modelDir = path.join(dir, 'models', 'model-1');
+    modelDir = path.join(dir, 'models', 'model-1');
     const trained = await server.engine.run('train', { ...data, arch: 'mlp', epochs: 1, batchSize: 64, learningRate: 0.001, seed: 0, out: modelDir }, { id: 'fixture-train', onProgress: () => {} }) as { fingerprint: string; dataset: { fingerprint: string } };
-    const preview = await server.engine.run('datasetPreview', { ...data, samplesPerClass: 6 }, { id: 'fixture-preview', onProgress: () => {} }) as { samples: { classIndex: number; index: number }[] };
+    const preview = await server.engine.run('datasetPreview', { ...data, samplesPerClass: MEMBERS }, { id: 'fixture-preview', onProgress: () => {} }) as { samples: { classIndex: number; index: number }[] };
     scan = handMadeScan({
       dataset: { spec: 'mnist', fingerprint: trained.dataset.fingerprint, trainCount: LIMIT },
       model: { dir: modelDir, fingerprint: trained.fingerprint },
@@ -76,6 +80,9 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
       ...project, step: 'inspect',
       dataset: { spec: 'mnist', limit: LIMIT, name: 'MNIST (built-in)', fingerprint: trained.dataset.fingerprint, classNames: scan.dataset.classNames, trainCount: LIMIT, testCount: 2000 },
       model: { dir: modelDir, fingerprint: trained.fingerprint, origin: 'trained', architecture: 'mlp' },
+      // The model's own training: an mlp for 1 epoch, while the form (the defaults) says cnn for 3.
+      training: { arch: 'mlp', accuracy: 0.8, samplesPerSecond: 1000, trainSeconds: 2, backend: 'wasm', epochs: 1,
+        history: [{ epoch: 0.5, loss: 1.2, accuracy: 0.6 }, { epoch: 1, loss: 0.7, accuracy: 0.8 }] },
       scan: { file: scanFile, result: scan },
       repair: { model: { dir: modelDir, fingerprint: trained.fingerprint, origin: 'repaired' }, result: handMadeRepair(scan, modelDir) },
     });
@@ -98,13 +105,17 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(rows.map((r) => r.split('\t').map((c) => c.trim()))).toEqual(
       scan.statistics.classes.map((c) => [c.className, String(c.seeds), String(c.candidates), String(c.pockets)]));
     const list = await page.getByTestId('pocket-list').innerText();
-    expect(list).toMatch(new RegExp(`0\\s+${ATTACKER} inside ${ENCLOSING}\\s+6\\s+4\\.20\\s+< 0\\.001\\s+backdoor pocket`));
+    expect(list).toMatch(new RegExp(`0\\s+${ATTACKER} inside ${ENCLOSING}\\s+${MEMBERS}\\s+4\\.20\\s+< 0\\.001\\s+backdoor pocket`));
+    // Each row's button is named for its pocket, not just "0", "1"…
+    expect(await page.getByRole('button', { name: `Pocket 0: ${MEMBERS} samples labelled ${ATTACKER} inside ${ENCLOSING}, backdoor pocket` }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Pocket 1: 4 samples labelled 4 inside 9, natural' }).count()).toBe(1);
     expect(list).toContain('4 inside 9');
     expect(await page.getByTestId('pair-matrix').locator('td.pocket').count()).toBe(1);
     await appear('pocket-plot');
     expect(await page.getByTestId('explanation').innerText()).toContain('near-identical samples');
     expect(await page.locator('[data-testid="pairs"] img').count()).toBe(12);
-    expect(await page.locator('[data-testid="pocket-plot"] [data-chart-table]').innerText()).toMatch(/^6 members/);
+    expect(await page.locator('[data-testid="pocket-plot"] [data-chart-table]').innerText()).toMatch(new RegExp(`^${MEMBERS} members`));
+    expect(await page.getByTestId('pocket-detail').locator('h4').first().innerText()).toBe('Why this was flagged');
     await snap('inspect-light');
     await page.emulateMedia({ colorScheme: 'dark' });
     await snap('inspect-dark');
@@ -115,6 +126,8 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await page.locator('[data-pocket="0"]').focus();
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => page.getByTestId('pocket-detail').innerText()).toContain('Pocket 1:');
+    // A natural group was not flagged, and its heading says so.
+    expect(await page.getByTestId('pocket-detail').locator('h4').first().innerText()).toBe('Why this was not flagged');
     await appear('pocket-plot');
   }, 180_000);
 
@@ -127,6 +140,39 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await snap('verify');
   });
 
+  it('draws the current model\'s training on its own axis after reopening, whatever the form says', async () => {
+    await page.locator('nav [data-step="train"]').click();
+    expect(await page.getByTestId('arch').inputValue()).toBe('cnn');
+    expect(await page.getByTestId('train-chart').getAttribute('data-epochs')).toBe('1');
+    expect(await page.getByTestId('train-chart').locator('figcaption').innerText()).toBe('Training loss and accuracy of the current model (mlp, 1 epoch)');
+    await snap('train-reopened');
+  });
+
+  it('lists every member of the reported pocket for review, and keeps a member left out across a reload', async () => {
+    await page.locator('nav [data-step="repair"]').click();
+    const review = page.getByTestId('review-0');
+    await expect.poll(() => review.locator('tbody tr').count()).toBe(8);
+    await page.getByTestId('show-all-0').click();
+    await expect.poll(() => review.locator('tbody tr').count()).toBe(MEMBERS);
+    // Thumbnails, labels and sources come from the engine for every member, not only the first few.
+    await expect.poll(() => review.locator('tbody img').count(), { timeout: 60_000 }).toBe(MEMBERS);
+    const sources = await review.locator('td.source').allInnerTexts();
+    expect(sources.every((t) => /^mnist\[\d\]\[\d+\]$/.test(t))).toBe(true);
+    const left = scan.pockets[0].members[9];
+    await page.getByTestId(`include-${left}`).uncheck();
+    await page.getByTestId('action-remove-0').check();
+    expect(await page.getByTestId('included-0').innerText()).toBe(`${MEMBERS - 1} of ${MEMBERS} members included`);
+    expect(await page.getByTestId('plan-summary').innerText()).toBe(`The repair will relabel 0, remove ${MEMBERS - 1} and leave 1 sample as it is.`);
+    await snap('repair-review');
+    await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).repairPlan?.plan)
+      .toEqual({ pockets: [{ id: 0, action: 'remove', exclude: [left] }] });
+    await page.reload();
+    await expect.poll(() => main().getAttribute('data-step'), { timeout: 60_000 }).toBe('repair');
+    await page.getByTestId('show-all-0').click();
+    expect(await page.getByTestId(`include-${left}`).isChecked()).toBe(false);
+    expect(await page.getByTestId('action-remove-0').isChecked()).toBe(true);
+  }, 180_000);
+
   it('shows a mistake as one sentence that says what to do', async () => {
     await page.locator('nav [data-step="load"]').click();
     await page.getByText('Open a model folder').click();
@@ -136,4 +182,49 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await snap('load-error');
     expect(errors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
   }, 60_000);
+
+  it('draws folder icons, not emoji that need an emoji font', async () => {
+    await page.locator('section[aria-labelledby="model-h"]').getByRole('button', { name: 'Browse…' }).click();
+    await page.getByTestId('path-input').fill(dir);
+    await expect.poll(() => page.getByTestId('path-prompt').getByRole('button', { name: 'models' }).count()).toBe(1);
+    const folder = page.getByTestId('path-prompt').getByRole('button', { name: 'models' });
+    expect(await folder.locator('svg').count()).toBe(1);
+    expect(await page.getByTestId('path-prompt').innerText()).not.toMatch(/\p{Extended_Pictographic}/u);
+    await snap('path-prompt');
+    await page.getByTestId('path-prompt').getByRole('button', { name: 'Cancel' }).click();
+  }, 60_000);
+
+  it('asks before opening another model sets the repair aside, keeps it in the history, and keeps showing the opened model', async () => {
+    await page.getByTestId('model-path').fill(modelDir);
+    await page.getByRole('button', { name: 'Open model' }).click();
+    await appear('confirm');
+    await expect.poll(() => page.getByTestId('confirm').isVisible()).toBe(true);
+    expect(await page.getByTestId('confirm').innerText()).toContain(`The repaired model stays on disk at ${modelDir}`);
+    await snap('confirm-replace');
+    await page.getByTestId('confirm-cancel').click();
+    // Cancelled: the repair is still there.
+    expect(await page.locator('nav [data-step="verify"]').isDisabled()).toBe(false);
+    expect(await page.getByTestId('model-summary').innerText()).toContain('Trained here');
+    await page.getByRole('button', { name: 'Open model' }).click();
+    await page.getByTestId('confirm-ok').click();
+    await expect.poll(() => page.getByTestId('model-summary').innerText()).toContain('Opened');
+    expect(await page.locator('nav [data-step="verify"]').isDisabled()).toBe(true);
+    // The card goes on showing how the model got there, also after leaving the step and coming back.
+    await page.locator('nav [data-step="train"]').click();
+    await page.locator('nav [data-step="load"]').click();
+    expect(await page.getByTestId('model-how-open').isChecked()).toBe(true);
+    expect(await page.getByTestId('model-path').inputValue()).toBe(modelDir);
+    // The scan and the repair set aside are in the history, with the model and data they belong to.
+    await page.locator('nav [data-step="scan"]').click();
+    await page.getByTestId('history').locator('summary').click();
+    const rows = page.getByTestId('history').locator('tbody tr');
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(0).getAttribute('data-kind')).toBe('repair');
+    expect(await rows.nth(0).innerText()).toContain(modelDir);
+    expect(await rows.nth(1).innerText()).toContain('Backdoor suspected');
+    const saved = JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
+    expect(saved.history.map((h: { kind: string; model: { fingerprint: string } }) => [h.kind, h.model.fingerprint])).toEqual([['scan', scan.model.fingerprint], ['repair', scan.model.fingerprint]]);
+    expect(saved.scan).toBeNull();
+    await snap('scan-history');
+  }, 120_000);
 });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { initBackend } from '../../src-main/engine/backend/index.js';
 import { predictJob, repairJob, trainJob } from '../../src-main/engine/jobs/clear.js';
 import { attackJob } from '../../src-main/engine/jobs/bench.js';
-import { exportReportJob } from '../../src-main/engine/jobs/ui.js';
+import { exportReportJob, sampleImagesJob } from '../../src-main/engine/jobs/ui.js';
 import { UserError } from '../../src-main/engine/errors.js';
 import type { AttackResult, TrainResult } from '../../src-main/contract/results.js';
 import { handMadeScan } from '../e2e/fixtures.js';
@@ -66,6 +66,20 @@ describe('the attack outcome after training', () => {
   it('refuses a clean victim for training that starts from a saved model', async () => {
     const err = await trainJob({ data: attack.data, ...settings, from: cleanModel, cleanVictim: true, out: path.join(dir, 'nope') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
+  });
+});
+
+describe('the members a repair review lists', () => {
+  it('come with their label, thumbnail and source, and an index outside the split is refused', async () => {
+    const poisons = attack.manifest.poisonIndices.slice(0, 3);
+    const images = await sampleImagesJob({ data: attack.data, split: 'train', indices: [poisons[0], 5, ...poisons.slice(1)] });
+    expect(images.fingerprint).toBe(trained.dataset.fingerprint);
+    expect(images.samples.map((s) => s.index)).toEqual([poisons[0], 5, ...poisons.slice(1)]);
+    expect(images.samples.filter((s) => poisons.includes(s.index)).map((s) => [s.label, s.source])).toEqual(poisons.map((_, j) => [ATTACKER, `label-flip poisons[${j}]`]));
+    expect(images.samples[1].source).toMatch(/^mnist\[\d\]\[\d+\]$/);
+    expect(images.samples.every((s) => s.png?.startsWith('data:image/png;base64,'))).toBe(true);
+    const err = await sampleImagesJob({ data: attack.data, split: 'train', indices: [attack.trainCount] }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/outside the train split/);
   });
 });
 

@@ -6,7 +6,7 @@
 import type { JobHandlers } from '../../contract/jobs.js';
 import type { JobContext } from '../progress.js';
 import { evalJob, infoJob, predictJob, repairJob, scanJob, trainJob } from './clear.js';
-import { datasetPreviewJob, exportReportJob, pocketViewJob } from './ui.js';
+import { datasetPreviewJob, exportReportJob, pocketViewJob, sampleImagesJob } from './ui.js';
 import { attackJob, benchJob } from './bench.js';
 import { scanReportJob } from './report.js';
 
@@ -20,6 +20,7 @@ export const handlers: JobHandlers<JobContext> = {
   attack: attackJob,
   bench: benchJob,
   datasetPreview: datasetPreviewJob,
+  sampleImages: sampleImagesJob,
   pocketView: pocketViewJob,
   exportReport: exportReportJob,
   scanReport: scanReportJob,

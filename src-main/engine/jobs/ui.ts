@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import type { Dataset, Split } from '../data/dataset.js';
-import { sampleSize } from '../data/dataset.js';
+import { sampleSize, sampleSource } from '../data/dataset.js';
 import { normaliseFeatures, type FeatureNormalisation } from '../features/knn.js';
 import { embedSplit } from '../features/embed.js';
 import { splitModel } from '../features/split.js';
@@ -79,6 +79,24 @@ export async function datasetPreviewJob(args: JobArgs<'datasetPreview'>, ctx: Jo
     trainCount: ds.train.count, testCount: ds.test.count,
     counts: { train: count(ds.train.labels), test: count(ds.test.labels) },
     samples, targets,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// sampleImages
+
+export async function sampleImagesJob(args: JobArgs<'sampleImages'>, ctx: JobContext = {}) {
+  const ds = await getDataset(args);
+  throwIfCancelled(ctx.signal);
+  const split = ds[args.split];
+  const outside = args.indices.find((i) => i >= split.count);
+  if (outside !== undefined) throw new UserError(`Sample ${outside} is outside the ${args.split} split of ${ds.spec}, which holds ${split.count} samples (0–${split.count - 1}).`);
+  return {
+    split: args.split, fingerprint: ds.fingerprint,
+    samples: args.indices.map((index) => ({
+      index, label: split.labels[index], png: samplePng(split, ds.shape, index),
+      source: sampleSource(split, index) ?? null,
+    })),
   };
 }
 
@@ -277,6 +295,7 @@ export async function exportReportJob(args: JobArgs<'exportReport'>) {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const uiHandlers: Record<string, (args: any, ctx: JobContext) => Promise<unknown>> = {
   datasetPreview: datasetPreviewJob,
+  sampleImages: sampleImagesJob,
   pocketView: pocketViewJob,
   exportReport: exportReportJob,
 };
