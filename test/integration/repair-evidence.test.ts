@@ -18,6 +18,7 @@ import { CancelledError, UserError } from '../../src-main/engine/errors.js';
 import { PARTIAL_MARKER, STALE_PARTIAL_MS } from '../../src-main/engine/model/files.js';
 import { EngineHost } from '../../src-main/host/engine-host.js';
 import type { ScanResult } from '../../src-main/contract/results.js';
+import { buildWorker } from './helpers.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-repair-evidence-'));
 const data = { data: 'mnist', limit: 600 };
@@ -165,27 +166,9 @@ describe('a repair output', () => {
   }, 300_000);
 });
 
-/**
- * The engine worker built from the sources under test (not dist/, which may be older), into
- * the ignored test-artifacts folder, with the options scripts/build.mjs uses.
- */
-async function buildWorker(): Promise<string> {
-  const { build } = await import('esbuild');
-  const outdir = path.resolve('test-artifacts', 'repair-evidence-worker');
-  const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
-  await build({
-    bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning',
-    external: ['@tensorflow/*', 'electron', 'ws', 'mnist', 'pngjs', 'jpeg-js', 'zod', 'playwright-core'],
-    define: { __APP_VERSION__: JSON.stringify(version) },
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    entryPoints: { worker: 'src-main/worker/main.ts' }, outdir,
-  });
-  return path.join(outdir, 'worker.js');
-}
-
 describe('a repair killed in the engine worker', () => {
   it('leaves no output folder, and its leftover is removed by a later repair once it is old', async () => {
-    const host = new EngineHost({ workerPath: await buildWorker(), backend: 'wasm' });
+    const host = new EngineHost({ workerPath: await buildWorker('repair-evidence-worker'), backend: 'wasm' });
     try {
       const out = path.join(dir, 'repaired-killed');
       const job = host.run('repair', { ...data, model, scan: scanFile, out, seed: 0 }, {

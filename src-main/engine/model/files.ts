@@ -194,15 +194,34 @@ export function removeStalePartials(parent: string, base: string, now = Date.now
   return removed;
 }
 
-/** Creates `file` (never one that exists), writes it whole and syncs it; `created` is told once the file exists. */
-function writeNewFile(file: string, data: Uint8Array | string, created?: () => void): void {
-  const fd = openSync(file, 'wx');
+/** Error codes of a disk (or the user's quota, or the largest file it takes) that has no room left. */
+const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/**
+ * A full disk as one sentence naming the file as the user will know it (`shown`: the output's
+ * own name, not our hidden temporary sibling); any other error is returned unchanged.
+ */
+function noRoomError(err: unknown, shown: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (!code || !NO_ROOM.has(code)) return err;
+  return new UserError(`There is no room left on the disk for ${shown} (${code}), so it was not written; free some space or choose a folder on another disk.`);
+}
+
+/**
+ * Creates `file` (never one that exists), writes it whole and syncs it; `created` is told once
+ * the file exists. A full disk is reported naming `shown`.
+ */
+function writeNewFile(file: string, data: Uint8Array | string, shown: string, created?: () => void): void {
+  let fd: number;
+  try { fd = openSync(file, 'wx'); } catch (err) { throw noRoomError(err, shown); }
   created?.();
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let at = 0;
     while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
     fsyncSync(fd);
+  } catch (err) {
+    throw noRoomError(err, shown);
   } finally {
     closeSync(fd);
   }
@@ -263,10 +282,10 @@ export class StagedFolder {
     mkdirSync(parent, { recursive: true });
     removeStalePartials(parent, base);
     const tmp = path.join(parent, partialName(base));
-    mkdirSync(tmp); // not recursive: fails rather than reuse anything that exists
+    try { mkdirSync(tmp); } catch (err) { throw noRoomError(err, dir); } // not recursive: fails rather than reuse anything that exists
     const staged = new StagedFolder(dir, target, tmp);
     try {
-      writeNewFile(path.join(tmp, PARTIAL_MARKER), '', () => staged.#written.push(PARTIAL_MARKER));
+      writeNewFile(path.join(tmp, PARTIAL_MARKER), '', dir, () => staged.#written.push(PARTIAL_MARKER));
     } catch (err) {
       staged.abandon();
       throw err;
@@ -280,7 +299,7 @@ export class StagedFolder {
     assertPlainName(name);
     if (this.#written.includes(name)) throw new Error(`StagedFolder: "${name}" was already written.`);
     // Recorded as soon as it exists: a write that fails half-way leaves a file abandon() must remove.
-    writeNewFile(path.join(this.path, name), data, () => this.#written.push(name));
+    writeNewFile(path.join(this.path, name), data, path.join(this.#shown, name), () => this.#written.push(name));
   }
 
   /** Renames the finished folder to its name, as a whole; refuses if something else took the name meanwhile. */
@@ -334,7 +353,7 @@ export function writeNewFileAtomically(file: string, data: Uint8Array | string, 
   const tmp = path.join(parent, partialName(base));
   let created = false;
   try {
-    writeNewFile(tmp, data, () => { created = true; });
+    writeNewFile(tmp, data, shown, () => { created = true; });
     try {
       linkSync(tmp, target);
     } catch (err) {
