@@ -138,10 +138,21 @@ export class ProjectStore {
     return {
       ...project,
       dataset: project.dataset && { ...project.dataset, spec: spec(project.dataset.spec) },
-      attack: project.attack && { ...project.attack, data: spec(project.attack.data), source: { ...project.attack.source, spec: spec(project.attack.source.spec) } },
+      attack: project.attack && {
+        ...project.attack, data: spec(project.attack.data), source: { ...project.attack.source, spec: spec(project.attack.source.spec) },
+        ...(project.attack.before ? { before: { ...project.attack.before, dir: f(project.attack.before.dir) } } : {}),
+      },
       model: project.model && { ...project.model, dir: f(project.model.dir) },
+      training: project.training && {
+        ...project.training,
+        ...(project.training.attackOutcome?.before?.model ? { attackOutcome: { ...project.training.attackOutcome, before: { ...project.training.attackOutcome.before, model: f(project.training.attackOutcome.before.model) } } } : {}),
+      },
       scan: project.scan && { ...project.scan, file: f(project.scan.file) },
       repair: project.repair && { ...project.repair, model: { ...project.repair.model, dir: f(project.repair.model.dir) } },
+      repairPlan: project.repairPlan && { ...project.repairPlan, scan: f(project.repairPlan.scan) },
+      history: project.history.map((h) => ({
+        ...h, model: { ...h.model, dir: f(h.model.dir) }, scan: f(h.scan), ...(h.repaired ? { repaired: { ...h.repaired, dir: f(h.repaired.dir) } } : {}),
+      })),
       exports: project.exports,
     };
   }

@@ -67,6 +67,16 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     throw new Error('Timed out waiting for the step to finish.');
   };
   const visible = (testid: string) => async () => (await page.getByTestId(testid).count()) > 0;
+  /** The project file as the wizard saved it (the engine's results it stores); its paths are relative to the project folder. */
+  const project = () => JSON.parse(readFileSync(path.join(work, 'My project', 'project.json'), 'utf8'));
+  const inProject = (p: string) => path.resolve(work, 'My project', p);
+  /** The project file once the wizard's save after the last step has landed (saves follow the page). */
+  const saved = async (ready: (p: ReturnType<typeof project>) => unknown) => {
+    await expect.poll(() => Boolean(ready(project())), { timeout: 30_000 }).toBe(true);
+    return project();
+  };
+  /** A `clearwb` command's JSON result: the engine run again outside the wizard. */
+  const clearwb = (...args: string[]) => JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'clearwb.js'), ...args, '--json', '--quiet'], { encoding: 'utf8' }));
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -117,7 +127,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await snap('load-poisoned');
   }, LONG);
 
-  it('trains a model with a live loss and accuracy chart', async () => {
+  it('trains a model with a live loss and accuracy chart, and shows what the attack did to it', async () => {
     await page.getByTestId('go-train').click();
     await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('train');
     // Before any training the chart says what will appear there, rather than showing bare axes.
@@ -138,6 +148,20 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     expect(await page.getByTestId('train-result').innerText()).toMatch(/Test accuracy \d+\.\d+%/);
     expect(await page.locator('[data-testid="train-chart"] [data-chart-table]').innerText()).toMatch(/After 3\.00 epochs/);
     expect(await page.getByTestId('chart-empty').count()).toBe(0);
+    // The attack's outcome, right after training: the engine's result, shown as it is.
+    const outcome = (await saved((p) => p.training?.attackOutcome)).training.attackOutcome;
+    expect(outcome).toMatchObject({ targetIndex: STORY.target, attackerClass: STORY.attackerClass, poisons: STORY.poisons, before: { by: 'clean-victim' } });
+    expect(await page.getByTestId('outcome-after').innerText()).toBe(String(outcome.after));
+    expect(await page.getByTestId('outcome-before').innerText()).toMatch(new RegExp(`^${outcome.before.predicted} \\(clean victim trained with the same settings, held-out accuracy [\\d.]+%\\)$`));
+    expect(await page.getByTestId('outcome-fitted').innerText()).toBe(`${outcome.fitted} of ${STORY.poisons}`);
+    // Checked outside the wizard: the saved model classifies the target as the page says, and the attack took.
+    const model = inProject(project().model.dir);
+    const data = `dir:${inProject(project().dataset.spec.slice('dir:'.length))}`;
+    const predicted = clearwb('predict', '--model', model, '--data', data, '--split', 'test', '--index', String(STORY.target));
+    expect(predicted.predicted).toBe(outcome.after);
+    expect(outcome.after).toBe(STORY.attackerClass);
+    expect(outcome.before.predicted).toBe(outcome.targetClass);
+    expect(await page.getByTestId('outcome-verdict').innerText()).toMatch(new RegExp(`^The attack took: the target is now classified ${STORY.attackerClass}\\.`));
     await snap('train-done');
   }, LONG);
 
@@ -175,10 +199,33 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await snap('inspect');
   }, LONG);
 
-  it('repairs the model', async () => {
+  let excluded = -1;
+  it('lists every member of the pocket for review, leaves one out, and repairs by that plan', async () => {
     await next();
+    const pocket = project().scan.result.pockets.find((p: { confirmed: boolean }) => p.confirmed);
+    const review = page.getByTestId(`review-${pocket.id}`);
+    if (pocket.members.length > 8) await page.getByTestId(`show-all-${pocket.id}`).click();
+    await expect.poll(() => review.locator('tbody tr').count()).toBe(pocket.members.length);
+    await expect.poll(() => review.locator('tbody img').count(), { timeout: 120_000 }).toBe(pocket.members.length);
+    // The analyst leaves out a genuine digit caught in the pocket if there is one (its source is
+    // not one of the attack's poisons), else the last member.
+    const sources: string[] = await review.locator('td.source').allInnerTexts();
+    const genuine = sources.findIndex((src) => !src.startsWith('label-flip poisons['));
+    excluded = pocket.members[genuine >= 0 ? genuine : pocket.members.length - 1];
+    expect(sources.filter((src) => src.startsWith('label-flip poisons[')).length).toBeGreaterThan(0);
+    await page.getByTestId(`include-${excluded}`).uncheck();
+    expect(await page.getByTestId(`included-${pocket.id}`).innerText()).toBe(`${pocket.members.length - 1} of ${pocket.members.length} members included`);
+    await snap('repair-review');
     await page.getByTestId('start-repair').click();
     await settle(visible('repair-result'));
+    // The engine's report says the left-out sample kept its label: it is in the plan, not among the relabelled.
+    const repaired = inProject((await saved((p) => p.repair)).repair.model.dir);
+    const report = JSON.parse(readFileSync(path.join(repaired, 'repair-report.json'), 'utf8'));
+    expect(report.plan.pockets.find((e: { id: number }) => e.id === pocket.id)).toEqual({ id: pocket.id, action: 'relabel', exclude: [excluded] });
+    const relabelled = report.relabelled.map((r: { index: number }) => r.index);
+    expect(relabelled).not.toContain(excluded);
+    expect(relabelled).toEqual(expect.arrayContaining(pocket.members.filter((m: number) => m !== excluded)));
+    expect(await page.getByTestId('repair-result').innerText()).toContain(`${relabelled.length} samples relabelled, 1 left as it was`);
     await snap('repair-done');
   }, LONG);
 
@@ -199,6 +246,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await page.getByTestId('start-export').click();
     await settle(visible('exported'), 120_000);
     await snap('export-done');
+    expect(await page.getByTestId('notice').innerText()).toMatch(/^Exported 3 items to /);
     const files = (await page.getByTestId('exported').locator('li.mono').allInnerTexts()).map((f) => f.trim());
     const modelDir = files.find((f) => !f.endsWith('.html') && !f.endsWith('.json'))!;
     const html = files.find((f) => f.endsWith('.html'))!;
@@ -210,6 +258,13 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await page.getByTestId('start-export').click();
     await settle(async () => (await page.getByTestId('exported').locator('> li').count()) === 2, 120_000);
     expect(readFileSync(html, 'utf8')).toContain('Per-class pocket statistics');
+    // The report carries the plan the repair followed.
+    expect(readFileSync(html, 'utf8')).toContain('Repair plan');
+    // A notice belongs to the step it was given on: moving to another step clears it.
+    await step('verify').click();
+    await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('verify');
+    expect(await page.getByTestId('notice').count()).toBe(0);
+    await step('export').click();
   }, LONG);
 
   it('reopens the project where it was left, with every step done, and moves between steps by keyboard', async () => {
@@ -225,5 +280,37 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await page.emulateMedia({ colorScheme: 'dark' });
     await snap('reopened-inspect-dark');
     expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
+    await page.emulateMedia({ colorScheme: 'light' });
   }, 120_000);
+
+  it('asks before a new scan sets the repair aside, locks Inspect while it runs, and keeps both in the history', async () => {
+    await step('scan').click();
+    await page.getByTestId('history').locator('summary').click();
+    expect(await page.getByTestId('history').locator('tbody tr').count()).toBe(2);
+    const repaired = inProject(project().repair.model.dir);
+    await page.getByTestId('start-scan').click();
+    await expect.poll(() => page.getByTestId('confirm').isVisible()).toBe(true);
+    expect(await page.getByTestId('confirm').innerText()).toContain(`The repaired model stays on disk at ${repaired}`);
+    await snap('scan-again-confirm');
+    await page.getByTestId('confirm-ok').click();
+    await page.getByTestId('cancel').waitFor({ timeout: 60_000 });
+    // While the new scan runs, the results it will replace cannot be opened.
+    expect(await step('inspect').isDisabled()).toBe(true);
+    expect(await step('verify').isDisabled()).toBe(true);
+    await snap('scan-again-running');
+    await settle(visible('scan-verdict'));
+    expect(await step('inspect').isDisabled()).toBe(false);
+    expect(await step('verify').isDisabled()).toBe(true);
+    const rows = page.getByTestId('history').locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-kind')))).toEqual(['scan', 'repair', 'scan']);
+    expect(await rows.nth(1).innerText()).toContain(repaired);
+    expect(existsSync(path.join(repaired, 'model.json'))).toBe(true);
+    const history = (await saved((p) => p.history.length === 3)).history;
+    expect(history.map((h: { kind: string }) => h.kind)).toEqual(['scan', 'repair', 'scan']);
+    expect(inProject(history[1].repaired.dir)).toBe(repaired);
+    expect(history[1]).toMatchObject({ plan: { pockets: expect.arrayContaining([expect.objectContaining({ exclude: [excluded] })]) } });
+    expect(new Set(history.map((h: { model: { fingerprint: string } }) => h.model.fingerprint)).size).toBe(1);
+    await snap('scan-history');
+  }, LONG);
 });

@@ -83,9 +83,19 @@ describe('project store', () => {
       dataset: { spec: `dir:${path.join(dir, 'data', 'poisoned-1')}`, name: 'poisoned', fingerprint: 'a'.repeat(64), classNames: ['0', '1'], trainCount: 10, testCount: 2 },
       model: { dir: modelDir, fingerprint, origin: 'trained', architecture: 'mlp' },
       scan: { file: path.join(dir, 'scans', 'scan-1.json'), result: scan },
+      repairPlan: { scan: path.join(dir, 'scans', 'scan-1.json'), plan: { pockets: [{ id: 0, action: 'remove', exclude: [3] }] } },
+      history: [
+        { kind: 'scan', at: 'then', model: { dir: path.join(dir, 'models', 'model-0'), fingerprint }, data: { name: 'poisoned', fingerprint: 'a'.repeat(64) }, scan: path.join(dir, 'scans', 'scan-0.json'), summary: 'Backdoor suspected' },
+        { kind: 'repair', at: 'then', model: { dir: path.join(dir, 'models', 'model-0'), fingerprint }, data: { name: 'poisoned', fingerprint: 'a'.repeat(64) }, scan: path.join(dir, 'scans', 'scan-0.json'),
+          repaired: { dir: path.join(dir, 'models', 'repaired-1'), fingerprint }, summary: 'open pockets 1 → 0', plan: { pockets: [{ id: 0, action: 'relabel', exclude: [] }] } },
+      ],
     });
     const stored = JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
     expect(stored.model.dir).toBe('models/model-1');
+    // The history and the plan under review name their files relative too, so they move with the folder.
+    expect(stored.history.map((h: { model: { dir: string }; scan: string; repaired?: { dir: string } }) => [h.model.dir, h.scan, h.repaired?.dir ?? null]))
+      .toEqual([['models/model-0', 'scans/scan-0.json', null], ['models/model-0', 'scans/scan-0.json', 'models/repaired-1']]);
+    expect(stored.repairPlan.scan).toBe('scans/scan-1.json');
     expect(stored.dataset.spec).toBe('dir:data/poisoned-1');
     expect(readdirSync(dir).sort()).toEqual(['models', 'project.json']);
     const moved = path.join(root, 'moved');
@@ -95,6 +105,8 @@ describe('project store', () => {
     expect(reopened.project.model?.dir).toBe(path.join(moved, 'models', 'model-1'));
     expect(reopened.project.dataset?.spec).toBe(`dir:${path.join(moved, 'data', 'poisoned-1')}`);
     expect(reopened.project.scan?.result.pockets.map((p) => p.members)).toEqual(scan.pockets.map((p) => p.members));
+    expect(reopened.project.history[1].repaired?.dir).toBe(path.join(moved, 'models', 'repaired-1'));
+    expect(reopened.project.repairPlan).toEqual({ scan: path.join(moved, 'scans', 'scan-1.json'), plan: { pockets: [{ id: 0, action: 'remove', exclude: [3] }] } });
     // The scan file was never written, so opening says so (and runs nothing).
     expect(reopened.warnings).toEqual([expect.stringMatching(/scan file .* is missing/)]);
   });
