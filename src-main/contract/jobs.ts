@@ -117,7 +117,8 @@ export const jobArgs = {
     scan: z.union([path, z.record(z.string(), z.unknown())]),
     pocketId: z.number().int().min(0),
     nearby: z.number().int().min(0).max(2000).default(300),
-    pairs: z.number().int().min(0).max(24).default(6),
+    /** Members shown beside their nearest sample of the enclosing class (Inspect shows a few; the repair review up to REVIEW_NEIGHBOURS). */
+    pairs: z.number().int().min(0).max(500).default(6),
   }).strict(),
   /** A self-contained HTML report (and its JSON) of a scan and a repair, in a folder; never overwrites. */
   exportReport: z.object({

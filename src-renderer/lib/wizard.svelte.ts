@@ -28,6 +28,10 @@ export interface Task extends TaskProgress {
 export interface ConfirmRequest { title: string; message: string; confirm: string; resolve(ok: boolean): void }
 
 export type MemberImage = SampleImages['samples'][number];
+export type Neighbour = NonNullable<PocketView['pairs'][number]['neighbour']>;
+
+/** Members per group shown beside their nearest clean neighbour in the repair review. */
+export const REVIEW_NEIGHBOURS = 200;
 
 /** The groups a repair acts on: the scan's backdoor pockets and poisoning attempts. */
 export function reportedGroups(scan: ScanResult | undefined): Pocket[] {
@@ -61,6 +65,7 @@ export class Wizard {
   /** Set while the page asks whether to replace work. */
   confirmRequest = $state.raw<ConfirmRequest | null>(null);
   #memberImages = $state.raw<ReadonlyMap<number, MemberImage>>(new Map());
+  #neighbours = $state.raw<ReadonlyMap<number, Neighbour>>(new Map());
   #saving: Promise<unknown> = Promise.resolve();
 
   get info() { return this.#info; }
@@ -75,6 +80,8 @@ export class Wizard {
   get selectedPocket() { return this.#selectedPocket; }
   /** Thumbnails, labels and sources of the reported groups' members, by training index (the repair review). */
   get memberImages() { return this.#memberImages; }
+  /** Each reviewed member's nearest training sample of its group's enclosing class (in feature space), by member index. */
+  get neighbours() { return this.#neighbours; }
 
   step: StepId = $derived(this.#project?.step ?? 'load');
   steps = $derived(STEPS.map((s) => ({ ...s, ...stepStatus(this.#project, s.id, this.#task?.label) })));
@@ -116,6 +123,8 @@ export class Wizard {
     this.#dir = dir;
     this.#project = project;
     this.#memberImages = new Map();
+    this.#neighbours = new Map();
+    this.#neighboursAsked.clear();
     this.#imagesAsked.clear();
     // A project saved before histories were kept: its current scan and repair start the history.
     if (!project.history.length && project.scan) {
@@ -287,7 +296,7 @@ export class Wizard {
     if (!preview) return false;
     this.#preview = preview;
     const same = this.#project?.dataset?.fingerprint === preview.fingerprint;
-    if (!same) { this.#memberImages = new Map(); this.#imagesAsked.clear(); }
+    if (!same) { this.#memberImages = new Map(); this.#imagesAsked.clear(); this.#neighbours = new Map(); this.#neighboursAsked.clear(); }
     this.#update({
       dataset: {
         spec: choice.spec, ...(choice.limit ? { limit: choice.limit } : {}), ...(choice.dataSeed !== undefined ? { dataSeed: choice.dataSeed } : {}),
@@ -375,6 +384,8 @@ export class Wizard {
     this.#selectedPocket = result.pockets.find((p) => p.confirmed)?.id ?? result.pockets[0]?.id ?? null;
     this.#memberImages = new Map();
     this.#imagesAsked.clear();
+    this.#neighbours = new Map();
+    this.#neighboursAsked.clear();
     this.#update({ scan: { file: out, result }, repair: null, repairPlan: null, history: [...this.history, this.#scanEntry(out, result)] });
   }
 
@@ -441,6 +452,22 @@ export class Wizard {
     for (const i of wanted) this.#imagesAsked.add(i);
     const images = await this.#run('Reading the members', 'sampleImages', { ...this.#dataArgs(), split: 'train', indices: wanted.slice(0, 2000) });
     if (images) this.#memberImages = new Map([...this.#memberImages, ...images.samples.map((m) => [m.index, m] as const)]);
+  }
+
+  #neighboursAsked = new Set<number>();
+
+  /** Finds, for the reported groups' members, their nearest clean neighbours (one group per call; the engine keeps the features). */
+  async loadNeighbours(): Promise<void> {
+    const project = this.#project;
+    if (!project?.dataset || !project.model || !project.scan || this.#task) return;
+    const pocket = reportedGroups(this.scan).find((p) => !this.#neighboursAsked.has(p.id));
+    if (!pocket) return;
+    this.#neighboursAsked.add(pocket.id);
+    const view = await this.#run('Finding the nearest clean samples', 'pocketView', {
+      ...this.#dataArgs(), model: project.model.dir, scan: project.scan.file, pocketId: pocket.id, nearby: 0, pairs: Math.min(REVIEW_NEIGHBOURS, pocket.members.length),
+    });
+    if (!view) return;
+    this.#neighbours = new Map([...this.#neighbours, ...view.pairs.flatMap((p) => (p.neighbour ? [[p.member.index, p.neighbour] as const] : []))]);
   }
 
   /** Copies the repaired model and writes the report into `dest`; never overwrites anything there. */

@@ -155,7 +155,11 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await page.getByTestId('show-all-0').click();
     await expect.poll(() => review.locator('tbody tr').count()).toBe(MEMBERS);
     // Thumbnails, labels and sources come from the engine for every member, not only the first few.
-    await expect.poll(() => review.locator('tbody img').count(), { timeout: 60_000 }).toBe(MEMBERS);
+    await expect.poll(() => review.locator('tbody img[alt^="training sample"]').count(), { timeout: 60_000 }).toBe(MEMBERS);
+    // Each member beside its nearest sample of the enclosing class, as the engine finds it in feature space.
+    await expect.poll(() => review.locator('td.neighbour img').count(), { timeout: 120_000 }).toBe(MEMBERS);
+    const nearest = await review.locator('td.neighbour img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('alt')));
+    expect(nearest.every((alt) => alt?.startsWith(`nearest ${ENCLOSING}: training sample #`))).toBe(true);
     const sources = await review.locator('td.source').allInnerTexts();
     expect(sources.every((t) => /^mnist\[\d\]\[\d+\]$/.test(t))).toBe(true);
     const left = scan.pockets[0].members[9];

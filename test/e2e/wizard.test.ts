@@ -206,7 +206,8 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     const review = page.getByTestId(`review-${pocket.id}`);
     if (pocket.members.length > 8) await page.getByTestId(`show-all-${pocket.id}`).click();
     await expect.poll(() => review.locator('tbody tr').count()).toBe(pocket.members.length);
-    await expect.poll(() => review.locator('tbody img').count(), { timeout: 120_000 }).toBe(pocket.members.length);
+    await expect.poll(() => review.locator('tbody img[alt^="training sample"]').count(), { timeout: 120_000 }).toBe(pocket.members.length);
+    await expect.poll(() => review.locator('td.neighbour img').count(), { timeout: 300_000 }).toBe(pocket.members.length);
     // The analyst leaves out a genuine digit caught in the pocket if there is one (its source is
     // not one of the attack's poisons), else the last member.
     const sources: string[] = await review.locator('td.source').allInnerTexts();
