@@ -149,7 +149,9 @@ export function describeIssue(error: z.ZodError, input: unknown): string {
   const where = issue.path.length ? issue.path.join('.') : 'top level';
   let value: unknown = input;
   for (const key of issue.path) value = value !== null && typeof value === 'object' ? (value as Record<string | number, unknown>)[key] : undefined;
-  const shown = value === undefined ? '' : JSON.stringify(value);
+  let shown = '';
+  // A value JSON cannot write (a bigint or a cycle, which IPC's structured cloning carries) is not quoted.
+  try { shown = value === undefined ? '' : JSON.stringify(value) ?? ''; } catch { shown = ''; }
   const found = shown && shown.length <= 40 ? `, found ${shown}` : '';
   return `${where}: ${issue.message.replace(/\.$/, '')}${found}`;
 }

@@ -420,7 +420,12 @@ function walkFunctional(ctx: Ctx, config: unknown, inputs: Shape[] | null, label
   const byName = new Map<string, number>();
   const infos = entries.map((e, i) => {
     const { info } = layerInfo(ctx, e, label);
-    const name = isDict(e) && typeof e.name === 'string' ? e.name : info.name;
+    // tfjs finds a layer by its entry's name and files its pending calls under its config's name:
+    // both must be there and agree, or its build waits for a layer it never finds, for ever.
+    const name = (e as Dict).name;
+    if (typeof name !== 'string' || name !== info.cfg.name) {
+      throw fail(ctx, `gives ${info.label} in ${label} ${typeof name === 'string' ? `the name ${quoteName(name)} but the config name ${shown(info.cfg.name)}` : 'no name'}; a layer of a functional model has the same name in both`);
+    }
     if (byName.has(name)) throw fail(ctx, `names two layers ${quoteName(name)} in ${label}`);
     byName.set(name, i);
     return { ...info, name };
@@ -445,6 +450,7 @@ function walkFunctional(ctx: Ctx, config: unknown, inputs: Shape[] | null, label
     });
   });
   checkLimit('layers', nodes.length, ctx.file, `declares ${nodes.length} layer calls in ${label}`);
+  buildsInTfjsOrder(ctx, entries, infos, label);
   const waiting = nodes.map(() => 0);
   const dependents: number[][] = nodes.map(() => []);
   const find = (r: Ref): number => {
@@ -484,6 +490,47 @@ function walkFunctional(ctx: Ctx, config: unknown, inputs: Shape[] | null, label
   if (done < nodes.length) throw fail(ctx, `connects the layers of ${label} in a cycle`);
   for (const r of inputRefs) tensorOf(r);
   return outputRefs.map(tensorOf);
+}
+
+/**
+ * Replays the order in which tfjs makes a functional model's layer calls (Container.fromConfig):
+ * it passes over the layers again and again, making each pending call whose inputs exist, where
+ * a reference [layer, k, t] counts as existing once that layer has made more than k calls,
+ * whichever they were. A pass that makes no call would repeat for ever, and tfjs would spin
+ * without end (a layer called twice, its calls listed so that one waits for the other's
+ * result), so such a graph is refused here, before tfjs sees it.
+ */
+function buildsInTfjsOrder(ctx: Ctx, entries: unknown[], infos: LayerInfo[], label: string): void {
+  const calls = new Map<string, number>();
+  const pending = new Map<string, Ref[][]>();
+  entries.forEach((e, i) => {
+    const own = infos[i].className === 'InputLayer' || MODEL_CLASSES.has(infos[i].className) ? 1 : 0;
+    calls.set(infos[i].name, own);
+    const inbound = (e as Dict).inboundNodes;
+    if (!Array.isArray(inbound)) return; // an InputLayer without inbound_nodes (any other layer has them, checked before)
+    const nodes = inbound.map((node) => {
+      if (!Array.isArray(node)) throw fail(ctx, `gives ${infos[i].label} an inbound node that is not a list`);
+      return node.map((r) => refOf(ctx, r, label));
+    });
+    if (nodes.length > 0) pending.set(infos[i].name, nodes);
+  });
+  while (pending.size > 0) {
+    let made = false;
+    for (const { name } of infos) {
+      const waiting = pending.get(name);
+      if (!waiting) continue;
+      pending.delete(name);
+      const still: Ref[][] = [];
+      for (const node of waiting) {
+        if (node.every((r) => (calls.get(r.layer) ?? 0) > r.node)) { calls.set(name, calls.get(name)! + 1); made = true; } else still.push(node);
+      }
+      if (still.length > 0) pending.set(name, still);
+    }
+    if (!made) {
+      const [stuck] = pending.keys();
+      throw fail(ctx, `connects the layers of ${label} so that tfjs can never make the calls of ${quoteName(stuck)} (each waits for a call that is made only after it), so the model cannot be built`);
+    }
+  }
 }
 
 function walkModel(ctx: Ctx, entry: Dict, inputs: Shape[] | null, label: string): Shape[] {
