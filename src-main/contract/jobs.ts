@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { ARCHITECTURES, ATTACK_NAMES, ATTACK_VARIANTS, BACKENDS, SCAN_REPORT_FORMATS, SCENARIOS } from './catalogue.js';
 import { RepairPlanSchema } from './evidence.js';
+import { shownValue } from './format.js';
 import {
   DEFAULT_FALSE_ALARM,
   type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportReportResult, type InfoResult,
@@ -194,8 +195,9 @@ export type JobHandlers<Context> = { [N in JobName]: (args: JobArgs<N>, ctx: Con
 /** Validates a job request; returns a plain-sentence error instead of throwing. */
 export function parseJobRequest(job: unknown, args: unknown):
   { ok: true; job: JobName; args: unknown } | { ok: false; error: string } {
-  if (typeof job !== 'string' || !(job in jobArgs)) {
-    return { ok: false, error: `Unknown job ${JSON.stringify(job)}; the jobs are ${JOB_NAMES.join(', ')}.` };
+  // Own names only: `in` would also find toString, hasOwnProperty… on the prototype, which have no schema.
+  if (typeof job !== 'string' || !Object.hasOwn(jobArgs, job)) {
+    return { ok: false, error: `Unknown job ${shownValue(job)}; the jobs are ${JOB_NAMES.join(', ')}.` };
   }
   const parsed = jobArgs[job as JobName].safeParse(args ?? {});
   if (!parsed.success) {

@@ -2,6 +2,7 @@
 // regular test: the parser must now refuse it cleanly, in one sentence that says what is wrong.
 import { describe, expect, it } from 'vitest';
 import { parseCall } from '../../../src-main/contract/host-messages.js';
+import { parseJobRequest } from '../../../src-main/contract/jobs.js';
 import { toJobError } from '../../../src-main/contract/messages.js';
 import { parseRepair, parseScan } from '../../../src-main/engine/clear/evidence.js';
 import { UserError } from '../../../src-main/engine/errors.js';
@@ -20,6 +21,15 @@ describe('contract messages', () => {
     const parsed = parseCall(call, args);
     expect(parsed).toMatchObject({ ok: false });
     expect((parsed as { error: string }).error).toMatch(/^Unknown call a value of type bigint; the calls are /);
+  });
+
+  it('job-request: a job name inherited from Object.prototype (hasOwnProperty) is an unknown job, not a TypeError in the worker', () => {
+    const { job, args } = fixtureJson<{ job: unknown; args: unknown }>('job-request', 'inherited-job-name.json');
+    expect(job).toBe('hasOwnProperty');
+    const parsed = parseJobRequest(job, args);
+    expect(parsed).toMatchObject({ ok: false });
+    expect((parsed as { error: string }).error).toMatch(/^Unknown job "hasOwnProperty"; the jobs are train, /);
+    for (const name of ['toString', 'constructor', '__proto__', 'valueOf']) expect(parseJobRequest(name, {}).ok).toBe(false);
   });
 
   it('job-error: a thrown object without a prototype becomes an internal job error instead of a TypeError', () => {
