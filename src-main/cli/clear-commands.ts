@@ -1,9 +1,12 @@
 /** `clearwb scan` and `clearwb repair`. */
-import { DEFAULT_FALSE_ALARM, type Pocket, type RepairResult, type ScanResult } from '../contract/results.js';
+import { readFileSync, statSync } from 'node:fs';
+import { z } from 'zod';
+import { DEFAULT_FALSE_ALARM, type Pocket, type RepairPlan, type RepairResult, type ScanResult } from '../contract/results.js';
+import { RepairPlanSchema, describeIssue } from '../contract/evidence.js';
 import { jobArgs } from '../contract/jobs.js';
 import { formatPValue } from '../contract/format.js';
 import { withSchemas } from './args.js';
-import { dataArgs, dataOptions, type Command } from './commands.js';
+import { dataArgs, dataOptions, modelOption, type Command } from './commands.js';
 import { EXIT } from './exit.js';
 import { formatSeconds } from './progress.js';
 import { noStyle, type Style } from './style.js';
@@ -78,7 +81,7 @@ export const scanCommand: Command = {
   name: 'scan',
   summary: 'look for backdoor pockets in a model trained on a dataset',
   options: withSchemas(jobArgs.scan.shape, [
-    { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true },
+    modelOption(),
     ...dataOptions,
     { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at (default: the input of the last Dense layer)' },
     { name: 'false-alarm', type: 'number', value: 'RATE', help: `family-wise level at which a pocket is reported, above 0 and below 1 (default ${DEFAULT_FALSE_ALARM})` },
@@ -105,7 +108,9 @@ export const scanCommand: Command = {
 };
 
 export function describeRepair(r: RepairResult, classNames: string[], say: (s: string) => void): void {
-  say(`Relabelled ${r.relabelled.length} training samples and fine-tuned in ${formatSeconds(r.seconds)}.`);
+  const removed = r.removed?.length ? `, removed ${r.removed.length}` : '';
+  say(`Relabelled ${r.relabelled.length} training samples${removed} and fine-tuned in ${formatSeconds(r.seconds)}.`);
+  describePlan(r.plan, say);
   for (const p of r.pockets) say(`  pocket ${p.id} ("${classNames[p.attackerClass]}" inside "${classNames[p.enclosingClass]}"): interior predicted as attacker ${pct(p.interiorBefore)} → ${pct(p.interiorAfter)}`);
   say(`Held-out accuracy: ${pct(r.before.accuracy)} → ${pct(r.after.accuracy)}.`);
   say(`Verdict: ${r.before.suspected ? 'suspected' : 'not suspected'} → ${r.after.suspected ? 'still suspected' : 'not suspected'} (rescan: ${r.rescan.verdict.headline.toLowerCase()}).`);
@@ -113,21 +118,60 @@ export function describeRepair(r: RepairResult, classNames: string[], say: (s: s
   say(`Repaired model written to ${r.model.out} (the original is unchanged).`);
 }
 
+/** A plan file is small: one entry per reported group with the members it leaves out. */
+const PLAN_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a repair plan (contract/evidence.ts, RepairPlanSchema) from a JSON file, before any job
+ * starts; its fit to the scan (groups it reports, their members) is checked by the engine.
+ */
+export function readPlanFile(file: string): RepairPlan {
+  const describe = `The repair plan file ${file}`;
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new Error(`${describe} is not a regular file, so it is not read.`);
+    size = stat.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${describe} does not exist.`);
+    throw err;
+  }
+  if (size > PLAN_FILE_BYTES) throw new Error(`${describe} is ${size} bytes, more than the ${PLAN_FILE_BYTES} bytes a plan can be, so it is not read.`);
+  let value: unknown;
+  try { value = JSON.parse(readFileSync(file, 'utf8')); } catch {
+    throw new Error(`${describe} is not valid JSON.`);
+  }
+  const parsed = RepairPlanSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`${describe} is not a repair plan (${describeIssue(parsed.error, value)}); see "Repair plans" in the README.`);
+  return parsed.data;
+}
+
+export function describePlan(plan: RepairPlan | undefined, say: (s: string) => void): void {
+  if (!plan) return;
+  for (const p of plan.pockets) {
+    const left = p.exclude.length ? `, leaving out ${p.exclude.length} member${p.exclude.length === 1 ? '' : 's'} (${p.exclude.slice(0, 8).join(', ')}${p.exclude.length > 8 ? ', …' : ''})` : '';
+    say(`  plan: group ${p.id} ${p.action === 'relabel' ? 'relabelled' : 'removed'}${left}`);
+  }
+}
+
 export const repairCommand: Command = {
   name: 'repair',
   summary: 'fine-tune with corrected labels; write the repaired model to a new folder',
   options: withSchemas(jobArgs.repair.shape, [
-    { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder (not modified)', required: true },
+    modelOption('model folder (not modified)'),
     ...dataOptions,
     { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clearwb scan`', required: true },
     { name: 'out', type: 'string', value: 'REPAIRED_DIR', help: 'new folder for the repaired model', required: true },
+    // A file name here; the job's plan argument is the file's content (readPlanFile).
+    { name: 'plan', type: 'string', value: 'PLAN.json', schema: z.string().min(1), help: 'what to do with each reported group: {"pockets":[{"id":N,"action":"relabel"|"remove","exclude":[I,…]}]} (default: relabel every reported group whole)' },
     { name: 'epochs', type: 'int', value: 'N', help: 'fine-tuning epochs (default 2)' },
     { name: 'learning-rate', type: 'number', value: 'LR', help: 'fine-tuning learning rate (default 0.0003)' },
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
   ]),
   async run(a, io) {
+    const plan = a.plan === undefined ? undefined : readPlanFile(a.plan as string);
     const r = await io.run('repair', {
-      ...dataArgs(a), model: a.model as string, scan: a.scan as string, out: a.out as string,
+      ...dataArgs(a), model: a.model as string, scan: a.scan as string, out: a.out as string, ...(plan ? { plan } : {}),
       epochs: a.epochs as number | undefined, learningRate: a.learningRate as number | undefined, seed: a.seed as number | undefined,
     });
     describeRepair(r, r.rescan.dataset.classNames, io.say);

@@ -32,6 +32,11 @@ export interface Command {
   run(args: ParsedArgs, io: CommandIO): Promise<object>;
 }
 
+/** The model folder a command reads (never modified by any command). */
+export const modelOption = (help = 'model folder'): OptionSpec => ({ name: 'model', type: 'string', value: 'MODEL_DIR', help, required: true });
+/** Which split of the dataset a command reads. */
+export const splitOption: OptionSpec = { name: 'split', type: 'string', value: 'train|test', help: 'split (default test)' };
+
 export const dataOptions: OptionSpec[] = withSchemas(DataArgs.shape, [
   { name: 'data', type: 'string', value: 'SPEC', help: `dataset: ${DATA_SPEC_CHOICES}`, required: true },
   { name: 'limit', type: 'int', value: 'N', help: 'use a seeded subset of N training samples' },
@@ -84,9 +89,9 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'accuracy and per-class accuracy of a model on a split',
   options: withSchemas(jobArgs.eval.shape, [
-    { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true },
+    modelOption(),
     ...dataOptions,
-    { name: 'split', type: 'string', value: 'train|test', help: 'split (default test)' },
+    splitOption,
   ]),
   async run(a, io) {
     const r = await io.run('eval', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined });
@@ -101,9 +106,9 @@ export const predictCommand: Command = {
   name: 'predict',
   summary: "one sample's predicted class and probabilities",
   options: withSchemas(jobArgs.predict.shape, [
-    { name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true },
+    modelOption(),
     ...dataOptions,
-    { name: 'split', type: 'string', value: 'train|test', help: 'split (default test)' },
+    splitOption,
     { name: 'index', type: 'int', value: 'I', help: 'sample index in the split, from 0', required: true },
   ]),
   async run(a, io) {
@@ -118,7 +123,7 @@ export const predictCommand: Command = {
 export const infoCommand: Command = {
   name: 'info',
   summary: "a model's layers, feature layer, parameters and fingerprint",
-  options: withSchemas(jobArgs.info.shape, [{ name: 'model', type: 'string', value: 'MODEL_DIR', help: 'model folder', required: true }]),
+  options: withSchemas(jobArgs.info.shape, [modelOption()]),
   async run(a, io) {
     const r = await io.run('info', { model: a.model as string });
     io.say(`Input ${r.inputShape.join('×')}, ${r.numClasses} classes, ${r.parameters.toLocaleString('en')} parameters.`);
