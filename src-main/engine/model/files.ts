@@ -44,7 +44,7 @@ export function openModelFolder(dir: string): ModelFolder {
   try { stat = statSync(dir); } catch {
     throw new UserError(`The model folder ${dir} does not exist.`);
   }
-  if (!stat.isDirectory()) throw new UserError(`The model path ${dir} is a file; give the folder that holds model.json.`);
+  if (!stat.isDirectory()) throw new UserError(`The model path ${dir} is a file; give the folder that holds model.json, or a Keras model file ending in .h5 or .keras.`);
   return { dir, real: realpathSync(dir) };
 }
 

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { FEATURE_LAYER_NAME } from './architectures.js';
@@ -16,6 +17,7 @@ import {
   type FolderFile, type ModelFolder,
 } from './files.js';
 import { planManifest, sizeTopology, type ManifestPlan } from './topology.js';
+import { kerasBytes, kerasFileName, kerasFormatOf, kerasSourceFormat, loadKerasModel } from './keras.js';
 
 export { assertWritableOutput, StagedFolder, writeFolderAtomically } from './files.js';
 
@@ -25,6 +27,7 @@ import type { ModelMetadata } from '../../contract/results.js';
 
 export interface LoadedModel {
   model: tfl.LayersModel;
+  /** The model path as given: a Layers folder, or a Keras `.h5`/`.keras` file. */
   dir: string;
   metadata: ModelMetadata;
   /** SHA-256 over model.json and the weight files, in manifest order. */
@@ -47,9 +50,14 @@ function modelShapes(model: tfl.LayersModel): { inputShape: [number, number, num
   return { inputShape, numClasses };
 }
 
-/** The files of a model in the Layers format (model.json and one weight file), in memory. */
+/**
+ * The files of a model in the Layers format (model.json and one weight file), in memory; a
+ * model read from a Keras file also in its own format (model.h5 or model.keras, keras.ts), so
+ * a repaired or retrained model goes back to the pipeline it came from.
+ */
 export async function modelFiles(model: tfl.LayersModel, metadata: ModelMetadata = {}): Promise<Record<string, Uint8Array | string>> {
   let files: Record<string, Uint8Array | string> = {};
+  const meta = { ...metadata, createdAt: metadata.createdAt ?? new Date().toISOString() };
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     const weightData = artifacts.weightData instanceof ArrayBuffer
       ? new Uint8Array(artifacts.weightData)
@@ -60,11 +68,13 @@ export async function modelFiles(model: tfl.LayersModel, metadata: ModelMetadata
       convertedBy: null,
       modelTopology: artifacts.modelTopology,
       weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs }],
-      userDefinedMetadata: { clear: { ...metadata, createdAt: metadata.createdAt ?? new Date().toISOString() } },
+      userDefinedMetadata: { clear: meta },
     };
     files = { [MODEL_JSON]: JSON.stringify(modelJson), [WEIGHTS_FILE]: weightData };
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
   }));
+  const format = kerasSourceFormat(model);
+  if (format) files[kerasFileName(format)] = await kerasBytes(model, format, meta);
   return files;
 }
 
@@ -138,13 +148,28 @@ export function fingerprintModelDir(dir: string): string {
   return hash.digest('hex');
 }
 
+/** A path that names a Keras file (.h5, .hdf5 or .keras) rather than a Layers folder (a folder with such a name is a folder). */
+export function isKerasPath(p: string): boolean {
+  if (!kerasFormatOf(p)) return false;
+  try { return !statSync(p).isDirectory(); } catch { return true; }
+}
+
 /**
- * Loads a model folder that may come from an attacker: model.json and every weight file are
+ * Loads a model that may come from an attacker: a Keras file (keras.ts), or a folder: model.json and every weight file are
  * checked to be regular files inside the folder, the topology is sized against the limits
  * before tfjs builds anything, and the weight files must hold exactly the declared bytes
  * (checked with stat) before any is read.
  */
 export async function loadModel(dir: string): Promise<LoadedModel> {
+  if (isKerasPath(dir)) {
+    const k = await loadKerasModel(dir);
+    try {
+      return { model: k.model, dir, metadata: k.metadata, fingerprint: k.fingerprint, ...modelShapes(k.model) };
+    } catch (err) {
+      k.model.dispose();
+      throw err;
+    }
+  }
   const read = readModelJson(dir);
   const { json, bytes, file } = read;
   sizeTopology(json.modelTopology, file);
