@@ -119,8 +119,8 @@ class Converter {
     const l = this.label(name, cls);
     if (MODELS.has(cls)) throw this.fail(`nests a model, ${l}, inside ${where}, which is not read; save the model with its layers in one Sequential or functional model`);
     if (!SUPPORTED.has(cls)) {
-      const why = cls === 'Lambda' ? 'its Python code cannot run here' : 'it is not one of the layers read here';
-      throw this.fail(`has ${l}, which cannot run here because ${why} (the layers read are ${KERAS_LAYERS.join(', ')})`);
+      const why = cls === 'Lambda' ? 'whose Python code cannot run here' : 'which is not one of the layers that can run here';
+      throw this.fail(`has ${l}, ${why} (those are ${KERAS_LAYERS.join(', ')})`);
     }
     const cfg: Dict = { ...cfg0, name, dtype: 'float32' };
     for (const k of Object.keys(cfg)) {

@@ -196,7 +196,8 @@ function readWeight(e: unknown, lib: typeof H5, shown: string, where: string, bu
   if (meta.type !== 1 || (meta.size !== 4 && meta.size !== 8)) {
     throw new UserError(`${shown} stores the weight ${quoteName(where)} as ${meta.type === 1 ? `${meta.size * 8}-bit floats` : 'something other than floats'}; 32- and 64-bit float weights are read.`);
   }
-  const v = e.value;
+  const raw = e.value;
+  const v = typeof raw === 'number' && n === 1 ? Float64Array.of(raw) : raw; // a scalar dataset reads as a number
   if (!(v instanceof Float32Array || v instanceof Float64Array) || v.length !== n) {
     throw new UserError(`${shown} holds the weight ${quoteName(where)} with ${ArrayBuffer.isView(v) ? (v as Float32Array).length : 0} values where its shape declares ${n}.`);
   }
