@@ -12,13 +12,36 @@
  * FIFO is refused with a ProjectError naming it; nothing outside the folder is read.
  */
 import { createHash } from 'node:crypto';
+import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import {
-  MODEL_JSON_BYTES, WEIGHT_FILE_BYTES, locateInside, openFolder, quoteName, readInside,
+  MODEL_JSON_BYTES, ProjectError, WEIGHT_FILE_BYTES, locateInside, openFolder, quoteName, readInside,
 } from './files.js';
+
+/** A Keras model file (.h5, .hdf5, .keras) rather than a folder: the engine's rule too (engine/model/io.ts, isKerasPath). */
+const KERAS_FILE = /\.(h5|hdf5|keras)$/i;
+
+/**
+ * A Keras model file's fingerprint, as the engine computes it (engine/model/keras.ts): SHA-256
+ * of the file's bytes; null when it does not exist.
+ */
+async function kerasFingerprint(file: string): Promise<string | null> {
+  let real: string;
+  let stat: Stats;
+  try { real = await fs.realpath(file); stat = await fs.lstat(real); } catch { return null; }
+  if (!stat.isFile()) throw new ProjectError(`The model file ${file} is not a regular file, so it is not read.`);
+  const hash = createHash('sha256');
+  await readInside({ name: path.basename(file), real, stat }, `The model file ${file}`, WEIGHT_FILE_BYTES, (chunk) => { hash.update(chunk); });
+  return hash.digest('hex');
+}
 
 /** The fingerprint, or null when the folder holds no readable model.json; a ProjectError when it names a path it may not. */
 export async function modelFingerprint(dir: string): Promise<string | null> {
+  if (KERAS_FILE.test(dir)) {
+    let folder = false;
+    try { folder = (await fs.stat(dir)).isDirectory(); } catch { return null; }
+    if (!folder) return kerasFingerprint(dir);
+  }
   const folder = await openFolder(dir);
   if (!folder) return null;
   const jsonFile = path.join(dir, 'model.json');

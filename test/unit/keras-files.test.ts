@@ -21,6 +21,7 @@ import { initBackend, tf } from '../../src-main/engine/backend/index.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { resetLimits, setLimits } from '../../src-main/engine/limits.js';
 import { UserError } from '../../src-main/engine/errors.js';
+import { modelFingerprint } from '../../src-main/project/fingerprint.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -254,6 +255,8 @@ describe('Keras files laid out as Keras writes them', () => {
     expect(loaded.inputShape).toEqual([8, 8, 1]);
     expect(loaded.numClasses).toBe(10);
     expect(loaded.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    // The host checks a project's model without the engine, by the same rule.
+    expect(await modelFingerprint(file)).toBe(loaded.fingerprint);
     expect(loaded.model.layers.map((l) => l.name)).toEqual(['conv2d', 'batch_normalization', 'max_pooling2d', 'flatten', 'dropout', 'dense']);
   });
 
