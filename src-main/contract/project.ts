@@ -26,6 +26,8 @@ export const ProjectSettings = z.object({
   scan: z.object({
     falseAlarm: z.number().gt(0).lt(1).default(DEFAULT_FALSE_ALARM),
     neighbours: z.number().int().min(5).max(500).optional(),
+    /** The layer to split the model at, chosen in the Scan step; absent for the model's default (the input of its last Dense layer). Used only when the current model has it. */
+    featureLayer: z.string().min(1).max(500).optional(),
     /** Use the dataset's own test split as the trusted reference set (held-out support). */
     useTestAsReference: z.boolean().default(false),
   }).strict().default({}),
@@ -81,7 +83,8 @@ export const TrainingRecord = z.object({
   samplesPerSecond: z.number(),
   trainSeconds: z.number(),
   backend: z.string().max(100),
-  history: z.array(z.object({ epoch: z.number(), loss: z.number(), accuracy: z.number() }).passthrough()).max(10_000),
+  /** The chart's points: smoothed training loss and accuracy, with validation loss and accuracy at each epoch's end. */
+  history: z.array(z.object({ epoch: z.number(), loss: z.number(), accuracy: z.number(), valLoss: z.number().optional(), valAccuracy: z.number().optional() }).passthrough()).max(10_000),
   /** Epochs trained: the chart's axis for this history, whatever the form says now. */
   epochs: z.number().int().min(1).max(1000).optional(),
   /** Training on a simulated attack's data: what the attack did to this model (the train job's attackOutcome). */

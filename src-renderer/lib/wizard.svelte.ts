@@ -14,7 +14,7 @@ import type { JobInput, JobName } from '../../src-main/contract/jobs.js';
 import { api, ApiError, type Progress } from './api.js';
 import { joinPath } from './format.js';
 import type { JobResults } from '../../src-main/contract/jobs.js';
-import type { DatasetPreview, Pocket, PocketView, RepairAction, RepairPlan, RepairResult, SampleImages, ScanResult } from '../../src-main/contract/results.js';
+import type { DatasetPreview, InfoResult, Pocket, PocketView, RepairAction, RepairPlan, RepairResult, SampleImages, ScanResult } from '../../src-main/contract/results.js';
 import { applyProgress, type TaskProgress } from './progress.js';
 import { STEPS, stepStatus } from './steps.js';
 
@@ -38,7 +38,12 @@ export function reportedGroups(scan: ScanResult | undefined): Pocket[] {
   return scan?.pockets.filter((p) => p.confirmed || p.attempt) ?? [];
 }
 
-export interface CurvePoint { epoch: number; loss: number; accuracy: number }
+/**
+ * One point of the training chart: the smoothed training loss and accuracy (the engine's moving
+ * average over batches, across epochs) at a fractional epoch; at the end of an epoch also the
+ * held-out validation loss and accuracy the engine measured then.
+ */
+export interface CurvePoint { epoch: number; loss: number; accuracy: number; valLoss?: number; valAccuracy?: number }
 
 export interface PathRequest { purpose: DialogPurpose; initial: string; resolve(path: string | null): void }
 
@@ -57,6 +62,10 @@ export class Wizard {
   #preview = $state.raw<DatasetPreview | null>(null);
   #pocketViews = $state.raw<ReadonlyMap<number, PocketView>>(new Map());
   #selectedPocket = $state<number | null>(null);
+  /** The current model's layers (the info job), read when the Scan step needs them; null until then. */
+  #modelInfo = $state.raw<InfoResult | null>(null);
+  /** The pair of classes the Inspect step's pocket list is narrowed to (a cell of the A-inside-B matrix), or null for all. */
+  #pair = $state.raw<{ attackerClass: number; enclosingClass: number } | null>(null);
   /** One sentence saying what went wrong and what to do next. */
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
@@ -78,6 +87,41 @@ export class Wizard {
   get preview() { return this.#preview; }
   get pocketViews() { return this.#pocketViews; }
   get selectedPocket() { return this.#selectedPocket; }
+  get pair() { return this.#pair; }
+  /** The current model's layers, once read for its fingerprint. */
+  get modelInfo() { return this.#modelInfo?.fingerprint === this.#project?.model?.fingerprint ? this.#modelInfo : null; }
+
+  /**
+   * The layers a scan can split the current model at: those that output a flat vector, except
+   * the output layer (the engine refuses the others, features/split.ts), in the model's order.
+   */
+  get featureLayers(): { name: string; type: string; width: number }[] {
+    const info = this.modelInfo;
+    if (!info) return [];
+    const flat = info.layers.slice(0, -1).flatMap((l) => {
+      let shape: unknown;
+      try { shape = JSON.parse(l.outputShape); } catch { return []; }
+      return Array.isArray(shape) && shape.length === 2 && typeof shape[1] === 'number' ? [{ name: l.name, type: l.type, width: shape[1] }] : [];
+    });
+    return flat;
+  }
+
+  /** The feature layer the next scan uses: the one chosen in the Scan step if the current model has it, else the model's default. */
+  get featureLayer(): string | null {
+    const chosen = this.#project?.settings.scan.featureLayer;
+    if (chosen && this.featureLayers.some((l) => l.name === chosen)) return chosen;
+    return this.modelInfo?.featureLayer ?? null;
+  }
+
+  /** Reads the current model's layers for the Scan step's feature-layer choice (quietly: a failure leaves the default). */
+  async loadModelInfo(): Promise<void> {
+    const model = this.#project?.model;
+    if (!model || this.#modelInfo?.fingerprint === model.fingerprint) return;
+    try {
+      const info = await api.job('info', { model: model.dir }).result;
+      if (this.#project?.model?.fingerprint === info.fingerprint) this.#modelInfo = info;
+    } catch { /* the scan then uses the model's default feature layer */ }
+  }
   /** Thumbnails, labels and sources of the reported groups' members, by training index (the repair review). */
   get memberImages() { return this.#memberImages; }
   /** Each reviewed member's nearest training sample of its group's enclosing class (in feature space), by member index. */
@@ -138,7 +182,11 @@ export class Wizard {
     this.#viewsAsked.clear();
     const pockets = (project.scan?.result as ScanResult | undefined)?.pockets ?? [];
     this.#selectedPocket = (pockets.find((p) => p.confirmed) ?? pockets[0])?.id ?? null;
-    this.#curve = (project.training?.history ?? []).map((h) => ({ epoch: h.epoch, loss: h.loss, accuracy: h.accuracy }));
+    this.#pair = null;
+    this.#curve = (project.training?.history ?? []).map((h) => ({
+      epoch: h.epoch, loss: h.loss, accuracy: h.accuracy,
+      ...(h.valLoss !== undefined && h.valAccuracy !== undefined ? { valLoss: h.valLoss, valAccuracy: h.valAccuracy } : {}),
+    }));
     void api.call('project.recent', {}).then((r) => { this.#recent = r; }, () => {});
     if (project.dataset) void this.refreshPreview();
   }
@@ -355,7 +403,13 @@ export class Wizard {
       const m = e.metrics;
       if (e.stage !== 'train') return;
       if (!m || m.loss === undefined || m.epoch === undefined || m.batch === undefined || !m.batches) return;
-      this.#curve = [...this.#curve, { epoch: m.epoch - 1 + m.batch / m.batches, loss: m.loss, accuracy: m.accuracy }];
+      if (m.valLoss !== undefined && m.valAccuracy !== undefined) {
+        // The end of an epoch: its validation point, on the training line's last values.
+        const last = this.#curve.at(-1);
+        this.#curve = [...this.#curve, { epoch: m.epoch, loss: last?.loss ?? m.loss, accuracy: last?.accuracy ?? m.accuracy, valLoss: m.valLoss, valAccuracy: m.valAccuracy }];
+        return;
+      }
+      this.#curve = [...this.#curve, { epoch: m.epoch - 1 + m.batch / m.batches, loss: m.smoothLoss ?? m.loss, accuracy: m.smoothAccuracy ?? m.accuracy }];
     });
     // A cancelled or failed run leaves the current model, so its curve comes back.
     if (!result) { this.#curve = previous; return; }
@@ -377,11 +431,13 @@ export class Wizard {
     const out = await this.#allocate('scan');
     if (!out) return;
     const s = project.settings.scan;
-    const result = await this.#run('Scanning', 'scan', { ...this.#dataArgs(), model: project.model.dir, falseAlarm: s.falseAlarm, ...(s.neighbours ? { neighbours: s.neighbours } : {}), ...(s.useTestAsReference ? { reference: 'test' } : {}), out });
+    const featureLayer = s.featureLayer && this.featureLayers.some((l) => l.name === s.featureLayer) ? { featureLayer: s.featureLayer } : {};
+    const result = await this.#run('Scanning', 'scan', { ...this.#dataArgs(), model: project.model.dir, ...featureLayer, falseAlarm: s.falseAlarm, ...(s.neighbours ? { neighbours: s.neighbours } : {}), ...(s.useTestAsReference ? { reference: 'test' } : {}), out });
     if (!result) return;
     this.#pocketViews = new Map();
     this.#viewsAsked.clear();
     this.#selectedPocket = result.pockets.find((p) => p.confirmed)?.id ?? result.pockets[0]?.id ?? null;
+    this.#pair = null;
     this.#memberImages = new Map();
     this.#imagesAsked.clear();
     this.#neighbours = new Map();
@@ -391,6 +447,19 @@ export class Wizard {
 
   /** Pockets whose view was asked for: drawn automatically once, again only when the user asks. */
   #viewsAsked = new Set<number>();
+
+  /**
+   * Narrows the pocket list to the groups of `attackerClass` inside `enclosingClass` and selects
+   * the pair's first (a reported one, else the best scored); null shows every group again.
+   */
+  async selectPair(pair: { attackerClass: number; enclosingClass: number } | null): Promise<void> {
+    this.#pair = pair;
+    const scan = this.#project?.scan?.result;
+    if (!pair || !scan) return;
+    const ofPair = scan.pockets.filter((p) => p.attackerClass === pair.attackerClass && p.enclosingClass === pair.enclosingClass);
+    const first = ofPair.find((p) => p.confirmed || p.attempt) ?? ofPair[0];
+    if (first && !ofPair.some((p) => p.id === this.#selectedPocket)) await this.selectPocket(first.id);
+  }
 
   async selectPocket(id: number, userAsked = true): Promise<void> {
     this.#selectedPocket = id;

@@ -131,6 +131,30 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await appear('pocket-plot');
   }, 180_000);
 
+  it('lists one pair\'s groups from a matrix cell, by mouse and by keyboard', async () => {
+    const matrix = page.getByTestId('pair-matrix');
+    await matrix.locator('[data-pair="9:4"]').click();
+    await expect.poll(() => page.getByTestId('pair-filter').innerText()).toBe('Showing the 1 group of 9 inside 4. Show all 4 groups');
+    expect(await page.getByTestId('pocket-list').locator('tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^2\s+9 inside 4\s+3\s/)]);
+    await expect.poll(() => page.getByTestId('pocket-detail').innerText()).toContain('Pocket 2:');
+    expect(await matrix.locator('[data-pair="9:4"]').getAttribute('aria-pressed')).toBe('true');
+    await snap('inspect-pair');
+    // Keyboard: from the pocket's cell (7 inside 1), left goes to the previous cell with groups in reading order (4 inside 9).
+    await matrix.locator(`[data-pair="${ATTACKER}:${ENCLOSING}"]`).focus();
+    await page.keyboard.press('ArrowLeft');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-pair'))).toBe('4:9');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('pair-filter').innerText()).toContain('Showing the 1 group of 4 inside 9.');
+    await expect.poll(() => page.getByTestId('pocket-detail').innerText()).toContain('Pocket 1:');
+    // The same cell again, or Show all, lists every group.
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.getByTestId('pair-filter').count()).toBe(0);
+    expect(await page.getByTestId('pocket-list').locator('tbody tr').count()).toBe(scan.pockets.length);
+    await matrix.locator('[data-pair="3:5"]').click();
+    await page.getByTestId('show-all-pairs').click();
+    expect(await page.getByTestId('pocket-list').locator('tbody tr').count()).toBe(scan.pockets.length);
+  }, 120_000);
+
   it('shows before and after side by side in Verify', async () => {
     await page.locator('nav [data-step="verify"]').click();
     expect(await page.getByTestId('target-verdict').innerText()).toContain(`is classified ${ENCLOSING} again`);
@@ -231,4 +255,18 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(saved.scan).toBeNull();
     await snap('scan-history');
   }, 120_000);
+
+  it('scans at the feature layer chosen in the Scan step, listing the model\'s flat layers with its default', async () => {
+    const select = page.getByTestId('feature-layer');
+    await expect.poll(() => select.locator('option').allInnerTexts(), { timeout: 60_000 })
+      .toEqual([expect.stringMatching(/^flatten\w* \(Flatten, 784\)$/), 'dense_1 (Dense, 256)', 'features (Dense, 128) · default']);
+    expect(await select.inputValue()).toBe('features');
+    await select.selectOption('dense_1');
+    await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).settings.scan.featureLayer).toBe('dense_1');
+    await page.getByTestId('start-scan').click();
+    await appear('scan-verdict', 300_000);
+    expect(await page.getByTestId('scan-layer').innerText()).toBe('dense_1');
+    await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).scan?.result.settings.featureLayer).toBe('dense_1');
+    await snap('scan-feature-layer');
+  }, 360_000);
 });

@@ -20,9 +20,62 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = { epochs: 3, batchSize: 64,
 
 export interface EpochRecord {
   epoch: number;
+  /** Mean training loss and accuracy over the epoch's batches. */
   loss: number;
   accuracy: number;
+  /** Loss and accuracy on the held-out validation samples after the epoch, when asked for. */
+  valLoss?: number;
+  valAccuracy?: number;
   seconds: number;
+}
+
+/** Held-out samples measured after every epoch (never trained on). */
+export interface Validation {
+  split: Pick<Split, 'images' | 'labels' | 'count'>;
+  /** A subset of the split; all of it when absent. */
+  indices?: ArrayLike<number>;
+}
+
+/**
+ * Smoothing of the per-batch loss and accuracy shown live: an exponential moving average over
+ * batches that runs on across epochs (bias-corrected, so its start is not pulled to zero). A
+ * per-epoch running mean restarts at every epoch, which draws a saw-tooth at each boundary.
+ */
+export const SMOOTHING = 0.9;
+
+/** Test samples measured after every epoch of the train job (its validation curve): all of them up to 2,000, else 2,000 spread evenly. */
+export const VALIDATION_SAMPLES = 2000;
+export function validationIndices(count: number): Int32Array {
+  const n = Math.min(count, VALIDATION_SAMPLES);
+  return Int32Array.from({ length: n }, (_, k) => Math.floor((k * count) / n));
+}
+
+/** Mean categorical cross-entropy and accuracy of `model` on held-out samples, in batches. */
+export async function validationLoss(
+  model: tfl.LayersModel,
+  v: Validation,
+  shape: readonly [number, number, number],
+  numClasses: number,
+  ctx: JobContext & { batchSize?: number } = {},
+): Promise<{ loss: number; accuracy: number; count: number }> {
+  const indices = v.indices ? Int32Array.from(v.indices) : Int32Array.from({ length: v.split.count }, (_, i) => i);
+  const batchSize = ctx.batchSize ?? 256;
+  let lossSum = 0; let correct = 0;
+  for (let start = 0; start < indices.length; start += batchSize) {
+    throwIfCancelled(ctx.signal);
+    const idx = indices.subarray(start, Math.min(indices.length, start + batchSize));
+    const { x, y } = makeBatch(v.split, idx, shape, numClasses);
+    const [loss, hits] = tf.tidy(() => {
+      const p = model.predict(modelInput(model, x)) as tf.Tensor2D;
+      const nll = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(p, 1e-7, 1))), 1));
+      return [tf.sum(nll), tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), tf.argMax(y, 1)), 'float32'))];
+    });
+    x.dispose(); y.dispose();
+    lossSum += (await loss.data())[0]; correct += (await hits.data())[0];
+    loss.dispose(); hits.dispose();
+  }
+  const n = indices.length;
+  return { loss: n ? lossSum / n : Number.NaN, accuracy: n ? correct / n : Number.NaN, count: n };
 }
 
 export interface TrainResult {
@@ -76,7 +129,7 @@ export async function trainModel(
   shape: readonly [number, number, number],
   numClasses: number,
   settings: Partial<TrainSettings> = {},
-  ctx: JobContext & { indices?: ArrayLike<number>; labels?: Int32Array; stage?: string; compile?: boolean } = {},
+  ctx: JobContext & { indices?: ArrayLike<number>; labels?: Int32Array; stage?: string; compile?: boolean; validation?: Validation } = {},
 ): Promise<TrainResult> {
   const s = { ...DEFAULT_TRAIN_SETTINGS, ...settings };
   const optimizer = ctx.compile !== false ? compileForTraining(model, s.learningRate) : undefined;
@@ -94,7 +147,7 @@ async function trainLoop(
   shape: readonly [number, number, number],
   numClasses: number,
   s: TrainSettings,
-  ctx: JobContext & { indices?: ArrayLike<number>; labels?: Int32Array; stage?: string },
+  ctx: JobContext & { indices?: ArrayLike<number>; labels?: Int32Array; stage?: string; validation?: Validation },
 ): Promise<TrainResult> {
   const rng = createRng(s.seed);
   const order = ctx.indices ? Int32Array.from(ctx.indices) : Int32Array.from({ length: split.count }, (_, i) => i);
@@ -104,6 +157,8 @@ async function trainLoop(
   let lastReport = 0;
   let samplesDone = 0;
   const epochs: EpochRecord[] = [];
+  // The smoothed curve (SMOOTHING): running sums and the number of batches folded in.
+  let smoothLoss = 0; let smoothAcc = 0; let smoothed = 0;
   for (let epoch = 0; epoch < s.epochs; epoch++) {
     rng.shuffle(order);
     const epochStart = performance.now();
@@ -123,6 +178,10 @@ async function trainLoop(
       const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
       lossSum += loss * idx.length; accSum += acc * idx.length; seen += idx.length;
       samplesDone += idx.length;
+      smoothLoss = SMOOTHING * smoothLoss + (1 - SMOOTHING) * loss;
+      smoothAcc = SMOOTHING * smoothAcc + (1 - SMOOTHING) * acc;
+      smoothed++;
+      const correction = 1 - SMOOTHING ** smoothed;
       const now = performance.now();
       const doneBatches = epoch * batchesPerEpoch + b + 1;
       if (ctx.onProgress && (now - lastReport > 250 || doneBatches === totalBatches)) {
@@ -136,6 +195,7 @@ async function trainLoop(
           metrics: {
             epoch: epoch + 1, epochs: s.epochs, batch: b + 1, batches: batchesPerEpoch,
             loss: lossSum / seen, accuracy: accSum / seen, samplesPerSecond: rate,
+            smoothLoss: smoothLoss / correction, smoothAccuracy: smoothAcc / correction,
             etaSeconds: (totalBatches - doneBatches) * (elapsed / doneBatches),
           },
         });
@@ -143,7 +203,24 @@ async function trainLoop(
       // Let the event loop breathe so cancel messages are seen during long epochs.
       if (b % 8 === 7) await new Promise((r) => setImmediate(r));
     }
-    epochs.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: accSum / seen, seconds: (performance.now() - epochStart) / 1000 });
+    const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / seen, accuracy: accSum / seen, seconds: (performance.now() - epochStart) / 1000 };
+    if (ctx.validation) {
+      const v = await validationLoss(model, ctx.validation, shape, numClasses, { signal: ctx.signal });
+      record.valLoss = v.loss; record.valAccuracy = v.accuracy;
+      const done = (epoch + 1) * batchesPerEpoch;
+      ctx.onProgress?.({
+        stage: ctx.stage ?? 'train',
+        fraction: done / totalBatches,
+        message: `epoch ${epoch + 1}/${s.epochs} · validation loss ${v.loss.toFixed(4)} · acc ${v.accuracy.toFixed(3)}`,
+        metrics: {
+          epoch: epoch + 1, epochs: s.epochs, batch: batchesPerEpoch, batches: batchesPerEpoch,
+          loss: record.loss, accuracy: record.accuracy, valLoss: v.loss, valAccuracy: v.accuracy, validationCount: v.count,
+          samplesPerSecond: samplesDone / ((performance.now() - start) / 1000),
+          etaSeconds: (totalBatches - done) * ((performance.now() - start) / 1000 / done),
+        },
+      });
+    }
+    epochs.push(record);
   }
   const seconds = (performance.now() - start) / 1000;
   return { epochs, seconds, samplesPerSecond: samplesDone / seconds };
