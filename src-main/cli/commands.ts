@@ -98,6 +98,13 @@ export const evalCommand: Command = {
     io.say(`Accuracy on the ${r.split} split: ${pct(r.accuracy)} (${r.count} samples, backend ${r.backend}).`);
     const rows = [['class', 'accuracy', 'samples'], ...r.perClass.map((c) => [c.className, pct(c.accuracy), String(c.count)])];
     for (const line of formatTable(rows, ['left', 'right', 'right'])) io.say(line);
+    io.say('Confusion matrix (rows: true class; columns: predicted class):');
+    const names = r.dataset.classNames;
+    const matrix = [['', ...names], ...r.confusion.map((row, t) => [names[t], ...row.map(String)])];
+    for (const line of formatTable(matrix, ['left', ...names.map(() => 'right' as const)])) io.say(line);
+    if (r.modelClassNames) io.say(`The model names its classes ${r.modelClassNames.map((n) => `"${n}"`).join(', ')}.`);
+    // The warnings themselves went to stderr as the job found them (main.ts), so a pipeline's log keeps them.
+    if (r.warnings.length) io.say(`${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'} above: check the class order and the pixel scaling before scanning this pair.`);
     return r;
   },
 };

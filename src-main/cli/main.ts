@@ -10,6 +10,7 @@ import type { AnyZodObject } from 'zod';
 import { APP_VERSION } from '../contract/version.js';
 import { BACKENDS } from '../contract/catalogue.js';
 import { BackendChoice, jobArgs as jobSchemas, ThreadCount } from '../contract/jobs.js';
+import { WARNING_STAGE } from '../contract/messages.js';
 import { EngineHost, JobFailedError } from '../host/engine-host.js';
 import { badValue, camel, formatOptions, optionLabel, parseOptions, splitCommandLine, UsageError, type OptionSpec } from './args.js';
 import type { Command } from './commands.js';
@@ -162,7 +163,13 @@ async function main(argv: string[]): Promise<number> {
           if (backend.warning) process.stderr.write(`${errStyle.yellow('Warning:')} ${backend.warning}\n`);
         }
         try {
-          return await host.run(job, jobArgs, { onProgress: (e) => progress.update(e), signal: controller.signal });
+          return await host.run(job, jobArgs, {
+            onProgress: (e) => {
+              // A warning is printed whatever --quiet or --json say: it changes what the result means.
+              if (e.stage === WARNING_STAGE) { progress.done(); process.stderr.write(`${errStyle.yellow('Warning:')} ${e.message ?? ''}\n`); } else progress.update(e);
+            },
+            signal: controller.signal,
+          });
         } finally { progress.done(); }
       },
     });

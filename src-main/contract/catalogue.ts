@@ -31,8 +31,8 @@ export type Scenario = (typeof SCENARIOS)[number];
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoiceName = (typeof BACKENDS)[number];
 
-/** Formats `clearwb report` writes a scan's flagged samples in (engine/jobs/report.ts). */
-export const SCAN_REPORT_FORMATS = ['csv'] as const;
+/** Formats `clearwb report` writes (engine/jobs/report.ts): the flagged samples as CSV, or the whole report as HTML, PDF or JSON. */
+export const SCAN_REPORT_FORMATS = ['csv', 'html', 'pdf', 'json'] as const;
 export type ScanReportFormat = (typeof SCAN_REPORT_FORMATS)[number];
 
 /** The data-spec grammar: each form, and what it loads (engine/data/load.ts parses it). */

@@ -75,8 +75,14 @@ const pairStatistics = z.object({
   bestScore: z.number().nullable(), members: count,
 });
 
+const provenance = z.object({
+  appVersion: z.string().max(100), tfjsVersion: z.string().max(100),
+  limit: z.number().int().positive().nullable(), dataSeed: z.number().int().min(0).nullable(),
+});
+
 export const ScanResultSchema = z.object({
   schema: z.literal(SCAN_SCHEMA),
+  provenance: provenance.optional(),
   createdAt: z.string().max(100),
   settings: ScanSettingsSchema,
   backend: z.string().max(100),
@@ -125,6 +131,7 @@ const accuracySide = z.object({ accuracy: measured, perClass: z.array(measured),
 
 export const RepairResultSchema = z.object({
   schema: z.literal(REPAIR_SCHEMA),
+  provenance: provenance.extend({ scan: name, scanSha256: fingerprint }).optional(),
   createdAt: z.string().max(100),
   backend: z.string().max(100),
   model: z.object({ from: name, fromFingerprint: fingerprint, out: name, fingerprint }),

@@ -28,6 +28,18 @@ export const DataArgs = z.object({
   dataSeed: seed.optional(),
 }).strict();
 
+/**
+ * Where a report reads the members' images and the pocket pictures from: the scan's own
+ * model and data unless given (a moved folder); --limit/--data-seed as the scan recorded them
+ * unless given.
+ */
+const ReportSourceArgs = {
+  model: path.optional(),
+  data: DataSpec.optional(),
+  limit: z.number().int().positive().optional(),
+  dataSeed: seed.optional(),
+};
+
 /** Training settings when none are given: a built-in architecture trained end to end. */
 export const TRAIN_DEFAULTS = { epochs: 3, batchSize: 64, learningRate: 0.001 } as const;
 /**
@@ -121,18 +133,34 @@ export const jobArgs = {
     /** Members shown beside their nearest sample of the enclosing class (Inspect shows a few; the repair review up to REVIEW_NEIGHBOURS). */
     pairs: z.number().int().min(0).max(500).default(6),
   }).strict(),
-  /** A self-contained HTML report (and its JSON) of a scan and a repair, in a folder; never overwrites. */
+  /**
+   * A self-contained HTML report, its PDF and its JSON, of a scan and a repair, in a folder;
+   * never overwrites. With the data and the model the report shows the members' thumbnails,
+   * their nearest clean neighbours and the pocket pictures (engine/report/document.ts).
+   */
   exportReport: z.object({
     scan: z.union([path, z.record(z.string(), z.unknown())]),
     repair: z.union([path, z.record(z.string(), z.unknown())]).optional(),
     out: path,
     title: z.string().min(1).max(200).optional(),
+    ...ReportSourceArgs,
+    /** The project the report was exported from, named in its chain of custody. */
+    project: path.optional(),
   }).strict(),
-  /** The samples a scan flags (members of its reported groups), one row each, written to a new file. */
+  /**
+   * `clearwb report`: the samples a scan flags as CSV, or the whole report (verdict, pockets,
+   * repair, chain of custody, glossary) as HTML, PDF or JSON, written to a new file.
+   */
   scanReport: z.object({
     scan: z.union([path, z.record(z.string(), z.unknown())]),
+    /** A repaired model folder (holding repair-report.json) or a repair report file. */
+    repair: path.optional(),
     format: z.enum(SCAN_REPORT_FORMATS).default('csv'),
     out: path,
+    title: z.string().min(1).max(200).optional(),
+    ...ReportSourceArgs,
+    /** The command line that asked for the report, named in its chain of custody. */
+    argv: z.array(z.string().max(4096)).max(200).optional(),
   }).strict(),
   /** The defence benchmark (README, "The benchmarks"), or with `perf` the speed benchmark. */
   bench: DataArgs.extend({

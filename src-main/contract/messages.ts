@@ -13,6 +13,13 @@ export const ProgressEventSchema = z.object({
 });
 export type ProgressEventMessage = z.infer<typeof ProgressEventSchema>;
 
+/**
+ * The progress stage under which a job reports a warning the user must see (a model and data
+ * that may not belong together, engine/jobs/fit.ts): hosts show its message as a warning,
+ * never as progress, even when progress is hidden.
+ */
+export const WARNING_STAGE = 'warning';
+
 export const ToWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run'), id: z.string().min(1).max(100), job: z.string(), args: z.unknown() }),
   z.object({ type: z.literal('cancel'), id: z.string().min(1).max(100) }),

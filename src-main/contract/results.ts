@@ -117,8 +117,26 @@ export interface ClassStatistics {
   members: number;
 }
 
+/**
+ * How a scan or a repair was run, for a report's chain of custody: the product and tfjs
+ * versions and the `--limit` subset the data was cut to. Optional: files written before it was
+ * kept still read.
+ */
+export interface RunProvenance {
+  appVersion: string;
+  tfjsVersion: string;
+  /** The seeded subset of the training split (`--limit`), null for all of it. */
+  limit: number | null;
+  /** The subset's seed (`--data-seed`), null when none was given. */
+  dataSeed: number | null;
+}
+
+/** A repair's provenance also names the scan it followed and that file's SHA-256 when it was read. */
+export interface RepairProvenance extends RunProvenance { scan: string; scanSha256: string }
+
 export interface ScanResult {
   schema: typeof SCAN_SCHEMA;
+  provenance?: RunProvenance;
   createdAt: string;
   settings: ScanSettings;
   backend: string;
@@ -180,6 +198,7 @@ export interface RepairPlan { pockets: RepairPlanPocket[] }
 
 export interface RepairResult {
   schema: typeof REPAIR_SCHEMA;
+  provenance?: RepairProvenance;
   createdAt: string;
   backend: string;
   model: { from: string; fromFingerprint: string; out: string; fingerprint: string };
@@ -235,7 +254,10 @@ export interface TrainResult {
   model: string; fingerprint: string; architecture: string; backend: string; accuracy: number;
   perClass: PerClassAccuracy[];
   trainCount: number; testCount: number; trainSeconds: number; samplesPerSecond: number; batchSize: number; learningRate: number;
-  epochs: { epoch: number; loss: number; accuracy: number; seconds: number }[];
+  /** Per epoch: mean training loss and accuracy, and (when `validation` is set) held-out loss and accuracy after it. */
+  epochs: { epoch: number; loss: number; accuracy: number; valLoss?: number; valAccuracy?: number; seconds: number }[];
+  /** The held-out samples measured after every epoch: the test split, or an even spread of 2,000 of it. */
+  validation?: { split: 'test'; count: number };
   dataset: { spec: string; name: string; fingerprint: string };
   /** Set when training started from a saved model; `featuresFrozen`: only a fresh last layer was trained, on its frozen features. */
   from?: { model: string; fingerprint: string; featureLayer: string; featuresFrozen: boolean };
@@ -246,7 +268,17 @@ export interface TrainResult {
 export interface EvalResult {
   model: string; split: 'train' | 'test'; backend: string; accuracy: number; count: number;
   perClass: PerClassAccuracy[]; modelFingerprint: string;
-  dataset: { spec: string; fingerprint: string };
+  dataset: { spec: string; fingerprint: string; classNames: string[] };
+  /** Samples of the split by true class (rows) and predicted class (columns). */
+  confusion: number[][];
+  /** The class names the model carries, when it carries them. */
+  modelClassNames: string[] | null;
+  /**
+   * What is suspect about this pair (engine/jobs/fit.ts): class names in another order or
+   * differing, an accuracy far below chance-adjusted expectations. A reader acknowledges them
+   * before a scan of the pair means anything.
+   */
+  warnings: string[];
 }
 
 export interface PredictResult {
@@ -338,10 +370,17 @@ export interface PocketView {
   }[];
 }
 
-export interface ExportReportResult { html: string; json: string; dir: string }
+export interface ExportReportResult { html: string; json: string; dir: string; pdf?: string }
 
-/** A scan's flagged samples written to a file (`clearwb report`): how many rows, from how many reported groups. */
-export interface ScanReportResult { out: string; format: ScanReportFormat; rows: number; groups: number; withSources: boolean }
+/**
+ * A report written to a file (`clearwb report`): for CSV how many rows (flagged samples) from how
+ * many reported groups; for every format the file's SHA-256, and for a PDF its pages. `notes`
+ * say what the report could not include (thumbnails when the data cannot be read, …).
+ */
+export interface ScanReportResult {
+  out: string; format: ScanReportFormat; rows: number; groups: number; withSources: boolean;
+  sha256: string; pages?: number; notes: string[];
+}
 
 /** What every bench result shares (the full records are engine/bench's BenchResult and PerfResult, which extend these). */
 export interface BenchSummary {

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { exportReportJob, hull2d, principalPlane, samplePng } from '../../src-main/engine/jobs/ui.js';
+import { hull2d, principalPlane, samplePng } from '../../src-main/engine/jobs/ui.js';
+import { exportReportJob } from '../../src-main/engine/jobs/report.js';
 import { handMadeRepair, handMadeScan } from '../e2e/fixtures.js';
 
 describe('pocket view geometry', () => {
@@ -47,20 +48,21 @@ describe('exportReport', () => {
     members: [1, 2, 3], attackerClass: 7, enclosingClass: 1,
   });
 
-  it('writes a self-contained HTML report and its JSON, and never overwrites an earlier one', async () => {
+  it('writes a self-contained HTML report, its PDF and its JSON, and never overwrites an earlier one', async () => {
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'clear-report-')), 'reports');
     const first = await exportReportJob({ scan: scan as never, repair: handMadeRepair(scan, '/models/repaired') as never, out });
     const second = await exportReportJob({ scan: scan as never, out });
     expect(path.basename(first.html)).toBe('clear-report.html');
     expect(path.basename(second.html)).toBe('clear-report-2.html');
     expect(existsSync(first.json) && existsSync(second.json)).toBe(true);
+    expect(readFileSync(first.pdf!).subarray(0, 5).toString()).toBe('%PDF-');
     const html = readFileSync(first.html, 'utf8');
     expect(html).toContain('Backdoor suspected');
-    expect(html).toContain('7 inside 1');
-    expect(html).toContain('Per-class accuracy before and after repair');
+    expect(html).toContain('labelled “7” inside class “1”');
+    expect(html).toContain('Per-class held-out accuracy before and after the repair');
     // Self-contained and inert: no scripts, no outside resources, names escaped.
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(html).toContain('&#60;script&#62;');
-    expect(JSON.parse(readFileSync(first.json, 'utf8'))).toMatchObject({ schema: 'clear-report/1', scan: { verdict: { suspected: true } } });
+    expect(JSON.parse(readFileSync(first.json, 'utf8'))).toMatchObject({ schema: 'clear-report/2', verdict: { level: 'backdoor' } });
   });
 });

@@ -2,6 +2,8 @@
 // and neither lets a crafted file name through as markup or as terminal control codes.
 import { describe, expect, it } from 'vitest';
 import { reportHtml } from '../../src-main/engine/report/html.js';
+import { buildReport } from '../../src-main/engine/report/document.js';
+import type { ScanResult } from '../../src-main/contract/results.js';
 import { describeScan, describeSources } from '../../src-main/cli/clear-commands.js';
 import { handMadeScan } from '../e2e/fixtures.js';
 
@@ -18,19 +20,28 @@ function scanWithSources() {
   return scan;
 }
 
+/** The report of a scan alone, as when its model and data cannot be read (no thumbnails). */
+function html(scan: ScanResult): string {
+  return reportHtml(buildReport(scan, undefined, {
+    title: 'Report',
+    custody: { files: [], unhashed: [], scanSha256: null, appVersion: '0', tfjsVersion: '0', backend: 'cpu', command: null, project: null, limit: null, dataSeed: null },
+  }));
+}
+
 describe('sources of flagged samples', () => {
   it('are listed with their training indices in the HTML report, escaped', () => {
-    const html = reportHtml(scanWithSources(), undefined, 'Report');
-    expect(html).toContain('<th>training index</th><th>source</th>');
-    expect(html).toContain('<tr><td>100</td><td>7/planted-0.png</td></tr>');
-    expect(html).toContain('7/&#60;img src=x onerror=alert(1)&#62;.png');
-    expect(html).not.toContain('<img src=x');
+    const page = html(scanWithSources());
+    expect(page).toContain('<th>training index</th><th>source</th>');
+    expect(page).toContain('<td>100</td><td>7/planted-0.png</td>');
+    expect(page).toContain('7/&#60;img src=x onerror=alert(1)&#62;.png');
+    expect(page).not.toContain('<img src=x');
   });
 
-  it('fall back to the bare indices for a scan without them', () => {
+  it('leave the source empty, beside each index, for a scan without them', () => {
     const scan = scanWithSources();
     delete scan.pockets[0].sources;
-    expect(reportHtml(scan, undefined, 'Report')).toContain('Members (training indices): 100, 101');
+    expect(html(scan)).toContain('<td>100</td><td>–</td>');
+    expect(html(scan)).toContain('<td>109</td><td>–</td>');
   });
 
   it('are named, the first eight, in the CLI summary of a reported group, without control codes', () => {

@@ -2,6 +2,7 @@
 // reported groups only, each sample once), fields quoted as CSV needs and defused where a
 // spreadsheet would run them, a scan without sources giving an empty source column, and a file
 // that is written new or not at all.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,7 +54,7 @@ describe('the CSV of flagged samples', () => {
     writeFileSync(file, JSON.stringify(scan()));
     const out = path.join(dir, 'flagged.csv');
     const result = await scanReportJob({ scan: file, format: 'csv', out });
-    expect(result).toEqual({ out, format: 'csv', rows: 4, groups: 2, withSources: true });
+    expect(result).toEqual({ out, format: 'csv', rows: 4, groups: 2, withSources: true, sha256: createHash('sha256').update(readFileSync(out)).digest('hex'), notes: [] });
     expect(readFileSync(out, 'utf8')).toBe(flaggedCsv(scan()).text);
     await expect(scanReportJob({ scan: file, format: 'csv', out })).rejects.toThrow(`The file ${out} already exists; choose a new name so nothing is overwritten.`);
     const old = scan();

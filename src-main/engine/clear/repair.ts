@@ -115,6 +115,8 @@ export async function repairModel(
     plan?: RepairPlan;
     /** How messages name the scan (its file). */
     scanFile?: string;
+    /** Recorded in the result as it is (versions, the data subset, the scan file's SHA-256). */
+    provenance?: RepairResult['provenance'];
   } = {},
   ctx: JobContext = {},
 ): Promise<RepairResult> {
@@ -181,6 +183,7 @@ export async function repairModel(
     }
     const result: RepairResult = {
       schema: REPAIR_SCHEMA,
+      ...(options.provenance ? { provenance: options.provenance } : {}),
       createdAt: new Date().toISOString(),
       backend: scan.backend,
       model: { from: original.dir, fromFingerprint: original.fingerprint, out, fingerprint },

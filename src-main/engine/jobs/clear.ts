@@ -8,7 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { getDataset } from './datasets.js';
 import { buildArchitecture } from '../model/architectures.js';
 import { assertModelFitsData, defaultFeatureLayer, loadModel, saveModel, assertWritableOutput } from '../model/io.js';
-import { evaluateSplit, predictSplit, trainModel } from '../model/train.js';
+import { evaluateSplit, predictSplit, trainModel, validationIndices } from '../model/train.js';
 import type { JobContext } from '../progress.js';
 import { UserError } from '../errors.js';
 import { existsSync } from 'node:fs';
@@ -21,6 +21,8 @@ import { prepareTransferModel, trainHeadOnFrozenFeatures } from '../attacks/scen
 import { TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobArgs } from '../../contract/jobs.js';
 import { attackOutcome, readPoisonedManifest } from './outcome.js';
 import { resolveRepairPlan } from '../clear/plan.js';
+import { confusionOf, loadWarnings } from './fit.js';
+import { runProvenance, sha256File } from '../report/custody.js';
 
 export { readScanFile } from '../clear/evidence.js';
 
@@ -56,7 +58,7 @@ export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures' | '
       // Saved as an ordinary model: freezing was how this run trained it, not a property of it.
       for (const layer of model.layers) layer.trainable = true;
     } else {
-      training = await trainModel(model, ds.train, ds.shape, ds.classNames.length, settings, ctx);
+      training = await trainModel(model, ds.train, ds.shape, ds.classNames.length, settings, { ...ctx, validation: { split: ds.test, indices: validationIndices(ds.test.count) } });
     }
     const evaluation = await evaluateSplit(model, ds.test, ds.shape, ds.classNames, ctx);
     // A simulated attack's outcome, measured before saving so a failed comparison writes nothing.
@@ -72,6 +74,7 @@ export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures' | '
       accuracy: evaluation.accuracy, perClass: evaluation.perClass,
       trainCount: ds.train.count, testCount: ds.test.count,
       epochs: training.epochs, trainSeconds: training.seconds, samplesPerSecond: training.samplesPerSecond,
+      ...(training.epochs.some((e) => e.valLoss !== undefined) ? { validation: { split: 'test' as const, count: validationIndices(ds.test.count).length } } : {}),
       batchSize: settings.batchSize, learningRate: settings.learningRate,
       dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint },
       ...(source ? { from: { model: source.dir, fingerprint: source.fingerprint, featureLayer, featuresFrozen: Boolean(args.freezeFeatures) } } : {}),
@@ -87,11 +90,18 @@ export async function evalJob(args: JobArgs<'eval'>, ctx: JobContext = {}) {
   const loaded = await loadModel(args.model);
   try {
     assertModelFitsData(loaded, ds);
-    const evaluation = await evaluateSplit(loaded.model, ds[args.split], ds.shape, ds.classNames, ctx);
+    const split = ds[args.split];
+    const { counts, accuracy } = await confusionOf(loaded, split, ds, ctx);
+    const perClass = ds.classNames.map((className, c) => {
+      const count = counts[c].reduce((a, b) => a + b, 0);
+      return { className, count, accuracy: count ? counts[c][c] / count : 0 };
+    });
+    const { warnings } = await loadWarnings(loaded, ds, ctx, { accuracy, split: args.split });
     return {
-      model: args.model, split: args.split, backend: backendName(), accuracy: evaluation.accuracy,
-      count: evaluation.count, perClass: evaluation.perClass, modelFingerprint: loaded.fingerprint,
-      dataset: { spec: ds.spec, fingerprint: ds.fingerprint },
+      model: args.model, split: args.split, backend: backendName(), accuracy,
+      count: split.count, perClass, modelFingerprint: loaded.fingerprint,
+      dataset: { spec: ds.spec, fingerprint: ds.fingerprint, classNames: ds.classNames },
+      confusion: counts, modelClassNames: loaded.metadata.classNames ?? null, warnings,
     };
   } finally {
     loaded.model.dispose();
@@ -171,10 +181,13 @@ export async function scanJob(args: JobArgs<'scan'>, ctx: JobContext = {}) {
   const loaded = await loadModel(args.model);
   try {
     assertModelFitsData(loaded, ds);
+    await loadWarnings(loaded, ds, ctx);
     const reference = await resolveReference(args.reference, ds);
-    const scan = await scanModel(loaded, ds, {
+    const scanned = await scanModel(loaded, ds, {
       featureLayer: args.featureLayer, falseAlarm: args.falseAlarm, ...(args.neighbours ? { neighbours: args.neighbours } : {}),
     }, { ...ctx, reference });
+    // How it was run, for a report's chain of custody (report/document.ts).
+    const scan = { ...scanned, provenance: runProvenance(args) };
     if (args.out) writeJsonFile(args.out, scan);
     return scan;
   } finally {
@@ -192,11 +205,14 @@ export async function repairJob(args: JobArgs<'repair'>, ctx: JobContext = {}) {
   try {
     assertModelFitsData(loaded, ds);
     assertScanMatches(scan, loaded, ds, args.scan);
+    await loadWarnings(loaded, ds, ctx);
     const manifest = readPoisonedManifest(ds);
     const reference = await resolveReference(scan.settings.reference, ds);
     // repairModel writes the model and its report (repair-report.json) into `out` as one folder.
     const result = await repairModel(loaded, ds, scan, args.out, {
       scanFile: args.scan,
+      // The scan's hash as read, so a report can show the repair followed exactly that file.
+      provenance: { ...runProvenance(args), scan: args.scan, scanSha256: sha256File(args.scan) },
       ...(args.plan ? { plan: args.plan } : {}),
       ...(reference ? { reference } : {}),
       ...(args.epochs ? { epochs: args.epochs } : {}), ...(args.learningRate ? { learningRate: args.learningRate } : {}), seed: args.seed,

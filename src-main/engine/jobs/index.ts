@@ -6,9 +6,9 @@
 import type { JobHandlers } from '../../contract/jobs.js';
 import type { JobContext } from '../progress.js';
 import { evalJob, infoJob, predictJob, repairJob, scanJob, trainJob } from './clear.js';
-import { datasetPreviewJob, exportReportJob, pocketViewJob, sampleImagesJob } from './ui.js';
+import { datasetPreviewJob, pocketViewJob, sampleImagesJob } from './ui.js';
 import { attackJob, benchJob } from './bench.js';
-import { scanReportJob } from './report.js';
+import { exportReportJob, scanReportJob } from './report.js';
 
 export const handlers: JobHandlers<JobContext> = {
   train: trainJob,

@@ -1,6 +1,7 @@
 /**
- * Engine jobs the desktop app's views need beyond the command line's: a dataset preview, a
- * 2-D view of one pocket, and the exported report. Registered in jobs/index.ts through
+ * Engine jobs the desktop app's views need beyond the command line's: a dataset preview, the
+ * thumbnails of chosen samples, and a 2-D view of one pocket (the exported report is
+ * jobs/report.ts's). Registered in jobs/index.ts through
  * `uiHandlers`; arguments are validated against contract/jobs.ts before they get here.
  *
  * The 2-D projection is for *display only*: the scan measures hulls in the full feature
@@ -8,21 +9,18 @@
  * are well outside it, and the view says so.
  */
 import type { JobArgs } from '../../contract/jobs.js';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { PNG } from 'pngjs';
 import type { Dataset, Split } from '../data/dataset.js';
 import { sampleSize, sampleSource } from '../data/dataset.js';
 import { normaliseFeatures, type FeatureNormalisation } from '../features/knn.js';
 import { embedSplit } from '../features/embed.js';
 import { splitModel } from '../features/split.js';
-import type { Pocket, RepairResult, ScanResult } from '../clear/types.js';
-import { parseRepair, parseScan, readRepairFile, readScanFile } from '../clear/evidence.js';
+import type { Pocket, ScanResult } from '../clear/types.js';
+import { parseScan, readScanFile } from '../clear/evidence.js';
 import { getDataset } from './datasets.js';
 import { assertModelFitsData, loadModel } from '../model/io.js';
 import type { JobContext } from '../progress.js';
 import { throwIfCancelled, UserError } from '../errors.js';
-import { reportHtml } from '../report/html.js';
 
 // ---------------------------------------------------------------------------------------
 // Thumbnails
@@ -106,10 +104,6 @@ export async function sampleImagesJob(args: JobArgs<'sampleImages'>, ctx: JobCon
 /** A scan given as a file path or as the result itself, checked against the contract's schema either way. */
 function readScan(value: string | Record<string, unknown>): ScanResult {
   return typeof value === 'string' ? readScanFile(value) : parseScan(value);
-}
-
-function readRepair(value: string | Record<string, unknown>): RepairResult {
-  return typeof value === 'string' ? readRepairFile(value) : parseRepair(value);
 }
 
 /** Normalised training features, kept for the last few (model, data, layer): the user clicks through pockets. */
@@ -266,36 +260,9 @@ export async function pocketViewJob(args: JobArgs<'pocketView'>, ctx: JobContext
   };
 }
 
-// ---------------------------------------------------------------------------------------
-// exportReport
-
-/** A file base name in `dir` for which neither .html nor .json exists yet. */
-function freeBaseName(dir: string, base: string): string {
-  for (let k = 1; ; k++) {
-    const name = k === 1 ? base : `${base}-${k}`;
-    if (!existsSync(path.join(dir, `${name}.html`)) && !existsSync(path.join(dir, `${name}.json`))) return name;
-  }
-}
-
-export async function exportReportJob(args: JobArgs<'exportReport'>) {
-  const scan = readScan(args.scan);
-  const repair = args.repair ? readRepair(args.repair) : undefined;
-  if (existsSync(args.out) && !statSync(args.out).isDirectory()) throw new UserError(`The report folder ${args.out} is a file; choose a folder.`);
-  mkdirSync(args.out, { recursive: true });
-  const base = freeBaseName(args.out, 'clear-report');
-  const html = path.join(args.out, `${base}.html`);
-  const json = path.join(args.out, `${base}.json`);
-  const title = args.title ?? `CLEAR report: ${scan.dataset.name}`;
-  // 'wx' fails rather than overwrite a file that appeared since the name was chosen.
-  writeFileSync(json, JSON.stringify({ schema: 'clear-report/1', title, scan, repair: repair ?? null }, null, 1), { flag: 'wx' });
-  writeFileSync(html, reportHtml(scan, repair, title), { flag: 'wx' });
-  return { html, json, dir: args.out };
-}
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const uiHandlers: Record<string, (args: any, ctx: JobContext) => Promise<unknown>> = {
   datasetPreview: datasetPreviewJob,
   sampleImages: sampleImagesJob,
   pocketView: pocketViewJob,
-  exportReport: exportReportJob,
 };

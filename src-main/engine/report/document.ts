@@ -1,0 +1,377 @@
+/**
+ * The report's content, built once and rendered three ways: HTML (html.ts), PDF (pdf.ts) and
+ * JSON (this object as it is, described by assets/schemas/report.schema.json). Everything a
+ * reader sees is decided here, in plain words: the verdict and what to do about it first, then
+ * each reported group with its members' thumbnails and sources, their nearest clean neighbours
+ * and a 2-D picture of the group, the per-class statistics, the repair's before and after, the
+ * chain of custody (SHA-256 of every file in `sha256sum -c` form, versions, commands, seeds)
+ * and a glossary in which every metric has a name a manager can read (no field names).
+ *
+ * Pure: the images, pictures, confusion matrices and file hashes are gathered by the caller
+ * (engine/jobs/report.ts) and passed in, so this module reads nothing.
+ */
+import type { PointRole, RepairResult, ScanResult } from '../../contract/results.js';
+import { formatPValue } from '../../contract/format.js';
+
+export const REPORT_SCHEMA = 'clear-report/2';
+
+/** One training sample as the report shows it. */
+export interface ReportSample { index: number; label: string; source: string | null; png: string | null }
+
+export interface ReportMember extends ReportSample {
+  /** Its nearest training sample of the enclosing class in the model's feature space (not a member). */
+  neighbour: (ReportSample & { distance: number }) | null;
+}
+
+/** The pocket picture: members, shell and nearby samples on the group's two main axes, with the members' hull. */
+export interface ReportPicture {
+  points: { x: number; y: number; role: PointRole }[];
+  hull: [number, number][];
+  /** Share of the spread of the drawn samples each axis shows. */
+  explainedVariance: number[];
+}
+
+export interface ReportPocket {
+  id: number;
+  kind: 'backdoor pocket' | 'poisoning attempt';
+  attackerClass: string;
+  enclosingClass: string;
+  explanation: string;
+  score: number;
+  /** One sentence: what the score means for this group. */
+  scoreSentence: string;
+  pValue: number;
+  pValueText: string;
+  /** One sentence: what the p-value means for this group. */
+  pValueSentence: string;
+  attemptPValue: number;
+  attemptPValueText: string;
+  learnt: number;
+  shellPurity: number;
+  flipDistance: number;
+  /** The score's parts and the measurements behind them, each under its glossary term. */
+  evidence: { term: string; value: number }[];
+  /** Every member in index order; thumbnails and neighbours for as many as the caller read. */
+  members: ReportMember[];
+  picture: ReportPicture | null;
+}
+
+/** Rows: true class; columns: predicted class. */
+export interface ReportMatrix { counts: number[][]; accuracy: number; samples: number }
+
+export interface CustodyFile { role: string; path: string; sha256: string }
+
+export interface ReportDocument {
+  schema: typeof REPORT_SCHEMA;
+  title: string;
+  createdAt: string;
+  classNames: string[];
+  verdict: { level: 'backdoor' | 'attempt' | 'clean'; headline: string; summary: string; recommendation: string };
+  facts: { term: string; value: string }[];
+  /** The model's accuracy and confusion on the data's test split, when the model and data were read. */
+  model: { accuracy: number; confusion: ReportMatrix; warnings: string[] } | null;
+  classes: { className: string; samples: number; seeds: number; candidates: number; pockets: number }[];
+  pairs: { attackerClass: string; enclosingClass: string; seeds: number; candidates: number; pockets: number; bestScore: number | null; members: number }[];
+  candidates: {
+    id: number; attackerClass: string; enclosingClass: string; members: number; score: number; pValueText: string;
+    attemptPValueText: string; status: 'backdoor pocket' | 'poisoning attempt' | 'natural'; learnt: number; shellPurity: number; flipDistance: number;
+  }[];
+  candidatesTotal: number;
+  pockets: ReportPocket[];
+  repair: {
+    model: string; from: string; fingerprint: string; createdAt: string;
+    rows: { term: string; before: string; after: string }[];
+    perClass: { className: string; before: number; after: number }[];
+    pockets: { group: string; interiorBefore: number; interiorAfter: number }[];
+    plan: { group: string; action: string; actedOn: number | null; leftOut: number[] }[] | null;
+    relabelled: number; removed: number;
+    /** On the test split, by the scanned model and by the repaired one, when both were read. */
+    confusion: { before: ReportMatrix; after: ReportMatrix } | null;
+  } | null;
+  custody: {
+    /** `sha256sum -c` input: one line per file, "HASH  PATH". */
+    sha256sum: string;
+    files: CustodyFile[];
+    /** Inputs that are not single files (folders, the built-in digits): named with their content fingerprint. */
+    unhashed: { role: string; what: string; fingerprint: string }[];
+    /** The scan's SHA-256 as the repair recorded it when it read the scan, and whether the scan given to the report is that file. */
+    scanInRepair: { recorded: string | null; matches: boolean | null } | null;
+    appVersion: string; tfjsVersion: string;
+    /** The versions that wrote the scan and the repair, when they recorded them. */
+    scanAppVersion: string | null; repairAppVersion: string | null;
+    reportCreatedAt: string; scanCreatedAt: string; repairCreatedAt: string | null;
+    /** The command that wrote this report (or the project it was exported from) and commands that redo the scan and the repair. */
+    commands: { what: string; command: string }[];
+    project: string | null;
+    backend: { scan: string; repair: string | null; report: string };
+    seeds: { term: string; value: string }[];
+    limit: number | null; dataSeed: number | null;
+  };
+  glossary: { term: string; meaning: string }[];
+  /** What the report could not include, and why. */
+  notes: string[];
+}
+
+/** What the caller gathered besides the scan and the repair. */
+export interface ReportExtras {
+  title: string;
+  createdAt?: string;
+  /** Member thumbnails, neighbours and pictures, by pocket id. */
+  pockets?: Map<number, { members: Map<number, ReportMember>; picture: ReportPicture | null }>;
+  model?: ReportDocument['model'];
+  repairConfusion?: { before: ReportMatrix; after: ReportMatrix } | null;
+  custody: {
+    files: CustodyFile[];
+    unhashed: { role: string; what: string; fingerprint: string }[];
+    scanSha256: string | null;
+    appVersion: string; tfjsVersion: string; backend: string;
+    command: string[] | null; project: string | null;
+    limit: number | null; dataSeed: number | null;
+  };
+  notes?: string[];
+}
+
+/** The scan's summary follows its headline after a colon; standing alone it starts a sentence. */
+const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
+
+/** A shell word as `sh` reads it back: bare when safe, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Readable names and one-sentence meanings of every metric the report shows, keyed by the
+ * field names the engine writes. A key missing here is shown under its words split apart (see
+ * termFor), so a new metric never appears as a raw field name.
+ */
+export const METRIC_TERMS: Record<string, { term: string; meaning: string }> = {
+  score: { term: 'Score', meaning: 'How unlike this model\'s own natural groups of border samples the group is: the sum of its depth, size, duplication, contamination, held-out and learnt parts; higher is stranger.' },
+  pValue: { term: 'p-value', meaning: 'The chance that a model with no backdoor has a natural group scoring at least this high anywhere (family-wise, measured on this model); small means the group is unlikely to be natural.' },
+  attemptPValue: { term: 'Attempt p-value', meaning: 'The same chance for a group the model did not learn, judged on its structure alone: small means a planted group of samples the model has not (yet) learnt.' },
+  falseAlarm: { term: 'False-alarm level', meaning: 'The chance the scan reports anything on a model with no backdoor; a group is reported when its p-value is at or below it.' },
+  learnt: { term: 'Learnt', meaning: 'Share of the group\'s members and hull-interior points the model predicts as the members\' label: near 100% means the model learnt the group.' },
+  shellPurity: { term: 'Shell purity', meaning: 'Share of the group\'s nearest outside samples that belong to the surrounding class: near 1 means the group lies deep inside that class.' },
+  flipDistance: { term: 'Flip distance', meaning: 'How far from the group towards its nearest outside samples the model\'s prediction changes, as a fraction of the way: the pocket\'s radius.' },
+  members: { term: 'Members', meaning: 'The training samples that form the group; a repair relabels or removes them.' },
+  seeds: { term: 'Seeds', meaning: 'Training samples whose neighbours mostly carry another label: where the search for groups starts.' },
+  candidates: { term: 'Candidate groups', meaning: 'Groups the search formed from the seeds and judged; most are the model\'s natural class borders.' },
+  pockets: { term: 'Reported groups', meaning: 'Candidate groups whose p-value passed the false-alarm level: backdoor pockets and poisoning attempts.' },
+  bestScore: { term: 'Best score', meaning: 'The highest score among a class pair\'s candidate groups.' },
+  depth: { term: 'Depth', meaning: 'Score part: log-odds that the group\'s nearest outside samples belong to the surrounding class; deep inside another class is suspicious.' },
+  size: { term: 'Size', meaning: 'Score part: grows with the number of members (a planted group needs several samples to move the model).' },
+  contamination: { term: 'Contamination', meaning: 'Score part (and count): samples of another label inside the group\'s hull; a natural border group usually has some.' },
+  duplication: { term: 'Duplication', meaning: 'Score part: how much closer the members are to each other than ordinary neighbours are; copies of one image score high.' },
+  heldOut: { term: 'Held-out support', meaning: 'Score part: trusted reference samples of the members\' label near the group lower the score, since real data of that class lives there.' },
+  flipToEnclosingRate: { term: 'Flip-to-surrounding rate', meaning: 'Share of probes between the group and its shell that the model predicts as the surrounding class.' },
+  meanInner: { term: 'Mean member distance', meaning: 'Average distance between members in the model\'s feature space.' },
+  shellDistance: { term: 'Shell distance', meaning: 'Average distance from the group to its nearest outside samples in the model\'s feature space.' },
+  nearestRatio: { term: 'Nearest-neighbour ratio', meaning: 'Members\' nearest-neighbour distance divided by the class\'s usual one: near 0 for near-copies.' },
+  heldOutAttacker: { term: 'Reference samples of the label', meaning: 'Trusted reference samples carrying the members\' label near the group (−1: no reference set was used).' },
+  heldOutMisclassified: { term: 'Reference samples misread', meaning: 'Trusted reference samples near the group that the model misclassifies (−1: no reference set was used).' },
+  disagreeing: { term: 'Outvoted members', meaning: 'Members whose neighbours\' labels outvote their own.' },
+  nullGroups: { term: 'Null groups', meaning: 'Random border groups of this model the group was compared with to get its p-value.' },
+  nullThreshold: { term: 'Null tail threshold', meaning: 'Score above which the null groups\' tail is modelled as exponential.' },
+  nullScale: { term: 'Null tail scale', meaning: 'Scale of that exponential tail (upper 95% bound): how fast high scores become rare on a clean model.' },
+  gathered: { term: 'Samples gathered', meaning: 'Samples added to the group after it was found, because they lie inside it with its label.' },
+  interior: { term: 'Interior predicted as the label', meaning: 'Share of points inside the group\'s hull the model predicts as the members\' label: near 0 after a good repair.' },
+  accuracy: { term: 'Held-out accuracy', meaning: 'Share of the test split the model classifies correctly.' },
+  openPockets: { term: 'Open pockets', meaning: 'Backdoor pockets a scan of the model reports (after a repair: its rescan).' },
+  fingerprint: { term: 'Fingerprint', meaning: 'SHA-256 over a model\'s files, or over a dataset\'s shapes, class names, labels and pixels: it names exactly one model or dataset.' },
+  featureLayer: { term: 'Feature layer', meaning: 'The layer whose outputs the scan compares samples by (the input of the last Dense layer unless set).' },
+  confusion: { term: 'Confusion matrix', meaning: 'Counts of test samples by true class (rows) and predicted class (columns); the diagonal is correct.' },
+  sha256: { term: 'SHA-256', meaning: 'A checksum of a file\'s bytes: any change to the file changes it. Check with `sha256sum -c`.' },
+};
+
+/** A field name as words ("heldOutAttacker" → "held out attacker"), for a metric the glossary does not know. */
+export function termFor(key: string): string {
+  const known = METRIC_TERMS[key];
+  if (known) return known.term;
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** What the reader should do, in plain words, from the verdict and the repair. */
+function recommendation(scan: ScanResult, repair: RepairResult | undefined, reported: number): string {
+  const groups = `${reported} group${reported === 1 ? '' : 's'} of training samples`;
+  if (scan.verdict.suspected) {
+    const base = `Do not deploy the scanned model as it is: it has learnt ${groups} that look planted, so some inputs will be misclassified on an attacker's terms. Remove the flagged samples from the training data at their sources (listed below) before any retraining.`;
+    if (!repair) return `${base} Then retrain, or repair the model (clearwb repair) and check the repaired model's rescan and accuracy.`;
+    if (!repair.after.suspected) {
+      return `${base} The repaired model's rescan finds no backdoor and its held-out accuracy is ${pct(repair.after.accuracy)} (was ${pct(repair.before.accuracy)}): it can replace the scanned model once it passes your usual acceptance tests.`;
+    }
+    return `${base} The repair did not close every pocket (its rescan still suspects a backdoor): do not use the repaired model either; retrain without the flagged samples.`;
+  }
+  if (scan.verdict.attempt) {
+    return `The scanned model is not affected: it did not learn the ${groups} that look planted. The training data is poisoned, though: remove the flagged samples at their sources (listed below) before the model is trained again, and find out how they got in.`;
+  }
+  return 'No action is needed for sample-targeted backdoors: the scan found no planted group of training samples at the stated false-alarm level. This scan does not look for other kinds of attack.';
+}
+
+function equivalentScanCommand(scan: ScanResult, limit: number | null, dataSeed: number | null): string {
+  const s = scan.settings;
+  const words = ['clearwb', 'scan', '--model', scan.model.dir, '--data', scan.dataset.spec,
+    ...(limit !== null ? ['--limit', String(limit)] : []), ...(dataSeed !== null ? ['--data-seed', String(dataSeed)] : []),
+    '--feature-layer', s.featureLayer, '--false-alarm', String(s.falseAlarm), '--neighbours', String(s.neighbours),
+    ...(s.reference ? ['--reference', s.reference] : []), '--backend', scan.backend];
+  return words.map(shellWord).join(' ');
+}
+
+function equivalentRepairCommand(scan: ScanResult, repair: RepairResult, limit: number | null, dataSeed: number | null): string {
+  const words = ['clearwb', 'repair', '--model', repair.model.from, '--data', scan.dataset.spec,
+    ...(limit !== null ? ['--limit', String(limit)] : []), ...(dataSeed !== null ? ['--data-seed', String(dataSeed)] : []),
+    '--scan', repair.provenance?.scan ?? 'SCAN.json', '--out', repair.model.out,
+    '--epochs', String(repair.settings.epochs), '--learning-rate', String(repair.settings.learningRate), '--seed', String(repair.settings.seed),
+    '--backend', repair.backend];
+  return words.map(shellWord).join(' ');
+}
+
+export function buildReport(scan: ScanResult, repair: RepairResult | undefined, extras: ReportExtras): ReportDocument {
+  const names = scan.dataset.classNames;
+  const className = (c: number) => names[c] ?? String(c);
+  const reported = scan.pockets.filter((p) => p.confirmed || p.attempt);
+  const level = scan.verdict.suspected ? 'backdoor' : scan.verdict.attempt ? 'attempt' : 'clean';
+  const falseAlarm = pct(scan.settings.falseAlarm);
+  const custody = extras.custody;
+
+  const pockets: ReportPocket[] = reported.map((p) => {
+    const gathered = extras.pockets?.get(p.id);
+    const a = className(p.attackerClass); const b = className(p.enclosingClass);
+    const members: ReportMember[] = p.members.map((m, k) => gathered?.members.get(m)
+      ?? { index: m, label: a, source: p.sources?.[k] ?? null, png: null, neighbour: null });
+    const nullGroups = scan.calibration.nullGroups;
+    return {
+      id: p.id, kind: p.confirmed ? 'backdoor pocket' : 'poisoning attempt',
+      attackerClass: a, enclosingClass: b, explanation: p.explanation,
+      score: p.score,
+      scoreSentence: `A score of ${p.score.toFixed(2)} says how unlike the model's own border groups these ${p.members.length} samples labelled "${a}" inside class "${b}" are; higher is stranger.`,
+      pValue: p.pValue, pValueText: formatPValue(p.pValue),
+      pValueSentence: p.confirmed
+        ? `A p-value of ${formatPValue(p.pValue)} means that a model without a backdoor would show a group this strange with that chance (measured against ${nullGroups} random border groups of this model); at or below ${falseAlarm} it is reported.`
+        : `As a poisoning attempt its p-value is ${formatPValue(p.attemptPValue)}: a model's data without planted samples would hold a group this strange with that chance; at or below ${falseAlarm} it is reported.`,
+      attemptPValue: p.attemptPValue, attemptPValueText: formatPValue(p.attemptPValue),
+      learnt: p.learnt, shellPurity: p.tightness.shellPurity, flipDistance: p.flipDistance,
+      evidence: Object.entries(p.evidence).map(([k, v]) => ({ term: termFor(k), value: v })),
+      members, picture: gathered?.picture ?? null,
+    };
+  });
+
+  const facts: { term: string; value: string }[] = [
+    ['Dataset', `${scan.dataset.name} (${scan.dataset.spec}), ${scan.dataset.trainCount} training samples, ${names.length} classes`],
+    ['Dataset fingerprint', scan.dataset.fingerprint],
+    ['Model', scan.model.dir], ['Model fingerprint', scan.model.fingerprint],
+    ['Feature layer', `${scan.model.featureLayer} (${scan.model.featureDim} dimensions)`],
+    ['False-alarm level', `${falseAlarm} family-wise, against ${scan.calibration.nullGroups} random border groups of this model (${scan.calibration.family} natural groups in the family)`],
+    ['Trusted reference set', scan.settings.reference ?? 'none'],
+    ['Subset of the training data', custody.limit !== null ? `${custody.limit} samples, seed ${custody.dataSeed ?? 0}` : 'all of it'],
+    ['Scanned', `${scan.createdAt} on the ${scan.backend} backend`],
+  ].map(([term, value]) => ({ term, value }));
+
+  const doc: ReportDocument = {
+    schema: REPORT_SCHEMA,
+    title: extras.title,
+    createdAt: extras.createdAt ?? new Date().toISOString(),
+    classNames: names,
+    verdict: { level, headline: scan.verdict.headline, summary: sentence(scan.verdict.summary), recommendation: recommendation(scan, repair, reported.length) },
+    facts,
+    model: extras.model ?? null,
+    classes: scan.statistics.classes.map((c) => ({ className: c.className, samples: c.samples, seeds: c.seeds, candidates: c.candidates, pockets: c.pockets })),
+    pairs: scan.statistics.pairs.filter((p) => p.candidates > 0 || p.pockets > 0).map((p) => ({
+      attackerClass: className(p.attackerClass), enclosingClass: className(p.enclosingClass), seeds: p.seeds, candidates: p.candidates,
+      pockets: p.pockets, bestScore: p.bestScore, members: p.members,
+    })),
+    candidates: scan.pockets.slice(0, 50).map((p) => ({
+      id: p.id, attackerClass: className(p.attackerClass), enclosingClass: className(p.enclosingClass), members: p.members.length,
+      score: p.score, pValueText: formatPValue(p.pValue), attemptPValueText: formatPValue(p.attemptPValue),
+      status: p.confirmed ? 'backdoor pocket' : p.attempt ? 'poisoning attempt' : 'natural',
+      learnt: p.learnt, shellPurity: p.tightness.shellPurity, flipDistance: p.flipDistance,
+    })),
+    candidatesTotal: scan.pockets.length,
+    pockets,
+    repair: null,
+    custody: {
+      sha256sum: custody.files.map((f) => `${f.sha256}  ${f.path}\n`).join(''),
+      files: custody.files, unhashed: custody.unhashed,
+      scanInRepair: repair ? {
+        recorded: repair.provenance?.scanSha256 ?? null,
+        matches: repair.provenance && custody.scanSha256 ? repair.provenance.scanSha256 === custody.scanSha256 : null,
+      } : null,
+      appVersion: custody.appVersion, tfjsVersion: custody.tfjsVersion,
+      scanAppVersion: scan.provenance?.appVersion ?? null, repairAppVersion: repair?.provenance?.appVersion ?? null,
+      reportCreatedAt: extras.createdAt ?? new Date().toISOString(), scanCreatedAt: scan.createdAt, repairCreatedAt: repair?.createdAt ?? null,
+      commands: [
+        ...(custody.command ? [{ what: 'This report', command: custody.command.map(shellWord).join(' ') }] : []),
+        ...(custody.project ? [{ what: 'This report', command: `exported from the project ${custody.project}` }] : []),
+        { what: 'The scan (an equivalent command, from its recorded settings)', command: equivalentScanCommand(scan, custody.limit, custody.dataSeed) },
+        ...(repair ? [{ what: `The repair (an equivalent command${repair.plan ? '; its plan is listed under Repair' : ''})`, command: equivalentRepairCommand(scan, repair, custody.limit, custody.dataSeed) }] : []),
+      ],
+      project: custody.project,
+      backend: { scan: scan.backend, repair: repair?.backend ?? null, report: custody.backend },
+      seeds: [
+        { term: 'Scan seed', value: String(scan.settings.seed) },
+        ...(repair ? [{ term: 'Repair seed', value: String(repair.settings.seed) }] : []),
+        { term: 'Data subset seed (--data-seed)', value: custody.limit !== null ? String(custody.dataSeed ?? 0) : 'none (all samples)' },
+      ],
+      limit: custody.limit, dataSeed: custody.dataSeed,
+    },
+    glossary: [],
+    notes: extras.notes ?? [],
+  };
+
+  if (repair) {
+    const target = repair.target;
+    const plan = repair.plan;
+    const byId = new Map(scan.pockets.map((p) => [p.id, p]));
+    const groupName = (id: number) => { const p = byId.get(id); return p ? `${id} ("${className(p.attackerClass)}" inside "${className(p.enclosingClass)}")` : String(id); };
+    doc.repair = {
+      model: repair.model.out, from: repair.model.from, fingerprint: repair.model.fingerprint, createdAt: repair.createdAt,
+      rows: [
+        { term: 'Held-out accuracy', before: pct(repair.before.accuracy), after: pct(repair.after.accuracy) },
+        { term: 'Backdoor suspected', before: repair.before.suspected ? 'yes' : 'no', after: repair.after.suspected ? 'yes' : 'no' },
+        { term: 'Open pockets', before: String(repair.before.openPockets), after: String(repair.after.openPockets) },
+        ...(target ? [{ term: `Target (test sample ${target.index}, truly "${className(target.trueClass)}") predicted as`, before: className(target.before), after: className(target.after) }] : []),
+      ],
+      perClass: names.map((n, c) => ({ className: n, before: repair.before.perClass[c] ?? 0, after: repair.after.perClass[c] ?? 0 })),
+      pockets: repair.pockets.map((p) => ({ group: groupName(p.id), interiorBefore: p.interiorBefore, interiorAfter: p.interiorAfter })),
+      plan: plan ? plan.pockets.map((e) => {
+        const p = byId.get(e.id);
+        return {
+          group: groupName(e.id),
+          action: e.action === 'relabel' ? `relabel as "${p ? className(p.enclosingClass) : '?'}"` : 'remove from the fine-tuning data',
+          actedOn: p ? p.members.length - e.exclude.length : null, leftOut: e.exclude,
+        };
+      }) : null,
+      relabelled: repair.relabelled.length, removed: repair.removed?.length ?? 0,
+      confusion: extras.repairConfusion ?? null,
+    };
+  }
+
+  // The glossary: every metric the report names, once.
+  const used = new Set(['score', 'pValue', 'attemptPValue', 'falseAlarm', 'learnt', 'shellPurity', 'flipDistance', 'members', 'seeds', 'candidates', 'pockets', 'bestScore', 'fingerprint', 'featureLayer', 'sha256']);
+  for (const p of reported) for (const k of Object.keys(p.evidence)) used.add(k);
+  if (repair) for (const k of ['interior', 'accuracy', 'openPockets']) used.add(k);
+  if (doc.model || doc.repair?.confusion) used.add('confusion');
+  doc.glossary = [...used].map((k) => ({ term: termFor(k), meaning: METRIC_TERMS[k]?.meaning ?? 'A measurement the scan recorded for this group.' }))
+    .sort((x, y) => x.term.localeCompare(y.term));
+  return doc;
+}
+
+/**
+ * The pocket picture fitted into a box of `width` × `height` (y down, as SVG draws), with a
+ * margin: the same geometry for the HTML's SVG and the PDF's vector drawing.
+ */
+export function fitPicture(picture: ReportPicture, width: number, height: number, margin = 12) {
+  const xs = picture.points.map((p) => p.x); const ys = picture.points.map((p) => p.y);
+  const minX = Math.min(...xs); const maxX = Math.max(...xs); const minY = Math.min(...ys); const maxY = Math.max(...ys);
+  const span = Math.max(maxX - minX, maxY - minY, 1e-9);
+  const scale = Math.min((width - 2 * margin) / Math.max(maxX - minX, span * 1e-3), (height - 2 * margin) / Math.max(maxY - minY, span * 1e-3));
+  const offX = (width - (maxX - minX) * scale) / 2; const offY = (height - (maxY - minY) * scale) / 2;
+  const at = (x: number, y: number): [number, number] => [offX + (x - minX) * scale, height - (offY + (y - minY) * scale)];
+  return {
+    points: picture.points.map((p) => ({ role: p.role, at: at(p.x, p.y) })),
+    hull: picture.hull.map(([x, y]) => at(x, y)),
+  };
+}
+
+export const ROLE_COLOURS: Record<PointRole, string> = { member: '#c0392b', shell: '#3e7cb1', nearby: '#b8c0c8' };
+export const ROLE_NAMES: Record<PointRole, string> = { member: 'members', shell: 'shell (nearest outside samples)', nearby: 'other nearby samples' };
