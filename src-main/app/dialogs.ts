@@ -1,10 +1,17 @@
 /** Native open dialogs, one per purpose the contract names. */
+import path from 'node:path';
 import { dialog, type BrowserWindow, type OpenDialogOptions } from 'electron';
 import type { DialogPurpose } from '../contract/app-calls.js';
 
 const DIALOGS: Record<DialogPurpose, OpenDialogOptions> = {
   project: { title: 'Open or create a project folder', properties: ['openDirectory', 'createDirectory'] },
-  model: { title: 'Open a model folder (TensorFlow.js: model.json and weights)', properties: ['openDirectory'] },
+  // One dialog cannot pick files and folders on Windows and Linux, so a TensorFlow.js folder is
+  // picked by its model.json, which stands for the folder.
+  model: {
+    title: 'Open a model: a Keras .h5 or .keras file, or the model.json of a TensorFlow.js folder',
+    properties: ['openFile'],
+    filters: [{ name: 'Models (.h5, .keras, model.json)', extensions: ['h5', 'hdf5', 'keras', 'json'] }, { name: 'All files', extensions: ['*'] }],
+  },
   'dataset-folder': { title: 'Open a dataset folder', properties: ['openDirectory'] },
   'dataset-file': { title: 'Open a dataset file (CSV or IDX)', properties: ['openFile'] },
   export: { title: 'Choose a folder to export into', properties: ['openDirectory', 'createDirectory'] },
@@ -13,5 +20,7 @@ const DIALOGS: Record<DialogPurpose, OpenDialogOptions> = {
 export async function showOpenDialog(window: BrowserWindow | null, purpose: DialogPurpose): Promise<string | null> {
   const options = DIALOGS[purpose];
   const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-  return result.canceled || result.filePaths.length === 0 ? null : result.filePaths[0];
+  if (result.canceled || result.filePaths.length === 0) return null;
+  const picked = result.filePaths[0];
+  return purpose === 'model' && path.basename(picked) === 'model.json' ? path.dirname(picked) : picked;
 }

@@ -14,7 +14,7 @@ describe('showOpenDialog', () => {
     expect(await showOpenDialog(null, purpose)).toBe('/data/a');
     const [options] = dialog.showOpenDialog.mock.calls[0];
     expect(options.title).toEqual(expect.any(String));
-    expect(options.properties).toContain(purpose === 'dataset-file' ? 'openFile' : 'openDirectory');
+    expect(options.properties).toContain(purpose === 'dataset-file' || purpose === 'model' ? 'openFile' : 'openDirectory');
     expect(options.properties).not.toContain('multiSelections');
   });
 
@@ -23,6 +23,15 @@ describe('showOpenDialog', () => {
     const window = new BrowserWindow({});
     expect(await showOpenDialog(window as never, 'model')).toBe('/data/m');
     expect(dialog.showOpenDialog.mock.calls[0][0]).toBe(window);
+  });
+
+  it('opens a model as a Keras file, or a TensorFlow.js folder picked by its model.json', async () => {
+    dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: ['/data/m/model.json'] });
+    expect(await showOpenDialog(null, 'model')).toBe('/data/m');
+    dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: ['/data/net.h5'] });
+    expect(await showOpenDialog(null, 'model')).toBe('/data/net.h5');
+    dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: ['/data/x/model.json'] });
+    expect(await showOpenDialog(null, 'dataset-file')).toBe('/data/x/model.json');
   });
 
   it('gives null when the user cancels or picks nothing', async () => {
