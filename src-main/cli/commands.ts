@@ -140,6 +140,9 @@ export const infoCommand: Command = {
     ];
     for (const line of formatTable(rows, ['left', 'left', 'left', 'right'])) io.say(line);
     io.say(`Feature layer: ${r.featureLayer} (marked *). Fingerprint ${r.fingerprint}. Backend ${r.backend}.`);
+    io.say('Input scaling: the data readers give pixel values from 0 to 1 and the model gets them as they are; a model trained on 0-255 pixels must hold its own Rescaling layer.');
+    const keras = /\.(h5|hdf5|keras)$/i.exec(r.model);
+    if (keras) io.say(`Read from a Keras .${keras[1].toLowerCase()} file; a repair writes the repaired model back in this format (${keras[1].toLowerCase() === 'keras' ? 'model.keras' : 'model.h5'}) beside its TensorFlow.js files.`);
     return r;
   },
 };
