@@ -76,6 +76,9 @@ export class Wizard {
   #memberImages = $state.raw<ReadonlyMap<number, MemberImage>>(new Map());
   #neighbours = $state.raw<ReadonlyMap<number, Neighbour>>(new Map());
   #saving: Promise<unknown> = Promise.resolve();
+  #fit = $state.raw<JobResults['eval'] | null>(null);
+  /** The analyst has read the load warnings of the opened model and data (checkFit) and goes on. */
+  fitAcknowledged = $state(true);
 
   get info() { return this.#info; }
   get dir() { return this.#dir; }
@@ -85,6 +88,8 @@ export class Wizard {
   get task() { return this.#task; }
   get curve() { return this.#curve; }
   get preview() { return this.#preview; }
+  /** The opened model's accuracy, confusion matrix and warnings on the project's data (checkFit). */
+  get fit() { return this.#fit; }
   get pocketViews() { return this.#pocketViews; }
   get selectedPocket() { return this.#selectedPocket; }
   get pair() { return this.#pair; }
@@ -146,7 +151,7 @@ export class Wizard {
 
   async start(): Promise<void> {
     this.#info = await this.#guard('Connecting to the engine', () => api.call('app.info', {}));
-    api.onMenu((action) => void this.onMenu(action));
+    api.onMenu((action, dir) => void this.onMenu(action, dir));
     this.#recent = (await this.#guard('Reading the recent projects', () => api.call('project.recent', {}))) ?? [];
     // Reopen where the user left off: the project named at start, else the last one.
     const reopen = this.#info?.startupProject ?? this.#recent[0]?.dir;
@@ -178,6 +183,8 @@ export class Wizard {
     }
     this.#warnings = warnings;
     this.#preview = null;
+    this.#fit = null;
+    this.fitAcknowledged = true;
     this.#pocketViews = new Map();
     this.#viewsAsked.clear();
     const pockets = (project.scan?.result as ScanResult | undefined)?.pockets ?? [];
@@ -264,8 +271,10 @@ export class Wizard {
     });
   }
 
-  async onMenu(action: MenuAction): Promise<void> {
+  async onMenu(action: MenuAction, dir?: string): Promise<void> {
     if (action === 'export') { this.go('export'); return; }
+    // File › Open Recent: the project the host's recent list names (opened, never created).
+    if (action === 'open-recent') { if (dir) await this.openProject(dir); return; }
     this.go('load');
     const purpose = action === 'open-project' ? 'project' : action === 'open-model' ? 'model' : 'dataset-folder';
     const picked = await this.pickPath(purpose);
@@ -307,11 +316,17 @@ export class Wizard {
       return await running.result;
     } catch (err) {
       if (err instanceof ApiError && err.kind === 'cancelled') this.notice = `${label} was cancelled; nothing was changed.`;
-      else this.error = `${label} failed: ${(err as Error).message}`;
+      else this.error = `${label} failed: ${(err as Error).message}${this.#logHint(err)}`;
       return null;
     } finally {
       this.#task = null;
     }
+  }
+
+  /** For an internal error (a bug, not the user's input): where its stack trace was logged. */
+  #logHint(err: unknown): string {
+    const file = this.#info?.logFile;
+    return err instanceof ApiError && err.kind === 'internal' && file ? ` The details are in the log file ${file}.` : '';
   }
 
   async #guard<T>(label: string, f: () => Promise<T>): Promise<T | null> {
@@ -354,6 +369,9 @@ export class Wizard {
       ...(keepAttack ? {} : { attack: null }),
       ...(same ? {} : { scan: null, repair: null }),
     });
+    // An opened model is checked against the new data at once; a model trained here is trained on it.
+    const model = this.#project?.model;
+    if (!same && model?.origin === 'opened') await this.checkFit(model.dir);
     return true;
   }
 
@@ -377,9 +395,25 @@ export class Wizard {
     });
   }
 
+  /**
+   * The opened model on the project's data, before any scan: accuracy, confusion matrix and
+   * the warnings the engine finds (class names or order, accuracy far below chance-adjusted).
+   * Warnings must be acknowledged before a scan; a wrong input shape or class count is an error
+   * here, at Load, and the model is not taken.
+   */
+  async checkFit(model: string): Promise<JobResults['eval'] | null> {
+    const d = this.#project?.dataset;
+    if (!d) return null;
+    const fit = await this.#run('Checking the model on the data', 'eval', { ...this.#dataArgs(), model, split: d.testCount > 0 ? 'test' : 'train' });
+    this.#fit = fit;
+    this.fitAcknowledged = !fit?.warnings.length;
+    return fit;
+  }
+
   async openModel(dir: string): Promise<void> {
     const info = await this.#run('Reading the model', 'info', { model: dir });
     if (!info) return;
+    if (this.#project?.dataset && !(await this.checkFit(info.model))) return;
     if (!(await this.#mayReplaceRepair('Open another model'))) return;
     this.#update({
       model: { dir: info.model, fingerprint: info.fingerprint, origin: 'opened', ...(info.metadata.architecture ? { architecture: info.metadata.architecture } : {}) },
@@ -427,6 +461,7 @@ export class Wizard {
   async runScan(): Promise<void> {
     const project = this.#project;
     if (!project?.dataset || !project.model) return;
+    if (!this.fitAcknowledged) { this.error = 'The model and the data may not belong together (see the warnings on the Load step); acknowledge them there before scanning.'; return; }
     if (!(await this.#mayReplaceRepair('Scan again'))) return;
     const out = await this.#allocate('scan');
     if (!out) return;
@@ -559,9 +594,11 @@ export class Wizard {
     }
     const report = await this.#run('Writing the report', 'exportReport', {
       scan: project.scan.file, ...(project.repair ? { repair: project.repair.result } : {}), out: dest, title: `CLEAR report: ${project.name}`,
+      // The data for the members' thumbnails and pictures; the model is the one the scan names.
+      ...(project.dataset ? this.#dataArgs() : {}), ...(this.#dir ? { project: this.#dir } : {}),
     });
     if (!report) return;
-    files.push(report.html, report.json);
+    files.push(report.html, ...(report.pdf ? [report.pdf] : []), report.json);
     this.#update({ exports: [...project.exports, { at: new Date().toISOString(), dir: report.dir, files }] });
     this.notice = `Exported ${files.length} item${files.length === 1 ? '' : 's'} to ${report.dir}.`;
   }
