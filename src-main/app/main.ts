@@ -10,6 +10,8 @@
 import { app, BrowserWindow, Menu } from 'electron';
 import path from 'node:path';
 import { RecentProjects } from '../project/recent.js';
+import { ENGINE_LOG_PREFIX } from '../contract/log.js';
+import { logEngineStderr, RotatingLog } from '../host/log-file.js';
 import { createAppHandlers } from '../host/app-calls.js';
 import { EngineSupervisor } from '../host/engine-supervisor.js';
 import { CallRouter } from '../host/router.js';
@@ -23,7 +25,11 @@ import { registerAppScheme, serveRenderer } from './protocol.js';
 import { hardenApp } from './security.js';
 import { createMainWindow } from './window.js';
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+// Errors with their stack traces go to a rotating log in the user data folder; the window shows one sentence.
+const logFile = new RotatingLog(path.join(app.getPath('userData'), 'logs', 'clear-workbench.log'));
+const log = (line: string) => { process.stderr.write(`${line}\n`); logFile.info(line); };
+process.on('uncaughtException', (err) => { logFile.error('Uncaught exception in the main process', err); process.stderr.write(`${err.stack ?? String(err)}\n`); });
+process.on('unhandledRejection', (err) => { logFile.error('Unhandled rejection in the main process', err); });
 
 // Before `ready`: the app:// scheme's privileges, the sandbox for every renderer, and the
 // navigation, window, webview and permission rules for every web contents.
@@ -38,7 +44,11 @@ if (!app.requestSingleInstanceLock()) {
   const engine = new EngineSupervisor({
     workerPath: appPaths.worker,
     spawn: utilityWorker,
-    onStderr: (text) => log(text.trimEnd()),
+    onStderr: (text) => {
+      logEngineStderr(logFile, text);
+      const shown = text.split('\n').filter((l) => l.trim() && !l.startsWith(ENGINE_LOG_PREFIX)).join('\n');
+      if (shown) process.stderr.write(`${shown}\n`);
+    },
   }, log);
 
   app.on('second-instance', () => {
@@ -49,18 +59,31 @@ if (!app.requestSingleInstanceLock()) {
     serveRenderer(appPaths.renderer);
     const recent = new RecentProjects(path.join(app.getPath('userData'), 'recent-projects.json'));
     const handlers = createAppHandlers({
-      mode: 'electron', engine, recent,
+      mode: 'electron', engine, recent, logFile: logFile.file,
       dialog: (purpose) => showOpenDialog(window, purpose),
       startupProject: startupProjectArg(process.argv),
     });
+    // File › Open Recent follows the recent list: rebuilt whenever a project is opened or created.
+    const refreshMenu = () => Menu.setApplicationMenu(buildMenu(
+      () => window,
+      (action, dir) => sendToWindow(window?.webContents, { type: 'menu', action, ...(dir ? { dir } : {}) }),
+      { recent: recent.list(), onClearRecent: () => { recent.clear(); app.clearRecentDocuments(); refreshMenu(); }, logFile: logFile.file },
+    ));
     const openProject = handlers['project.open'];
     handlers['project.open'] = async (args) => {
       const opened = await openProject(args);
       app.addRecentDocument(opened.dir);
+      refreshMenu();
       return opened;
     };
+    const createProject = handlers['project.create'];
+    handlers['project.create'] = async (args) => {
+      const created = await createProject(args);
+      refreshMenu();
+      return created;
+    };
     registerIpc(new CallRouter(engine, handlers), log);
-    Menu.setApplicationMenu(buildMenu(() => window, (action) => sendToWindow(window?.webContents, { type: 'menu', action })));
+    refreshMenu();
     window = createMainWindow();
     window.on('closed', () => { window = null; });
     reloadAfterCrashes(window, { log });

@@ -1,17 +1,42 @@
-/** The application menu: File (the wizard's open/export actions), Edit, View, Help. */
-import { app, dialog, Menu, type BrowserWindow, type MenuItemConstructorOptions } from 'electron';
+/** The application menu: File (the wizard's open/export actions, Open Recent), Edit, View, Help. */
+import { app, dialog, Menu, shell, type BrowserWindow, type MenuItemConstructorOptions } from 'electron';
+import type { RecentProject } from '../contract/app-calls.js';
 import type { MenuAction } from '../contract/host-messages.js';
 import { APP_VERSION } from '../contract/version.js';
 
-export function buildMenu(getWindow: () => BrowserWindow | null, onAction: (action: MenuAction) => void): Menu {
+export interface MenuOptions {
+  /** The recent projects, newest first (the project store's list): File › Open Recent. */
+  recent?: RecentProject[];
+  /** File › Open Recent › Clear Menu. */
+  onClearRecent?: () => void;
+  /** The log file, for Help › Show Log File. */
+  logFile?: string;
+}
+
+/** A menu label shows `&` as a mnemonic; a project name is shown as it is. */
+const literal = (text: string) => text.replace(/&/g, '&&');
+
+export function buildMenu(getWindow: () => BrowserWindow | null, onAction: (action: MenuAction, dir?: string) => void, options: MenuOptions = {}): Menu {
   const item = (label: string, action: MenuAction, accelerator?: string): MenuItemConstructorOptions =>
     ({ label, accelerator, click: () => onAction(action) });
+  const recent = options.recent ?? [];
+  const openRecent: MenuItemConstructorOptions = {
+    label: 'Open &Recent',
+    submenu: recent.length
+      ? [
+          ...recent.map((r): MenuItemConstructorOptions => ({ label: `${literal(r.name)} — ${literal(r.dir)}`, click: () => onAction('open-recent', r.dir) })),
+          { type: 'separator' },
+          { label: '&Clear Menu', enabled: Boolean(options.onClearRecent), click: () => options.onClearRecent?.() },
+        ]
+      : [{ label: 'No recent projects', enabled: false }],
+  };
   const template: MenuItemConstructorOptions[] = [
     ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
     {
       label: '&File',
       submenu: [
         item('Open &Project…', 'open-project', 'CmdOrCtrl+O'),
+        openRecent,
         item('Open &Model…', 'open-model', 'CmdOrCtrl+Shift+M'),
         item('Open &Dataset…', 'open-dataset', 'CmdOrCtrl+Shift+D'),
         { type: 'separator' },
@@ -24,7 +49,7 @@ export function buildMenu(getWindow: () => BrowserWindow | null, onAction: (acti
     { role: 'viewMenu' },
     {
       role: 'help',
-      submenu: [{
+      submenu: [...(options.logFile ? [{ label: 'Show &Log File', click: () => { shell.showItemInFolder(options.logFile!); } }] : []), {
         label: 'About CLEAR Workbench',
         click: () => {
           const options = {

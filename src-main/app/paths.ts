@@ -8,6 +8,8 @@ export const appPaths = {
   worker: path.join(distDir, 'worker.js'),
   preload: path.join(distDir, 'preload.cjs'),
   renderer: path.join(distDir, 'renderer'),
+  /** The window's icon (assets/icons, rendered from assets/icon.svg by scripts/render-icon.mjs; packaged beside dist/). */
+  icon: path.join(distDir, '..', 'assets', 'icons', '512x512.png'),
 };
 
 /** `--project DIR` or `--project=DIR` on the command line: open that project at start. */

@@ -15,6 +15,8 @@ export function createMainWindow(): BrowserWindow {
   const window = new BrowserWindow({
     width: 1280, height: 860, minWidth: 900, minHeight: 600,
     title: 'CLEAR Workbench',
+    // The taskbar and window icon on Linux and Windows (macOS takes the bundle's icon).
+    icon: appPaths.icon,
     // The page follows prefers-color-scheme; match it before the first paint.
     backgroundColor: nativeTheme.shouldUseDarkColors ? '#15191e' : '#f6f7f9',
     show: false,

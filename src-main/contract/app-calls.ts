@@ -46,6 +46,8 @@ export interface AppInfo {
   engineError?: string;
   /** A project the host was started with (`clearwb serve --project DIR`, a command-line argument). */
   startupProject?: string;
+  /** The host's log file, where errors are kept with their stack traces (host/log-file.ts). */
+  logFile?: string;
 }
 
 export interface OpenedProject {

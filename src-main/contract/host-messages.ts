@@ -22,7 +22,8 @@ export type ClientMessage = z.infer<typeof ClientMessage>;
 /** Electron IPC channel names (browser mode carries the same messages over one WebSocket). */
 export const IPC_CHANNELS = { invoke: 'clear:invoke', cancel: 'clear:cancel', event: 'clear:event' } as const;
 
-export const MENU_ACTIONS = ['open-project', 'open-model', 'open-dataset', 'export'] as const;
+/** `open-recent` comes with the project folder chosen in File › Open Recent. */
+export const MENU_ACTIONS = ['open-project', 'open-recent', 'open-model', 'open-dataset', 'export'] as const;
 export type MenuAction = (typeof MENU_ACTIONS)[number];
 
 /** What the host sends back. `refused` answers a message too malformed to have a usable id. */
@@ -31,7 +32,7 @@ export const HostMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('done'), id, value: z.unknown() }),
   z.object({ type: z.literal('failed'), id, error: JobError }),
   z.object({ type: z.literal('refused'), error: JobError }),
-  z.object({ type: z.literal('menu'), action: z.enum(MENU_ACTIONS) }),
+  z.object({ type: z.literal('menu'), action: z.enum(MENU_ACTIONS), dir: z.string().min(1).max(4096).optional() }),
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
 export type ReplyMessage = Extract<HostMessage, { type: 'done' | 'failed' | 'refused' }>;

@@ -21,6 +21,8 @@ export interface AppHostOptions {
   /** A native dialog; absent in browser mode, where the page asks for a typed path. */
   dialog?: (purpose: DialogPurpose) => Promise<string | null>;
   startupProject?: string;
+  /** Where errors are logged with their stack traces, for the page to point to. */
+  logFile?: string;
 }
 
 export function createAppHandlers(options: AppHostOptions): AppHandlers {
@@ -36,6 +38,7 @@ export function createAppHandlers(options: AppHostOptions): AppHandlers {
         mode: options.mode, version: APP_VERSION, nativeDialogs: Boolean(options.dialog), backend,
         ...(error ? { engineError: error } : {}),
         ...(options.startupProject ? { startupProject: options.startupProject } : {}),
+        ...(options.logFile ? { logFile: options.logFile } : {}),
       };
     },
     'project.create': async ({ dir, name }) => remember(await store.create(expandHome(dir), name)),

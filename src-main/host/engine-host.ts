@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FromWorker, type JobError } from '../contract/messages.js';
+import { ENGINE_LOG_PREFIX } from '../contract/log.js';
 import type { JobInput, JobName, JobResults } from '../contract/jobs.js';
 import { forkWorker, type SpawnWorker, type WorkerProcess } from './worker-process.js';
 
@@ -112,7 +113,8 @@ export class EngineHost {
         else { this.#pending.delete(msg.id); pending.reject(new JobFailedError(msg.error)); }
       });
       child.on('exit', (code, signal, error) => {
-        const why = error ?? stderr.trim().split('\n').filter(Boolean).pop();
+        // The last line a person wrote, not a log record (contract/log.ts).
+        const why = error ?? stderr.trim().split('\n').filter((l) => l && !l.startsWith(ENGINE_LOG_PREFIX)).pop();
         const message = `The engine stopped unexpectedly (${signal ?? `exit code ${code}`})${why ? `: ${why.replace(/\.$/, '')}` : ''}.`;
         reject(new EngineStoppedError(message));
         for (const [, p] of this.#pending) p.reject(new EngineStoppedError(message));

@@ -20,7 +20,7 @@ export interface ClearBridge {
   invoke(id: string, call: string, args: unknown): Promise<ReplyMessage>;
   cancel(id: string): void;
   onProgress(listener: (id: string, event: ProgressEventMessage) => void): () => void;
-  onMenu(listener: (action: MenuAction) => void): () => void;
+  onMenu(listener: (action: MenuAction, dir?: string) => void): () => void;
 }
 
 export function createBridge(ipc: IpcLike): ClearBridge {
@@ -53,7 +53,7 @@ export function createBridge(ipc: IpcLike): ClearBridge {
       return subscribe((m) => { if (m.type === 'progress') listener(m.id, m.event); });
     },
     onMenu(listener) {
-      return subscribe((m) => { if (m.type === 'menu') listener(m.action); });
+      return subscribe((m) => { if (m.type === 'menu') listener(m.action, m.dir); });
     },
   };
 }

@@ -21,6 +21,11 @@ export class RecentProjects {
     }
   }
 
+  /** Forgets every recent project (File › Open Recent › Clear Menu); the projects stay on disk. */
+  clear(): void {
+    writeFileAtomic(this.file, '[]\n');
+  }
+
   add(dir: string, name: string): void {
     const list = [{ dir, name, openedAt: new Date().toISOString() }, ...this.list().filter((r) => r.dir !== dir)].slice(0, MAX_RECENT);
     writeFileAtomic(this.file, JSON.stringify(list, null, 2) + '\n');

@@ -9,6 +9,8 @@ import { RecentProjects } from '../project/recent.js';
 import { createAppHandlers } from '../host/app-calls.js';
 import { EngineSupervisor } from '../host/engine-supervisor.js';
 import { CallRouter } from '../host/router.js';
+import { logEngineStderr, RotatingLog } from '../host/log-file.js';
+import { ENGINE_LOG_PREFIX } from '../contract/log.js';
 import { startServer, type RunningServer } from './server.js';
 
 export interface BrowserModeOptions {
@@ -32,24 +34,32 @@ export function defaultConfigDir(): string {
   return path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'clear-workbench');
 }
 
-export async function startBrowserMode(options: BrowserModeOptions): Promise<RunningServer & { engine: EngineSupervisor }> {
-  const log = options.log ?? (() => {});
+export async function startBrowserMode(options: BrowserModeOptions): Promise<RunningServer & { engine: EngineSupervisor; logFile: string }> {
+  const configDir = options.configDir ?? defaultConfigDir();
+  // Errors with their stack traces go to a rotating log in the settings folder; the page shows one sentence.
+  const file = new RotatingLog(path.join(configDir, 'logs', 'clear-workbench.log'));
+  const toConsole = options.log ?? (() => {});
+  const log = (line: string) => { toConsole(line); file.info(line); };
   if (!existsSync(path.join(options.rendererDir, 'index.html'))) {
     throw new Error(`The workbench page is not built (${path.join(options.rendererDir, 'index.html')} is missing); run npm run build first.`);
   }
   const engine = new EngineSupervisor({
     workerPath: options.workerPath, backend: options.backend, threads: options.threads,
-    onStderr: (text) => log(text.trimEnd()),
+    onStderr: (text) => {
+      logEngineStderr(file, text);
+      const shown = text.split('\n').filter((l) => l.trim() && !l.startsWith(ENGINE_LOG_PREFIX)).join('\n');
+      if (shown) toConsole(shown);
+    },
   }, log);
   const app = createAppHandlers({
-    mode: 'browser', engine, startupProject: options.startupProject,
-    recent: new RecentProjects(path.join(options.configDir ?? defaultConfigDir(), 'recent-projects.json')),
+    mode: 'browser', engine, startupProject: options.startupProject, logFile: file.file,
+    recent: new RecentProjects(path.join(configDir, 'recent-projects.json')),
   });
   const server = await startServer({ rendererDir: options.rendererDir, router: new CallRouter(engine, app), port: options.port, log });
   // Start the engine now, so the backend is known by the time the page asks.
   void engine.backend();
   return {
-    ...server, engine,
+    ...server, engine, logFile: file.file,
     close: async () => { await server.close(); await engine.close(); },
   };
 }

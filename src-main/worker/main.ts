@@ -10,6 +10,7 @@
 import { parseJobRequest, type JobArgs, type JobName, type JobResults } from '../contract/jobs.js';
 import type { JobContext } from '../engine/progress.js';
 import { ToWorker, toJobError, type FromWorker } from '../contract/messages.js';
+import { ENGINE_LOG_PREFIX, type EngineLogRecord } from '../contract/log.js';
 import { initBackend, type BackendName } from '../engine/backend/index.js';
 import { CancelledError, UserError } from '../engine/errors.js';
 import { applyLimitsFromEnv } from '../engine/limits.js';
@@ -53,7 +54,12 @@ async function runJob(id: string, job: unknown, args: unknown): Promise<void> {
     });
     send({ type: 'done', id, result });
   } catch (err) {
-    if (!(err instanceof UserError) && !(err instanceof CancelledError) && process.env.CLEAR_DEBUG) console.error(err);
+    if (!(err instanceof UserError) && !(err instanceof CancelledError)) {
+      if (process.env.CLEAR_DEBUG) console.error(err);
+      // For the host's log file (host/log-file.ts): one line, the stack kept; the user sees one sentence.
+      const record: EngineLogRecord = { job: String(job), id, message: toJobError(err).message, ...(err instanceof Error && err.stack ? { stack: err.stack } : {}) };
+      process.stderr.write(`${ENGINE_LOG_PREFIX}${JSON.stringify(record)}\n`);
+    }
     send({ type: 'failed', id, error: toJobError(err) });
   } finally {
     running.delete(id);

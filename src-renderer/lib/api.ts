@@ -20,7 +20,7 @@ interface Transport {
   invoke(id: string, call: string, args: unknown): Promise<ReplyMessage>;
   cancel(id: string): void;
   onProgress(listener: (id: string, event: Progress) => void): () => void;
-  onMenu(listener: (action: MenuAction) => void): () => void;
+  onMenu(listener: (action: MenuAction, dir?: string) => void): () => void;
 }
 
 /** Electron: the preload bridge, already a Transport (src-main/preload/bridge.ts). */
@@ -103,7 +103,7 @@ export const api = {
     const result = transport.invoke(id, name, args).then((reply) => unwrap<JobResults[N]>(reply)).finally(stop);
     return { id, result, cancel: () => transport.cancel(id) };
   },
-  onMenu(listener: (action: MenuAction) => void): () => void {
+  onMenu(listener: (action: MenuAction, dir?: string) => void): () => void {
     return transport.onMenu(listener);
   },
 };

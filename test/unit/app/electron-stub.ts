@@ -48,6 +48,7 @@ class FakeApp extends EventEmitter {
   paths: Record<string, string> = {};
   getPath = vi.fn((name: string) => this.paths[name] ?? `/nonexistent/${name}`);
   addRecentDocument = vi.fn();
+  clearRecentDocuments = vi.fn();
   /** False as when run from source (npm start); a test sets it to act as the installed app. */
   isPackaged = false;
 }
@@ -126,6 +127,8 @@ export const utilityProcess = {
 };
 
 export const dialog = { showOpenDialog: vi.fn(), showMessageBox: vi.fn(async (..._args: unknown[]) => ({ response: 0 })) };
+
+export const shell = { showItemInFolder: vi.fn() };
 
 export const Menu = {
   buildFromTemplate: vi.fn((template: unknown[]) => ({ template })),

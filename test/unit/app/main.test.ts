@@ -5,7 +5,11 @@
  * after `ready` the one window (no DevTools when installed), the bounded crash reload and the
  * engine as a utility process are in place; quitting stops the engine first.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import { IPC_CHANNELS } from '../../../src-main/contract/host-messages.js';
+import { ENGINE_LOG_PREFIX } from '../../../src-main/contract/log.js';
+import { APP_URL } from '../../../src-main/app/protocol.js';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -75,6 +79,50 @@ describe('the main process', () => {
     const [window] = registered.windows;
     for (let i = 0; i < 5; i++) window.webContents.emit('render-process-gone', {}, { reason: 'crashed', exitCode: 1 });
     expect(window.webContents.reload).toHaveBeenCalledTimes(3);
+  });
+
+  it('gives the window the app icon, a 512×512 PNG rendered from assets/icon.svg', async () => {
+    const { ready, registered } = await start(true);
+    await ready();
+    const icon = registered.windows[0].options.icon as string;
+    expect(path.basename(icon)).toBe('512x512.png');
+    expect(existsSync(icon)).toBe(true);
+    const png = PNG.sync.read(readFileSync(icon));
+    expect([png.width, png.height]).toEqual([512, 512]);
+  });
+
+  it('lists a project under File › Open Recent once it is created, and the menu item opens it in the page', async () => {
+    const { ready, app, registered, Menu } = await start(true);
+    await ready();
+    type Item = { label?: string; click?: () => void; submenu?: Item[] };
+    const recentItems = () => {
+      const template = Menu.buildFromTemplate.mock.calls.at(-1)![0] as Item[];
+      return template.find((i) => i.label === '&File')!.submenu!.find((i) => i.label === 'Open &Recent')!.submenu!;
+    };
+    expect(recentItems().map((i) => i.label)).toEqual(['No recent projects']);
+    const dir = path.join(app.paths.userData, 'My digits');
+    const [window] = registered.windows;
+    const invoke = registered.handle.get(IPC_CHANNELS.invoke)!;
+    const reply = await invoke({ senderFrame: { url: APP_URL, parent: null }, sender: window.webContents }, { type: 'invoke', id: 'c1', call: 'project.create', args: { dir, name: 'My digits' } });
+    expect(reply).toMatchObject({ type: 'done' });
+    const items = recentItems();
+    expect(items[0].label).toBe(`My digits — ${dir}`);
+    items[0].click!();
+    expect(window.webContents.send).toHaveBeenLastCalledWith(IPC_CHANNELS.event, { type: 'menu', action: 'open-recent', dir });
+    // Clear Menu forgets the list (the project stays on disk).
+    items.at(-1)!.click!();
+    expect(recentItems().map((i) => i.label)).toEqual(['No recent projects']);
+    expect(existsSync(path.join(dir, 'project.json'))).toBe(true);
+  });
+
+  it('writes a failed job\'s stack trace from the engine to the log file in the user data folder', async () => {
+    const { ready, app, registered } = await start(true);
+    await ready();
+    const [child] = registered.utilityProcesses;
+    const record = { job: 'scan', id: 'j9', message: 'Internal error: boom', stack: 'TypeError: boom\n    at scanJob (engine/jobs/clear.ts:10:5)' };
+    child.stderr.write(`${ENGINE_LOG_PREFIX}${JSON.stringify(record)}\n`);
+    const file = path.join(app.paths.userData, 'logs', 'clear-workbench.log');
+    await vi.waitFor(() => expect(existsSync(file) && readFileSync(file, 'utf8')).toMatch(/ERROR engine: job scan \(j9\) failed: Internal error: boom\n {4}TypeError: boom\n {8}at scanJob/));
   });
 
   it('stops the engine before quitting', async () => {

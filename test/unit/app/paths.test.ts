@@ -4,11 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { appPaths, startupProjectArg } from '../../../src-main/app/paths.js';
 
 describe('appPaths', () => {
-  it('puts the worker, preload and renderer side by side in one folder', () => {
+  it('puts the worker, preload and renderer side by side in one folder, and the icon in assets/icons beside it', () => {
     const dir = path.dirname(appPaths.worker);
     expect(path.isAbsolute(dir)).toBe(true);
     expect(appPaths).toEqual({
       worker: path.join(dir, 'worker.js'), preload: path.join(dir, 'preload.cjs'), renderer: path.join(dir, 'renderer'),
+      icon: path.join(dir, '..', 'assets', 'icons', '512x512.png'),
     });
   });
 });
