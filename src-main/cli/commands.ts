@@ -77,7 +77,11 @@ export const trainCommand: Command = {
         ? `A fresh last layer on the frozen features of ${r.from.model} (its layers up to "${r.from.featureLayer}" kept as they were):`
         : `${r.from.model} (${r.architecture}) fine-tuned from its weights:`);
     }
-    for (const e of r.epochs) io.say(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${pct(e.accuracy)}`);
+    for (const e of r.epochs) {
+      const validation = e.valLoss !== undefined && e.valAccuracy !== undefined ? `; validation loss ${e.valLoss.toFixed(4)}, accuracy ${pct(e.valAccuracy)}` : '';
+      io.say(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${pct(e.accuracy)}${validation}`);
+    }
+    if (r.validation) io.say(`Validation: ${r.validation.count} held-out ${r.validation.split} samples, measured after every epoch.`);
     io.say(`Trained on ${r.trainCount} samples in ${formatSeconds(r.trainSeconds)} (${r.samplesPerSecond.toFixed(0)} samples/s, backend ${r.backend}).`);
     io.say(`Test accuracy: ${pct(r.accuracy)} on ${r.testCount} samples.`);
     io.say(`Saved to ${r.model} (fingerprint ${r.fingerprint.slice(0, 12)}…).`);

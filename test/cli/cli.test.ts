@@ -85,6 +85,10 @@ describe('clearwb CLI', () => {
       const train = JSON.parse(t.stdout.trim());
       expect(train.backend).toBe('wasm');
       expect(train.accuracy).toBeGreaterThan(0.7);
+      // Validation after every epoch on the held-out test split (all of it, at most 2,000): after the last epoch it is the test accuracy.
+      expect(train.validation).toEqual({ split: 'test', count: Math.min(2000, train.testCount) });
+      expect(train.epochs.map((e: { valAccuracy?: number }) => typeof e.valAccuracy)).toEqual(['number', 'number']);
+      if (train.testCount <= 2000) expect(train.epochs[1].valAccuracy).toBeCloseTo(train.accuracy, 6);
       const e = JSON.parse(clear('eval', '--model', model, '--data', spec, '--json').stdout.trim());
       expect(e.accuracy).toBeCloseTo(train.accuracy, 6);
       expect(e.perClass).toHaveLength(10);
@@ -97,6 +101,9 @@ describe('clearwb CLI', () => {
       expect(i.code).toBe(0);
       expect(i.stdout).toMatch(/\* features/);
       expect(i.stdout).toMatch(/Fingerprint [0-9a-f]{64}/);
+      const text = clear('train', '--data', spec, '--arch', 'mlp', '--epochs', '1', '--out', path.join(dir, 'idx-model-text'));
+      expect(text.stdout).toMatch(/^epoch 1: loss \d\.\d{4}, accuracy [\d.]+%; validation loss \d\.\d{4}, accuracy [\d.]+%$/m);
+      expect(text.stdout).toMatch(/^Validation: \d+ held-out test samples, measured after every epoch\.$/m);
       const again = clear('train', '--data', spec, '--arch', 'mlp', '--epochs', '1', '--out', model);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/already holds files/);

@@ -146,7 +146,14 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await snap('train-running');
     await settle(visible('train-result'));
     expect(await page.getByTestId('train-result').innerText()).toMatch(/Test accuracy \d+\.\d+%/);
-    expect(await page.locator('[data-testid="train-chart"] [data-chart-table]').innerText()).toMatch(/After 3\.00 epochs/);
+    expect(await page.locator('[data-testid="train-chart"] [data-chart-table]').innerText()).toMatch(/After 3\.00 epochs: .*; validation after epoch 3: loss \d\.\d{4}, accuracy \d\.\d{3}\./);
+    // A validation point per epoch, measured by the engine on the held-out test digits (all
+    // 2,000 of them here): the last one is the test accuracy the train job reports.
+    expect(await page.getByTestId('train-chart').getAttribute('data-validation-points')).toBe(String(STORY.epochs));
+    const trained = (await saved((p) => p.training?.history?.some((h: { valAccuracy?: number }) => h.valAccuracy !== undefined))).training;
+    const valPoints = trained.history.filter((h: { valAccuracy?: number }) => h.valAccuracy !== undefined);
+    expect(valPoints.map((h: { epoch: number }) => h.epoch)).toEqual([1, 2, 3]);
+    expect(valPoints.at(-1).valAccuracy).toBeCloseTo(trained.accuracy, 6);
     expect(await page.getByTestId('chart-empty').count()).toBe(0);
     // The attack's outcome, right after training: the engine's result, shown as it is.
     const outcome = (await saved((p) => p.training?.attackOutcome)).training.attackOutcome;
