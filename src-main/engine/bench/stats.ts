@@ -155,7 +155,7 @@ function escapeXml(text: string): string {
  * Series without points (no attacked or no clean models) are listed as "no curve".
  */
 export function rocSvg(title: string, series: RocSeries[], note = ''): string {
-  const W = 560; const H = 420; const left = 60; const top = 40; const size = 320;
+  const W = 640; const H = 420; const left = 60; const top = 40; const size = 320;
   const x = (v: number) => (left + v * size).toFixed(1);
   const y = (v: number) => (top + (1 - v) * size).toFixed(1);
   const parts: string[] = [
