@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { IPC_CHANNELS, type HostMessage } from '../../../src-main/contract/host-messages.js';
-import { registerIpc, sendToWindow } from '../../../src-main/app/ipc.js';
+import { MAX_PENDING_IPC_CALLS, registerIpc, sendToWindow } from '../../../src-main/app/ipc.js';
 import { APP_URL } from '../../../src-main/app/protocol.js';
 import { CallRouter, type AppHandlers, type JobRunner } from '../../../src-main/host/router.js';
 import { FakeWebContents, ipcMain, registered, resetElectronStub } from './electron-stub.js';
@@ -142,6 +142,46 @@ describe('registerIpc', () => {
     expect(runner.cancel).not.toHaveBeenCalled();
     finishJob(1);
     await reply;
+  });
+});
+
+describe('registerIpc under a flood of calls', () => {
+  beforeEach(resetElectronStub);
+
+  it(`lets a window have ${MAX_PENDING_IPC_CALLS} calls waiting, refuses the next at once, lets cancels through and accepts again once one finishes`, async () => {
+    const finishers: ((v: unknown) => void)[] = [];
+    const runner = {
+      run: vi.fn(() => new Promise((resolve) => { finishers.push(resolve); })),
+      cancel: vi.fn(),
+    };
+    const router = new CallRouter(runner as unknown as JobRunner, new Proxy({}, { get: () => vi.fn() }) as unknown as AppHandlers);
+    registerIpc(router, vi.fn());
+    const invoke = registered.handle.get(IPC_CHANNELS.invoke)!;
+    const cancel = registered.on.get(IPC_CHANNELS.cancel)!;
+    const contents = new FakeWebContents();
+    const other = new FakeWebContents();
+    const event = (sender: FakeWebContents) => ({ senderFrame: { url: APP_URL, parent: null }, sender });
+    const call = (id: string, sender = contents) => invoke(event(sender), { type: 'invoke', id, call: 'info', args: { model: 'm' } }) as Promise<HostMessage | null>;
+
+    const waiting = Array.from({ length: MAX_PENDING_IPC_CALLS }, (_, k) => call(`j${k}`));
+    await vi.waitFor(() => expect(runner.run).toHaveBeenCalledTimes(MAX_PENDING_IPC_CALLS));
+    const refused = await call('over');
+    expect(refused).toEqual({ type: 'failed', id: 'over', error: { kind: 'user', message: `Refused: ${MAX_PENDING_IPC_CALLS} calls are already waiting for their reply in this window; wait for one to finish.` } });
+    expect(runner.run).toHaveBeenCalledTimes(MAX_PENDING_IPC_CALLS);
+    // A malformed message over the limit is still refused by the contract, not counted.
+    expect(await invoke(event(contents), { type: 'invoke', id: 'bad', call: 'nope', args: {} })).toMatchObject({ error: { kind: 'user' } });
+    // Another window has its own allowance.
+    const elsewhere = call('w2', other);
+    await vi.waitFor(() => expect(runner.run).toHaveBeenCalledTimes(MAX_PENDING_IPC_CALLS + 1));
+    // Cancels always go through.
+    cancel(event(contents), { type: 'cancel', id: 'j0' });
+    await vi.waitFor(() => expect(runner.cancel).toHaveBeenCalledOnce());
+    finishers[0]({ ok: 0 });
+    expect(await waiting[0]).toEqual({ type: 'done', id: 'j0', value: { ok: 0 } });
+    const again = call('again');
+    await vi.waitFor(() => expect(runner.run).toHaveBeenCalledTimes(MAX_PENDING_IPC_CALLS + 2));
+    for (const finish of finishers) finish(1);
+    await Promise.all([...waiting, elsewhere, again]);
   });
 });
 
