@@ -16,14 +16,32 @@ export interface IpcLike {
   removeListener(channel: string, listener: (event: unknown, message: unknown) => void): unknown;
 }
 
+/** The part of Electron's webUtils the bridge uses: where a dropped file or folder is on disk. */
+export interface WebUtilsLike {
+  getPathForFile(file: File): string;
+}
+
 export interface ClearBridge {
   invoke(id: string, call: string, args: unknown): Promise<ReplyMessage>;
   cancel(id: string): void;
   onProgress(listener: (id: string, event: ProgressEventMessage) => void): () => void;
   onMenu(listener: (action: MenuAction, dir?: string) => void): () => void;
+  /**
+   * The path of a file or folder dropped on the page, or null: only for a real File object
+   * from the drop (anything else is refused before Electron sees it), and only an absolute
+   * path of sensible length without control characters (Electron gives "" for a File the page
+   * made itself). The path is only shown in a field; every use of it goes through the contract.
+   */
+  pathForFile(file: unknown): string | null;
 }
 
-export function createBridge(ipc: IpcLike): ClearBridge {
+/** An absolute path, POSIX or Windows, without control characters, at most 4,096 characters. */
+function usablePath(p: unknown): p is string {
+  return typeof p === 'string' && p.length > 0 && p.length <= 4096 && !/[\u0000-\u001f]/.test(p)
+    && (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'));
+}
+
+export function createBridge(ipc: IpcLike, webUtils?: WebUtilsLike): ClearBridge {
   const subscribe = (handle: (message: HostMessage) => void) => {
     const listener = (_event: unknown, raw: unknown) => {
       const parsed = HostMessage.safeParse(raw);
@@ -53,7 +71,13 @@ export function createBridge(ipc: IpcLike): ClearBridge {
       return subscribe((m) => { if (m.type === 'progress') listener(m.id, m.event); });
     },
     onMenu(listener) {
-      return subscribe((m) => { if (m.type === 'menu') listener(m.action, m.dir); });
+      return subscribe((m) => { if (m.type === 'menu') { if (m.dir === undefined) listener(m.action); else listener(m.action, m.dir); } });
+    },
+    pathForFile(file) {
+      if (!webUtils || typeof File === 'undefined' || !(file instanceof File)) return null;
+      let p: unknown;
+      try { p = webUtils.getPathForFile(file); } catch { return null; }
+      return usablePath(p) ? p : null;
     },
   };
 }

@@ -21,6 +21,8 @@ interface Transport {
   cancel(id: string): void;
   onProgress(listener: (id: string, event: Progress) => void): () => void;
   onMenu(listener: (action: MenuAction, dir?: string) => void): () => void;
+  /** Where a dropped file or folder is: Electron knows (the preload asks webUtils); a browser never tells a page. */
+  pathForFile?(file: File): string | null;
 }
 
 /** Electron: the preload bridge, already a Transport (src-main/preload/bridge.ts). */
@@ -105,5 +107,11 @@ export const api = {
   },
   onMenu(listener: (action: MenuAction, dir?: string) => void): () => void {
     return transport.onMenu(listener);
+  },
+  /** Whether a dropped file's location can be known here (the desktop app), or not (a browser). */
+  get dropsGivePaths(): boolean { return typeof transport.pathForFile === 'function'; },
+  /** The path of a dropped file or folder, or null where the page cannot know it. */
+  pathForFile(file: File): string | null {
+    return transport.pathForFile?.(file) ?? null;
   },
 };

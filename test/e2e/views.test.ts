@@ -211,6 +211,26 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(errors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
   }, 60_000);
 
+  it('says honestly that a browser gives no path for a dropped file, and leaves the field as it was', async () => {
+    const field = page.getByTestId('model-path');
+    const before = await field.inputValue();
+    const drop = page.getByTestId('model-path-drop');
+    // A real drop of a file, as Chromium delivers it to the page: a DataTransfer holding a File.
+    const transfer = await page.evaluateHandle(() => { const t = new DataTransfer(); t.items.add(new File(['{}'], 'model.json', { type: 'application/json' })); return t; });
+    await drop.dispatchEvent('dragover', { dataTransfer: transfer });
+    expect(await drop.getAttribute('class')).toMatch(/\bover\b/);
+    await drop.dispatchEvent('drop', { dataTransfer: transfer });
+    await expect.poll(() => page.getByTestId('model-path-drop-note').innerText())
+      .toBe('A browser does not tell a web page where a dropped file or folder is, so the path of "model.json" cannot be filled in here. Type or paste its path, or use Browse…; the desktop app takes drops.');
+    expect(await field.inputValue()).toBe(before);
+    expect(await drop.getAttribute('class')).not.toMatch(/\bover\b/);
+    await snap('load-drop-browser');
+    // Typing a path clears the note.
+    await field.fill(before || '/tmp');
+    await field.fill(before);
+    expect(await page.getByTestId('model-path-drop-note').count()).toBe(0);
+  }, 60_000);
+
   it('draws folder icons, not emoji that need an emoji font', async () => {
     await page.locator('section[aria-labelledby="model-h"]').getByRole('button', { name: 'Browse…' }).click();
     await page.getByTestId('path-input').fill(dir);

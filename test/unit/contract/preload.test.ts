@@ -19,8 +19,26 @@ function fakeIpc(reply: unknown = { type: 'done', id: 'a', value: 1 }) {
 }
 
 describe('preload bridge', () => {
-  it('exposes exactly invoke, cancel, onProgress and onMenu', () => {
-    expect(Object.keys(createBridge(fakeIpc())).sort()).toEqual(['cancel', 'invoke', 'onMenu', 'onProgress']);
+  it('exposes exactly invoke, cancel, onProgress, onMenu and pathForFile', () => {
+    expect(Object.keys(createBridge(fakeIpc())).sort()).toEqual(['cancel', 'invoke', 'onMenu', 'onProgress', 'pathForFile']);
+  });
+
+  it('names a dropped file\'s path only for a real File and only an absolute, printable path', () => {
+    const paths = new Map<File, string>();
+    const webUtils = { getPathForFile: vi.fn((f: File) => paths.get(f) ?? '') };
+    const bridge = createBridge(fakeIpc(), webUtils);
+    const dropped = (p: string) => { const f = new File(['x'], 'digits'); paths.set(f, p); return f; };
+    expect(bridge.pathForFile(dropped('/home/ana/data/digits'))).toBe('/home/ana/data/digits');
+    expect(bridge.pathForFile(dropped('C:\\Users\\ana\\digits'))).toBe('C:\\Users\\ana\\digits');
+    // A File the page made itself has no path (Electron gives ""), nor does a relative or odd one.
+    for (const p of ['', 'data/digits', '/data/\u0007bell', `/${'a'.repeat(5000)}`]) expect(bridge.pathForFile(dropped(p))).toBeNull();
+    // Anything but a File is refused before Electron sees it.
+    webUtils.getPathForFile.mockClear();
+    for (const fake of [{ name: 'digits', path: '/etc/passwd' }, '/etc/passwd', null, undefined]) expect(bridge.pathForFile(fake)).toBeNull();
+    expect(webUtils.getPathForFile).not.toHaveBeenCalled();
+    // A throwing webUtils is no path; without webUtils there is none either.
+    expect(createBridge(fakeIpc(), { getPathForFile: () => { throw new Error('not a dropped file'); } }).pathForFile(new File([], 'x'))).toBeNull();
+    expect(createBridge(fakeIpc()).pathForFile(dropped('/home/ana/data/digits'))).toBeNull();
   });
 
   it('refuses unknown calls and malformed ids without sending anything', async () => {
@@ -61,6 +79,9 @@ describe('preload bridge', () => {
     ipc.emit('hello');
     expect(progress).toHaveBeenCalledExactlyOnceWith('a', { stage: 'embed', fraction: 0.3 });
     expect(menu).toHaveBeenCalledExactlyOnceWith('open-project');
+    // File › Open Recent carries the project folder.
+    ipc.emit({ type: 'menu', action: 'open-recent', dir: '/projects/digits' });
+    expect(menu).toHaveBeenLastCalledWith('open-recent', '/projects/digits');
     stop();
     ipc.emit({ type: 'progress', id: 'a', event: { stage: 'embed', fraction: 0.4 } });
     expect(progress).toHaveBeenCalledOnce();
