@@ -28,8 +28,8 @@ import { createMainWindow } from './window.js';
 // Errors with their stack traces go to a rotating log in the user data folder; the window shows one sentence.
 const logFile = new RotatingLog(path.join(app.getPath('userData'), 'logs', 'clear-workbench.log'));
 const log = (line: string) => { process.stderr.write(`${line}\n`); logFile.info(line); };
-process.on('uncaughtException', (err) => { logFile.error('Uncaught exception in the main process', err); process.stderr.write(`${err.stack ?? String(err)}\n`); });
-process.on('unhandledRejection', (err) => { logFile.error('Unhandled rejection in the main process', err); });
+// Observed, not handled: Electron still reports the error as it would (an unhandled rejection reaches it as an uncaught exception).
+process.on('uncaughtExceptionMonitor', (err, origin) => { logFile.error(`Uncaught ${origin === 'unhandledRejection' ? 'rejection' : 'exception'} in the main process`, err); });
 
 // Before `ready`: the app:// scheme's privileges, the sandbox for every renderer, and the
 // navigation, window, webview and permission rules for every web contents.

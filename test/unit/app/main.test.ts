@@ -125,6 +125,18 @@ describe('the main process', () => {
     await vi.waitFor(() => expect(existsSync(file) && readFileSync(file, 'utf8')).toMatch(/ERROR engine: job scan \(j9\) failed: Internal error: boom\n {4}TypeError: boom\n {8}at scanJob/));
   });
 
+  it('logs an uncaught error of the main process with its stack, leaving Electron\'s own handling in place', async () => {
+    const handlers = process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection');
+    const { ready, app } = await start(true);
+    await ready();
+    // No handler added (one would stop Electron's own report of the error).
+    expect(process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection')).toBe(handlers);
+    const err = new RangeError('menu went wrong');
+    process.emit('uncaughtExceptionMonitor', err, 'uncaughtException');
+    const text = readFileSync(path.join(app.paths.userData, 'logs', 'clear-workbench.log'), 'utf8');
+    expect(text).toMatch(/ERROR Uncaught exception in the main process\n {4}RangeError: menu went wrong\n {8}at /);
+  });
+
   it('stops the engine before quitting', async () => {
     const { ready, app, registered } = await start(true);
     await ready();
