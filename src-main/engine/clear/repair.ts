@@ -6,7 +6,9 @@
  * repaired one is a fresh copy written to a new folder.
  *
  * The scan is evidence, not instructions: before anything runs it must match the model and the
- * data by fingerprint and fit the data (evidence.ts, assertScanFitsData). The output folder is
+ * data by fingerprint and fit the data (evidence.ts, assertScanFitsData), and every pocket it acts
+ * on must measure the same again on this model and data (recheck.ts). A repair that costs more
+ * than MAX_ACCURACY_DROP of held-out accuracy is not written. The output folder is
  * complete or absent: the model and repair-report.json are written into a hidden temporary
  * sibling (model/files.ts, StagedFolder), the rescan reads the model from there, and the
  * folder is renamed to its name only once the report is written.
@@ -25,10 +27,18 @@ import { scanModel, type ReferenceSet } from './scan.js';
 import { disposeSplitModel, splitModel, type SplitModel } from '../features/split.js';
 import { assertScanFitsData } from './evidence.js';
 import { resolveRepairPlan } from './plan.js';
+import { assertPocketsReproduce } from './recheck.js';
 import { REPAIR_SCHEMA, type Pocket, type RepairPlan, type RepairResult, type ScanResult } from './types.js';
 
 /** The report a repair writes beside the repaired model, in the same folder. */
 export const REPAIR_REPORT_FILE = 'repair-report.json';
+
+/**
+ * Most held-out accuracy (a share, 0.10 = 10 points) a repair may cost before its model is not
+ * written: relabelling a real pocket's few members moves test accuracy by a point or two, while
+ * relabelling genuine samples of a class (a forged pocket) takes that class's accuracy with it.
+ */
+export const MAX_ACCURACY_DROP = 0.1;
 
 export interface RepairSettings {
   epochs: number;
@@ -117,6 +127,8 @@ export async function repairModel(
     scanFile?: string;
     /** Recorded in the result as it is (versions, the data subset, the scan file's SHA-256). */
     provenance?: RepairResult['provenance'];
+    /** Held-out accuracy the repair may cost (default MAX_ACCURACY_DROP). */
+    maxAccuracyDrop?: number;
   } = {},
   ctx: JobContext = {},
 ): Promise<RepairResult> {
@@ -129,6 +141,8 @@ export async function repairModel(
   const planned = resolveRepairPlan(scan, options.plan);
   const { pockets, relabel, remove } = planned;
   const treated = [...new Set(pockets.flatMap((p) => p.members))];
+  // The scan is unsigned: what it says of each pocket acted on is measured again first.
+  await assertPocketsReproduce(original, ds, scan, pockets, options.scanFile, ctx);
 
   const before = await evaluateSplit(original.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
   // A fresh copy from disk: the original's weights are never touched.
@@ -160,6 +174,11 @@ export async function repairModel(
     const interiorAfter = pockets.map((p) => probePocket(parts, emb1.features, p.members.map((m) => local.get(m)!), [], p.attackerClass, p.enclosingClass, rng).interiorAttackerRate);
 
     const after = await evaluateSplit(copy.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
+    const maxDrop = options.maxAccuracyDrop ?? MAX_ACCURACY_DROP;
+    if (before.accuracy - after.accuracy > maxDrop) {
+      const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+      throw new UserError(`The repair following the scan ${options.scanFile ?? 'given'} lowered held-out accuracy on the test split of ${ds.spec} from ${pct(before.accuracy)} to ${pct(after.accuracy)}, more than the ${Math.round(maxDrop * 100)} points a repair may cost, so the repaired model is not written.`);
+    }
     // Nothing exists under `out` until the report is written: the model goes to a hidden sibling first.
     const files = await modelFiles(copy.model, { ...copy.metadata, repairedFrom: original.fingerprint, createdAt: new Date().toISOString() });
     throwIfCancelled(ctx.signal);
