@@ -154,6 +154,15 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     const valPoints = trained.history.filter((h: { valAccuracy?: number }) => h.valAccuracy !== undefined);
     expect(valPoints.map((h: { epoch: number }) => h.epoch)).toEqual([1, 2, 3]);
     expect(valPoints.at(-1).valAccuracy).toBeCloseTo(trained.accuracy, 6);
+    // No saw-tooth: the training line crosses each epoch boundary in a step like those before it
+    // (a per-epoch running mean restarts there and drops by the epoch's whole improvement).
+    const line = trained.history.filter((h: { valAccuracy?: number }) => h.valAccuracy === undefined) as { epoch: number; loss: number }[];
+    for (let boundary = 1; boundary < STORY.epochs; boundary++) {
+      const k = line.findIndex((h) => h.epoch > boundary);
+      expect(k).toBeGreaterThan(5);
+      const steps = line.slice(k - 6, k).map((h, i, a) => (i ? Math.abs(h.loss - a[i - 1].loss) : 0));
+      expect(Math.abs(line[k].loss - line[k - 1].loss)).toBeLessThanOrEqual(3 * Math.max(...steps) + 0.05);
+    }
     expect(await page.getByTestId('chart-empty').count()).toBe(0);
     // The attack's outcome, right after training: the engine's result, shown as it is.
     const outcome = (await saved((p) => p.training?.attackOutcome)).training.attackOutcome;
