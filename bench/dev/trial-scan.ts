@@ -5,12 +5,12 @@
 // The trial's clean feature model is trained as the bench trains it (arch ARCH, the trial's seed).
 import os from 'node:os';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend/index.js';
 import { loadDataset } from '../../src-main/engine/data/load.js';
 import { trainVictim, type AttackName } from '../../src-main/engine/attacks/index.js';
 import { benchCases, setupTrial, splitTestForBench, trialSeedOf } from '../../src-main/engine/bench/defence.js';
-import { scanModel } from '../../src-main/engine/clear/scan.js';
+import { prepareScan, scanModel } from '../../src-main/engine/clear/scan.js';
 import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
 
@@ -37,6 +37,8 @@ if (manifest) {
 const loaded = { model, dir: 'mem', metadata: {}, fingerprint: 'x', inputShape: ds.shape, numClasses: 10 } as any;
 const scan = await scanModel(loaded, ds, {});
 console.log(scan.verdict);
+// TRIAL_SCAN_OUT=FILE also writes the scan and the trial's manifest as JSON, for offline study.
+if (process.env.TRIAL_SCAN_OUT) writeFileSync(process.env.TRIAL_SCAN_OUT, JSON.stringify({ name: `${benchSeed}-${kind}-${t}-${attack}-${arch}-${scenario}`, manifest, scan }));
 const poisonSet = new Set<number>(manifest?.poisonIndices ?? []);
 for (const p of scan.pockets.slice(0, 10)) {
   const hit = p.members.filter((m) => poisonSet.has(m)).length;
@@ -46,3 +48,16 @@ for (const p of scan.pockets.slice(0, 10)) {
     Object.entries(e).map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(2) : v}`).join(' '));
 }
 console.log('candidates', scan.pockets.length);
+
+// TRIAL_POISON_GRAPH=1: where the poisons sit in the feature graph (K = 40): per poison, the
+// model's prediction, how many of its neighbours are poisons, and the labels of the others.
+if (process.env.TRIAL_POISON_GRAPH && manifest) {
+  const prep = await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2' });
+  const L = ds.train.labels; const g = prep.graph;
+  for (const i of manifest.poisonIndices as number[]) {
+    const row = Array.from(g.indices.subarray(i * g.k, (i + 1) * g.k));
+    const others: Record<number, number> = {};
+    for (const j of row) if (!poisonSet.has(j)) others[L[j]] = (others[L[j]] ?? 0) + 1;
+    console.log(i, 'label', L[i], 'pred', prep.embedding.predictions[i], 'poison-neighbours', row.filter((j) => poisonSet.has(j)).length, 'others', JSON.stringify(others));
+  }
+}
