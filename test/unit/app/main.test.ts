@@ -132,7 +132,7 @@ describe('the main process', () => {
     // No handler added (one would stop Electron's own report of the error).
     expect(process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection')).toBe(handlers);
     const err = new RangeError('menu went wrong');
-    process.emit('uncaughtExceptionMonitor', err, 'uncaughtException');
+    (process.emit as (event: string, ...args: unknown[]) => boolean)('uncaughtExceptionMonitor', err, 'uncaughtException');
     const text = readFileSync(path.join(app.paths.userData, 'logs', 'clear-workbench.log'), 'utf8');
     expect(text).toMatch(/ERROR Uncaught exception in the main process\n {4}RangeError: menu went wrong\n {8}at /);
   });
