@@ -263,18 +263,20 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await page.getByTestId('start-export').click();
     await settle(visible('exported'), 120_000);
     await snap('export-done');
-    expect(await page.getByTestId('notice').innerText()).toMatch(/^Exported 3 items to /);
+    expect(await page.getByTestId('notice').innerText()).toMatch(/^Exported 4 items to /);
     const files = (await page.getByTestId('exported').locator('li.mono').allInnerTexts()).map((f) => f.trim());
-    const modelDir = files.find((f) => !f.endsWith('.html') && !f.endsWith('.json'))!;
+    const modelDir = files.find((f) => !/\.(html|pdf|json)$/.test(f))!;
     const html = files.find((f) => f.endsWith('.html'))!;
+    // The same report as a PDF beside the HTML.
+    expect(readFileSync(files.find((f) => f.endsWith('.pdf'))!).subarray(0, 5).toString()).toBe('%PDF-');
     expect(existsSync(path.join(modelDir, 'model.json'))).toBe(true);
-    expect(readFileSync(html, 'utf8')).toContain('Per-class pocket statistics');
+    expect(readFileSync(html, 'utf8')).toContain('Per-class statistics');
     const info = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'clearwb.js'), 'info', '--model', modelDir, '--json'], { encoding: 'utf8' }));
     expect(info).toMatchObject({ numClasses: 10, inputShape: [28, 28, 1] });
     // Exporting again picks new names: nothing is overwritten.
     await page.getByTestId('start-export').click();
     await settle(async () => (await page.getByTestId('exported').locator('> li').count()) === 2, 120_000);
-    expect(readFileSync(html, 'utf8')).toContain('Per-class pocket statistics');
+    expect(readFileSync(html, 'utf8')).toContain('Per-class statistics');
     // The report carries the plan the repair followed.
     expect(readFileSync(html, 'utf8')).toContain('Repair plan');
     // A notice belongs to the step it was given on: moving to another step clears it.
