@@ -378,7 +378,7 @@ export class Wizard {
   /** Poisons the current (clean) data, then uses the poisoned copy: the first-time user's demo. */
   async simulateAttack(choice: AttackChoice): Promise<void> {
     const project = this.#project;
-    if (!project?.dataset) { this.error = 'Choose the built-in MNIST data first; the attack poisons it.'; return; }
+    if (!project?.dataset) { this.error = 'Choose a dataset first; the attack poisons a copy of it.'; return; }
     const source = project.attack?.source ?? { spec: project.dataset.spec, ...(project.dataset.limit ? { limit: project.dataset.limit } : {}) };
     const out = await this.#allocate('data');
     if (!out) return;

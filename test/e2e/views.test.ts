@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/project/store.js';
 import { startBrowserMode } from '../../src-main/serve/index.js';
 import { handMadeRepair, handMadeScan, openHeadlessPage } from './fixtures.js';
+import { digitFolders } from '../digit-folders.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -289,4 +290,26 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).scan?.result.settings.featureLayer).toBe('dense_1');
     await snap('scan-feature-layer');
   }, 360_000);
+
+  it('poisons the analyst\'s own folder dataset, on a training subset, not only the built-in digits', async () => {
+    const folder = path.join(path.dirname(dir), 'own digits');
+    await digitFolders(folder, (c) => String(c), 20);
+    await page.locator('nav [data-step="load"]').click();
+    await page.getByText('Files on this computer').click();
+    await page.getByTestId('dataset-path').fill(folder);
+    await page.getByTestId('data-limit').fill('120');
+    await page.getByTestId('use-dataset').click();
+    // 200 images split 80/20, of whose 160 training samples the subset keeps 120.
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 120_000 }).toContain('120 training');
+    expect(await page.getByTestId('dataset-summary').innerText()).toContain('(subset of 120)');
+    expect(await page.getByTestId('attack-intro').innerText()).toContain('Adds poisons to a copy of');
+    await page.getByTestId('attack-poisons').fill('5');
+    await page.getByTestId('simulate').click();
+    await appear('attack-summary');
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText()).toContain('125 training');
+    const saved = JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
+    expect(saved.attack.source).toMatchObject({ spec: `folder:${folder}`, limit: 120 });
+    expect(saved.dataset.spec).toMatch(/^dir:/);
+    await snap('load-own-data-attacked');
+  }, 240_000);
 });

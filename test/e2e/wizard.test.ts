@@ -108,7 +108,7 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
   }, 120_000);
 
   it('loads a subset of the built-in MNIST digits', async () => {
-    await page.getByTestId('mnist-limit').fill(String(STORY.limit));
+    await page.getByTestId('data-limit').fill(String(STORY.limit));
     await page.getByTestId('use-dataset').click();
     await settle(visible('dataset-summary'), 120_000);
     expect(await page.getByTestId('dataset-summary').innerText()).toMatch(/MNIST.*2,000 training, [\d,]+ test samples · 10 classes/s);

@@ -3,37 +3,19 @@
 // scrambled): eval reports the names and the low accuracy as warnings (also sent as warning
 // events, which the command line prints), with the confusion matrix; the same data in the
 // right order gives none. A model of another input shape is refused before anything runs.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WARNING_STAGE } from '../../src-main/contract/messages.js';
-import { loadDataset } from '../../src-main/engine/data/load.js';
 import { evalJob, trainJob } from '../../src-main/engine/jobs/clear.js';
-import { samplePng } from '../../src-main/engine/jobs/ui.js';
+import { digitFolders } from '../digit-folders.js';
 import { initBackend } from '../../src-main/engine/backend/index.js';
 
 const WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-load-mismatch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const model = path.join(dir, 'model');
-
-/** 25 test digits of each class as PNG files under `root/<name of the class>/`. */
-async function digitFolders(root: string, name: (c: number) => string) {
-  const ds = await loadDataset('mnist');
-  const taken = new Array(10).fill(0);
-  for (let i = 0; i < ds.test.count && taken.some((n) => n < 25); i++) {
-    const c = ds.test.labels[i];
-    if (taken[c] >= 25) continue;
-    taken[c]++;
-    mkdirSync(path.join(root, name(c)), { recursive: true });
-    const png = samplePng(ds.test, ds.shape, i)!;
-    // Greyscale, as the digits are: the folder reader takes an RGB file for a colour image.
-    const grey = PNG.sync.write(PNG.sync.read(Buffer.from(png.split(',')[1], 'base64')), { colorType: 0 });
-    writeFileSync(path.join(root, name(c), `${i}.png`), grey);
-  }
-}
 
 beforeAll(async () => {
   await initBackend('wasm');
