@@ -24,7 +24,7 @@ import type { JobContext } from '../progress.js';
 import { createRng } from '../random.js';
 import { probePocket } from './pocket-test.js';
 import { extendGraphPastGroups } from './runs.js';
-import { prepareScan } from './scan.js';
+import { prepareScan, scoringShellPurity } from './scan.js';
 import type { Pocket, ScanResult } from './types.js';
 
 /**
@@ -63,28 +63,6 @@ function nearestOutsiders(members: readonly number[], graph: NeighbourGraph, cou
   return [...best].sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, count).map(([j]) => j);
 }
 
-/** Whether sample j's neighbours not labelled A are mostly the enclosing class (as the scan judges a shell). */
-function sitsInRegionOf(j: number, attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): boolean {
-  const { indices } = neighbourRow(graph, j);
-  const counts = new Map<number, number>();
-  for (let r = 0; r < indices.length; r++) {
-    const l = labels[indices[r]];
-    if (l !== attackerClass) counts.set(l, (counts.get(l) ?? 0) + 1);
-  }
-  let best = -1; let bestCount = 0;
-  for (const [l, c] of counts) if (c > bestCount) { best = l; bestCount = c; }
-  return best === enclosingClass;
-}
-
-function shellPurity(shell: readonly number[], attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): number {
-  let b = 0; let m = 0;
-  for (const j of shell) {
-    if (labels[j] === attackerClass && sitsInRegionOf(j, attackerClass, enclosingClass, labels, graph)) continue;
-    m++; if (labels[j] === enclosingClass) b++;
-  }
-  return m ? b / m : 0;
-}
-
 /** Measures each pocket again on this model and data (the scan's settings: feature layer, neighbours, normalisation, probes). */
 export async function recomputePockets(loaded: LoadedModel, ds: Dataset, scan: ScanResult, pockets: readonly Pocket[], ctx: JobContext = {}): Promise<RecheckedPocket[]> {
   if (!pockets.length) return [];
@@ -102,7 +80,8 @@ export async function recomputePockets(loaded: LoadedModel, ds: Dataset, scan: S
     return {
       id: p.id,
       shell,
-      shellPurity: shellPurity(shell, p.attackerClass, p.enclosingClass, labels, graph),
+      // The shell purity the scan scored, by the scan's own rule.
+      shellPurity: scoringShellPurity(shell, p.attackerClass, p.enclosingClass, labels, graph).purity,
       fittedRate: p.members.length ? fitted / p.members.length : 0,
       interiorAttackerRate: probe.interiorAttackerRate,
     };

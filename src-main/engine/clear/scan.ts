@@ -90,7 +90,7 @@ function sitsInRegionOf(j: number, attackerClass: number, enclosingClass: number
  * enclosing class's region (more of the same planted group, split off by the hull search)
  * are not counted as evidence of a class border.
  */
-function scoringShellPurity(shell: number[], attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): { purity: number; size: number } {
+export function scoringShellPurity(shell: readonly number[], attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): { purity: number; size: number } {
   let b = 0; let m = 0;
   for (const j of shell) {
     if (labels[j] === attackerClass && sitsInRegionOf(j, attackerClass, enclosingClass, labels, graph)) continue;
