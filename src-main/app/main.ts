@@ -14,6 +14,7 @@ import { ENGINE_LOG_PREFIX } from '../contract/log.js';
 import { logEngineStderr, RotatingLog } from '../host/log-file.js';
 import { createAppHandlers } from '../host/app-calls.js';
 import { EngineSupervisor } from '../host/engine-supervisor.js';
+import { PathScope } from '../host/path-scope.js';
 import { CallRouter } from '../host/router.js';
 import { reloadAfterCrashes } from './crash.js';
 import { showOpenDialog } from './dialogs.js';
@@ -58,8 +59,10 @@ if (!app.requestSingleInstanceLock()) {
   app.whenReady().then(() => {
     serveRenderer(appPaths.renderer);
     const recent = new RecentProjects(path.join(app.getPath('userData'), 'recent-projects.json'));
+    // Paths from the window are accepted only under what the user chose in a native dialog (or a project they opened).
+    const scope = new PathScope();
     const handlers = createAppHandlers({
-      mode: 'electron', engine, recent, logFile: logFile.file,
+      mode: 'electron', engine, recent, logFile: logFile.file, scope,
       dialog: (purpose) => showOpenDialog(window, purpose),
       startupProject: startupProjectArg(process.argv),
     });
@@ -82,7 +85,7 @@ if (!app.requestSingleInstanceLock()) {
       refreshMenu();
       return created;
     };
-    registerIpc(new CallRouter(engine, handlers), log);
+    registerIpc(new CallRouter(engine, handlers, scope), log);
     refreshMenu();
     window = createMainWindow();
     window.on('closed', () => { window = null; });

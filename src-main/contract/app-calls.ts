@@ -25,8 +25,16 @@ export const appCalls = {
   'project.allocate': z.object({ dir: path, kind: z.enum(OUTPUT_KINDS) }).strict(),
   /** A native open dialog where the host has one; `{ manual: true }` asks the page to take a typed path. */
   'dialog.open': z.object({ purpose: z.enum(DIALOG_PURPOSES) }).strict(),
-  /** Whether a typed path exists, what it is, and (for a folder) what it holds. */
+  /**
+   * Whether a typed path exists, what it is, and (for a folder) what it holds; only under the
+   * home folder or a granted root (host/path-scope.ts), otherwise `outside` and nothing more.
+   */
   'path.inspect': z.object({ path }).strict(),
+  /**
+   * Browser mode's path prompt: the user chose this typed or browsed path, so it is granted for
+   * the session; answers what it is. Refused where the host has native dialogs (they grant).
+   */
+  'path.choose': z.object({ path }).strict(),
   /** Copies a model folder to a new folder; never overwrites. */
   'export.model': z.object({ from: path, to: path }).strict(),
 } as const;
@@ -70,6 +78,8 @@ export interface PathInfo {
   entries?: { name: string; kind: 'folder' | 'file' }[];
   /** A folder holds a model (model.json) or a project (project.json). */
   holds?: 'model' | 'project';
+  /** Outside the home folder and the granted roots: not looked at (exists false, kind null) until chosen. */
+  outside?: true;
 }
 export const PATH_LIST_LIMIT = 300;
 
@@ -84,5 +94,6 @@ export interface AppCallResults {
   'project.allocate': { path: string };
   'dialog.open': DialogResult;
   'path.inspect': PathInfo;
+  'path.choose': PathInfo;
   'export.model': ExportedModel;
 }

@@ -2,7 +2,13 @@
  * The app calls (contract/app.ts `appCalls`) as both hosts answer them. Only dialogs and
  * the host's name differ between the Electron main process and browser mode, so those come
  * in as options; projects, path checks and model export are the same code.
+ *
+ * Every path from the page is checked against the session's granted roots (host/path-scope.ts):
+ * a dialog's answer, a path chosen in browser mode's prompt (`path.choose`), a project in the
+ * recent list or named at start-up, and the project folder in use are granted; the router
+ * checks engine jobs' paths against the same scope.
  */
+import path from 'node:path';
 import { APP_VERSION } from '../contract/version.js';
 import type { AppInfo, DialogPurpose, DialogResult } from '../contract/app-calls.js';
 import { modelFingerprint } from '../project/fingerprint.js';
@@ -11,6 +17,7 @@ import { expandHome, inspectPath } from '../project/paths.js';
 import type { RecentProjects } from '../project/recent.js';
 import { ProjectStore } from '../project/store.js';
 import type { EngineSupervisor } from './engine-supervisor.js';
+import { PathScope } from './path-scope.js';
 import type { AppHandlers } from './router.js';
 
 
@@ -23,13 +30,32 @@ export interface AppHostOptions {
   startupProject?: string;
   /** Where errors are logged with their stack traces, for the page to point to. */
   logFile?: string;
+  /** The session's granted roots, shared with the router (which checks jobs against it). */
+  scope: PathScope;
 }
 
 export function createAppHandlers(options: AppHostOptions): AppHandlers {
   const store = new ProjectStore();
-  const remember = <T extends { dir: string; project: { name: string } }>(opened: T): T => {
+  const { scope } = options;
+  const remember = async <T extends { dir: string; project: { name: string } }>(opened: T): Promise<T> => {
+    await scope.grant(opened.dir);
     options.recent.add(opened.dir, opened.project.name);
     return opened;
+  };
+  /** A project folder from the page: granted, or one the user opened before (recent list) or started with. */
+  const projectDir = async (dir: string): Promise<string> => {
+    const resolved = path.resolve(expandHome(dir));
+    if (!(await scope.allows(resolved))) {
+      const known = [...options.recent.list().map((r) => r.dir), ...(options.startupProject ? [options.startupProject] : [])];
+      if (known.some((k) => path.resolve(expandHome(k)) === resolved)) await scope.grant(resolved);
+    }
+    await scope.check(resolved, 'The project folder');
+    return resolved;
+  };
+  const granted = async (p: string, what: string): Promise<string> => {
+    const resolved = path.resolve(expandHome(p));
+    await scope.check(resolved, what);
+    return resolved;
   };
   return {
     'app.info': async () => {
@@ -41,21 +67,35 @@ export function createAppHandlers(options: AppHostOptions): AppHandlers {
         ...(options.logFile ? { logFile: options.logFile } : {}),
       };
     },
-    'project.create': async ({ dir, name }) => remember(await store.create(expandHome(dir), name)),
-    'project.open': async ({ dir }) => remember(await store.open(expandHome(dir))),
-    'project.save': ({ dir, project }) => store.save(expandHome(dir), project),
+    'project.create': async ({ dir, name }) => remember(await store.create(await projectDir(dir), name)),
+    'project.open': async ({ dir }) => remember(await store.open(await projectDir(dir))),
+    'project.save': async ({ dir, project }) => store.save(await granted(dir, 'The project folder'), project),
     'project.recent': () => options.recent.list(),
-    'project.allocate': ({ dir, kind }) => store.allocate(expandHome(dir), kind),
+    'project.allocate': async ({ dir, kind }) => store.allocate(await granted(dir, 'The project folder'), kind),
     'dialog.open': async ({ purpose }): Promise<DialogResult> => {
       if (!options.dialog) return { manual: true };
-      return { path: await options.dialog(purpose) };
+      const picked = await options.dialog(purpose);
+      // The user chose it in the system's own dialog, which the page cannot fake: granted.
+      if (picked) await scope.grant(picked);
+      return { path: picked };
     },
-    'path.inspect': ({ path }) => inspectPath(path),
+    'path.inspect': async ({ path: typed }) => {
+      const resolved = path.resolve(expandHome(typed.trim()));
+      if (await scope.browsable(resolved)) return inspectPath(resolved);
+      const parent = path.dirname(resolved) === resolved ? null : path.dirname(resolved);
+      return { path: resolved, exists: false, kind: null, parent, outside: true };
+    },
+    'path.choose': async ({ path: typed }) => {
+      if (options.dialog) throw new ProjectError('This window chooses files and folders with the system dialog: use Browse… or File › Open.');
+      const resolved = path.resolve(expandHome(typed.trim()));
+      await scope.grant(resolved);
+      return inspectPath(resolved);
+    },
     // The source is read as hostile (its weight paths must stay inside it) and without blocking;
     // the copy is placed only when it has the source's fingerprint.
     'export.model': async ({ from, to }) => {
-      const source = expandHome(from);
-      const target = expandHome(to);
+      const source = await granted(from, 'The model folder');
+      const target = await granted(to, 'The export folder');
       const fingerprint = await modelFingerprint(source);
       if (fingerprint === null) throw new ProjectError(`The folder ${from} holds no model (no readable model.json) to export.`);
       const files = await copyFolderNoOverwrite(source, target, async (staged) => {

@@ -2,13 +2,16 @@
  * Routes renderer messages to the engine (jobs) or the host (app calls), the same way in
  * the Electron main process and in the browser-mode server. Every message is validated
  * against the contract on arrival; a malformed message, an unknown call or bad arguments
- * get an error reply and nothing runs.
+ * get an error reply and nothing runs. With a PathScope (both hosts pass the one their app calls
+ * grant into), a job whose paths are not all under the session's granted roots is refused in
+ * one sentence before it reaches the engine.
  */
 import { parseCall, parseClientMessage, type HostMessage, type ReplyMessage } from '../contract/host-messages.js';
 import { type AppCallArgs, type AppCallName, type AppCallResults } from '../contract/app-calls.js';
 import type { JobName } from '../contract/jobs.js';
 import { toJobError } from '../contract/messages.js';
 import type { ProgressEventMessage } from '../contract/messages.js';
+import type { PathScope } from './path-scope.js';
 
 export interface JobRunner {
   run(job: JobName, args: unknown, options: { id: string; onProgress: (event: ProgressEventMessage) => void }): Promise<unknown>;
@@ -19,11 +22,11 @@ export type AppHandlers = { [N in AppCallName]: (args: AppCallArgs<N>) => Promis
 
 export class CallRouter {
   #connections = 0;
-  constructor(private readonly runner: JobRunner, private readonly app: AppHandlers) {}
+  constructor(private readonly runner: JobRunner, private readonly app: AppHandlers, private readonly scope?: PathScope) {}
 
   /** One renderer (a window, a socket); `send` carries progress events to it. */
   connect(send: (message: HostMessage) => void): Connection {
-    return new Connection(`c${++this.#connections}`, this.runner, this.app, send);
+    return new Connection(`c${++this.#connections}`, this.runner, this.app, send, this.scope);
   }
 }
 
@@ -33,7 +36,8 @@ export class Connection {
   #closed = false;
 
   constructor(private readonly tag: string, private readonly runner: JobRunner,
-    private readonly app: AppHandlers, private readonly send: (message: HostMessage) => void) {}
+    private readonly app: AppHandlers, private readonly send: (message: HostMessage) => void,
+    private readonly scope?: PathScope) {}
 
   /** Handles one raw message; resolves to the reply for an invoke, null for a cancel. */
   async receive(raw: unknown): Promise<ReplyMessage | null> {
@@ -54,6 +58,7 @@ export class Connection {
     if (!call.ok) return { type: 'failed', id: msg.id, error: { kind: 'user', message: call.error } };
     this.#inFlight.add(msg.id);
     try {
+      if (call.kind === 'job') await this.scope?.checkJob(call.call, call.args);
       const value = call.kind === 'job'
         ? await this.runner.run(call.call, call.args, {
           id: this.#workerId(msg.id),

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RecentProjects } from '../project/recent.js';
 import { createAppHandlers } from '../host/app-calls.js';
 import { EngineSupervisor } from '../host/engine-supervisor.js';
+import { PathScope } from '../host/path-scope.js';
 import { CallRouter } from '../host/router.js';
 import { logEngineStderr, RotatingLog } from '../host/log-file.js';
 import { ENGINE_LOG_PREFIX } from '../contract/log.js';
@@ -51,11 +52,13 @@ export async function startBrowserMode(options: BrowserModeOptions): Promise<Run
       if (shown) toConsole(shown);
     },
   }, log);
+  // Browser mode has no native dialog: the page's path prompt (path.choose) is how the user grants a path.
+  const scope = new PathScope();
   const app = createAppHandlers({
-    mode: 'browser', engine, startupProject: options.startupProject, logFile: file.file,
+    mode: 'browser', engine, startupProject: options.startupProject, logFile: file.file, scope,
     recent: new RecentProjects(path.join(configDir, 'recent-projects.json')),
   });
-  const server = await startServer({ rendererDir: options.rendererDir, router: new CallRouter(engine, app), port: options.port, log });
+  const server = await startServer({ rendererDir: options.rendererDir, router: new CallRouter(engine, app, scope), port: options.port, log });
   // Start the engine now, so the backend is known by the time the page asks.
   void engine.backend();
   return {

@@ -205,9 +205,15 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
   it('shows a mistake as one sentence that says what to do', async () => {
     await page.locator('nav [data-step="load"]').click();
     await page.getByText('Open a model folder').click();
+    // A folder nobody chose is refused before anything reads it, saying how to grant it.
     await page.getByTestId('model-path').fill('/nonexistent/model');
     await page.getByRole('button', { name: 'Open model' }).click();
-    await expect.poll(() => page.getByTestId('error').innerText()).toMatch(/^Reading the model failed: The model folder \/nonexistent\/model does not exist\./);
+    await expect.poll(() => page.getByTestId('error').innerText()).toMatch(/^Reading the model failed: The model folder \/nonexistent\/model is outside the folders chosen in this session, so it is not used; choose it with Browse… \(or File › Open\) to grant it\./);
+    // A mistake inside the project folder.
+    const missing = path.join(dir, 'no-such-model');
+    await page.getByTestId('model-path').fill(missing);
+    await page.getByRole('button', { name: 'Open model' }).click();
+    await expect.poll(() => page.getByTestId('error').innerText()).toMatch(new RegExp(`^Reading the model failed: The model folder ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist\\.`));
     await snap('load-error');
     expect(errors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
   }, 60_000);
@@ -296,7 +302,12 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await digitFolders(folder, (c) => String(c), 20);
     await page.locator('nav [data-step="load"]').click();
     await page.getByText('Files on this computer').click();
-    await page.getByTestId('dataset-path').fill(folder);
+    // The folder is outside the project: chosen with Browse…, which grants it (host/path-scope.ts).
+    await page.locator('section[aria-labelledby="data-h"]').getByRole('button', { name: 'Browse…' }).click();
+    await page.getByTestId('path-input').fill(folder);
+    await expect.poll(() => page.getByTestId('path-prompt').innerText()).toContain(folder);
+    await page.getByTestId('path-choose').click();
+    await expect.poll(() => page.getByTestId('dataset-path').inputValue()).toBe(folder);
     await page.getByTestId('data-limit').fill('120');
     await page.getByTestId('use-dataset').click();
     // 200 images split 80/20, of whose 160 training samples the subset keeps 120.

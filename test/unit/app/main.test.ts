@@ -5,7 +5,7 @@
  * after `ready` the one window (no DevTools when installed), the bounded crash reload and the
  * engine as a utility process are in place; quitting stops the engine first.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { IPC_CHANNELS } from '../../../src-main/contract/host-messages.js';
 import { ENGINE_LOG_PREFIX } from '../../../src-main/contract/log.js';
@@ -92,7 +92,7 @@ describe('the main process', () => {
   });
 
   it('lists a project under File › Open Recent once it is created, and the menu item opens it in the page', async () => {
-    const { ready, app, registered, Menu } = await start(true);
+    const { ready, app, registered, Menu, dialog } = await start(true);
     await ready();
     type Item = { label?: string; click?: () => void; submenu?: Item[] };
     const recentItems = () => {
@@ -103,6 +103,10 @@ describe('the main process', () => {
     const dir = path.join(app.paths.userData, 'My digits');
     const [window] = registered.windows;
     const invoke = registered.handle.get(IPC_CHANNELS.invoke)!;
+    // The folder is chosen in the native dialog, which grants it (host/path-scope.ts).
+    dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: [dir] });
+    expect(await invoke({ senderFrame: { url: APP_URL, parent: null }, sender: window.webContents }, { type: 'invoke', id: 'c0', call: 'dialog.open', args: { purpose: 'project' } }))
+      .toEqual({ type: 'done', id: 'c0', value: { path: dir } });
     const reply = await invoke({ senderFrame: { url: APP_URL, parent: null }, sender: window.webContents }, { type: 'invoke', id: 'c1', call: 'project.create', args: { dir, name: 'My digits' } });
     expect(reply).toMatchObject({ type: 'done' });
     const items = recentItems();
@@ -113,6 +117,41 @@ describe('the main process', () => {
     items.at(-1)!.click!();
     expect(recentItems().map((i) => i.label)).toEqual(['No recent projects']);
     expect(existsSync(path.join(dir, 'project.json'))).toBe(true);
+  });
+
+  it('accepts over IPC only paths the user chose in a native dialog: other folders, links out of a chosen one and the page\'s own "choice" are refused', async () => {
+    const { ready, app, registered, dialog } = await start(true);
+    await ready();
+    const [window] = registered.windows;
+    const handle = registered.handle.get(IPC_CHANNELS.invoke)!;
+    let n = 0;
+    const invoke = (call: string, args: unknown) => handle({ senderFrame: { url: APP_URL, parent: null }, sender: window.webContents }, { type: 'invoke', id: `s${++n}`, call, args }) as Promise<{ type: string; value?: any; error?: { kind: string; message: string } }>;
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'clear-main-outside-'));
+    writeFileSync(path.join(outside, 'notes.txt'), 'SECRET-77e1');
+    const chosen = path.join(app.paths.userData, 'chosen');
+    mkdirSync(chosen);
+    const refusal = (p: string, what: string) => `${what} ${p} is outside the folders chosen in this session, so it is not used; choose it with Browse… (or File › Open) to grant it.`;
+    // Before any choice: nothing may be created, allocated, exported or listed.
+    expect((await invoke('project.create', { dir: chosen })).error).toEqual({ kind: 'user', message: refusal(chosen, 'The project folder') });
+    expect((await invoke('path.inspect', { path: '/etc' })).value).toEqual({ path: '/etc', exists: false, kind: null, parent: '/', outside: true });
+    // The page cannot grant itself a path: in the desktop app only the system dialog does.
+    expect((await invoke('path.choose', { path: outside })).error?.message).toBe('This window chooses files and folders with the system dialog: use Browse… or File › Open.');
+    dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: [chosen] });
+    expect((await invoke('dialog.open', { purpose: 'project' })).value).toEqual({ path: chosen });
+    expect((await invoke('project.create', { dir: chosen, name: 'chosen' })).type).toBe('done');
+    symlinkSync(outside, path.join(chosen, 'link-out'));
+    // A link inside the chosen folder that leads out of it is judged by where it leads.
+    const viaLink = path.join(chosen, 'link-out', 'notes.txt');
+    const message = (await invoke('export.model', { from: path.join(chosen, 'models'), to: path.join(chosen, 'link-out', 'copy') })).error?.message;
+    expect(message).toBe(refusal(path.join(chosen, 'link-out', 'copy'), 'The export folder'));
+    expect((await invoke('path.inspect', { path: viaLink })).value.outside).toBe(true);
+    expect(JSON.stringify(await invoke('path.inspect', { path: viaLink }))).not.toContain('SECRET');
+    expect(readdirSync(outside)).toEqual(['notes.txt']);
+    // Engine jobs are checked before the engine gets them (the utility process never sees a message).
+    const [child] = registered.utilityProcesses;
+    const sent = child.postMessage.mock.calls.length;
+    expect((await invoke('info', { model: outside })).error?.message).toBe(refusal(outside, 'The model folder'));
+    expect(child.postMessage.mock.calls.length).toBe(sent);
   });
 
   it('writes a failed job\'s stack trace from the engine to the log file in the user data folder', async () => {

@@ -32,6 +32,7 @@ const ARG_SEEDS: Record<string, unknown> = {
   'project.allocate': { dir: '/tmp/p', kind: 'scan' },
   'dialog.open': { purpose: 'model' },
   'path.inspect': { path: '/tmp' },
+  'path.choose': { path: '/tmp' },
   'export.model': { from: '/tmp/m', to: '/tmp/e' },
 };
 

@@ -19,6 +19,7 @@ import { inspectPath } from '../../../src-main/project/paths.js';
 import { RecentProjects } from '../../../src-main/project/recent.js';
 import { ProjectStore } from '../../../src-main/project/store.js';
 import { createAppHandlers } from '../../../src-main/host/app-calls.js';
+import { PathScope } from '../../../src-main/host/path-scope.js';
 import { fingerprintModelDir } from '../../../src-main/engine/model/io.js';
 import * as engineFiles from '../../../src-main/engine/model/files.js';
 import { handMadeScan } from '../../e2e/fixtures.js';
@@ -297,20 +298,23 @@ describe('files', () => {
 });
 
 describe('the export.model app call', () => {
+  const scope = new PathScope();
   const handlers = createAppHandlers({
     mode: 'browser', engine: { backend: async () => ({ backend: null }) } as never,
-    recent: new RecentProjects(path.join(tmp(), 'recent.json')),
+    recent: new RecentProjects(path.join(tmp(), 'recent.json')), scope,
   });
+  // Each test's folder is one the user chose (host/path-scope.ts).
+  const chosen = async () => { const dir = tmp(); await scope.grant(dir); return dir; };
 
   it('copies a model and reports the fingerprint it checked the copy against', async () => {
-    const root = tmp();
+    const root = await chosen();
     fakeModel(path.join(root, 'm'));
     const result = await handlers['export.model']({ from: path.join(root, 'm'), to: path.join(root, 'out') });
     expect(result).toEqual({ dir: path.join(root, 'out'), files: ['model.json', 'weights.bin'], fingerprint: fingerprintModelDir(path.join(root, 'm')) });
   });
 
   it('refuses a model whose weight path leads out of its folder, copying nothing', async () => {
-    const root = tmp();
+    const root = await chosen();
     writeFileSync(path.join(root, 'secret.bin'), 'outside');
     fakeModel(path.join(root, 'm'), 'abcd', ['../secret.bin']);
     expect(await refusedQuickly(async () => handlers['export.model']({ from: path.join(root, 'm'), to: path.join(root, 'out') })))
