@@ -6,6 +6,7 @@
 // (the scanReport job) lists every flagged sample with its file, label and new label.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import pngjs from 'pngjs';
@@ -102,7 +103,11 @@ describe('the sources of a scan\'s pockets', () => {
     const expected = reported.flatMap((p) => p.members.map((m, k) => [m, p.sources![k], '7', String(p.enclosingClass), p.id] as const)
       .sort((a, b) => a[0] - b[0]).map((r) => r.join(',')));
     expect(rows).toEqual(expected);
-    expect(result).toEqual({ out, format: 'csv', rows: rows.length, groups: reported.length, withSources: true });
+    // The result also gives the written file's SHA-256 (for the chain of custody).
+    expect(result).toEqual({
+      out, format: 'csv', rows: rows.length, groups: reported.length, withSources: true,
+      sha256: createHash('sha256').update(readFileSync(out)).digest('hex'), notes: expect.any(Array),
+    });
     expect(rows.filter((r) => /,train\/7\/planted-\d\d\.png,7,/.test(r)).length).toBeGreaterThanOrEqual(COPIES * 0.9);
     await expect(scanReportJob({ scan: scanFile, format: 'csv', out })).rejects.toThrow(/already exists; choose a new name so nothing is overwritten/);
   });
