@@ -7,6 +7,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 const external = [
   '@tensorflow/*', 'electron', 'ws', 'mnist', 'pngjs', 'jpeg-js', 'zod', 'playwright-core',
+  // Loads its wasm runtime from its own dist folder.
+  'onnxruntime-web',
 ];
 // The one version string (contract/version.ts reads it).
 const version = JSON.parse(readFileSync('package.json', 'utf8')).version;

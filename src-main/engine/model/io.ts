@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { FEATURE_LAYER_NAME } from './architectures.js';
@@ -17,7 +17,8 @@ import {
   type FolderFile, type ModelFolder,
 } from './files.js';
 import { planManifest, sizeTopology, type ManifestPlan } from './topology.js';
-import { kerasBytes, kerasFileName, kerasFormatOf, kerasSourceFormat, loadKerasModel } from './keras.js';
+import { kerasBytes, kerasFileName, kerasFormatOf, kerasSourceFormat, loadKerasModel, readModelFile } from './keras.js';
+import { isOnnxModel, isOnnxPath, loadOnnxModel, ONNX_FILE, onnxBytes } from './onnx.js';
 
 export { assertWritableOutput, StagedFolder, writeFolderAtomically } from './files.js';
 
@@ -27,7 +28,7 @@ import type { ModelMetadata } from '../../contract/results.js';
 
 export interface LoadedModel {
   model: tfl.LayersModel;
-  /** The model path as given: a Layers folder, or a Keras `.h5`/`.keras` file. */
+  /** The model path as given: a Layers folder, a Keras `.h5`/`.keras` file, or an ONNX file (or the folder a repair wrote it into). */
   dir: string;
   metadata: ModelMetadata;
   /** SHA-256 over model.json and the weight files, in manifest order. */
@@ -53,9 +54,12 @@ function modelShapes(model: tfl.LayersModel): { inputShape: [number, number, num
 /**
  * The files of a model in the Layers format (model.json and one weight file), in memory; a
  * model read from a Keras file also in its own format (model.h5 or model.keras, keras.ts), so
- * a repaired or retrained model goes back to the pipeline it came from.
+ * a repaired or retrained model goes back to the pipeline it came from. A model read from an
+ * ONNX file is written as that file alone (model.onnx, its head's weights replaced; onnx.ts): its
+ * feature layers exist only there.
  */
 export async function modelFiles(model: tfl.LayersModel, metadata: ModelMetadata = {}): Promise<Record<string, Uint8Array | string>> {
+  if (isOnnxModel(model)) return { [ONNX_FILE]: onnxBytes(model) };
   let files: Record<string, Uint8Array | string> = {};
   const meta = { ...metadata, createdAt: metadata.createdAt ?? new Date().toISOString() };
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
@@ -135,8 +139,23 @@ function locateWeights(read: ReadModelJson, plan: ManifestPlan): FolderFile[] {
   return found;
 }
 
-/** SHA-256 over model.json and the weight files it lists, in manifest order (files that do not exist are skipped). */
+/**
+ * The ONNX file of a folder a repair wrote for an ONNX model (model.onnx, a regular file, and no
+ * model.json), or null for any other folder or path.
+ */
+export function onnxInFolder(dir: string): string | null {
+  try {
+    if (!statSync(dir).isDirectory()) return null;
+    const real = realpathSync(dir);
+    try { lstatSync(path.join(real, MODEL_JSON)); return null; } catch { /* no model.json: maybe ONNX */ }
+    return lstatSync(path.join(real, ONNX_FILE)).isFile() ? path.join(dir, ONNX_FILE) : null;
+  } catch { return null; }
+}
+
+/** SHA-256 over model.json and the weight files it lists, in manifest order (files that do not exist are skipped); of model.onnx for a repaired ONNX model's folder. */
 export function fingerprintModelDir(dir: string): string {
+  const onnx = onnxInFolder(dir);
+  if (onnx) return createHash('sha256').update(readModelFile(onnx)).digest('hex');
   const read = readModelJson(dir);
   const hash = createHash('sha256').update(read.bytes);
   for (const group of read.json.weightsManifest as { paths?: unknown }[]) {
@@ -161,6 +180,16 @@ export function isKerasPath(p: string): boolean {
  * (checked with stat) before any is read.
  */
 export async function loadModel(dir: string): Promise<LoadedModel> {
+  const onnx = isOnnxPath(dir) ? dir : onnxInFolder(dir);
+  if (onnx) {
+    const o = await loadOnnxModel(onnx);
+    try {
+      return { model: o.model, dir, metadata: o.metadata, fingerprint: o.fingerprint, ...modelShapes(o.model) };
+    } catch (err) {
+      o.model.dispose();
+      throw err;
+    }
+  }
   if (isKerasPath(dir)) {
     const k = await loadKerasModel(dir);
     try {

@@ -80,7 +80,7 @@ export function kerasSourceFormat(model: tfl.LayersModel): KerasFormat | null {
 // --- reading ----------------------------------------------------------------------------------
 
 /** The file's bytes: a regular file (checked on its open descriptor) within the fileBytes limit. */
-function readModelFile(file: string): Buffer {
+export function readModelFile(file: string): Buffer {
   let stat;
   try { stat = statSync(file); } catch {
     throw new UserError(`The model file ${file} does not exist.`);
