@@ -8,9 +8,9 @@ const DIALOGS: Record<DialogPurpose, OpenDialogOptions> = {
   // One dialog cannot pick files and folders on Windows and Linux, so a TensorFlow.js folder is
   // picked by its model.json, which stands for the folder.
   model: {
-    title: 'Open a model: a Keras .h5 or .keras file, or the model.json of a TensorFlow.js folder',
+    title: 'Open a model: a Keras .h5 or .keras file, an ONNX .onnx file, or the model.json of a TensorFlow.js folder',
     properties: ['openFile'],
-    filters: [{ name: 'Models (.h5, .keras, model.json)', extensions: ['h5', 'hdf5', 'keras', 'json'] }, { name: 'All files', extensions: ['*'] }],
+    filters: [{ name: 'Models (.h5, .keras, .onnx, model.json)', extensions: ['h5', 'hdf5', 'keras', 'onnx', 'json'] }, { name: 'All files', extensions: ['*'] }],
   },
   'dataset-folder': { title: 'Open a dataset folder', properties: ['openDirectory'] },
   'dataset-file': { title: 'Open a dataset file (CSV or IDX)', properties: ['openFile'] },

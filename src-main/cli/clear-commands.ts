@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_FALSE_ALARM, type Pocket, type RepairPlan, type RepairResult, type ScanResult } from '../contract/results.js';
 import { RepairPlanSchema, describeIssue } from '../contract/evidence.js';
 import { jobArgs } from '../contract/jobs.js';
-import { formatPValue } from '../contract/format.js';
+import { formatPValue, ONNX_FEATURES_LAYER } from '../contract/format.js';
 import { withSchemas } from './args.js';
 import { dataArgs, dataOptions, modelOption, type Command } from './commands.js';
 import { EXIT } from './exit.js';
@@ -54,6 +54,9 @@ export function describeScan(r: ScanResult, say: (s: string) => void, options: D
   if (r.settings.reference) say(`Held-out support from the reference set ${r.settings.reference}.`);
   const t = r.timings;
   say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}).`);
+  const g = t.neighbourGraph;
+  if (g?.method === 'approximate' && g.recall !== null) say(`Approximate neighbour graph: recall ${g.recall.toFixed(4)} of the exact ${r.settings.neighbours} nearest, measured on ${g.recallRows} rows.`);
+  if (g?.note) say(g.note);
 }
 
 /** How many members' sources the summary lists per reported group. */
@@ -86,6 +89,8 @@ export const scanCommand: Command = {
     { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at (default: the input of the last Dense layer)' },
     { name: 'false-alarm', type: 'number', value: 'RATE', help: `family-wise level at which a pocket is reported, above 0 and below 1 (default ${DEFAULT_FALSE_ALARM})` },
     { name: 'neighbours', type: 'int', value: 'K', help: 'neighbours per sample in the feature graph (default 40; pockets larger than K are still found)' },
+    { name: 'neighbour-graph', type: 'string', value: 'auto|exact|approximate', help: 'exact neighbour graph, or approximate (an HNSW index, candidates re-ranked exactly, recall measured); default auto: approximate above --approximate-above samples' },
+    { name: 'approximate-above', type: 'int', value: 'N', help: 'samples above which --neighbour-graph auto builds the approximate graph (default 100000)' },
     { name: 'reference', type: 'string', value: 'test|SPEC', help: 'trusted labelled samples held apart from training: "test" (the dataset\'s test split) or a data spec; used as held-out support (default: none)' },
     { name: 'out', type: 'string', value: 'SCAN.json', help: 'write the scan result here (a new file)' },
   ]),
@@ -99,6 +104,7 @@ export const scanCommand: Command = {
     const r = await io.run('scan', {
       ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined,
       falseAlarm: a.falseAlarm as number | undefined, neighbours: a.neighbours as number | undefined,
+      neighbourGraph: a.neighbourGraph as 'auto' | 'exact' | 'approximate' | undefined, approximateAbove: a.approximateAbove as number | undefined,
       reference: a.reference as string | undefined, out: a.out as string | undefined,
     });
     describeScan(r, io.say, { style: io.style, more: a.out ? `--json or ${a.out as string} for all` : '--json for all' });
@@ -158,7 +164,7 @@ export const repairCommand: Command = {
   name: 'repair',
   summary: 'fine-tune with corrected labels; write the repaired model to a new folder',
   options: withSchemas(jobArgs.repair.shape, [
-    modelOption('model folder (not modified)'),
+    modelOption('model folder, or a Keras .h5/.keras or ONNX .onnx file (not modified; an ONNX model is repaired in its classifier head only)'),
     ...dataOptions,
     { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clearwb scan`', required: true },
     { name: 'out', type: 'string', value: 'REPAIRED_DIR', help: 'new folder for the repaired model', required: true },
@@ -175,6 +181,7 @@ export const repairCommand: Command = {
       epochs: a.epochs as number | undefined, learningRate: a.learningRate as number | undefined, seed: a.seed as number | undefined,
     });
     describeRepair(r, r.rescan.dataset.classNames, io.say);
+    if (r.rescan.model.featureLayer === ONNX_FEATURES_LAYER) io.say(`Head-only repair: model.onnx in ${r.model.out} is the input ONNX file with a new classifier head; its other layers are unchanged, so a pocket they carved stays in the features and only the head's mapping of it changed.`);
     return r;
   },
 };

@@ -33,7 +33,10 @@ export interface Command {
 }
 
 /** The model folder a command reads (never modified by any command). */
-export const modelOption = (help = 'model folder'): OptionSpec => ({ name: 'model', type: 'string', value: 'MODEL_DIR', help, required: true });
+/** What reading an ONNX file means for a repair (README, "ONNX models"). */
+export const ONNX_HEAD_ONLY = 'Read from an ONNX file: its layers up to the last fully connected one run as the file\'s own graph (checked against ONNX Runtime) and are never changed; a repair retrains the classifier head only and writes model.onnx with the new head, which moves the last layer\'s decision boundary but leaves whatever earlier layers learnt in the features.';
+
+export const modelOption = (help = 'model folder, or a Keras .h5/.keras or ONNX .onnx file'): OptionSpec => ({ name: 'model', type: 'string', value: 'MODEL_DIR', help, required: true });
 /** Which split of the dataset a command reads. */
 export const splitOption: OptionSpec = { name: 'split', type: 'string', value: 'train|test', help: 'split (default test)' };
 
@@ -147,6 +150,7 @@ export const infoCommand: Command = {
     io.say('Input scaling: the data readers give pixel values from 0 to 1 and the model gets them as they are; a model trained on 0-255 pixels must hold its own Rescaling layer.');
     const keras = /\.(h5|hdf5|keras)$/i.exec(r.model);
     if (keras) io.say(`Read from a Keras .${keras[1].toLowerCase()} file; a repair writes the repaired model back in this format (${keras[1].toLowerCase() === 'keras' ? 'model.keras' : 'model.h5'}) beside its TensorFlow.js files.`);
+    if (r.layers.some((l) => l.type === 'OnnxFeatures')) io.say(ONNX_HEAD_ONLY);
     return r;
   },
 };

@@ -29,3 +29,9 @@ export function shownValue(value: unknown): string {
 export function thrownText(err: unknown): string {
   try { return String(err); } catch { return `a thrown ${typeof err}`; }
 }
+
+/**
+ * The feature layer of a model read from an ONNX file (engine/model/onnx.ts): its graph up to the
+ * last fully connected layer, never retrained, so a repair of such a model is head-only.
+ */
+export const ONNX_FEATURES_LAYER = 'onnx_features';

@@ -18,8 +18,8 @@ import {
   MODEL_JSON_BYTES, ProjectError, WEIGHT_FILE_BYTES, locateInside, openFolder, quoteName, readInside,
 } from './files.js';
 
-/** A Keras model file (.h5, .hdf5, .keras) rather than a folder: the engine's rule too (engine/model/io.ts, isKerasPath). */
-const KERAS_FILE = /\.(h5|hdf5|keras)$/i;
+/** A Keras model file (.h5, .hdf5, .keras) or an ONNX file rather than a folder: the engine's rule too (engine/model/io.ts, isKerasPath and isOnnxPath). */
+const KERAS_FILE = /\.(h5|hdf5|keras|onnx)$/i;
 
 /**
  * A Keras model file's fingerprint, as the engine computes it (engine/model/keras.ts): SHA-256
@@ -46,7 +46,11 @@ export async function modelFingerprint(dir: string): Promise<string | null> {
   if (!folder) return null;
   const jsonFile = path.join(dir, 'model.json');
   const located = await locateInside(folder, 'model.json', `The model file ${jsonFile}`);
-  if (!located) return null;
+  if (!located) {
+    // A repaired ONNX model's folder: model.onnx, fingerprinted as the file (engine/model/io.ts, fingerprintModelDir).
+    const onnx = await locateInside(folder, 'model.onnx', `The model file ${path.join(dir, 'model.onnx')}`);
+    return onnx ? kerasFingerprint(path.join(dir, 'model.onnx')) : null;
+  }
   const parts: Buffer[] = [];
   await readInside(located, `The model file ${jsonFile}`, MODEL_JSON_BYTES, (chunk) => { parts.push(Buffer.from(chunk)); });
   const bytes = Buffer.concat(parts);

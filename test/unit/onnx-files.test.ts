@@ -9,6 +9,9 @@ import { assertModelFitsData, loadModel } from '../../src-main/engine/model/io.j
 import { disposeSplitModel } from '../../src-main/engine/features/split.js';
 import { DEFAULT_LIMITS, setLimits } from '../../src-main/engine/limits.js';
 import { UserError } from '../../src-main/engine/errors.js';
+import { modelFingerprint } from '../../src-main/project/fingerprint.js';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync } from 'node:fs';
 
 const fixture = (name: string) => path.resolve('test/fixtures/onnx', name);
 let dir: string;
@@ -84,5 +87,19 @@ describe('ONNX files that cannot be read', () => {
     const m = await refusal(fixture('mlp.onnx'));
     oneSentence(m, fixture('mlp.onnx'));
     expect(m).toContain('(fileBytes)');
+  });
+});
+
+describe('fingerprints of ONNX models in the host (no engine)', () => {
+  it('an .onnx file, and a repaired model\'s folder holding model.onnx, are fingerprinted as the engine does', async () => {
+    const file = fixture('mlp.onnx');
+    const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
+    expect(await modelFingerprint(file)).toBe(digest);
+    const folder = path.join(dir, 'repaired');
+    mkdirSync(folder);
+    copyFileSync(file, path.join(folder, 'model.onnx'));
+    expect(await modelFingerprint(folder)).toBe(digest);
+    const loaded = await loadModel(folder);
+    try { expect(loaded.fingerprint).toBe(digest); } finally { disposeSplitModel(loaded.model); }
   });
 });

@@ -33,6 +33,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { checkLimit, limits } from '../limits.js';
 import type { ModelMetadata } from '../../contract/results.js';
+import { ONNX_FEATURES_LAYER } from '../../contract/format.js';
 import { readModelFile } from './keras.js';
 import {
   addGraphOutput, DataType, ProtoError, readOnnxModel, readTensorValues, replaceInitializers,
@@ -41,7 +42,7 @@ import {
 
 /** File name of a repaired ONNX model inside the repaired model's folder. */
 export const ONNX_FILE = 'model.onnx';
-export const ONNX_FEATURES_LAYER = 'onnx_features';
+export { ONNX_FEATURES_LAYER };
 export const ONNX_HEAD_LAYER = 'onnx_head';
 
 /** A path that names an ONNX file (a folder with such a name is a folder). */
