@@ -1,0 +1,74 @@
+/**
+ * The wizard's Load step takes an ONNX file where it takes a Keras file: the path typed into the
+ * Model card is read by the real engine in browser mode, and the card says that a repair of such a
+ * model is head-only.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProjectStore } from '../../src-main/project/store.js';
+import { startBrowserMode } from '../../src-main/serve/index.js';
+import type { DatasetPreview } from '../../src-main/contract/results.js';
+import { openHeadlessPage } from './fixtures.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIST = path.join(ROOT, 'dist');
+const missing = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (install it with: apt-get install -y chromium)`
+  : !existsSync(path.join(DIST, 'renderer', 'index.html')) || !existsSync(path.join(DIST, 'worker.js'))
+    ? 'the app is not built (run npm run build first)'
+    : null;
+if (missing) console.warn(`Skipping the ONNX Load-step e2e test: ${missing}.`);
+
+describe.skipIf(Boolean(missing))(`Load step with an ONNX model${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let browser: Browser;
+  let page: Page;
+  let server: Awaited<ReturnType<typeof startBrowserMode>>;
+  let dir: string;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'clear-onnx-e2e-'));
+    dir = path.join(work, 'ONNX project');
+    server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
+    const store = new ProjectStore();
+    const { project } = await store.create(dir);
+    // Inside the project folder, which the session may read.
+    mkdirSync(path.join(dir, 'inputs'));
+    for (const f of ['digits.npz', 'cnn.onnx']) copyFileSync(path.join(ROOT, 'test/fixtures/onnx', f), path.join(dir, 'inputs', f));
+    const spec = `npz:${path.join(dir, 'inputs', 'digits.npz')}`;
+    const preview = await server.engine.run('datasetPreview', { data: spec, samplesPerClass: 1 }, { id: 'fixture-preview', onProgress: () => {} }) as DatasetPreview;
+    await store.save(dir, {
+      ...project, step: 'load',
+      dataset: { spec, name: preview.name, fingerprint: preview.fingerprint, classNames: preview.classNames, trainCount: preview.trainCount, testCount: preview.testCount },
+    });
+    ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('opens the .onnx file and says the repair is head-only', async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.locator('main').getAttribute('data-step'), { timeout: 60_000 }).toBe('load');
+    await page.getByText('Open a model folder').click();
+    const file = path.join(dir, 'inputs', 'cnn.onnx');
+    await page.getByTestId('model-path').fill(file);
+    await page.getByRole('button', { name: 'Open model' }).click();
+    await expect.poll(async () => {
+      if (await page.getByTestId('error').count()) return `error: ${await page.getByTestId('error').innerText()}`;
+      return page.getByTestId('model-summary').count().then((n) => (n ? page.getByTestId('model-summary').innerText() : ''));
+    }, { timeout: 120_000 }).toContain('Opened');
+    expect(await page.getByTestId('model-summary').innerText()).toContain(file);
+    const note = await page.getByTestId('model-head-only').innerText();
+    expect(note).toContain('ONNX model: a repair is head-only.');
+    expect(note).toContain('a pocket carved into the earlier layers\' features stays there');
+    expect(errors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
+  }, 180_000);
+});
