@@ -82,6 +82,13 @@ describe('ONNX files that cannot be read', () => {
     expect(m).toMatch(/declares \d+ parameters, above the limit of 10000 \(modelParameters\)/);
   });
 
+  it('an input larger than the sample limit is refused before a probe batch is allocated for it', async () => {
+    setLimits({ ...DEFAULT_LIMITS, sampleValues: 100 });
+    const m = await refusal(fixture('mlp.onnx'));
+    oneSentence(m, fixture('mlp.onnx'));
+    expect(m).toMatch(/The ONNX file .* takes inputs of 784 values each, above the limit of 100 \(sampleValues\)/);
+  });
+
   it('a file above the file size limit is not read', async () => {
     setLimits({ ...DEFAULT_LIMITS, fileBytes: 1000 });
     const m = await refusal(fixture('mlp.onnx'));

@@ -365,6 +365,10 @@ function imageInput(g: OnnxModel): { name: string; layout: Layout; shape: [numbe
   const bad = () => new OnnxError(`its input "${i.name}" has shape [${s.map((d) => d ?? '?').join(', ')}]; an image classifier's input is N×C×H×W, N×H×W×C or N×F with fixed sizes after the batch`);
   if (fixed.some((d) => d === null || d! < 1)) throw bad();
   const d = fixed as number[];
+  // Checked before the probe batch (or anything else) is allocated for it.
+  const values = d.reduce((a, b) => a * b, 1);
+  checkLimit('sampleValues', values, 'it', `takes inputs of ${values} values each`);
+  if (d.length === 3) checkLimit('imagePixels', values / Math.min(d[0], d[2]), 'it', `takes images of ${values / Math.min(d[0], d[2])} pixels`);
   if (d.length === 1) return { name: i.name, layout: 'flat', shape: [1, 1, d[0]] };
   if (d.length !== 3) throw bad();
   const channelish = (v: number) => v === 1 || v === 3;
@@ -384,6 +388,9 @@ function parseOnnx(bytes: Uint8Array): Parsed {
   const head = findHead(graph, (name) => users.get(name) ?? 0);
   const input = imageInput(graph);
   const nodes = featureNodes(graph, head.features, input.name);
+  // Nothing runs that the output does not need: a runtime would run it on the probe batch too.
+  const used = featureNodes(graph, graph.outputs[0].name, input.name).length;
+  if (used !== graph.nodes.length) throw new OnnxError(`${graph.nodes.length - used} of its ${graph.nodes.length} nodes do not lead to its output`);
   for (const n of nodes) {
     if (n.domain && n.domain !== 'ai.onnx') throw new OnnxError(`${describeNode(n)} belongs to the custom domain "${n.domain}", which is not read`);
     if (n.opType !== 'Constant' && !OPS[n.opType]) {
