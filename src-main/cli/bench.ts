@@ -108,7 +108,9 @@ export const benchCommand: Command = {
     { name: 'resume', type: 'boolean', help: 'continue the run in --out (its checkpoint, or a finished bench.json to extend), reusing the trials it finished' },
     { name: 'perf', type: 'boolean', help: 'speed benchmark instead: throughput, scan stages, repair time, memory' },
     { name: 'batches', type: 'int', value: 'N', help: '--perf: training batches measured per architecture (default 100)' },
-    { name: 'scaling', type: 'boolean', help: '--perf: also the scaling table, the neighbours stage alone on random vectors at 8k, 30k, 60k, 250k and 1M samples (sizes estimated past 20 minutes are skipped; adds up to about half an hour)' },
+    { name: 'scaling', type: 'boolean', help: '--perf: also the scaling table, the neighbours stage alone on random vectors at 8k, 30k, 60k (exact), 250k and 1M samples (approximate, with the recall against exact rows; sizes estimated past 20 minutes are skipped)' },
+    { name: 'scaling-sizes', type: 'int', list: true, value: 'N[,N…]', help: '--perf: the scaling table alone, at these sample counts (no training, scan or repair)' },
+    { name: 'neighbour-graph', type: 'string', value: 'auto|exact|approximate', help: '--perf: neighbour graph of the scan and the scaling table (default auto: approximate above 100,000 samples)' },
     { name: 'perf-backends', type: 'string', list: true, schema: z.array(BackendChoice), value: 'LIST', help: `--perf: also measure these backends in child processes (any of ${BACKENDS.filter((b) => b !== 'auto').join(', ')})` },
     { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json, bench.md, trials.jsonl (every finished trial, kept) and one ROC plot per case (roc-CASE.svg); perf.json, perf.md with --perf' },
   ]),
@@ -121,6 +123,7 @@ export const benchCommand: Command = {
     if (a.perf) {
       const r = await io.run('bench', {
         ...data, perf: true, batches: a.batches as number | undefined, scaling: a.scaling as boolean | undefined, seed: a.seed as number | undefined,
+        scalingSizes: a.scalingSizes as number[] | undefined, neighbourGraph: a.neighbourGraph as 'auto' | 'exact' | 'approximate' | undefined,
         arch: arch as ArchitectureName | undefined, argv, out: a.out as string | undefined,
       }).then((x) => expectSchema<PerfSummary>(x, PERF_SCHEMA));
       io.say(r.markdown);

@@ -38,6 +38,8 @@ export const ScanSettingsSchema = z.object({
   nullGroups: z.number().int().min(0).max(100_000),
   seed: z.number().int().min(0).max(2 ** 31 - 1),
   reference: z.string().min(1).max(8192).nullable(),
+  graph: z.enum(['auto', 'exact', 'approximate']).optional(),
+  approximateAbove: z.number().int().min(1).max(2 ** 31 - 1).optional(),
 });
 
 export const PocketSchema = z.object({
@@ -111,7 +113,13 @@ export const ScanResultSchema = z.object({
   }),
   pockets: z.array(PocketSchema),
   statistics: z.object({ classes: z.array(classStatistics), pairs: z.array(pairStatistics), seeds: count, candidates: count }),
-  timings: z.object({ embed: measured, neighbours: measured, hulls: measured, pocketTest: measured, total: measured }),
+  timings: z.object({
+    embed: measured, neighbours: measured, hulls: measured, pocketTest: measured, total: measured,
+    neighbourGraph: z.object({
+      method: z.enum(['exact', 'approximate']), requested: z.enum(['auto', 'exact', 'approximate']),
+      recall: probability.nullable(), recallRows: count, candidates: count.nullable(), note: text.optional(), recallSeconds: measured.optional(),
+    }).optional(),
+  }),
 });
 
 /**

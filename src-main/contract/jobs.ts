@@ -87,6 +87,9 @@ export const jobArgs = {
     featureLayer: z.string().min(1).optional(),
     falseAlarm: z.number().gt(0).lt(1).default(DEFAULT_FALSE_ALARM),
     neighbours: z.number().int().min(5).max(500).optional(),
+    /** Neighbour graph: `auto` (exact up to `approximateAbove` samples, approximate above), or either forced. */
+    neighbourGraph: z.enum(['auto', 'exact', 'approximate']).optional(),
+    approximateAbove: z.number().int().min(1).max(2 ** 31 - 1).optional(),
     /** Trusted labelled reference set for held-out support: 'test' (the dataset's own test split) or a data spec (all its samples). */
     reference: DataSpec.optional(),
     out: path.optional(),
@@ -182,6 +185,10 @@ export const jobArgs = {
     batches: z.number().int().min(1).max(10000).optional(),
     /** --perf: also the neighbours stage alone on random vectors at 8k…1M samples (minutes to tens of minutes). */
     scaling: z.boolean().optional(),
+    /** --perf: the scaling table alone, at these sizes (no training, scan or repair). */
+    scalingSizes: z.array(z.number().int().min(2).max(10_000_000)).min(1).max(20).optional(),
+    /** --perf: neighbour graph of the scan and the scaling table (default auto: approximate above 100k samples). */
+    neighbourGraph: z.enum(['auto', 'exact', 'approximate']).optional(),
     argv: z.array(z.string().max(4096)).max(200).optional(),
     out: path.optional(),
   }).strict(),

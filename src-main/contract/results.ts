@@ -30,6 +30,25 @@ export interface ScanSettings {
   seed: number;
   /** The trusted labelled reference set used for held-out support, or null when the scan had none. */
   reference: string | null;
+  /** Neighbour graph: exact, approximate, or `auto` (the default: approximate above `approximateAbove` samples). */
+  graph?: 'auto' | 'exact' | 'approximate';
+  /** Samples above which `auto` builds the approximate graph (default 100,000). */
+  approximateAbove?: number;
+}
+
+/** How a scan's neighbour graph was made. */
+export interface NeighbourGraphRecord {
+  method: 'exact' | 'approximate';
+  requested: 'auto' | 'exact' | 'approximate';
+  /** Share of the exact K nearest kept, measured on `recallRows` sampled rows; null for the exact graph. */
+  recall: number | null;
+  recallRows: number;
+  /** Candidates re-ranked exactly per sample (approximate graph). */
+  candidates: number | null;
+  /** Why the graph is not the one asked for, when it is not. */
+  note?: string;
+  /** Seconds spent measuring the recall (included in the neighbours stage). */
+  recallSeconds?: number;
 }
 
 export interface PocketTightness {
@@ -176,7 +195,7 @@ export interface ScanResult {
   /** Every candidate group, best score first; `confirmed` marks the backdoor pockets. */
   pockets: Pocket[];
   statistics: { classes: ClassStatistics[]; pairs: PairStatistics[]; seeds: number; candidates: number };
-  timings: { embed: number; neighbours: number; hulls: number; pocketTest: number; total: number };
+  timings: { embed: number; neighbours: number; hulls: number; pocketTest: number; total: number; neighbourGraph?: NeighbourGraphRecord };
 }
 
 /** What a repair does with one reported group's members. */

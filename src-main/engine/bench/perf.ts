@@ -4,15 +4,18 @@
  * training throughput of the built-in cnn and mlp, embedding throughput, CLEAR scan time by
  * stage and against one forward pass, repair (fine-tune) time against training from scratch,
  * peak RSS, and how the neighbours stage alone scales with the number of samples (synthetic
- * unit vectors, {@link neighbourScaling}).
+ * unit vectors, {@link neighbourScaling}): exact up to 100k samples, approximate above, with
+ * its recall against exact rows.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { backendInfo, backendName } from '../backend/index.js';
 import { cloneModel } from '../attacks/index.js';
 import { embedSplit } from '../features/embed.js';
-import { buildNeighbourGraph, normaliseFeatures } from '../features/knn.js';
+import { normaliseFeatures } from '../features/knn.js';
+import { APPROXIMATE_ABOVE, buildGraph, chooseGraphMethod, type GraphMethod } from '../features/ann.js';
 import { fineTune } from '../clear/finetune.js';
 import { DEFAULT_SCAN_SETTINGS, scanModel } from '../clear/scan.js';
 import { splitModel } from '../features/split.js';
@@ -39,6 +42,10 @@ export interface PerfOptions {
   scaling?: number[];
   /** A size whose estimated time is longer is not run, only estimated (default {@link SCALING_BUDGET_SECONDS}). */
   scalingBudgetSeconds?: number;
+  /** The scaling table alone: no training, scan or repair. */
+  scalingOnly?: boolean;
+  /** Neighbour graph of the scan and of the scaling table (default `auto`: approximate above {@link APPROXIMATE_ABOVE} samples). */
+  graph?: GraphMethod;
 }
 
 /** One size of the neighbours scaling table. */
@@ -61,8 +68,16 @@ export interface NeighbourScalingRow {
   rssBeforeMiB: number | null;
   /** The graph itself: n × k indices and distances. */
   graphMiB: number;
+  /** Exact, or approximate (an HNSW index's candidates re-ranked exactly). */
+  method: 'exact' | 'approximate';
+  /** Approximate graph: share of the exact K nearest kept, on `recallRows` rows measured by brute force (its time is in `seconds`). */
+  recall: number | null;
+  recallRows: number;
+  recallSeconds: number | null;
   /** Why it was not run. */
   skipped?: string;
+  /** Why the method is not the one asked for (the index library did not load). */
+  note?: string;
 }
 
 export interface PerfResult extends PerfSummary {
@@ -74,6 +89,8 @@ export interface PerfResult extends PerfSummary {
     forwardPasses: number;
     /** Peak RSS of the process during the scan ({@link PerfResult.rssScope}). */
     peakRssMiB: number;
+    /** How the neighbour graph was made, with its recall when approximate. */
+    neighbourGraph: { method: 'exact' | 'approximate'; recall: number | null; recallRows: number } | null;
   } | null;
   repair: {
     arch: string; relabelled: number; repairSeconds: number; repairSamples: number;
@@ -162,7 +179,7 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
   const started = performance.now();
   const batchSize = options.batchSize ?? 64;
   const batches = options.batches ?? 100;
-  const archs = options.archs ?? ['cnn', 'mlp'];
+  const archs = options.scalingOnly ? [] : options.archs ?? ['cnn', 'mlp'];
   const seed = options.seed ?? 0;
   const rss = new RssPeaks();
   const info = backendInfo();
@@ -206,10 +223,14 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
     progress('scan by stage');
     const loaded = { model: cnn, dir: '(in memory)', metadata: {}, fingerprint: 'in-memory', inputShape: ds.shape, numClasses: classes } as unknown as LoadedModel;
     rss.take();
-    const result = await scanModel(loaded, ds, { seed }, { signal: ctx.signal });
+    const result = await scanModel(loaded, ds, { seed, ...(options.graph ? { graph: options.graph } : {}) }, { signal: ctx.signal });
     const scanPeak = rss.take();
     const confirmed = result.pockets.filter((p) => p.confirmed);
-    scan = { arch, n: ds.train.count, ...result.timings, pockets: confirmed.length, forwardPasses: result.timings.total / result.timings.embed, peakRssMiB: scanPeak };
+    const { neighbourGraph, ...timings } = result.timings;
+    scan = {
+      arch, n: ds.train.count, ...timings, pockets: confirmed.length, forwardPasses: result.timings.total / result.timings.embed, peakRssMiB: scanPeak,
+      neighbourGraph: neighbourGraph ? { method: neighbourGraph.method, recall: neighbourGraph.recall, recallRows: neighbourGraph.recallRows } : null,
+    };
     step++;
     progress('repair against training from scratch');
     // Relabel the members of confirmed pockets when there are any, else a fixed 20 samples
@@ -233,7 +254,7 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
   let neighbourScalingRows: NeighbourScalingRow[] = [];
   if (scalingSizes.length) {
     progress('neighbours scaling');
-    neighbourScalingRows = await neighbourScaling(scalingSizes, { seed, budgetSeconds: options.scalingBudgetSeconds, rss }, {
+    neighbourScalingRows = await neighbourScaling(scalingSizes, { seed, budgetSeconds: options.scalingBudgetSeconds, rss, graph: options.graph }, {
       signal: ctx.signal,
       onProgress: (event) => ctx.onProgress?.({ ...event, fraction: (step + event.fraction) / steps }),
     });
@@ -256,29 +277,37 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
 }
 
 /**
- * The neighbours stage alone (normalise, then the exact K-nearest-neighbour graph, as a scan
- * makes it) on random 128-d unit vectors, at each of `sizes` in increasing order. Before each
- * size its time is estimated from the largest size measured so far, scaled by (n / n₀)² (the
- * products are n² · 129 multiply-adds); a size estimated past the budget is reported with its
- * estimate and not run.
+ * The neighbours stage alone (normalise, then the K-nearest-neighbour graph, as a scan makes
+ * it: exact up to {@link APPROXIMATE_ABOVE} samples, approximate above, with its recall) on
+ * random 128-d unit vectors, at each of `sizes` in increasing order. Before each size its time
+ * is estimated from the largest size measured so far by the same method, scaled by (n / n₀)²
+ * for the exact graph (the products are n² · 129 multiply-adds) and by n log n / n₀ log n₀ for
+ * the approximate one; a size estimated past the budget is reported with its estimate and not run.
  */
 export async function neighbourScaling(
   sizes: readonly number[],
-  options: { dim?: number; k?: number; seed?: number; budgetSeconds?: number; rss?: RssPeaks } = {},
+  options: { dim?: number; k?: number; seed?: number; budgetSeconds?: number; rss?: RssPeaks; graph?: GraphMethod; approximateAbove?: number } = {},
   ctx: JobContext = {},
 ): Promise<NeighbourScalingRow[]> {
   const dim = options.dim ?? SCALING_DIM;
   const budget = options.budgetSeconds ?? SCALING_BUDGET_SECONDS;
   const rss = options.rss ?? new RssPeaks();
   const rows: NeighbourScalingRow[] = [];
-  let measured: { n: number; seconds: number } | undefined;
+  const measured: Partial<Record<'exact' | 'approximate', { n: number; seconds: number }>> = {};
   const ordered = [...new Set(sizes)].sort((a, b) => a - b);
   for (const [index, n] of ordered.entries()) {
     throwIfCancelled(ctx.signal);
     const k = Math.min(options.k ?? DEFAULT_SCAN_SETTINGS.neighbours, n - 1);
     const graphMiB = (n * k * 8) / 2 ** 20;
-    const estimatedSeconds = measured ? measured.seconds * (n / measured.n) ** 2 : null;
-    const row: NeighbourScalingRow = { n, dim, k, seconds: null, cpuSeconds: null, estimatedSeconds, peakRssMiB: null, rssBeforeMiB: null, graphMiB };
+    const method = chooseGraphMethod(n, options.graph, options.approximateAbove);
+    const before = measured[method];
+    const estimatedSeconds = !before ? null
+      : method === 'exact' ? before.seconds * (n / before.n) ** 2
+      : before.seconds * (n * Math.log(n)) / (before.n * Math.log(before.n));
+    const row: NeighbourScalingRow = {
+      n, dim, k, seconds: null, cpuSeconds: null, estimatedSeconds, peakRssMiB: null, rssBeforeMiB: null, graphMiB,
+      method, recall: null, recallRows: 0, recallSeconds: null,
+    };
     rows.push(row);
     if (k < 1) { row.skipped = 'fewer than 2 samples'; continue; }
     if (estimatedSeconds !== null && estimatedSeconds > budget) {
@@ -295,16 +324,23 @@ export async function neighbourScaling(
     const cpu = process.cpuUsage();
     const normalised = normaliseFeatures(features, n, dim, 'l2');
     features = undefined;
-    const graph = await buildNeighbourGraph(normalised, n, dim, k, {
+    const { graph, report } = await buildGraph(normalised, n, dim, k, {
+      method, seed: options.seed ?? 0,
       signal: ctx.signal,
       onProgress: (fraction) => ctx.onProgress?.({ stage: 'perf', fraction: (index + fraction) / ordered.length, message }),
+      onMessage: (note) => ctx.onProgress?.({ stage: 'perf', fraction: index / ordered.length, message: note }),
     });
     const used = process.cpuUsage(cpu);
     row.seconds = (performance.now() - wall) / 1000;
     row.cpuSeconds = (used.user + used.system) / 1e6;
     row.peakRssMiB = rss.take();
     if (graph.n !== n) throw new Error('neighbourScaling: the graph has the wrong size');
-    measured = { n, seconds: row.seconds };
+    row.method = report.method;
+    row.recall = report.recall;
+    row.recallRows = report.recallRows;
+    row.recallSeconds = report.recallSeconds ?? null;
+    if (report.note) row.note = report.note;
+    measured[report.method] = { n, seconds: row.seconds };
   }
   return rows;
 }
@@ -334,7 +370,8 @@ export function perfMarkdown(r: PerfResult): string {
     const s = r.scan;
     const forward = (seconds: number) => `${f2(seconds)} s = ${f2(seconds / s.embed)}× a forward pass`;
     lines.push(`| scan ${s.arch}: embed (one forward pass) | ${b} | ${s.n} | 256 | ${f2(s.embed)} s |`);
-    lines.push(`| scan ${s.arch}: neighbours | ${b} | ${s.n} | – | ${forward(s.neighbours)} |`);
+    const graph = s.neighbourGraph?.method === 'approximate' ? ` (approximate, recall ${s.neighbourGraph.recall?.toFixed(4) ?? '–'} on ${s.neighbourGraph.recallRows} rows)` : '';
+    lines.push(`| scan ${s.arch}: neighbours${graph} | ${b} | ${s.n} | – | ${forward(s.neighbours)} |`);
     lines.push(`| scan ${s.arch}: hull search | ${b} | ${s.n} | – | ${forward(s.hulls)} |`);
     lines.push(`| scan ${s.arch}: pocket test | ${b} | ${s.n} | – | ${forward(s.pocketTest)} |`);
     lines.push(`| scan ${s.arch}: total | ${b} | ${s.n} | – | ${forward(s.total)} (${s.pockets} confirmed pockets) |`);
@@ -354,18 +391,20 @@ export function neighbourScalingMarkdown(rows: readonly NeighbourScalingRow[], b
   const dim = rows[0]?.dim ?? SCALING_DIM;
   const k = rows.find((row) => row.k > 0)?.k ?? DEFAULT_SCAN_SETTINGS.neighbours;
   const lines = [
-    `Neighbours stage alone (${backend}): random ${dim}-d unit vectors, K = ${k}, exact.`,
+    `Neighbours stage alone (${backend}; the approximate index with ${availableParallelism()} threads): random ${dim}-d unit vectors, K = ${k}; exact up to ${APPROXIMATE_ABOVE.toLocaleString('en-US')} samples, approximate above (candidates re-ranked exactly; recall against brute-force rows, its time included).`,
     '',
-    `| N | seconds | CPU seconds | peak RSS${scope === 'stage' ? '' : ' (process so far)'} | RSS before | graph |`,
-    '| --- | --- | --- | --- | --- | --- |',
+    `| N | graph | seconds | CPU seconds | recall at K | peak RSS${scope === 'stage' ? '' : ' (process so far)'} | RSS before | graph size |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const row of rows) {
     const n = row.n.toLocaleString('en-US');
     if (row.seconds === null) {
-      lines.push(`| ${n} | not run${row.skipped ? `: ${row.skipped}` : ''} | – | – | – | ${f1(row.graphMiB)} MiB |`);
+      lines.push(`| ${n} | ${row.method} | not run${row.skipped ? `: ${row.skipped}` : ''} | – | – | – | – | ${f1(row.graphMiB)} MiB |`);
       continue;
     }
-    lines.push(`| ${n} | ${f2(row.seconds)} | ${f2(row.cpuSeconds ?? 0)} | ${f1(row.peakRssMiB ?? 0)} MiB | ${f1(row.rssBeforeMiB ?? 0)} MiB | ${f1(row.graphMiB)} MiB |`);
+    const recall = row.recall === null ? '–' : `${row.recall.toFixed(4)} (${row.recallRows} rows, ${f1(row.recallSeconds ?? 0)} s)`;
+    lines.push(`| ${n} | ${row.method} | ${f2(row.seconds)} | ${f2(row.cpuSeconds ?? 0)} | ${recall} | ${f1(row.peakRssMiB ?? 0)} MiB | ${f1(row.rssBeforeMiB ?? 0)} MiB | ${f1(row.graphMiB)} MiB |`);
+    if (row.note) lines.push(`| | ${row.note} | | | | | | |`);
   }
   return lines.join('\n');
 }

@@ -14,7 +14,8 @@ import { heldOutSupport, landReferenceSamples, type ReferenceLanding } from './r
 import { familyPValue, fitNullTail, type NullTail } from './calibrate.js';
 import { median } from '../features/stats.js';
 import { embedSplit, type Embedding } from '../features/embed.js';
-import { buildNeighbourGraph, neighbourRow, normaliseFeatures, type NeighbourGraph } from '../features/knn.js';
+import { neighbourRow, normaliseFeatures, type NeighbourGraph } from '../features/knn.js';
+import { buildGraph, type GraphReport } from '../features/ann.js';
 import { extendGraphPastGroups } from './runs.js';
 import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js';
 import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
@@ -46,6 +47,8 @@ export interface ScanPreparation {
   embedding: Embedding;
   normalised: Float32Array;
   graph: NeighbourGraph;
+  /** How the graph was made (exact or approximate, with its measured recall). */
+  graphReport?: GraphReport;
   timings: { embed: number; neighbours: number };
 }
 
@@ -55,7 +58,7 @@ const now = () => performance.now() / 1000;
 export async function prepareScan(
   loaded: Pick<LoadedModel, 'model' | 'metadata'>,
   ds: Dataset,
-  settings: { featureLayer?: string; neighbours: number; normalisation: 'l2' | 'standardise' },
+  settings: { featureLayer?: string; neighbours: number; normalisation: 'l2' | 'standardise'; graph?: ScanSettings['graph']; approximateAbove?: number; seed?: number },
   ctx: JobContext = {},
 ): Promise<ScanPreparation> {
   const parts = splitModel(loaded.model, settings.featureLayer, loaded.metadata);
@@ -65,11 +68,13 @@ export async function prepareScan(
   t = now();
   const normalised = normaliseFeatures(embedding.features, embedding.n, embedding.dim, settings.normalisation);
   const k = Math.min(settings.neighbours, embedding.n - 1);
-  const graph = await buildNeighbourGraph(normalised, embedding.n, embedding.dim, k, {
+  const { graph, report } = await buildGraph(normalised, embedding.n, embedding.dim, k, {
+    method: settings.graph, approximateAbove: settings.approximateAbove, seed: settings.seed,
     signal: ctx.signal,
     onProgress: (fraction) => ctx.onProgress?.({ stage: 'neighbours', fraction }),
+    onMessage: (message) => ctx.onProgress?.({ stage: 'neighbours', fraction: 0, message }),
   });
-  return { parts, embedding, normalised, graph, timings: { embed, neighbours: now() - t } };
+  return { parts, embedding, normalised, graph, graphReport: report, timings: { embed, neighbours: now() - t } };
 }
 
 /** Whether sample j's neighbours, other than attacker-labelled ones, are mostly the enclosing class. */
@@ -417,7 +422,7 @@ async function scanPrepared(
     },
     pockets,
     statistics: result.statistics,
-    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0) },
+    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0), ...(prep.graphReport ? { neighbourGraph: prep.graphReport } : {}) },
   };
 }
 

@@ -50,6 +50,8 @@ export interface GraphReport {
   candidates: number | null;
   /** Why the method differs from the one asked for (the library is missing), when it does. */
   note?: string;
+  /** Seconds of the build spent measuring the recall (brute force on the sampled rows). */
+  recallSeconds?: number;
 }
 
 /** The part of the library used here. */
@@ -123,8 +125,10 @@ export async function buildGraph(
   }
   const { graph, candidates, centred } = await buildApproximateGraph(library, features, n, dim, k, options);
   const rows = sampleRows(n, options.recallRows ?? DEFAULT_RECALL_ROWS, options.seed ?? 0);
+  const started = performance.now();
   const recall = graphRecall(graph, centred, dim, rows, options.signal);
-  return { graph, report: { method, requested, recall, recallRows: rows.length, candidates } };
+  const recallSeconds = (performance.now() - started) / 1000;
+  return { graph, report: { method, requested, recall, recallRows: rows.length, candidates, recallSeconds } };
 }
 
 /** Rows added to, and searched in, the index per call: progress and cancellation come between calls. */

@@ -74,7 +74,12 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
   const ds = await getDataset(args);
   if (args.perf) {
     // The scaling table only when asked: it adds minutes to tens of minutes.
-    const r = await benchPerf(ds, { batches: args.batches, argv: args.argv, seed: args.seed, ...(args.scaling ? {} : { scaling: [] }), ...(args.arch ? { archs: args.arch === 'mlp' ? ['mlp', 'cnn'] : ['cnn', 'mlp'] } : {}) }, ctx);
+    const r = await benchPerf(ds, {
+      batches: args.batches, argv: args.argv, seed: args.seed,
+      ...(args.scalingSizes ? { scaling: args.scalingSizes, scalingOnly: true, scalingBudgetSeconds: Infinity } : args.scaling ? {} : { scaling: [] }),
+      ...(args.arch ? { archs: args.arch === 'mlp' ? ['mlp', 'cnn'] : ['cnn', 'mlp'] } : {}),
+      ...(args.neighbourGraph ? { graph: args.neighbourGraph } : {}),
+    }, ctx);
     if (args.out) {
       writeFileSync(nodePath.join(args.out, 'perf.json'), JSON.stringify(r, null, 2));
       writeFileSync(nodePath.join(args.out, 'perf.md'), `# clearwb bench --perf\n\n${r.markdown}\n`);

@@ -185,6 +185,7 @@ export async function scanJob(args: JobArgs<'scan'>, ctx: JobContext = {}) {
     const reference = await resolveReference(args.reference, ds);
     const scanned = await scanModel(loaded, ds, {
       featureLayer: args.featureLayer, falseAlarm: args.falseAlarm, ...(args.neighbours ? { neighbours: args.neighbours } : {}),
+      ...(args.neighbourGraph ? { graph: args.neighbourGraph } : {}), ...(args.approximateAbove ? { approximateAbove: args.approximateAbove } : {}),
     }, { ...ctx, reference });
     // How it was run, for a report's chain of custody (report/document.ts).
     const scan = { ...scanned, provenance: runProvenance(args) };

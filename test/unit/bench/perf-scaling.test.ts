@@ -16,16 +16,34 @@ describe('neighbourScaling', () => {
       expect(row.rssBeforeMiB).toBeGreaterThan(0);
       expect(row.graphMiB).toBeCloseTo((row.n * 5 * 8) / 2 ** 20, 12);
       expect([row.dim, row.k]).toEqual([8, 5]);
+      expect(row).toMatchObject({ method: 'exact', recall: null, recallRows: 0 });
     }
     expect(rows[0].estimatedSeconds).toBeNull();
     expect(rows[1].estimatedSeconds).toBeCloseTo(rows[0].seconds! * 4, 9);
     expect(rows[2].estimatedSeconds).toBeCloseTo(rows[1].seconds! * 4, 9);
 
-    const skipped = await neighbourScaling([400, 4_000_000], { dim: 4, k: 3, budgetSeconds: 60 });
+    const skipped = await neighbourScaling([400, 4_000_000], { dim: 4, k: 3, budgetSeconds: 60, graph: 'exact' });
     expect(skipped[0].seconds).not.toBeNull();
     expect(skipped[1]).toMatchObject({ n: 4_000_000, seconds: null, peakRssMiB: null });
     expect(skipped[1].estimatedSeconds).toBeCloseTo(skipped[0].seconds! * 10_000 ** 2, 3);
     expect(skipped[1].skipped).toMatch(/^estimated .*, over the 60 s budget$/);
+  });
+
+  it('builds the approximate graph above the threshold, with its recall, and estimates it from approximate sizes only', async () => {
+    await initBackend('wasm');
+    const rows = await neighbourScaling([300, 1500, 3000], { dim: 16, k: 10, budgetSeconds: 1e9, approximateAbove: 1000 });
+    expect(rows.map((r) => r.method)).toEqual(['exact', 'approximate', 'approximate']);
+    expect(rows[0].recall).toBeNull();
+    for (const row of rows.slice(1)) {
+      expect(row.recall).toBeGreaterThanOrEqual(0.99);
+      expect(row.recallRows).toBe(128);
+      expect(row.recallSeconds).toBeGreaterThanOrEqual(0);
+      expect(row.note).toBeUndefined();
+    }
+    expect(rows[1].estimatedSeconds).toBeNull();
+    expect(rows[2].estimatedSeconds).toBeCloseTo(rows[1].seconds! * (3000 * Math.log(3000)) / (1500 * Math.log(1500)), 9);
+    const md = neighbourScalingMarkdown(rows, 'wasm, 2 threads', 'stage');
+    expect(md).toMatch(/\| 3,000 \| approximate \| [\d.]+ \| [\d.]+ \| [01]\.\d{4} \(128 rows, [\d.]+ s\) \|/);
   });
 
   it('stops with CancelledError when the signal fires', async () => {
@@ -38,15 +56,17 @@ describe('neighbourScaling', () => {
 
 describe('perf Markdown', () => {
   const scaling = [
-    { n: 8000, dim: 128, k: 40, seconds: 1.5, cpuSeconds: 2.25, estimatedSeconds: null, peakRssMiB: 300.2, rssBeforeMiB: 250, graphMiB: 2.44 },
-    { n: 1_000_000, dim: 128, k: 40, seconds: null, cpuSeconds: null, estimatedSeconds: 23_437.5, peakRssMiB: null, rssBeforeMiB: null, graphMiB: 305.18, skipped: 'estimated 6.5 h, over the 20 min budget' },
+    { n: 8000, dim: 128, k: 40, seconds: 1.5, cpuSeconds: 2.25, estimatedSeconds: null, peakRssMiB: 300.2, rssBeforeMiB: 250, graphMiB: 2.44, method: 'exact' as const, recall: null, recallRows: 0, recallSeconds: null },
+    { n: 250_000, dim: 128, k: 40, seconds: 300, cpuSeconds: 550, estimatedSeconds: null, peakRssMiB: 1500, rssBeforeMiB: 700, graphMiB: 76.29, method: 'approximate' as const, recall: 0.9921, recallRows: 128, recallSeconds: 4.25 },
+    { n: 1_000_000, dim: 128, k: 40, seconds: null, cpuSeconds: null, estimatedSeconds: 23_437.5, peakRssMiB: null, rssBeforeMiB: null, graphMiB: 305.18, method: 'approximate' as const, recall: null, recallRows: 0, recallSeconds: null, skipped: 'estimated 6.5 h, over the 20 min budget' },
   ];
 
   it('gives the scaling table a row per size, measured or not', () => {
     const md = neighbourScalingMarkdown(scaling, 'wasm, 2 threads', 'stage');
-    expect(md).toContain('random 128-d unit vectors, K = 40, exact');
-    expect(md).toContain('| 8,000 | 1.50 | 2.25 | 300.2 MiB | 250.0 MiB | 2.4 MiB |');
-    expect(md).toContain('| 1,000,000 | not run: estimated 6.5 h, over the 20 min budget | – | – | – | 305.2 MiB |');
+    expect(md).toContain('random 128-d unit vectors, K = 40; exact up to 100,000 samples, approximate above');
+    expect(md).toContain('| 8,000 | exact | 1.50 | 2.25 | – | 300.2 MiB | 250.0 MiB | 2.4 MiB |');
+    expect(md).toContain('| 250,000 | approximate | 300.00 | 550.00 | 0.9921 (128 rows, 4.3 s) | 1500.0 MiB | 700.0 MiB | 76.3 MiB |');
+    expect(md).toContain('| 1,000,000 | approximate | not run: estimated 6.5 h, over the 20 min budget | – | – | – | – | 305.2 MiB |');
     expect(neighbourScalingMarkdown(scaling, 'wasm, 2 threads', 'process')).toContain('peak RSS (process so far)');
   });
 
