@@ -295,6 +295,17 @@ export function findPocketCandidates(input: CandidateSearchInput): CandidateSear
     candidate.disagreeing = rest.length;
     candidates.push(candidate);
   }
+  // Step 4c: isolated groups: samples of one label that are each other's nearest neighbours
+  // and whose surroundings hold (almost) none of their label, whichever other labels those are.
+  // Poisons crafted towards a target that sits where two classes meet form such a group: deep
+  // inside foreign territory, but with no single enclosing class to seed them (step 1).
+  for (const candidate of candidates) for (const member of candidate.members) inCandidate.set(member, candidate);
+  for (const group of isolatedGroups(labels, graph, settings)) {
+    if (group.some((i) => inCandidate.has(i))) continue;
+    const candidate = describePocket(group, { features, dim, labels, predictions, frontier, settings, typicalNeighbourDistance, seeds: 0 });
+    if (!candidate) continue;
+    candidates.push(candidate);
+  }
   const merged = mergeTouching([...candidates], { features, dim, labels, predictions, frontier, settings, typicalNeighbourDistance, seeds: 0 });
   candidates.splice(0, candidates.length, ...merged);
   candidates.sort((a, b) =>
@@ -385,6 +396,56 @@ export function disagreementGroups(labels: Int32Array, graph: NeighbourGraph, nu
     if (list) list.push(i); else groups.set(root, [i]);
   }
   return [...groups.values()].filter((group) => group.length >= settings.minGroupSize);
+}
+
+/**
+ * Step 4c: components of samples linked when they share a label and each lists the other
+ * among its `memberCheckNeighbours` nearest, of `minGroupSize` to `maxGroupSize` members (and
+ * at most half their class), whose members' other graph neighbours are, taken together, at
+ * least `minShellPurity` of other labels. A class's own mass is one huge component and is left
+ * out; what remains are tight same-label groups set inside other labels' territory.
+ */
+export function isolatedGroups(labels: Int32Array, graph: NeighbourGraph, settings: Pick<CandidateSettings, 'memberCheckNeighbours' | 'minGroupSize' | 'maxGroupSize' | 'minShellPurity'>): number[][] {
+  const { n, k, indices } = graph;
+  const m = Math.min(settings.memberCheckNeighbours, k);
+  const union = new UnionFind(n);
+  const lists = (i: number, j: number): boolean => {
+    for (let c = 0; c < m; c++) if (indices[i * k + c] === j) return true;
+    return false;
+  };
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < m; c++) {
+      const j = indices[i * k + c];
+      if (j > i && labels[j] === labels[i] && lists(j, i)) union.join(i, j);
+    }
+  }
+  const components = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const root = union.find(i);
+    const list = components.get(root);
+    if (list) list.push(i); else components.set(root, [i]);
+  }
+  const classSize = new Map<number, number>();
+  for (let i = 0; i < n; i++) classSize.set(labels[i], (classSize.get(labels[i]) ?? 0) + 1);
+  const groups: number[][] = [];
+  for (const members of components.values()) {
+    if (members.length < settings.minGroupSize || members.length > settings.maxGroupSize) continue;
+    const label = labels[members[0]];
+    if (members.length > classSize.get(label)! / 2) continue;
+    const inGroup = new Set(members);
+    let outside = 0;
+    let foreign = 0;
+    for (const i of members) {
+      for (let c = 0; c < k; c++) {
+        const j = indices[i * k + c];
+        if (inGroup.has(j)) continue;
+        outside++;
+        if (labels[j] !== label) foreign++;
+      }
+    }
+    if (outside > 0 && foreign / outside >= settings.minShellPurity) groups.push(members);
+  }
+  return groups;
 }
 
 /**

@@ -30,7 +30,7 @@ export const DEFAULT_SCAN_SETTINGS: Omit<ScanSettings, 'featureLayer'> = {
   falseAlarm: DEFAULT_FALSE_ALARM,
   minShellPurity: 0.6,
   probesPerPocket: 64,
-  nullGroups: 400,
+  nullGroups: 1000,
   seed: 0,
   reference: null,
 };
@@ -196,6 +196,7 @@ function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, 
     const nearest = median(c.members.map((m) => graph.distances[m * graph.k]));
     const evidence: PocketEvidence = {
       nearestRatio: typicalNearest > 0 ? nearest / typicalNearest : 1,
+      innerToShell: c.shellDistance > 0 ? c.meanInnerDistance / c.shellDistance : 1,
       heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
       shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
       fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
@@ -417,7 +418,7 @@ async function scanPrepared(
       nullScores: nulls.judged.filter((g): g is JudgedGroup => g !== undefined).map((g) => ({
         score: g.score, attemptScore: Number.isFinite(g.attemptScore) ? g.attemptScore : null, size: g.candidate.size,
         // Development studies of the calibration need to know which null groups touch a planted group.
-        ...(process.env.CLEAR_STUDY_NULL_MEMBERS ? { members: g.candidate.members } : {}),
+        ...(process.env.CLEAR_STUDY_NULL_MEMBERS ? { members: g.candidate.members, parts: scoreParts(g.evidence), learnt: learntRate(g.evidence) } : {}),
       })),
     },
     pockets,

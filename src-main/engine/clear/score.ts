@@ -35,6 +35,8 @@ export interface PocketEvidence {
   heldOutMisclassified?: number;
   /** Members' median nearest-neighbour distance ÷ the dataset's (≈ 1 for natural samples, ≪ 1 for near-duplicates). */
   nearestRatio?: number;
+  /** Members' mean distance to each other ÷ the shell's mean distance to their centroid (< 1: a cluster set apart from its surroundings). */
+  innerToShell?: number;
 }
 
 /**
@@ -51,6 +53,17 @@ export const HELD_OUT_WEIGHT = 1.5;
 export const DUPLICATION_WEIGHT = 1;
 
 export const SIZE_WEIGHT = 0.5;
+/**
+ * Weight of separation: members much closer to each other than to the points around them.
+ * Natural border groups lie along a border, their members as far apart as their neighbours
+ * (ratio ≈ 1 or more); poisons crafted towards one feature vector, and copies of one image,
+ * form a cluster set apart from its shell. The term grows with √(size − SEPARATION_FROM), as
+ * the mean of more distances says more: a few samples can be close by chance (natural groups
+ * of two or three do reach ratios of 0.4), twenty-five cannot.
+ */
+export const SEPARATION_WEIGHT = 2;
+/** Members a group needs beyond this count before its separation counts at all. */
+export const SEPARATION_FROM = 4;
 export const CONTAMINATION_WEIGHT = 0.5;
 /** Floor of `learnt` in the backdoor score: a group the model ignores entirely scores ln(0.02) ≈ −3.9 below its structure. */
 export const LEARNT_FLOOR = 0.02;
@@ -71,6 +84,7 @@ export function scoreParts(e: PocketEvidence): Record<string, number> {
     contamination: -CONTAMINATION_WEIGHT * Math.log1p(e.contamination),
     duplication: -DUPLICATION_WEIGHT * Math.log(Math.max(e.nearestRatio ?? 1, 0.05)),
     heldOut: -HELD_OUT_WEIGHT * Math.log1p(e.heldOutAttacker ?? 0),
+    separation: SEPARATION_WEIGHT * Math.max(0, -Math.log(Math.max(e.innerToShell ?? 1, 0.05))) * Math.sqrt(Math.max(0, e.size - SEPARATION_FROM)),
   };
 }
 

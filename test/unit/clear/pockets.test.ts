@@ -6,6 +6,7 @@ import {
   closedGroups,
   DEFAULT_CANDIDATE_SETTINGS,
   findPocketCandidates,
+  isolatedGroups,
   samplesWithUnfinishedRuns,
   shellSizeFor,
   type CandidateSearchInput,
@@ -255,5 +256,74 @@ describe('pockets larger than the neighbour count', () => {
     const graph = await extendGraphPastGroups(data.features, DIM, data.labels, input.graph);
     // Class interiors are components of hundreds; only small closed fragments (if any) are extended.
     expect(graph.extended?.size ?? 0).toBeLessThan(data.n / 20);
+  });
+});
+
+describe('isolated groups where classes meet', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  /**
+   * Poisons crafted towards a target where classes meet: 20 near-duplicates labelled 0 at the
+   * point where four classes (1–4, each the sector where its coordinate is the largest of the
+   * first four) meet, among 1,200 samples of those classes and 300 of class 0 far away. Their
+   * shell is split between four classes, so no single class encloses them and no seed reaches
+   * the purity rule; they are found as a group of mutual neighbours whose surroundings hold
+   * none of their label.
+   */
+  function junctionPocket(seed: number) {
+    const rng = createRng(seed);
+    const size = 20;
+    const rows: number[][] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < 1200; i++) {
+      const row = Array.from({ length: DIM }, () => rng.normal());
+      let best = 0;
+      for (let c = 1; c < 4; c++) if (row[c] > row[best]) best = c;
+      rows.push(row); labels.push(1 + best);
+    }
+    for (let i = 0; i < 300; i++) {
+      const row = Array.from({ length: DIM }, () => rng.normal());
+      row[DIM - 1] += 4 * MEAN_SEPARATION;
+      rows.push(row); labels.push(0);
+    }
+    const pocket: number[] = [];
+    for (let i = 0; i < size; i++) {
+      pocket.push(rows.length);
+      rows.push(Array.from({ length: DIM }, () => POCKET_SPREAD * rng.normal()));
+      labels.push(0);
+    }
+    const n = rows.length;
+    const features = new Float32Array(n * DIM);
+    rows.forEach((row, i) => features.set(row, i * DIM));
+    const predictions = Int32Array.from(labels);
+    return { features, n, labels: Int32Array.from(labels), predictions, pocket };
+  }
+
+  it('finds the planted group with exactly its members, though no one class encloses it', async () => {
+    const data = junctionPocket(41);
+    const graph = await buildNeighbourGraph(data.features, data.n, DIM, 40);
+    const groups = isolatedGroups(data.labels, graph, DEFAULT_CANDIDATE_SETTINGS);
+    expect(groups.find((g) => g.includes(data.pocket[0]))?.sort((a, b) => a - b)).toEqual(data.pocket);
+    const result = findPocketCandidates({ features: data.features, n: data.n, dim: DIM, labels: data.labels, predictions: data.predictions, graph });
+    const found = result.candidates.find((c) => c.members.includes(data.pocket[0]));
+    expect(found?.members).toEqual(data.pocket);
+    // Not from a seed: its shell is split between the classes it sits between.
+    expect(found?.seeds).toBe(0);
+    expect(found?.shellPurity).toBeLessThan(DEFAULT_CANDIDATE_SETTINGS.minShellPurity);
+    // Set apart from its surroundings: members far closer to each other than to their shell.
+    expect(found!.meanInnerDistance / found!.shellDistance).toBeLessThan(0.2);
+  });
+
+  it('finds only small groups of relabelled samples in clean blobs', async () => {
+    const data = plantedDataset(42, false, 0);
+    const graph = await buildNeighbourGraph(data.features, data.n, DIM, 40);
+    // Only relabelled samples sit among other labels: the loose natural group (4 class-1 samples
+    // labelled 0) or two mislabelled samples that happen to be each other's neighbours.
+    const groups = isolatedGroups(data.labels, graph, DEFAULT_CANDIDATE_SETTINGS);
+    const relabelled = new Set([...data.looseGroup, ...data.mislabeled]);
+    expect(groups.flat().every((i) => relabelled.has(i))).toBe(true);
+    expect(groups.every((g) => g.length <= data.looseGroup.length)).toBe(true);
   });
 });

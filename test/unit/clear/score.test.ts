@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { attemptScore, pocketScore, scoreParts, SEPARATION_FROM, structureScore, type PocketEvidence } from '../../../src-main/engine/clear/score.js';
+
+const base: PocketEvidence = {
+  shellPurity: 1, shellSize: 50, size: 25, fittedRate: 1, interiorAttackerRate: 1, contamination: 0, nearestRatio: 1,
+};
+
+describe('pocket score: separation', () => {
+  it('adds nothing for a group as spread out as its surroundings, or for a handful of samples', () => {
+    expect(scoreParts({ ...base, innerToShell: 1 }).separation).toBe(0);
+    expect(scoreParts({ ...base, innerToShell: 1.8 }).separation).toBe(0);
+    expect(scoreParts({ ...base }).separation).toBe(0);
+    for (const size of [1, 2, 3, SEPARATION_FROM]) expect(scoreParts({ ...base, size, innerToShell: 0.3 }).separation).toBe(0);
+  });
+
+  it('grows as the members draw together apart from their shell, and with the number of members', () => {
+    const at = (innerToShell: number, size: number) => scoreParts({ ...base, innerToShell, size }).separation;
+    expect(at(0.6, 25)).toBeGreaterThan(at(0.9, 25));
+    expect(at(0.3, 25)).toBeGreaterThan(at(0.6, 25));
+    expect(at(0.6, 25)).toBeGreaterThan(at(0.6, 5));
+    expect(at(0.6, 9)).toBeGreaterThan(at(0.6, 5));
+    // √(size − SEPARATION_FROM) growth.
+    expect(at(0.6, 25) / at(0.6, 9)).toBeCloseTo(Math.sqrt((25 - SEPARATION_FROM) / (9 - SEPARATION_FROM)), 10);
+    // Bounded for exact duplicates (ratio 0): as if the ratio were 0.05.
+    expect(at(0, 25)).toBeCloseTo(at(0.05, 25), 10);
+  });
+
+  it('enters the backdoor score and the attempt score alike', () => {
+    const apart = { ...base, innerToShell: 0.5 };
+    const gain = scoreParts(apart).separation;
+    expect(gain).toBeGreaterThan(0);
+    expect(structureScore(apart) - structureScore(base)).toBeCloseTo(gain, 10);
+    expect(pocketScore(apart) - pocketScore(base)).toBeCloseTo(gain, 10);
+    const unlearnt = { fittedRate: 0.1, interiorAttackerRate: 0.1 };
+    expect(attemptScore({ ...apart, ...unlearnt }) - attemptScore({ ...base, ...unlearnt })).toBeCloseTo(gain, 10);
+  });
+});
