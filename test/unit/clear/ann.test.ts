@@ -90,6 +90,22 @@ describe('approximate neighbour graph', () => {
     expect(report.recall!).toBeGreaterThanOrEqual(0.99);
   });
 
+  it('widens the search, on the same index, until the recall reaches the target or the widest search', async () => {
+    const n = 2000; const dim = 32; const k = 10;
+    const features = randomUnitVectors(9, n, dim);
+    const narrow = { connectivity: 4, expansionAdd: 8, expansionSearch: 8 };
+    const first = await buildGraph(features, n, dim, k, { method: 'approximate', index: narrow, candidates: 16, targetRecall: 0 });
+    expect(first.report.candidates).toBe(16);
+    const widened = await buildGraph(features, n, dim, k, { method: 'approximate', index: narrow, candidates: 16, maxCandidates: 256 });
+    expect(widened.report.candidates).toBeGreaterThan(16);
+    expect(widened.report.recall!).toBeGreaterThan(first.report.recall!);
+    const messages: string[] = [];
+    const capped = await buildGraph(features, n, dim, k, { method: 'approximate', index: narrow, candidates: 16, maxCandidates: 32, targetRecall: 1.01, onMessage: (m) => messages.push(m) });
+    expect(capped.report.candidates).toBe(32);
+    expect(capped.report.note).toMatch(/^The approximate neighbour graph kept 0\.\d{4} of the exact 10 nearest on 128 sampled rows, below 1\.01, even with 32 candidates per sample/);
+    expect(messages).toEqual([capped.report.note]);
+  });
+
   it('measures the recall of the exact graph as 1, and of a damaged one as less', async () => {
     const n = 800; const dim = 16; const k = 10;
     const features = randomUnitVectors(7, n, dim);
