@@ -111,6 +111,7 @@ export const benchCommand: Command = {
     { name: 'scaling', type: 'boolean', help: '--perf: also the scaling table, the neighbours stage alone on random vectors at 8k, 30k, 60k (exact), 250k and 1M samples (approximate, with the recall against exact rows; sizes estimated past 20 minutes are skipped)' },
     { name: 'scaling-sizes', type: 'int', list: true, value: 'N[,N…]', help: '--perf: the scaling table alone, at these sample counts (no training, scan or repair)' },
     { name: 'neighbour-graph', type: 'string', value: 'auto|exact|approximate', help: '--perf: neighbour graph of the scan and the scaling table (default auto: approximate above 100,000 samples)' },
+    { name: 'scaling-data', type: 'string', value: 'random|clustered', help: '--perf: features of the scaling table: random unit vectors (default, no neighbourhood structure) or clustered ones (500 centres with 16-d spread, like a trained model\'s)' },
     { name: 'perf-backends', type: 'string', list: true, schema: z.array(BackendChoice), value: 'LIST', help: `--perf: also measure these backends in child processes (any of ${BACKENDS.filter((b) => b !== 'auto').join(', ')})` },
     { name: 'out', type: 'string', value: 'DIR', help: 'folder for bench.json, bench.md, trials.jsonl (every finished trial, kept) and one ROC plot per case (roc-CASE.svg); perf.json, perf.md with --perf' },
   ]),
@@ -124,6 +125,7 @@ export const benchCommand: Command = {
       const r = await io.run('bench', {
         ...data, perf: true, batches: a.batches as number | undefined, scaling: a.scaling as boolean | undefined, seed: a.seed as number | undefined,
         scalingSizes: a.scalingSizes as number[] | undefined, neighbourGraph: a.neighbourGraph as 'auto' | 'exact' | 'approximate' | undefined,
+        scalingData: a.scalingData as 'random' | 'clustered' | undefined,
         arch: arch as ArchitectureName | undefined, argv, out: a.out as string | undefined,
       }).then((x) => expectSchema<PerfSummary>(x, PERF_SCHEMA));
       io.say(r.markdown);

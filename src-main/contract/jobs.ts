@@ -189,6 +189,8 @@ export const jobArgs = {
     scalingSizes: z.array(z.number().int().min(2).max(10_000_000)).min(1).max(20).optional(),
     /** --perf: neighbour graph of the scan and the scaling table (default auto: approximate above 100k samples). */
     neighbourGraph: z.enum(['auto', 'exact', 'approximate']).optional(),
+    /** --perf: features of the scaling table: random unit vectors (default) or clustered ones. */
+    scalingData: z.enum(['random', 'clustered']).optional(),
     argv: z.array(z.string().max(4096)).max(200).optional(),
     out: path.optional(),
   }).strict(),

@@ -46,7 +46,17 @@ export interface PerfOptions {
   scalingOnly?: boolean;
   /** Neighbour graph of the scan and of the scaling table (default `auto`: approximate above {@link APPROXIMATE_ABOVE} samples). */
   graph?: GraphMethod;
+  /** Features of the scaling table (default `random`; see {@link ScalingData}). */
+  scalingData?: ScalingData;
 }
+
+/**
+ * `random`: Gaussian vectors scaled to unit length, with no neighbourhood structure (the hardest
+ * case for an approximate index). `clustered`: unit vectors around 500 random centres, each
+ * spread along 16 random directions of its own, as a trained model's features gather by class
+ * and by kind of sample.
+ */
+export type ScalingData = 'random' | 'clustered';
 
 /** One size of the neighbours scaling table. */
 export interface NeighbourScalingRow {
@@ -76,8 +86,9 @@ export interface NeighbourScalingRow {
   recallSeconds: number | null;
   /** Why it was not run. */
   skipped?: string;
-  /** Why the method is not the one asked for (the index library did not load). */
+  /** Why the method is not the one asked for, or why its recall is short. */
   note?: string;
+  data?: ScalingData;
 }
 
 export interface PerfResult extends PerfSummary {
@@ -254,7 +265,7 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
   let neighbourScalingRows: NeighbourScalingRow[] = [];
   if (scalingSizes.length) {
     progress('neighbours scaling');
-    neighbourScalingRows = await neighbourScaling(scalingSizes, { seed, budgetSeconds: options.scalingBudgetSeconds, rss, graph: options.graph }, {
+    neighbourScalingRows = await neighbourScaling(scalingSizes, { seed, budgetSeconds: options.scalingBudgetSeconds, rss, graph: options.graph, data: options.scalingData }, {
       signal: ctx.signal,
       onProgress: (event) => ctx.onProgress?.({ ...event, fraction: (step + event.fraction) / steps }),
     });
@@ -286,7 +297,7 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
  */
 export async function neighbourScaling(
   sizes: readonly number[],
-  options: { dim?: number; k?: number; seed?: number; budgetSeconds?: number; rss?: RssPeaks; graph?: GraphMethod; approximateAbove?: number } = {},
+  options: { dim?: number; k?: number; seed?: number; budgetSeconds?: number; rss?: RssPeaks; graph?: GraphMethod; approximateAbove?: number; data?: ScalingData } = {},
   ctx: JobContext = {},
 ): Promise<NeighbourScalingRow[]> {
   const dim = options.dim ?? SCALING_DIM;
@@ -306,7 +317,7 @@ export async function neighbourScaling(
       : before.seconds * (n * Math.log(n)) / (before.n * Math.log(before.n));
     const row: NeighbourScalingRow = {
       n, dim, k, seconds: null, cpuSeconds: null, estimatedSeconds, peakRssMiB: null, rssBeforeMiB: null, graphMiB,
-      method, recall: null, recallRows: 0, recallSeconds: null,
+      method, recall: null, recallRows: 0, recallSeconds: null, ...(options.data === 'clustered' ? { data: 'clustered' as const } : {}),
     };
     rows.push(row);
     if (k < 1) { row.skipped = 'fewer than 2 samples'; continue; }
@@ -316,7 +327,9 @@ export async function neighbourScaling(
     }
     const message = `neighbours scaling: ${n.toLocaleString('en-US')} samples${estimatedSeconds !== null ? ` (estimated ${formatDuration(estimatedSeconds)})` : ''}`;
     ctx.onProgress?.({ stage: 'perf', fraction: index / ordered.length, message });
-    let features: Float32Array | undefined = randomGaussians(n * dim, (options.seed ?? 0) + n);
+    let features: Float32Array | undefined = options.data === 'clustered'
+      ? clusteredFeatures(n, dim, (options.seed ?? 0) + n)
+      : randomGaussians(n * dim, (options.seed ?? 0) + n);
     RssPeaks.collectGarbage();
     rss.take();
     row.rssBeforeMiB = rss.now();
@@ -343,6 +356,26 @@ export async function neighbourScaling(
     measured[report.method] = { n, seconds: row.seconds };
   }
   return rows;
+}
+
+/** {@link ScalingData} `clustered`: sample = centre + 16 random directions × Gaussian weights + a little noise (normalised later). */
+function clusteredFeatures(n: number, dim: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  const clusters = 500; const spread = 16;
+  const centres = randomGaussians(clusters * dim, seed + 1);
+  const directions = randomGaussians(clusters * spread * dim, seed + 2);
+  const out = new Float32Array(n * dim);
+  const weights = new Float64Array(spread);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(clusters);
+    for (let l = 0; l < spread; l++) weights[l] = 0.35 * rng.normal();
+    for (let t = 0; t < dim; t++) {
+      let value = centres[c * dim + t] + 0.05 * rng.normal();
+      for (let l = 0; l < spread; l++) value += weights[l] * directions[(c * spread + l) * dim + t];
+      out[i * dim + t] = value;
+    }
+  }
+  return out;
 }
 
 function randomGaussians(count: number, seed: number): Float32Array {
@@ -390,8 +423,9 @@ export function perfMarkdown(r: PerfResult): string {
 export function neighbourScalingMarkdown(rows: readonly NeighbourScalingRow[], backend: string, scope: 'stage' | 'process'): string {
   const dim = rows[0]?.dim ?? SCALING_DIM;
   const k = rows.find((row) => row.k > 0)?.k ?? DEFAULT_SCAN_SETTINGS.neighbours;
+  const kind = rows.some((row) => row.data === 'clustered') ? 'clustered' : 'random';
   const lines = [
-    `Neighbours stage alone (${backend}; the approximate index with ${availableParallelism()} threads): random ${dim}-d unit vectors, K = ${k}; exact up to ${APPROXIMATE_ABOVE.toLocaleString('en-US')} samples, approximate above (candidates re-ranked exactly; recall against brute-force rows, its time included).`,
+    `Neighbours stage alone (${backend}; the approximate index with ${availableParallelism()} threads): ${kind} ${dim}-d unit vectors, K = ${k}; exact up to ${APPROXIMATE_ABOVE.toLocaleString('en-US')} samples, approximate above (candidates re-ranked exactly; recall against brute-force rows, its time included).`,
     '',
     `| N | graph | seconds | CPU seconds | recall at K | peak RSS${scope === 'stage' ? '' : ' (process so far)'} | RSS before | graph size |`,
     '| --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -79,6 +79,7 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
       ...(args.scalingSizes ? { scaling: args.scalingSizes, scalingOnly: true, scalingBudgetSeconds: Infinity } : args.scaling ? {} : { scaling: [] }),
       ...(args.arch ? { archs: args.arch === 'mlp' ? ['mlp', 'cnn'] : ['cnn', 'mlp'] } : {}),
       ...(args.neighbourGraph ? { graph: args.neighbourGraph } : {}),
+      ...(args.scalingData ? { scalingData: args.scalingData } : {}),
     }, ctx);
     if (args.out) {
       writeFileSync(nodePath.join(args.out, 'perf.json'), JSON.stringify(r, null, 2));

@@ -46,6 +46,14 @@ describe('neighbourScaling', () => {
     expect(md).toMatch(/\| 3,000 \| approximate \| [\d.]+ \| [\d.]+ \| [01]\.\d{4} \(128 rows, [\d.]+ s\) \|/);
   });
 
+  it('measures clustered features when asked, and says so', async () => {
+    await initBackend('wasm');
+    const rows = await neighbourScaling([2000], { dim: 32, k: 10, approximateAbove: 1000, data: 'clustered' });
+    expect(rows[0]).toMatchObject({ method: 'approximate', data: 'clustered', recallRows: 128 });
+    expect(rows[0].recall).toBeGreaterThanOrEqual(0.99);
+    expect(neighbourScalingMarkdown(rows, 'wasm, 2 threads', 'stage')).toContain('clustered 32-d unit vectors, K = 10');
+  });
+
   it('stops with CancelledError when the signal fires', async () => {
     await initBackend('wasm');
     const controller = new AbortController();
