@@ -495,6 +495,17 @@ export function nullGroups(input: CandidateSearchInput, centres: readonly number
   });
 }
 
+/**
+ * The nearest `count` samples outside `members`, by graph distance to the nearest member
+ * (ties by index): the shell as the search measures it, for a group given from outside (a
+ * scan file's pocket, measured again before a repair).
+ */
+export function nearestOutsiders(members: readonly number[], graph: NeighbourGraph, count: number): number[] {
+  const frontier = new GroupFrontier(graph);
+  for (const member of new Set(members)) frontier.add(member);
+  return frontier.sortedOutsiders().slice(0, count);
+}
+
 /** Foreign points a group of `size` members may pass over while it grows (see `runGapFraction`). */
 export function gapTolerance(size: number, settings: Pick<CandidateSettings, 'runGapTolerance' | 'runGapFraction'>): number {
   return Math.max(settings.runGapTolerance, Math.floor(settings.runGapFraction * size));
@@ -872,7 +883,8 @@ class GroupFrontier {
   private readonly seenMark: Int32Array;
   private readonly distanceToGroup: Float64Array;
   private seen: number[] = [];
-  private generation = 0;
+  /** Starts above the marks' initial 0, so a new frontier is empty before any reset. */
+  private generation = 1;
   /** What the last undoable `add` changed: the neighbours it first saw, and lowered distances. */
   private undo: { member: number; seenBefore: number; lowered: number[]; previous: number[] } | undefined;
 

@@ -18,11 +18,11 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import { neighbourRow, type NeighbourGraph } from '../features/knn.js';
 import type { LoadedModel } from '../model/io.js';
 import type { JobContext } from '../progress.js';
 import { createRng } from '../random.js';
 import { probePocket } from './pocket-test.js';
+import { nearestOutsiders } from './pockets.js';
 import { extendGraphPastGroups } from './runs.js';
 import { prepareScan, scoringShellPurity } from './scan.js';
 import type { Pocket, ScanResult } from './types.js';
@@ -44,23 +44,6 @@ export interface RecheckedPocket {
   interiorAttackerRate: number;
   /** The nearest training samples outside the group, nearest first. */
   shell: number[];
-}
-
-/** The nearest `count` samples outside `members` by graph distance to the nearest member. */
-function nearestOutsiders(members: readonly number[], graph: NeighbourGraph, count: number): number[] {
-  const inside = new Set(members);
-  const best = new Map<number, number>();
-  for (const m of members) {
-    const { indices, distances } = neighbourRow(graph, m);
-    for (let c = 0; c < indices.length; c++) {
-      const j = indices[c];
-      if (inside.has(j)) continue;
-      const d = distances[c];
-      const known = best.get(j);
-      if (known === undefined || d < known) best.set(j, d);
-    }
-  }
-  return [...best].sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, count).map(([j]) => j);
 }
 
 /** Measures each pocket again on this model and data (the scan's settings: feature layer, neighbours, normalisation, probes). */
