@@ -132,11 +132,16 @@ function expandPocket(members: number[], attackerClass: number, enclosingClass: 
   return [...inPocket].sort((a, b) => a - b);
 }
 
+const fixedRatio = (x: number) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
+
 function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const a = classNames[p.attackerClass]; const b = classNames[p.enclosingClass];
   const parts: string[] = [];
-  parts.push(`${p.members.length} training sample${p.members.length === 1 ? '' : 's'} labelled "${a}" sit together inside the region of class "${b}"`);
+  const among = p.tightness.shellPurity >= 0.5 ? `inside the region of class "${b}"` : `where class "${b}" meets other classes`;
+  parts.push(`${p.members.length} training sample${p.members.length === 1 ? '' : 's'} labelled "${a}" sit together ${among}`);
   parts.push(`${Math.round(p.tightness.shellPurity * 100)}% of their nearest outside neighbours are "${b}"`);
+  const inner = p.evidence.meanInner; const shell = p.evidence.shellDistance;
+  if (p.members.length > 4 && inner > 0 && shell > 0 && inner / shell < 0.75) parts.push(`on average they are ${fixedRatio(shell / inner)} times closer to each other than to the samples around them`);
   if (p.tightness.relativeSpread < 0.3) parts.push('they are near-duplicates of each other in the model\'s feature space (much closer together than ordinary "' + b + '" samples are)');
   const outvoted = p.evidence.disagreeing ?? 0;
   if (outvoted > 0) parts.push(`${outvoted === p.members.length ? 'every one' : `${outvoted}`} of them ${outvoted === 1 ? 'has its' : 'have their'} label outvoted by ${outvoted === 1 ? 'its' : 'their'} own nearest neighbours`);
