@@ -199,7 +199,7 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
   const samples = Math.min(ds.train.count, batches * batchSize);
   const indices = Array.from({ length: samples }, (_, i) => i);
   const scalingSizes = options.scaling ?? SCALING_SIZES;
-  const steps = archs.length + (options.skipScan ? 0 : 3) + (scalingSizes.length ? 1 : 0);
+  const steps = archs.length + (options.skipScan || !archs.length ? 0 : 3) + (scalingSizes.length ? 1 : 0);
   let step = 0;
   const progress = (message: string) => ctx.onProgress?.({ stage: 'perf', fraction: step / steps, message });
 
