@@ -27,7 +27,9 @@ describe('scan and repair jobs', () => {
     expect(stored.schema).toBe('clear-scan/2');
     expect(stored.model.fingerprint).toBe(scan.model.fingerprint);
     expect(stored.statistics.classes).toHaveLength(10);
-    expect(Object.keys(stored.timings)).toEqual(['embed', 'neighbours', 'hulls', 'pocketTest', 'total']);
+    expect(Object.keys(stored.timings)).toEqual(['embed', 'neighbours', 'hulls', 'pocketTest', 'total', 'neighbourGraph']);
+    // How the neighbour graph was built: exact at this size (the approximate index starts far above it).
+    expect(stored.timings.neighbourGraph?.method).toBe('exact');
     await expect(scanJob({ ...data, model, falseAlarm: 0.05, out: scanFile })).rejects.toThrow(/already exists/);
 
     const out = path.join(dir, 'repaired');
