@@ -70,5 +70,8 @@ describe.skipIf(Boolean(missing))(`Load step with an ONNX model${missing ? ` (sk
     expect(note).toContain('ONNX model: a repair is head-only.');
     expect(note).toContain('a pocket carved into the earlier layers\' features stays there');
     expect(errors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
+    const artifacts = path.join(ROOT, 'test-artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, 'onnx-load.png'), fullPage: true });
   }, 180_000);
 });
