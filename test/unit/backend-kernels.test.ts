@@ -3,7 +3,9 @@
  * numerically against the pure-JS cpu backend, plus a short CNN training run on wasm.
  */
 import * as tfl from '@tensorflow/tfjs-layers'; // also registers the gradients tf.grad needs
-import { Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
+import {
+  backend_util, Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput,
+} from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../src-main/engine/backend/index.js';
 import { setFilterGradStrategy, type FilterGradStrategy } from '../../src-main/engine/backend/wasm-kernels.js';
@@ -75,6 +77,11 @@ describe('wasm backend setup', () => {
   it('registers Conv2DBackpropFilter, which tfjs-backend-wasm lacks (tensorflow/tfjs#8474)', () => {
     expect(tf.getKernel(Conv2DBackpropFilter, 'wasm')).toBeDefined();
   });
+
+  it('registers the depthwise convolution gradients, which tfjs-backend-wasm lacks', () => {
+    expect(tf.getKernel(DepthwiseConv2dNativeBackpropInput, 'wasm')).toBeDefined();
+    expect(tf.getKernel(DepthwiseConv2dNativeBackpropFilter, 'wasm')).toBeDefined();
+  });
 });
 
 const convCases: { x: Shape4; f: Shape4; stride: number; pad: Pad }[] = [
@@ -128,6 +135,117 @@ describe('Conv2DBackpropFilter called as a kernel', () => {
       }) as tf.Tensor,
     ]);
     expectClose(wasm[0], cpu[0]);
+  });
+});
+
+type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+type DepthwisePad = 'same' | 'valid' | number | ExplicitPad;
+type Pair = [number, number];
+
+/** Depthwise filters are [KH, KW, C, M]: `f` gives KH, KW and M, the channel multiplier. */
+const depthwiseCases: { x: Shape4; f: [number, number, number]; strides: Pair; pad: DepthwisePad }[] = [
+  { x: [2, 7, 7, 3], f: [3, 3, 1], strides: [1, 1], pad: 'same' },
+  { x: [2, 7, 7, 3], f: [3, 3, 1], strides: [2, 2], pad: 'same' },
+  { x: [2, 8, 8, 3], f: [3, 3, 1], strides: [1, 1], pad: 'valid' },
+  { x: [2, 8, 8, 3], f: [3, 3, 2], strides: [2, 2], pad: 'valid' },
+  { x: [2, 7, 7, 3], f: [3, 3, 2], strides: [1, 1], pad: 'same' },
+  { x: [3, 9, 6, 2], f: [2, 3, 3], strides: [2, 2], pad: 'same' },
+  { x: [1, 10, 7, 4], f: [5, 4, 2], strides: [2, 2], pad: 'valid' },
+  { x: [2, 9, 8, 2], f: [3, 2, 1], strides: [2, 1], pad: 'same' },
+  { x: [2, 6, 6, 5], f: [3, 3, 3], strides: [1, 1], pad: 1 },
+  { x: [2, 9, 8, 3], f: [3, 2, 2], strides: [2, 2], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { x: [2, 6, 6, 4], f: [1, 1, 2], strides: [1, 1], pad: 'valid' },
+  { x: [4, 28, 28, 1], f: [3, 3, 8], strides: [1, 1], pad: 'same' },
+  { x: [2, 14, 14, 16], f: [3, 3, 1], strides: [2, 2], pad: 'same' },
+];
+
+function depthwiseShapes(x: Shape4, f: [number, number, number], strides: Pair, pad: DepthwisePad, dilations: Pair = [1, 1]) {
+  const filter: Shape4 = [f[0], f[1], x[3], f[2]];
+  const info = backend_util.computeConv2DInfo(x, filter, strides, dilations, pad, undefined, true);
+  return { filter, dy: info.outShape as Shape4 };
+}
+
+describe('depthwise convolution gradient kernels on wasm', () => {
+  it.each(depthwiseCases)('match cpu for x $x, filter $f (KH, KW, multiplier), strides $strides, pad $pad', async ({ x, f, strides, pad }) => {
+    const { filter, dy } = depthwiseShapes(x, f, strides, pad);
+    const xv = values(x, 11);
+    const fv = values(filter, 12);
+    const dyv = values(dy, 13);
+    const attrs = { strides, pad, dilations: [1, 1] };
+    const { cpu, wasm } = await onBoth(() => [
+      tf.engine().runKernel(DepthwiseConv2dNativeBackpropInput, { dy: tf.tensor4d(dyv, dy), filter: tf.tensor4d(fv, filter) }, { ...attrs, inputShape: x }) as tf.Tensor,
+      tf.engine().runKernel(DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor4d(xv, x), dy: tf.tensor4d(dyv, dy) }, { ...attrs, filterShape: filter }) as tf.Tensor,
+    ]);
+    expect(wasm[0].length).toBe(x.reduce((p, d) => p * d, 1));
+    expect(wasm[1].length).toBe(filter.reduce((p, d) => p * d, 1));
+    expectClose(wasm[0], cpu[0]);
+    expectClose(wasm[1], cpu[1]);
+  });
+
+  // tfjs-core's gradient of depthwiseConv2d refuses dilations above 1, and the cpu kernels
+  // ignore them (their loops step the filter by 1), so a dilated filter is checked here as
+  // the undilated filter of size (K−1)·d+1 with zeros between its taps, on cpu.
+  it.each([
+    { x: [2, 9, 9, 3] as Shape4, f: [3, 3, 1] as [number, number, number], d: [2, 2] as Pair, pad: 'same' as const },
+    { x: [1, 10, 8, 2] as Shape4, f: [3, 2, 2] as [number, number, number], d: [2, 3] as Pair, pad: 'valid' as const },
+  ])('honour dilations $d (x $x, filter $f, pad $pad) as a zero-spread filter on cpu', async ({ x, f, d, pad }) => {
+    const { filter, dy } = depthwiseShapes(x, f, [1, 1], pad, d);
+    const spread: Shape4 = [(f[0] - 1) * d[0] + 1, (f[1] - 1) * d[1] + 1, x[3], f[2]];
+    expect(depthwiseShapes(x, [spread[0], spread[1], f[2]], [1, 1], pad).dy).toEqual(dy);
+    const xv = values(x, 14);
+    const fv = values(filter, 15);
+    const dyv = values(dy, 16);
+    const tap = x[3] * f[2];
+    const fSpread = new Float32Array(spread.reduce((p, v) => p * v, 1));
+    for (let i = 0; i < f[0]; i++) {
+      for (let j = 0; j < f[1]; j++) fSpread.set(fv.subarray((i * f[1] + j) * tap, (i * f[1] + j + 1) * tap), (i * d[0] * spread[1] + j * d[1]) * tap);
+    }
+    const [dxWasm, dwWasm] = await on('wasm', () => [
+      tf.engine().runKernel(DepthwiseConv2dNativeBackpropInput, { dy: tf.tensor4d(dyv, dy), filter: tf.tensor4d(fv, filter) }, { strides: 1, pad, dilations: d, inputShape: x }) as tf.Tensor,
+      tf.engine().runKernel(DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor4d(xv, x), dy: tf.tensor4d(dyv, dy) }, { strides: 1, pad, dilations: d, filterShape: filter }) as tf.Tensor,
+    ]);
+    const [dxCpu, dwSpread] = await on('cpu', () => [
+      tf.engine().runKernel(DepthwiseConv2dNativeBackpropInput, { dy: tf.tensor4d(dyv, dy), filter: tf.tensor4d(fSpread, spread) }, { strides: 1, pad, dilations: 1, inputShape: x }) as tf.Tensor,
+      tf.engine().runKernel(DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor4d(xv, x), dy: tf.tensor4d(dyv, dy) }, { strides: 1, pad, dilations: 1, filterShape: spread }) as tf.Tensor,
+    ]);
+    const dwCpu = new Float32Array(dwWasm.length);
+    for (let i = 0; i < f[0]; i++) {
+      for (let j = 0; j < f[1]; j++) dwCpu.set(dwSpread.subarray((i * d[0] * spread[1] + j * d[1]) * tap, (i * d[0] * spread[1] + j * d[1] + 1) * tap), (i * f[1] + j) * tap);
+    }
+    expectClose(dxWasm, dxCpu);
+    expectClose(dwWasm, dwCpu);
+  });
+});
+
+describe('gradients of depthwiseConv2d and separableConv2d through tf.grads, wasm against cpu', () => {
+  it.each(depthwiseCases.filter((c) => !Array.isArray(c.pad)))('match for x $x, filter $f (KH, KW, multiplier), strides $strides, pad $pad', async ({ x, f, strides, pad }) => {
+    const { filter } = depthwiseShapes(x, f, strides, pad);
+    const xv = values(x, 17);
+    const fv = values(filter, 18);
+    const { cpu, wasm } = await onBoth(() => {
+      const loss = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+        const y = tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad as 'same' | 'valid' | number);
+        return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+      };
+      return tf.grads(loss)([tf.tensor4d(xv, x), tf.tensor4d(fv, filter)]);
+    });
+    expectClose(wasm[0], cpu[0]); // dx: DepthwiseConv2dNativeBackpropInput
+    expectClose(wasm[1], cpu[1]); // dW: DepthwiseConv2dNativeBackpropFilter
+  });
+
+  it('match for a separable convolution (depthwise, multiplier 2, then pointwise)', async () => {
+    const x: Shape4 = [2, 10, 10, 3];
+    const depthwise: Shape4 = [3, 3, 3, 2];
+    const pointwise: Shape4 = [1, 1, 6, 5];
+    const [xv, dv, pv] = [values(x, 19), values(depthwise, 20), values(pointwise, 21)];
+    const { cpu, wasm } = await onBoth(() => {
+      const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor => {
+        const y = tf.separableConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, 2, 'same');
+        return tf.sum(tf.mul(y, tf.cos(tf.reshape(tf.range(0, y.size), y.shape))));
+      };
+      return tf.grads(loss)([tf.tensor4d(xv, x), tf.tensor4d(dv, depthwise), tf.tensor4d(pv, pointwise)]);
+    });
+    for (let k = 0; k < 3; k++) expectClose(wasm[k], cpu[k]);
   });
 });
 

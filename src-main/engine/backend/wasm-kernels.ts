@@ -1,13 +1,17 @@
 /**
  * Kernels for training on the wasm backend (@tensorflow/tfjs-backend-wasm 4.22).
  *
- * Missing: `Conv2DBackpropFilter` is not implemented by the wasm backend at all
- * (tensorflow/tfjs#8474), so the gradient of every Conv2D weight fails with "Kernel
- * 'Conv2DBackpropFilter' not registered for backend 'wasm'". It is the only kernel that
- * training the built-in `mlp` and `cnn` (fit, trainOnBatch, evaluate, predict; Adam;
- * categorical cross-entropy; dropout; 28×28×1 and 32×32×3) needs and wasm lacks; every
- * other kernel missing from wasm (FFT, Complex, DepthwiseConv2dNativeBackprop*, Einsum,
- * UnsortedSegmentSum, …) is unused by those models.
+ * Missing, so registered here:
+ * - `Conv2DBackpropFilter` is not implemented by the wasm backend at all
+ *   (tensorflow/tfjs#8474), so the gradient of every Conv2D weight fails with "Kernel
+ *   'Conv2DBackpropFilter' not registered for backend 'wasm'". It is the only kernel that
+ *   training the built-in `mlp` and `cnn` (fit, trainOnBatch, evaluate, predict; Adam;
+ *   categorical cross-entropy; dropout; 28×28×1 and 32×32×3) needs and wasm lacks.
+ * - `DepthwiseConv2dNativeBackpropInput` and `DepthwiseConv2dNativeBackpropFilter`: the
+ *   gradients of the DepthwiseConv2D and SeparableConv2D layers of a loaded Keras model,
+ *   without which such a model cannot be fine-tuned (repaired) on wasm.
+ * Other kernels missing from wasm (FFT, Complex, Einsum, UnsortedSegmentSum, …) are unused
+ * by those models.
  *
  * Present but slow, so replaced here by wrappers that fall back to the stock kernel for
  * cases they do not handle. Per call, stock → here, at the built-in CNN's shapes (batch 64,
@@ -36,6 +40,8 @@ import {
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
   getKernel,
   Identity,
   MaxPoolGrad,
@@ -51,6 +57,8 @@ import type {
   BatchMatMulAttrs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInputAttrs,
+  DepthwiseConv2dNativeBackpropFilterAttrs,
+  DepthwiseConv2dNativeBackpropInputAttrs,
   KernelConfig,
   KernelFunc,
   MaxPoolGradAttrs,
@@ -302,6 +310,127 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
 }
 
 // ---------------------------------------------------------------------------------------
+// DepthwiseConv2dNativeBackpropInput and DepthwiseConv2dNativeBackpropFilter
+
+/**
+ * The geometry both depthwise gradients share. A depthwise filter is [KH, KW, C, M] and its
+ * output channel d = c·M + m reads input channel c = ⌊d / M⌋, so a filter tap's C·M weights
+ * line up with one output pixel's C·M channels.
+ */
+function depthwiseInfo(
+  xShape: [number, number, number, number], filterShape: [number, number, number, number],
+  attrs: Omit<DepthwiseConv2dNativeBackpropInputAttrs, 'inputShape'>,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    xShape, filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true, 'channelsLast',
+  );
+}
+
+/**
+ * dx[n, oy·sh + ky·dh − padTop, ox·sw + kx·dw − padLeft, c] += Σ_m dy[n, oy, ox, c·M + m] · W[ky, kx, c, m]
+ *
+ * One pass over dy, scattering each output pixel back through the KH×KW taps of its window;
+ * the innermost loop runs over the channels, contiguous in dy, W and dx alike. Its cost is the
+ * forward convolution's. Dilations are honoured here, although tfjs-core's gradient of
+ * depthwiseConv2d only asks for dilation 1 (it refuses larger ones before any kernel runs).
+ */
+const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const wasm = backend as BackendWasm;
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const a = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+  const info = depthwiseInfo(a.inputShape, filter.shape as [number, number, number, number], a);
+  const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
+  const { inChannels: c, outChannels: co } = info;
+  const mult = co / c;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const dx = wasm.makeOutput(info.inShape, 'float32');
+  const dys = heap(wasm, dy);
+  const fs = heap(wasm, filter);
+  const dxs = heap(wasm, dx);
+  dxs.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++) {
+        const g = ((b * oh + y) * ow + x) * co;
+        for (let fy = 0; fy < kh; fy++) {
+          const iy = y * sh + fy * dh - top;
+          if (iy < 0 || iy >= h) continue;
+          for (let fx = 0; fx < kw; fx++) {
+            const ix = x * sw + fx * dw - left;
+            if (ix < 0 || ix >= w) continue;
+            const d = ((b * h + iy) * w + ix) * c;
+            const k = (fy * kw + fx) * co;
+            if (mult === 1) {
+              for (let ch = 0; ch < c; ch++) dxs[d + ch] += dys[g + ch] * fs[k + ch];
+            } else {
+              for (let ch = 0, j = 0; ch < c; ch++) {
+                let sum = 0;
+                for (let m = 0; m < mult; m++, j++) sum += dys[g + j] * fs[k + j];
+                dxs[d + ch] += sum;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dx;
+};
+
+/**
+ * dW[ky, kx, c, m] = Σ_{n,oy,ox} x[n, oy·sh + ky·dh − padTop, ox·sw + kx·dw − padLeft, c] · dy[n, oy, ox, c·M + m]
+ *
+ * One pass over dy as in the input gradient, each output pixel gathering its window's input
+ * values into a float64 accumulator shaped like the filter (KH·KW·C·M values; the sums run
+ * over N·OH·OW terms, as the cpu backend's do in doubles).
+ */
+const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const wasm = backend as BackendWasm;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const a = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+  const info = depthwiseInfo(x.shape as [number, number, number, number], a.filterShape, a);
+  const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
+  const { inChannels: c, outChannels: co } = info;
+  const mult = co / c;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const acc = new Float64Array(kh * kw * co);
+  const xs = heap(wasm, x);
+  const dys = heap(wasm, dy);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const g = ((b * oh + y) * ow + xo) * co;
+        for (let fy = 0; fy < kh; fy++) {
+          const iy = y * sh + fy * dh - top;
+          if (iy < 0 || iy >= h) continue;
+          for (let fx = 0; fx < kw; fx++) {
+            const ix = xo * sw + fx * dw - left;
+            if (ix < 0 || ix >= w) continue;
+            const s = ((b * h + iy) * w + ix) * c;
+            const k = (fy * kw + fx) * co;
+            if (mult === 1) {
+              for (let ch = 0; ch < c; ch++) acc[k + ch] += xs[s + ch] * dys[g + ch];
+            } else {
+              for (let ch = 0, j = 0; ch < c; ch++) {
+                const v = xs[s + ch];
+                for (let m = 0; m < mult; m++, j++) acc[k + j] += v * dys[g + j];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const dW = wasm.makeOutput(info.filterShape, 'float32');
+  heap(wasm, dW).set(acc);
+  return dW;
+};
+
+// ---------------------------------------------------------------------------------------
 // BatchMatMul
 
 /**
@@ -536,8 +665,13 @@ export function registerWasmTrainingKernels(): void {
   if (missing.length > 0) {
     throw new Error(`wasm kernels ${missing.join(', ')} are not registered; import @tensorflow/tfjs-backend-wasm first`);
   }
-  if (!getKernel(Conv2DBackpropFilter, BACKEND)) {
-    registerKernel({ kernelName: Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: conv2DBackpropFilter });
+  const added: [string, KernelFunc][] = [
+    [Conv2DBackpropFilter, conv2DBackpropFilter],
+    [DepthwiseConv2dNativeBackpropInput, depthwiseConv2dNativeBackpropInput],
+    [DepthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropFilter],
+  ];
+  for (const [name, kernelFunc] of added) {
+    if (!getKernel(name, BACKEND)) registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc });
   }
   for (const [name, wrap] of replaced) replaceKernel(name, wrap);
   registered = true;
