@@ -1,10 +1,10 @@
 /** `clearwb scan` and `clearwb repair`. */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_FALSE_ALARM, type Pocket, type RepairPlan, type RepairResult, type ScanResult } from '../contract/results.js';
 import { RepairPlanSchema, describeIssue } from '../contract/evidence.js';
 import { jobArgs } from '../contract/jobs.js';
-import { formatPValue, ONNX_FEATURES_LAYER } from '../contract/format.js';
+import { formatPValue, modelFileFormatOf, ONNX_FEATURES_LAYER, repairReportBeside } from '../contract/format.js';
 import { withSchemas } from './args.js';
 import { dataArgs, dataOptions, modelOption, type Command } from './commands.js';
 import { EXIT } from './exit.js';
@@ -162,12 +162,12 @@ export function describePlan(plan: RepairPlan | undefined, say: (s: string) => v
 
 export const repairCommand: Command = {
   name: 'repair',
-  summary: 'fine-tune with corrected labels; write the repaired model to a new folder',
+  summary: 'fine-tune with corrected labels; write the repaired model to a new folder or model file',
   options: withSchemas(jobArgs.repair.shape, [
     modelOption('model folder, or a Keras .h5/.keras or ONNX .onnx file (not modified; an ONNX model is repaired in its classifier head only)'),
     ...dataOptions,
     { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clearwb scan`', required: true },
-    { name: 'out', type: 'string', value: 'REPAIRED_DIR', help: 'new folder for the repaired model', required: true },
+    { name: 'out', type: 'string', value: 'REPAIRED_DIR', help: 'new folder for the repaired model; or a new file NAME.h5 or NAME.keras (a Keras or TensorFlow.js model) or NAME.onnx (an ONNX model), written in that format with NAME.EXT.repair-report.json beside it', required: true },
     // A file name here; the job's plan argument is the file's content (readPlanFile).
     { name: 'plan', type: 'string', value: 'PLAN.json', schema: z.string().min(1), help: 'what to do with each reported group: {"pockets":[{"id":N,"action":"relabel"|"remove","exclude":[I,…]}]} (default: relabel every reported group whole)' },
     { name: 'epochs', type: 'int', value: 'N', help: 'fine-tuning epochs (default 2)' },
@@ -181,7 +181,11 @@ export const repairCommand: Command = {
       epochs: a.epochs as number | undefined, learningRate: a.learningRate as number | undefined, seed: a.seed as number | undefined,
     });
     describeRepair(r, r.rescan.dataset.classNames, io.say);
-    if (r.rescan.model.featureLayer === ONNX_FEATURES_LAYER) io.say(`Head-only repair: model.onnx in ${r.model.out} is the input ONNX file with a new classifier head; its other layers are unchanged, so a pocket they carved stays in the features and only the head's mapping of it changed.`);
+    // Written to one model file (the job checked the name): its report lies beside it.
+    const toFile = modelFileFormatOf(r.model.out) !== null && existsSync(repairReportBeside(r.model.out));
+    if (toFile) io.say(`The repair report is in ${repairReportBeside(r.model.out)}.`);
+    const onnx = toFile ? r.model.out : `model.onnx in ${r.model.out}`;
+    if (r.rescan.model.featureLayer === ONNX_FEATURES_LAYER) io.say(`Head-only repair: ${onnx} is the input ONNX file with a new classifier head; its other layers are unchanged, so a pocket they carved stays in the features and only the head's mapping of it changed.`);
     return r;
   },
 };

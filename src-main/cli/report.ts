@@ -12,7 +12,7 @@ export const reportCommand: Command = {
   summary: 'write a scan\'s report (HTML, PDF or JSON, with the repair when given) or its flagged samples (CSV) to a new file',
   options: withSchemas(jobArgs.scanReport.shape, [
     { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clearwb scan`', required: true },
-    { name: 'repair', type: 'string', value: 'REPAIRED_DIR', help: 'the repaired model folder `clearwb repair` wrote (its repair-report.json): adds the before and after' },
+    { name: 'repair', type: 'string', value: 'REPAIRED_DIR', help: 'the repaired model folder `clearwb repair` wrote (its repair-report.json), or the NAME.EXT.repair-report.json beside a repaired model file: adds the before and after' },
     { name: 'format', type: 'string', value: SCAN_REPORT_FORMATS.join('|'), help: 'html, pdf or json: the whole report (verdict, each reported group with thumbnails and sources, per-class charts, repair, chain of custody, glossary); csv: one row per flagged sample, columns index,source,label,relabel,pocket (default csv)' },
     { name: 'out', type: 'string', value: 'FILE', help: 'write the report here (a new file; an existing one is never replaced)', required: true },
     { name: 'title', type: 'string', value: 'TEXT', help: 'the report\'s title (default "CLEAR report: DATASET")' },

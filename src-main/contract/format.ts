@@ -35,3 +35,21 @@ export function thrownText(err: unknown): string {
  * last fully connected layer, never retrained, so a repair of such a model is head-only.
  */
 export const ONNX_FEATURES_LAYER = 'onnx_features';
+
+/** The model file formats a repair writes to a file named by its output path: Keras HDF5, Keras 3 zip, ONNX. */
+export type ModelFileFormat = 'h5' | 'keras' | 'onnx';
+
+/**
+ * The model file format an output path names by its extension (`.h5`/`.hdf5`, `.keras`,
+ * `.onnx`), or null for any other name, which is a folder. (An existing folder with such a
+ * name is still a folder: the caller checks that on disk.)
+ */
+export function modelFileFormatOf(p: string): ModelFileFormat | null {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(p)?.[1]?.toLowerCase();
+  return ext === 'h5' || ext === 'hdf5' ? 'h5' : ext === 'keras' ? 'keras' : ext === 'onnx' ? 'onnx' : null;
+}
+
+/** Where a repair written to a model file puts its report: beside it, `repaired.h5` → `repaired.h5.repair-report.json`. */
+export function repairReportBeside(modelFile: string): string {
+  return `${modelFile}.repair-report.json`;
+}

@@ -98,6 +98,7 @@ export const jobArgs = {
   repair: DataArgs.extend({
     model: path,
     scan: path,
+    /** A new folder; or a new NAME.h5, NAME.keras (a Keras or TensorFlow.js model) or NAME.onnx (an ONNX model) file, with NAME.EXT.repair-report.json beside it. */
     out: path,
     /** What to do with each reported group (relabel or remove, members left out); without it every reported group is relabelled whole. */
     plan: RepairPlanSchema.optional(),

@@ -1,5 +1,6 @@
 // ONNX models from the command line: `clearwb info`, `scan` and `repair` take a PyTorch-made
-// .onnx file (test/fixtures/onnx/make.py) end to end; repair writes model.onnx with a new head;
+// .onnx file (test/fixtures/onnx/make.py) end to end; repair writes model.onnx with a new head
+// (in a folder, or as the one file --out names);
 // a file that cannot be used is one sentence naming it, exit 1, and nothing written.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -46,6 +47,28 @@ describe('clearwb with an ONNX model', () => {
     const again = clear('eval', '--model', out, ...data, '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout.trim()).accuracy).toBeCloseTo(report.after.accuracy, 10);
+  }, 300_000);
+
+  it('repair --out NAME.onnx writes exactly that file (the same head as the folder\'s model.onnx) and its report; --out NAME.h5 is refused', () => {
+    const scan = path.join(dir, 'scan.json');
+    const file = path.join(dir, 'repaired-cnn.onnx');
+    const r = clear('repair', '--model', fixture('cnn.onnx'), ...data, '--scan', scan, '--out', file, '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Head-only repair: ${file} is the input ONNX file with a new classifier head`);
+    expect(readFileSync(file)).toEqual(readFileSync(path.join(dir, 'repaired', 'model.onnx')));
+    const report = JSON.parse(readFileSync(`${file}.repair-report.json`, 'utf8'));
+    expect(report.model.out).toBe(file);
+    expect(report.model.fingerprint).toBe(sha256(file));
+    const again = clear('eval', '--model', file, ...data, '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout.trim()).accuracy).toBeCloseTo(report.after.accuracy, 10);
+
+    const keras = path.join(dir, 'repaired-cnn.h5');
+    const refused = clear('repair', '--model', fixture('cnn.onnx'), ...data, '--scan', scan, '--out', keras, '--quiet');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(`Error: The output ${keras} names a Keras file, but the model ${fixture('cnn.onnx')} is an ONNX model, whose head-only repair can only be written as an ONNX file (its other layers exist only there); name a .onnx file, or a new folder, instead.`);
+    expect(existsSync(keras)).toBe(false);
+    expect(existsSync(`${keras}.repair-report.json`)).toBe(false);
   }, 300_000);
 
   for (const [name, make, pattern] of [

@@ -23,6 +23,7 @@ import { attackOutcome, readPoisonedManifest } from './outcome.js';
 import { resolveRepairPlan } from '../clear/plan.js';
 import { confusionOf, loadWarnings } from './fit.js';
 import { runProvenance, sha256File } from '../report/custody.js';
+import { modelFileTarget, repairToModelFile } from './repair-file.js';
 
 export { readScanFile } from '../clear/evidence.js';
 
@@ -200,7 +201,9 @@ export async function repairJob(args: JobArgs<'repair'>, ctx: JobContext = {}) {
   const scan = readScanFile(args.scan);
   // The plan must fit the scan before any data or model is read (plan.ts); repairModel applies it.
   resolveRepairPlan(scan, args.plan);
-  assertWritableOutput(args.out, 'repaired model folder');
+  // An output named NAME.h5, NAME.keras or NAME.onnx is that one file (repair-file.ts); any other is a new folder.
+  const file = modelFileTarget(args.out, args.model);
+  if (!file) assertWritableOutput(args.out, 'repaired model folder');
   const ds = await getDataset(args);
   const loaded = await loadModel(args.model);
   try {
@@ -210,7 +213,7 @@ export async function repairJob(args: JobArgs<'repair'>, ctx: JobContext = {}) {
     const manifest = readPoisonedManifest(ds);
     const reference = await resolveReference(scan.settings.reference, ds);
     // repairModel writes the model and its report (repair-report.json) into `out` as one folder.
-    const result = await repairModel(loaded, ds, scan, args.out, {
+    const repair = (out: string) => repairModel(loaded, ds, scan, out, {
       scanFile: args.scan,
       // The scan's hash as read, so a report can show the repair followed exactly that file.
       provenance: { ...runProvenance(args), scan: args.scan, scanSha256: sha256File(args.scan) },
@@ -219,7 +222,7 @@ export async function repairJob(args: JobArgs<'repair'>, ctx: JobContext = {}) {
       ...(args.epochs ? { epochs: args.epochs } : {}), ...(args.learningRate ? { learningRate: args.learningRate } : {}), seed: args.seed,
       target: manifest ? { index: manifest.targetIndex, trueClass: manifest.targetClass, attackerClass: manifest.attackerClass } : undefined,
     }, ctx);
-    return result;
+    return file ? await repairToModelFile(file, repair) : await repair(args.out);
   } finally {
     disposeSplitModel(loaded.model);
   }
