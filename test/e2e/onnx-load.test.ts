@@ -57,7 +57,7 @@ describe.skipIf(Boolean(missing))(`Load step with an ONNX model${missing ? ` (sk
   it('opens the .onnx file and says the repair is head-only', async () => {
     await page.goto(server.url);
     await expect.poll(() => page.locator('main').getAttribute('data-step'), { timeout: 60_000 }).toBe('load');
-    await page.getByText('Open a model folder').click();
+    await page.getByText('Open a model (TensorFlow.js folder, Keras .h5/.keras or ONNX file)').click();
     const file = path.join(dir, 'inputs', 'cnn.onnx');
     await page.getByTestId('model-path').fill(file);
     await page.getByRole('button', { name: 'Open model' }).click();

@@ -204,7 +204,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
 
   it('shows a mistake as one sentence that says what to do', async () => {
     await page.locator('nav [data-step="load"]').click();
-    await page.getByText('Open a model folder').click();
+    await page.getByText('Open a model (TensorFlow.js folder, Keras .h5/.keras or ONNX file)').click();
     // A folder nobody chose is refused before anything reads it, saying how to grant it.
     await page.getByTestId('model-path').fill('/nonexistent/model');
     await page.getByRole('button', { name: 'Open model' }).click();
