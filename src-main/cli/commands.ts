@@ -1,6 +1,7 @@
 /** The `clearwb` commands: each parses its options, runs engine jobs through the worker, prints. */
 import { DataArgs, jobArgs, TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobInput, type JobName, type JobResults } from '../contract/jobs.js';
 import { ARCHITECTURES, DATA_SPEC_CHOICES, type ArchitectureName } from '../contract/catalogue.js';
+import { FLAT_ORDER_KEY } from '../contract/format.js';
 import { UsageError, withSchemas, type OptionSpec, type ParsedArgs } from './args.js';
 import type { ExitStatus } from './exit.js';
 import { formatSeconds } from './progress.js';
@@ -35,6 +36,12 @@ export interface Command {
 /** The model folder a command reads (never modified by any command). */
 /** What reading an ONNX file means for a repair (README, "ONNX models"). */
 export const ONNX_HEAD_ONLY = 'Read from an ONNX file: its layers up to the last fully connected one run as the file\'s own graph (checked against ONNX Runtime) and are never changed; a repair retrains the classifier head only and writes model.onnx with the new head, which moves the last layer\'s decision boundary but leaves whatever earlier layers learnt in the features.';
+
+/** How an ONNX model with a flat input takes a colour image (engine/model/onnx.ts), as `info` states it. */
+export function flatInputOrderLine(flat: { order: 'CHW' | 'HWC'; declared: boolean }): string {
+  if (flat.order === 'HWC') return `Input order: a colour image is fed to the flat input pixel by pixel with its channels together (H×W×C, channels last), as the file's metadata entry ${FLAT_ORDER_KEY} says.`;
+  return `Input order: a colour image is fed to the flat input channels first (C×H×W, as PyTorch flattens an N×C×H×W batch), ${flat.declared ? `as the file's metadata entry ${FLAT_ORDER_KEY} says` : `as assumed for ONNX files; the metadata entry ${FLAT_ORDER_KEY} = HWC in the file makes it channels last`}.`;
+}
 
 export const modelOption = (help = 'model folder, or a Keras .h5/.keras or ONNX .onnx file'): OptionSpec => ({ name: 'model', type: 'string', value: 'MODEL_DIR', help, required: true });
 /** Which split of the dataset a command reads. */
@@ -103,6 +110,7 @@ export const evalCommand: Command = {
   async run(a, io) {
     const r = await io.run('eval', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined });
     io.say(`Accuracy on the ${r.split} split: ${pct(r.accuracy)} (${r.count} samples, backend ${r.backend}).`);
+    for (const note of r.notes) io.say(note);
     const rows = [['class', 'accuracy', 'samples'], ...r.perClass.map((c) => [c.className, pct(c.accuracy), String(c.count)])];
     for (const line of formatTable(rows, ['left', 'right', 'right'])) io.say(line);
     io.say('Confusion matrix (rows: true class; columns: predicted class):');
@@ -151,6 +159,8 @@ export const infoCommand: Command = {
     const keras = /\.(h5|hdf5|keras)$/i.exec(r.model);
     if (keras) io.say(`Read from a Keras .${keras[1].toLowerCase()} file; a repair writes the repaired model back in this format (${keras[1].toLowerCase() === 'keras' ? 'model.keras' : 'model.h5'}) beside its TensorFlow.js files.`);
     if (r.layers.some((l) => l.type === 'OnnxFeatures')) io.say(ONNX_HEAD_ONLY);
+    const flat = r.metadata.flatInputOrder;
+    if (flat) io.say(flatInputOrderLine(flat));
     return r;
   },
 };

@@ -36,6 +36,12 @@ export function thrownText(err: unknown): string {
  */
 export const ONNX_FEATURES_LAYER = 'onnx_features';
 
+/**
+ * The metadata entry (ModelProto metadata_props) in which an ONNX file with a flat input may say
+ * in what order it takes an image's values: `CHW` (channels first, assumed without it) or `HWC`.
+ */
+export const FLAT_ORDER_KEY = 'clear.flat_input_order';
+
 /** The model file formats a repair writes to a file named by its output path: Keras HDF5, Keras 3 zip, ONNX. */
 export type ModelFileFormat = 'h5' | 'keras' | 'onnx';
 

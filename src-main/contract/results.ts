@@ -298,6 +298,11 @@ export interface EvalResult {
    * before a scan of the pair means anything.
    */
   warnings: string[];
+  /**
+   * What the product assumed to feed this model this data, stated so it can be checked (engine/jobs/fit.ts,
+   * inputNotes): the order in which an ONNX model's flat input takes a colour image's values.
+   */
+  notes: string[];
 }
 
 export interface PredictResult {
@@ -313,6 +318,11 @@ export interface ModelMetadata {
   /** Set on repaired models: the fingerprint of the model they were repaired from. */
   repairedFrom?: string;
   createdAt?: string;
+  /**
+   * An ONNX model with a flat input: the order in which it takes an image's values, channels
+   * first (CHW, PyTorch's flattening) unless the file's metadata declares HWC (engine/model/onnx.ts).
+   */
+  flatInputOrder?: { order: 'CHW' | 'HWC'; declared: boolean };
 }
 
 export interface InfoResult {

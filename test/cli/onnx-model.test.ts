@@ -28,6 +28,18 @@ describe('clearwb with an ONNX model', () => {
     expect(r.stdout).toContain('a repair retrains the classifier head only and writes model.onnx');
   });
 
+  it('info and eval state that a flat input is fed colour images channels first', () => {
+    const i = clear('info', '--model', fixture('flat-rgb.onnx'));
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.stdout).toContain('Input order: a colour image is fed to the flat input channels first (C×H×W, as PyTorch flattens an N×C×H×W batch), as assumed for ONNX files; the metadata entry clear.flat_input_order = HWC in the file makes it channels last.');
+    const e = clear('eval', '--model', fixture('flat-rgb.onnx'), '--data', `npz:${fixture('flat-rgb.npz')}`);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toContain('Accuracy on the test split: 100.00% (40 samples');
+    expect(e.stdout).toContain(`Input order: the ONNX model in ${fixture('flat-rgb.onnx')} takes flat vectors of 192 values, so the 8×8×3 images of npz:${fixture('flat-rgb.npz')} are fed channels first (C×H×W`);
+    // A model whose input is an image states no order: there is none to choose.
+    expect(clear('info', '--model', fixture('cnn.onnx')).stdout).not.toContain('Input order');
+  });
+
   it('scan finds the planted pocket (exit 3) and repair writes a new .onnx with a new head (exit 0)', () => {
     const before = sha256(fixture('cnn.onnx'));
     const scan = path.join(dir, 'scan.json');

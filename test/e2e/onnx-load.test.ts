@@ -1,7 +1,8 @@
 /**
  * The wizard's Load step takes an ONNX file where it takes a Keras file: the path typed into the
  * Model card is read by the real engine in browser mode, and the card says that a repair of such a
- * model is head-only.
+ * model is head-only; for a model with a flat input and colour data, the model-on-data card says in
+ * what order the images are fed.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -39,7 +40,7 @@ describe.skipIf(Boolean(missing))(`Load step with an ONNX model${missing ? ` (sk
     const { project } = await store.create(dir);
     // Inside the project folder, which the session may read.
     mkdirSync(path.join(dir, 'inputs'));
-    for (const f of ['digits.npz', 'cnn.onnx']) copyFileSync(path.join(ROOT, 'test/fixtures/onnx', f), path.join(dir, 'inputs', f));
+    for (const f of ['digits.npz', 'cnn.onnx', 'flat-rgb.npz', 'flat-rgb.onnx']) copyFileSync(path.join(ROOT, 'test/fixtures/onnx', f), path.join(dir, 'inputs', f));
     const spec = `npz:${path.join(dir, 'inputs', 'digits.npz')}`;
     const preview = await server.engine.run('datasetPreview', { data: spec, samplesPerClass: 1 }, { id: 'fixture-preview', onProgress: () => {} }) as DatasetPreview;
     await store.save(dir, {
@@ -73,5 +74,23 @@ describe.skipIf(Boolean(missing))(`Load step with an ONNX model${missing ? ` (sk
     const artifacts = path.join(ROOT, 'test-artifacts');
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'onnx-load.png'), fullPage: true });
+  }, 180_000);
+
+  it('says in what order a flat-input ONNX model is fed colour images', async () => {
+    await page.getByTestId('dataset-path').fill(path.join(dir, 'inputs', 'flat-rgb.npz'));
+    await page.getByTestId('use-dataset').click();
+    await expect.poll(() => page.getByTestId('dataset-summary').innerText(), { timeout: 60_000 }).toContain('flat-rgb.npz');
+    const file = path.join(dir, 'inputs', 'flat-rgb.onnx');
+    await page.getByTestId('model-path').fill(file);
+    await page.getByRole('button', { name: 'Open model' }).click();
+    await expect.poll(async () => {
+      if (await page.getByTestId('error').count()) return `error: ${await page.getByTestId('error').innerText()}`;
+      return page.getByTestId('model-summary').innerText();
+    }, { timeout: 120_000 }).toContain(file);
+    expect(await page.getByTestId('fit-accuracy').innerText()).toBe('100.0%');
+    const note = await page.getByTestId('fit-note').innerText();
+    expect(note).toContain(`Input order: the ONNX model in ${file} takes flat vectors of 192 values`);
+    expect(note).toContain('fed channels first (C×H×W');
+    await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'onnx-flat-load.png'), fullPage: true });
   }, 180_000);
 });

@@ -21,7 +21,7 @@ import { prepareTransferModel, trainHeadOnFrozenFeatures } from '../attacks/scen
 import { TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobArgs } from '../../contract/jobs.js';
 import { attackOutcome, readPoisonedManifest } from './outcome.js';
 import { resolveRepairPlan } from '../clear/plan.js';
-import { confusionOf, loadWarnings } from './fit.js';
+import { confusionOf, inputNotes, loadWarnings } from './fit.js';
 import { runProvenance, sha256File } from '../report/custody.js';
 import { modelFileTarget, repairToModelFile } from './repair-file.js';
 
@@ -102,7 +102,7 @@ export async function evalJob(args: JobArgs<'eval'>, ctx: JobContext = {}) {
       model: args.model, split: args.split, backend: backendName(), accuracy,
       count: split.count, perClass, modelFingerprint: loaded.fingerprint,
       dataset: { spec: ds.spec, fingerprint: ds.fingerprint, classNames: ds.classNames },
-      confusion: counts, modelClassNames: loaded.metadata.classNames ?? null, warnings,
+      confusion: counts, modelClassNames: loaded.metadata.classNames ?? null, warnings, notes: inputNotes(loaded, ds),
     };
   } finally {
     loaded.model.dispose();

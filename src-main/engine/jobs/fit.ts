@@ -9,8 +9,28 @@
 import { WARNING_STAGE } from '../../contract/messages.js';
 import type { Dataset, Split } from '../data/dataset.js';
 import type { LoadedModel } from '../model/io.js';
+import { FLAT_ORDER_KEY } from '../model/onnx.js';
 import { predictSplit } from '../model/train.js';
 import type { JobContext } from '../progress.js';
+
+/**
+ * What the product assumes in feeding this data to this model, for the reader to check: an ONNX
+ * model with a flat input gets a colour image's values channels first (C×H×W, as PyTorch
+ * flattens an N×C×H×W batch) unless its file declares HWC (model/onnx.ts, FLAT_ORDER_KEY).
+ */
+export function inputNotes(loaded: Pick<LoadedModel, 'metadata' | 'dir'>, ds: Pick<Dataset, 'shape' | 'spec'>): string[] {
+  const flat = loaded.metadata.flatInputOrder;
+  const [h, w, c] = ds.shape;
+  if (!flat || c < 2) return [];
+  const size = h * w * c;
+  if (flat.order === 'HWC') {
+    return [`Input order: the ONNX model in ${loaded.dir} takes flat vectors of ${size} values, and its metadata entry ${FLAT_ORDER_KEY} says HWC, so the ${h}×${w}×${c} images of ${ds.spec} are fed pixel by pixel with their ${c} channels together (H×W×C, channels last).`];
+  }
+  const why = flat.declared
+    ? `as its metadata entry ${FLAT_ORDER_KEY} says`
+    : `as PyTorch flattens an N×C×H×W batch; a model trained on channels-last vectors (H×W×C) needs the entry ${FLAT_ORDER_KEY} = HWC in its file's metadata`;
+  return [`Input order: the ONNX model in ${loaded.dir} takes flat vectors of ${size} values, so the ${h}×${w}×${c} images of ${ds.spec} are fed channels first (C×H×W: all of the first channel's pixels row by row, then the next channel's), ${why}.`];
+}
 
 /** Chance-adjusted accuracy ((acc − 1/K) / (1 − 1/K)) below which the pair is suspect: below about 50% on 10 classes. */
 export const LOW_ADJUSTED_ACCURACY = 0.44;

@@ -210,6 +210,8 @@ export interface OnnxModel {
   initializers: Map<string, TensorRef>;
   inputs: ValueInfo[];
   outputs: ValueInfo[];
+  /** The model's metadata_props (key → value), as the file holds them. */
+  metadata: Map<string, string>;
   /** Where the graph lies in the file. */
   graphFrom: number;
   graphTo: number;
@@ -282,6 +284,12 @@ export function readOnnxModel(buf: Uint8Array, limits: { nodes: number }): OnnxM
   const initializers = new Map<string, TensorRef>();
   for (const f of all(g, 5)) { const t = readTensorRef(buf, f.from, f.to); initializers.set(t.name, t); }
   if (all(g, 15).length) throw new ProtoError('it holds sparse initializers, which are not read');
+  const metadata = new Map<string, string>();
+  for (const m of all(top, 14)) {
+    const f = fieldsOf(buf, m.from, m.to);
+    const key = one(f, 1); const value = one(f, 2);
+    if (key) metadata.set(text(buf, key), value ? text(buf, value) : '');
+  }
   return {
     irVersion: Number(one(top, 1)?.varint ?? 0n),
     producer: one(top, 2) ? text(buf, one(top, 2)!) : '',
@@ -290,6 +298,7 @@ export function readOnnxModel(buf: Uint8Array, limits: { nodes: number }): OnnxM
     initializers,
     inputs: all(g, 11).map((f) => readValueInfo(buf, f.from, f.to)),
     outputs: all(g, 12).map((f) => readValueInfo(buf, f.from, f.to)),
+    metadata,
     graphFrom: graph.from,
     graphTo: graph.to,
   };

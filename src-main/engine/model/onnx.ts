@@ -33,7 +33,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { checkLimit, limits } from '../limits.js';
 import type { ModelMetadata } from '../../contract/results.js';
-import { ONNX_FEATURES_LAYER } from '../../contract/format.js';
+import { FLAT_ORDER_KEY, ONNX_FEATURES_LAYER } from '../../contract/format.js';
 import { readModelFile } from './keras.js';
 import {
   addGraphOutput, DataType, ProtoError, readOnnxModel, readTensorValues, replaceInitializers,
@@ -52,6 +52,16 @@ export function isOnnxPath(p: string): boolean {
 }
 
 type Layout = 'NCHW' | 'NHWC' | 'flat';
+
+export { FLAT_ORDER_KEY };
+export type FlatOrder = 'CHW' | 'HWC';
+/**
+ * How a flat input takes an image of several channels: channels first (C×H×W) unless the file's
+ * metadata says otherwise, since PyTorch keeps images N×C×H×W and `x.view(n, -1)` or `nn.Flatten`
+ * of such a batch lays out all of the first channel, then the next. The data readers give
+ * H×W×C, so the engine reorders before feeding it (train.ts, modelInput).
+ */
+export interface FlatInputOrder { order: FlatOrder; declared: boolean }
 
 /** A value in the graph: a tensor (4-D ones in the file's own layout), or a small integer array (shapes). */
 type Value = tf.Tensor | { ints: number[]; dims: number[] };
@@ -252,7 +262,7 @@ function runFeatureGraph(g: FeatureGraph, floats: tf.Tensor[], x: tf.Tensor): tf
 /** The ONNX graph up to the head's input, as one tfjs layer with frozen weights. */
 class OnnxFeatures extends tfl.layers.Layer {
   static className = 'OnnxFeatures';
-  constructor(private readonly graph: FeatureGraph, private readonly featureDim: number, name: string) {
+  constructor(private readonly graph: FeatureGraph, private readonly featureDim: number, name: string, readonly flatOrder: FlatInputOrder | null) {
     super({ name, trainable: false });
   }
   override build(): void {
@@ -377,7 +387,18 @@ function imageInput(g: OnnxModel): { name: string; layout: Layout; shape: [numbe
   throw bad();
 }
 
-interface Parsed { graph: OnnxModel; head: HeadInfo; feature: FeatureGraph; inputShape: [number, number, number]; floats: Float32Array[] }
+interface Parsed { graph: OnnxModel; head: HeadInfo; feature: FeatureGraph; inputShape: [number, number, number]; floats: Float32Array[]; flatOrder: FlatInputOrder | null }
+
+/** The order a flat input takes an image in: the file's FLAT_ORDER_KEY entry, or channels first. */
+function flatOrderOf(graph: OnnxModel): FlatInputOrder {
+  const declared = graph.metadata.get(FLAT_ORDER_KEY);
+  if (declared === undefined) return { order: 'CHW', declared: false };
+  const order = declared.trim().toUpperCase();
+  if (order !== 'CHW' && order !== 'HWC') {
+    throw new OnnxError(`its metadata entry ${FLAT_ORDER_KEY} is "${declared.slice(0, 40)}", where CHW (channels first) or HWC (channels last) is read`);
+  }
+  return { order, declared: true };
+}
 
 function parseOnnx(bytes: Uint8Array): Parsed {
   const graph = readOnnxModel(bytes, { nodes: limits().layers * 4 });
@@ -420,7 +441,7 @@ function parseOnnx(bytes: Uint8Array): Parsed {
     if (v instanceof Float32Array) { feature.floatNames.push(t.name); feature.floatShapes.push(t.dims); floats.push(v); }
     else feature.ints.set(t.name, { ints: v, dims: t.dims });
   }
-  return { graph, head, feature, inputShape: input.shape, floats };
+  return { graph, head, feature, inputShape: input.shape, floats, flatOrder: input.layout === 'flat' ? flatOrderOf(graph) : null };
 }
 
 /** The Dense kernel ([features, classes]) and bias the head's initializers amount to. */
@@ -442,7 +463,7 @@ function headWeights(bytes: Uint8Array, p: Parsed): { kernel: Float32Array; bias
 function buildModel(p: Parsed, bytes: Uint8Array): tfl.LayersModel {
   const { head, inputShape, feature } = p;
   const input = tfl.input({ shape: feature.layout === 'flat' ? [inputShape[2]] : inputShape, name: 'onnx_input' });
-  const featLayer = new OnnxFeatures(feature, head.featureDim, ONNX_FEATURES_LAYER);
+  const featLayer = new OnnxFeatures(feature, head.featureDim, ONNX_FEATURES_LAYER, p.flatOrder);
   const feats = featLayer.apply(input) as tfl.SymbolicTensor;
   const dense = tfl.layers.dense({ units: head.numClasses, activation: 'softmax', useBias: head.bias !== undefined, name: ONNX_HEAD_LAYER });
   const out = dense.apply(feats) as tfl.SymbolicTensor;
@@ -558,7 +579,7 @@ export async function loadOnnxModel(file: string): Promise<LoadedOnnx> {
     throw new UserError(`The ONNX file ${file} cannot be run: ${String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300)}.`);
   }
   sources.set(model, { file, bytes, graph: p.graph, head: p.head });
-  const metadata: ModelMetadata = { featureLayer: ONNX_FEATURES_LAYER };
+  const metadata: ModelMetadata = { featureLayer: ONNX_FEATURES_LAYER, ...(p.flatOrder ? { flatInputOrder: p.flatOrder } : {}) };
   return { model, metadata, fingerprint: createHash('sha256').update(bytes).digest('hex') };
 }
 
@@ -582,6 +603,15 @@ export function onnxBytes(model: tfl.LayersModel): Uint8Array {
   } catch (err) {
     throw asUserError(src.file, err);
   }
+}
+
+/**
+ * How a model (or the feature extractor split from it, which shares its layers) read from an ONNX
+ * file with a flat input takes an image's values; null for any other model.
+ */
+export function onnxFlatInputOrder(model: tfl.LayersModel): FlatInputOrder | null {
+  for (const layer of model.layers) if (layer instanceof OnnxFeatures && layer.flatOrder) return layer.flatOrder;
+  return null;
 }
 
 /** The model's files in its own format: the ONNX file alone (its feature part exists only there). */

@@ -8,6 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Split } from '../data/dataset.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
+import { onnxFlatInputOrder } from './onnx.js';
 
 export interface TrainSettings {
   epochs: number;
@@ -112,11 +113,17 @@ export function compileForTraining(model: tfl.LayersModel, learningRate: number)
   return optimizer;
 }
 
-/** Reshapes flat samples to what the model takes (images, or flat feature vectors). */
+/**
+ * Reshapes flat samples to what the model takes (images, or flat feature vectors). An ONNX model
+ * with a flat input takes an image of several channels channels first unless its file says
+ * otherwise (onnx.ts, onnxFlatInputOrder), so the H×W×C samples are reordered to C×H×W first.
+ */
 export function modelInput(model: tfl.LayersModel, x: tf.Tensor4D): tf.Tensor {
   const want = model.inputs[0].shape;
   if (want.length === 4) return x;
-  return tf.reshape(x, [x.shape[0], ...want.slice(1).map(Number)]);
+  const shape = [x.shape[0], ...want.slice(1).map(Number)];
+  if (x.shape[3] > 1 && onnxFlatInputOrder(model)?.order === 'CHW') return tf.tidy(() => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), shape));
+  return tf.reshape(x, shape);
 }
 
 /**
