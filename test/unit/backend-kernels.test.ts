@@ -6,9 +6,11 @@ import * as tfl from '@tensorflow/tfjs-layers'; // also registers the gradients 
 import {
   backend_util, Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput,
 } from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../src-main/engine/backend/index.js';
-import { setFilterGradStrategy, type FilterGradStrategy } from '../../src-main/engine/backend/wasm-kernels.js';
+import {
+  setDepthwiseInputGradStrategy, setFilterGradStrategy, type DepthwiseInputGradStrategy, type FilterGradStrategy,
+} from '../../src-main/engine/backend/wasm-kernels.js';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number;
@@ -154,6 +156,8 @@ const depthwiseCases: { x: Shape4; f: [number, number, number]; strides: Pair; p
   { x: [2, 9, 8, 2], f: [3, 2, 1], strides: [2, 1], pad: 'same' },
   { x: [2, 6, 6, 5], f: [3, 3, 3], strides: [1, 1], pad: 1 },
   { x: [2, 9, 8, 3], f: [3, 2, 2], strides: [2, 2], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  // Padding wider than the filter: the input gradient's 'conv' form cannot express it.
+  { x: [2, 6, 7, 2], f: [3, 3, 2], strides: [1, 1], pad: [[0, 0], [3, 1], [0, 4], [0, 0]] },
   { x: [2, 6, 6, 4], f: [1, 1, 2], strides: [1, 1], pad: 'valid' },
   { x: [4, 28, 28, 1], f: [3, 3, 8], strides: [1, 1], pad: 'same' },
   { x: [2, 14, 14, 16], f: [3, 3, 1], strides: [2, 2], pad: 'same' },
@@ -165,7 +169,10 @@ function depthwiseShapes(x: Shape4, f: [number, number, number], strides: Pair, 
   return { filter, dy: info.outShape as Shape4 };
 }
 
-describe('depthwise convolution gradient kernels on wasm', () => {
+describe.each(['auto', 'loop'] as DepthwiseInputGradStrategy[])('depthwise convolution gradient kernels on wasm (%s input gradient)', (strategy) => {
+  beforeAll(() => setDepthwiseInputGradStrategy(strategy));
+  afterAll(() => setDepthwiseInputGradStrategy('auto'));
+
   it.each(depthwiseCases)('match cpu for x $x, filter $f (KH, KW, multiplier), strides $strides, pad $pad', async ({ x, f, strides, pad }) => {
     const { filter, dy } = depthwiseShapes(x, f, strides, pad);
     const xv = values(x, 11);
