@@ -318,9 +318,9 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
  * output channel d = c·M + m reads input channel c = ⌊d / M⌋, so a filter tap's C·M weights
  * line up with one output pixel's C·M channels.
  *
- * `rows[fy]` / `cols[fx]` give, for each filter tap, the output rows / columns whose input
- * pixel (o·s + f·d − pad) lies inside the image, as [first, end), so the loops below need no
- * bounds test per pixel.
+ * `rows` holds at [2·fy, 2·fy + 1] the output rows [first, end) whose input row at filter
+ * row fy (o·s + fy·d − pad) lies inside the image, and `cols` the same for filter columns, so
+ * the loops below need no bounds test per pixel.
  */
 interface DepthwiseGeometry {
   info: backend_util.Conv2DInfo;
