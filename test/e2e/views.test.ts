@@ -165,6 +165,13 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await snap('verify');
   });
 
+  it('says what the export writes: the repaired model\'s folder, in the format the model came in', async () => {
+    await page.locator('nav [data-step="export"]').click();
+    const text = await page.locator('section[aria-labelledby="export-h"] > p').first().innerText();
+    expect(text).toContain('a copy of the repaired model\'s folder (TensorFlow.js files, plus model.h5 or model.keras for a model opened from a Keras file; for an ONNX model, its model.onnx instead)');
+    await snap('export');
+  });
+
   it('draws the current model\'s training on its own axis after reopening, whatever the form says', async () => {
     await page.locator('nav [data-step="train"]').click();
     expect(await page.getByTestId('arch').inputValue()).toBe('cnn');
