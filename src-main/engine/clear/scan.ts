@@ -109,25 +109,54 @@ export const EXPANSION_RANK = 20;
 
 /**
  * A confirmed pocket gathers the attacker-labelled samples right beside it that sit in the
- * enclosing class's region: poisons the model did not fit (it predicts them as B), which the
- * hull search leaves out because they are not part of the pocket the model carved. They are
- * poisons all the same, and repair must relabel them too.
+ * enclosing class's region: poisons the model did not fit (it predicts them as B), or that the
+ * hull search left out, which are poisons all the same, and repair must relabel them too.
+ *
+ * Without `beside` (the group's reach, which the calibration keeps out of the null) every such
+ * sample within EXPANSION_RANK ranks counts. With it (the samples a reported group takes in), a
+ * sample joins only if it is right beside a member (no farther than `beside`, the model's typical
+ * nearest-neighbour distance) or if, leaving the group aside, its neighbours are more often "B"
+ * than "A" (its own near-duplicates, no farther than `beside`, left aside too): at a border
+ * between A and B, natural "A" samples list a planted group among their neighbours too, but
+ * they sit among other natural "A"s, a step or more away.
  */
-function expandPocket(members: number[], attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph): number[] {
+export function expandPocket(members: number[], attackerClass: number, enclosingClass: number, labels: Int32Array, graph: NeighbourGraph, beside = Infinity): number[] {
   const inPocket = new Set(members);
   const foreignMajorityIsB = (j: number) => sitsInRegionOf(j, attackerClass, enclosingClass, labels, graph);
-  let frontier = [...members];
-  for (let round = 0; round < 10 && frontier.length; round++) {
-    const next: number[] = [];
-    for (const i of frontier) {
-      const { indices } = neighbourRow(graph, i);
-      for (let r = 0; r < Math.min(EXPANSION_RANK, indices.length); r++) {
-        const j = indices[r];
-        if (inPocket.has(j) || labels[j] !== attackerClass || !foreignMajorityIsB(j)) continue;
-        inPocket.add(j); next.push(j);
-      }
+  // Leaving the group aside, are j's neighbours more often "B" than "A"?
+  // j's own near-duplicates (no farther than `beside`) stand with j, not for the "A" region.
+  const belongs = (j: number) => {
+    const { indices, distances } = neighbourRow(graph, j);
+    let a = 0; let b = 0;
+    for (let r = 0; r < indices.length; r++) {
+      const x = indices[r];
+      if (inPocket.has(x)) continue;
+      if (labels[x] === attackerClass) { if (distances[r] > beside) a++; }
+      else if (labels[x] === enclosingClass) b++;
     }
-    frontier = next;
+    return b > a;
+  };
+  const grow = (from: number[]) => {
+    let frontier = from;
+    for (let round = 0; round < 10 && frontier.length; round++) {
+      const next: number[] = [];
+      for (const i of frontier) {
+        const { indices, distances } = neighbourRow(graph, i);
+        for (let r = 0; r < Math.min(EXPANSION_RANK, indices.length); r++) {
+          const j = indices[r];
+          if (inPocket.has(j) || labels[j] !== attackerClass || !foreignMajorityIsB(j)) continue;
+          if (distances[r] > beside && !belongs(j)) continue;
+          inPocket.add(j); next.push(j);
+        }
+      }
+      frontier = next;
+    }
+  };
+  grow([...members]);
+  // With a limit, a group's growth can make a majority of samples it passed over: sweep again.
+  for (let sweep = 0, size = 0; beside < Infinity && sweep < 5 && inPocket.size > size; sweep++) {
+    size = inPocket.size;
+    grow([...inPocket]);
   }
   return [...inPocket].sort((a, b) => a - b);
 }
@@ -144,7 +173,11 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   if (p.members.length > 4 && inner > 0 && shell > 0 && inner / shell < 0.75) parts.push(`on average they are ${fixedRatio(shell / inner)} times closer to each other than to the samples around them`);
   if (p.tightness.relativeSpread < 0.3) parts.push('they are near-duplicates of each other in the model\'s feature space (much closer together than ordinary "' + b + '" samples are)');
   const outvoted = p.evidence.disagreeing ?? 0;
-  if (outvoted > 0) parts.push(`${outvoted === p.members.length ? 'every one' : `${outvoted}`} of them ${outvoted === 1 ? 'has its' : 'have their'} label outvoted by ${outvoted === 1 ? 'its' : 'their'} own nearest neighbours`);
+  if (outvoted > 0) {
+    const all = outvoted === p.members.length;
+    const one = outvoted === 1 || all;
+    parts.push(`${all ? 'every one' : `${outvoted}`} of them ${one ? 'has its' : 'have their'} label outvoted by ${one ? 'its' : 'their'} own nearest neighbours`);
+  }
   parts.push(`the model predicts "${a}" for ${Math.round(p.fittedRate * 100)}% of them, and for ${Math.round(p.interiorAttackerRate * 100)}% of points inside their hull and switches to "${b}" ${Math.round(p.flipDistance * 100)}% of the way out`);
   const verdict = p.confirmed
     ? `Random groups of this model's own border samples score lower: a group this unusual would appear by chance with probability ${formatPValue(p.pValue)}, so it is reported as a planted pocket; repair relabels its members "${b}".`
@@ -393,7 +426,8 @@ async function scanPrepared(
       },
     };
     const pocket = { ...base, explanation: explain(base, ds.classNames) };
-    reachOf.set(pocket, reaches[i]);
+    // What a reported group takes in: its reach, but only samples right beside it or among "B".
+    reachOf.set(pocket, expandPocket(c.members, c.attackerClass, c.enclosingClass, labels, graph, context.typicalNearest));
     return pocket;
   }).sort((a, b) => b.score - a.score);
 
