@@ -37,7 +37,7 @@ import type { DetectorInput } from '../detectors/types.js';
 import { evaluateSplit } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { benchPlan, isClearVariant, resolveDefences, splitTestForBench, trialSeedOf } from './plan.js';
-import { applyVerdicts, benchMarkdown, calibrate, compareDefences, rocPlots, summarise, summariseCases } from './summary.js';
+import { applyVerdicts, benchMarkdown, calibrate, compareDefences, falseAlarmLevels, rocPlots, summarise, summariseCases } from './summary.js';
 import { neighboursFor, precisionRecall, repairFlagged, setupTrial, truncateGraph } from './trial.js';
 import { type AttackSettingsReport, type BenchCase, type BenchOptions, type BenchResult, CALIBRATION_LEVEL, type CleanGroup, type DefenceRecord, type TrialRecord } from './types.js';
 
@@ -256,6 +256,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
   const caseSummaries = summariseCases(records, cases);
   const comparisons = compareDefences(records, cases, wanted);
   const rocs = rocPlots(records, cases, wanted);
+  const levels = falseAlarmLevels(records, wanted);
   const attackSettings: AttackSettingsReport[] = cases.map((c) => ({
     case: c.id, attack: c.attack, variant: c.variant,
     used: records.find((r) => r.case === c.id)?.attackSettings ?? null,
@@ -291,7 +292,8 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
     summary,
     comparisons,
     rocs,
-    markdown: benchMarkdown({ cases: caseSummaries, summary, comparisons, calibration, attackSettings }),
+    levels,
+    markdown: benchMarkdown({ cases: caseSummaries, summary, comparisons, calibration, attackSettings, levels }),
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -1,7 +1,7 @@
 /** From trial records to rates, intervals, calibrated verdicts, comparisons, ROC curves and Markdown. */
 import { mcnemarExact, rateOf, rocArea, rocCurve, type Rate } from './stats.js';
 import { isClearVariant } from './plan.js';
-import { type AttackSettingsReport, type BenchCase, CALIBRATION_LEVEL, type Calibration, type CaseSummary, type CleanGroup, type Comparison, type DefenceRecord, type RocPlot, type SummaryRow, type TrialRecord } from './types.js';
+import { type AttackSettingsReport, type BenchCase, CALIBRATION_LEVEL, type Calibration, type CaseSummary, type CleanGroup, type Comparison, type DefenceRecord, type FalseAlarmLevel, type RocPlot, type SummaryRow, type TrialRecord } from './types.js';
 
 export function mean(xs: number[]): number | null {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
@@ -128,6 +128,35 @@ export function compareDefences(records: TrialRecord[], cases: BenchCase[], defe
   return out;
 }
 
+/** The levels CLEAR's false alarms are shown at. */
+export const FALSE_ALARM_LEVELS = [0.01, 0.05] as const;
+
+/**
+ * CLEAR's false alarms on the clean models at each level of FALSE_ALARM_LEVELS, per clean group
+ * (scenario and victim) and, with more than one group, over all of them: a model counts when
+ * its smallest p-value is at most the level (FalseAlarmLevel).
+ */
+export function falseAlarmLevels(records: TrialRecord[], defences: string[]): FalseAlarmLevel[] {
+  const cleans = records.filter((r) => r.kind === 'clean');
+  const groups = [...new Map(cleans.map((r) => [`${r.scenario}/${r.arch}`, { scenario: r.scenario, arch: r.arch }])).values()];
+  const scopes: { scenario: FalseAlarmLevel['scenario']; arch: string; models: TrialRecord[] }[] = groups.map((g) => ({
+    ...g, models: cleans.filter((r) => r.scenario === g.scenario && r.arch === g.arch),
+  }));
+  if (groups.length > 1) scopes.push({ scenario: 'all', arch: [...new Set(groups.map((g) => g.arch))].join(', '), models: cleans });
+  const out: FalseAlarmLevel[] = [];
+  for (const defence of defences.filter(isClearVariant)) {
+    for (const scope of scopes) {
+      const scores = scope.models.map((r) => defenceOf(r, defence)).filter((d): d is DefenceRecord => Boolean(d)).map((d) => d.summaryScore);
+      for (const level of FALSE_ALARM_LEVELS) {
+        // summaryScore is −log10 p; a small tolerance keeps p exactly at the level counted.
+        const k = scores.filter((x) => x >= -Math.log10(level) - 1e-9).length;
+        out.push({ scenario: scope.scenario, arch: scope.arch, defence, level, falseAlarms: rateOf(k, scores.length) });
+      }
+    }
+  }
+  return out;
+}
+
 /** One ROC plot per case: every defence's summary score, successful attacks against the scenario's clean models. */
 export function rocPlots(records: TrialRecord[], cases: BenchCase[], defences: string[]): RocPlot[] {
   return cases.map((c) => {
@@ -171,6 +200,7 @@ export function summaryMarkdown(rows: SummaryRow[]): string {
 
 export function benchMarkdown(parts: {
   cases: CaseSummary[]; summary: SummaryRow[]; comparisons: Comparison[]; calibration: Calibration[]; attackSettings: AttackSettingsReport[];
+  levels?: FalseAlarmLevel[];
 }): string {
   const attempts = table(
     ['case', 'poisons per target', 'attempts', 'successes (clean victim right, poisoned victim says A)', 'clean victim wrong', 'flipped, not counted', 'accuracy clean / poisoned victim'],
@@ -201,5 +231,21 @@ export function benchMarkdown(parts: {
     summaryMarkdown(parts.summary), '',
     '### CLEAR against each defence (detection of the same successful attacks)', '', mcnemar, '',
     '### Calibrated verdicts (baselines): thresholds from the counterfactual clean victims', '', calibration,
+    ...(parts.levels?.length ? ['', levelsMarkdown(parts.levels)] : []),
+  ].join('\n');
+}
+
+/** CLEAR's false alarms at 1% and 5%, one row per defence and clean group. */
+export function levelsMarkdown(levels: FalseAlarmLevel[]): string {
+  const rows = new Map<string, FalseAlarmLevel[]>();
+  for (const l of levels) {
+    const key = `${l.defence}|${l.scenario}|${l.arch}`;
+    rows.set(key, [...(rows.get(key) ?? []), l]);
+  }
+  return [
+    '### CLEAR\'s false alarms at two levels (clean models)', '',
+    'A clean model counts at level α when the scan\'s smallest p-value is at most α. The verdict at α also needs the group to be learnt by the model, so these are upper bounds on the false-alarm rate of the verdict; a calibrated scan keeps them at or under α.', '',
+    table(['defence', 'scenario', 'victim', ...FALSE_ALARM_LEVELS.map((a) => `at ${pct(a)}`)],
+      [...rows.values()].map((ls) => [ls[0].defence, ls[0].scenario, ls[0].arch, ...FALSE_ALARM_LEVELS.map((a) => { const l = ls.find((x) => x.level === a); return l ? rate(l.falseAlarms) : '–'; })])),
   ].join('\n');
 }

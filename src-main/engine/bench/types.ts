@@ -232,6 +232,20 @@ export interface Comparison {
   pValue: number;
 }
 
+/**
+ * CLEAR's false alarms on the clean models at a given level α: a model counts when its scan's
+ * smallest p-value (any group's, learnt or not; summaryScore = −log10 of it) is at most α. The
+ * verdict at α also needs the group to be learnt, so this is an upper bound on it.
+ */
+export interface FalseAlarmLevel {
+  /** A scenario, or 'all' for every clean model of the run. */
+  scenario: Scenario | 'all';
+  arch: string;
+  defence: string;
+  level: number;
+  falseAlarms: Rate;
+}
+
 export interface Calibration {
   scenario: Scenario;
   arch: string;
@@ -285,4 +299,6 @@ export interface BenchResult extends BenchSummary {
   summary: SummaryRow[];
   comparisons: Comparison[];
   rocs: RocPlot[];
+  /** CLEAR's false alarms at 1% and 5% (absent from runs made before it was recorded). */
+  levels?: FalseAlarmLevel[];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applyVerdicts, benchCases, benchMarkdown, calibrate, compareDefences, rocAuc, rocPlots, splitTestForBench, summarise, summariseCases,
+  applyVerdicts, benchCases, benchMarkdown, calibrate, compareDefences, falseAlarmLevels, levelsMarkdown, rocAuc, rocPlots, splitTestForBench, summarise, summariseCases,
   truncateGraph, type BenchCase, type DefenceRecord, type TrialRecord,
 } from '../../../src-main/engine/bench/defence.js';
 
@@ -99,6 +99,26 @@ describe('bench summary', () => {
     expect(md).toContain('| label-flip (e2e, mlp) | deep-knn | calibrated | 33% (1/3; 1%–91%) | – (0/0) | 0% (0/1; 0%–97%) |');
     expect(md).toContain('precision / recall (flagged)');
     expect(md).toContain('precision / recall (all successful)');
+  });
+
+  it("counts CLEAR's false alarms at 1% and 5% from each clean model's smallest p-value, per scenario and over all", () => {
+    const p = (x: number) => -Math.log10(x);
+    const e2e = [0.5, 0.04, 0.01, 0.2].map((x) => cleanTrial([defence('clear', { summaryScore: p(x) }), defence('deep-knn', { summaryScore: 99 })]));
+    const transfer = [0.009, 0.3].map((x) => ({ ...cleanTrial([defence('clear', { summaryScore: p(x) }), defence('deep-knn')]), scenario: 'transfer' as const }));
+    const attacked = attackTrial(0, 1, [defence('clear', { summaryScore: p(1e-6) }), defence('deep-knn')]);
+    const levels = falseAlarmLevels([...e2e, ...transfer, attacked], ['clear', 'deep-knn']);
+    // Only CLEAR's variants; p exactly at the level counts; attack trials never do.
+    expect(levels.every((l) => l.defence === 'clear')).toBe(true);
+    const at = (scenario: string, level: number) => levels.find((l) => l.scenario === scenario && l.level === level)!.falseAlarms;
+    expect(at('e2e', 0.01)).toMatchObject({ k: 1, n: 4 });
+    expect(at('e2e', 0.05)).toMatchObject({ k: 2, n: 4 });
+    expect(at('transfer', 0.01)).toMatchObject({ k: 1, n: 2 });
+    expect(at('all', 0.05)).toMatchObject({ k: 3, n: 6 });
+    const md = levelsMarkdown(levels);
+    expect(md).toContain('| clear | e2e | mlp | 25% (1/4; 1%–81%) | 50% (2/4; 7%–93%) |');
+    expect(md).toContain('| clear | all | mlp |');
+    // One clean group: no "all" row.
+    expect(falseAlarmLevels(e2e, ['clear']).some((l) => l.scenario === 'all')).toBe(false);
   });
 
   it('names cases by attack, count and variant, and refuses a variant for no chosen attack', () => {
