@@ -406,32 +406,13 @@ export function disagreementGroups(labels: Int32Array, graph: NeighbourGraph, nu
  * out; what remains are tight same-label groups set inside other labels' territory.
  */
 export function isolatedGroups(labels: Int32Array, graph: NeighbourGraph, settings: Pick<CandidateSettings, 'memberCheckNeighbours' | 'minGroupSize' | 'maxGroupSize' | 'minShellPurity'>): number[][] {
-  const { n, k, indices } = graph;
-  const m = Math.min(settings.memberCheckNeighbours, k);
-  const union = new UnionFind(n);
-  const lists = (i: number, j: number): boolean => {
-    for (let c = 0; c < m; c++) if (indices[i * k + c] === j) return true;
-    return false;
-  };
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < m; c++) {
-      const j = indices[i * k + c];
-      if (j > i && labels[j] === labels[i] && lists(j, i)) union.join(i, j);
-    }
-  }
-  const components = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    const root = union.find(i);
-    const list = components.get(root);
-    if (list) list.push(i); else components.set(root, [i]);
-  }
-  const classSize = new Map<number, number>();
-  for (let i = 0; i < n; i++) classSize.set(labels[i], (classSize.get(labels[i]) ?? 0) + 1);
+  const { k, indices } = graph;
+  const components = mutualSameLabelComponents(labels, graph, Math.min(settings.memberCheckNeighbours, k));
+  const withinHalf = withinHalfItsClass(labels);
   const groups: number[][] = [];
-  for (const members of components.values()) {
-    if (members.length < settings.minGroupSize || members.length > settings.maxGroupSize) continue;
+  for (const members of components) {
+    if (members.length < settings.minGroupSize || members.length > settings.maxGroupSize || !withinHalf(members)) continue;
     const label = labels[members[0]];
-    if (members.length > classSize.get(label)! / 2) continue;
     const inGroup = new Set(members);
     let outside = 0;
     let foreign = 0;
@@ -446,6 +427,43 @@ export function isolatedGroups(labels: Int32Array, graph: NeighbourGraph, settin
     if (outside > 0 && foreign / outside >= settings.minShellPurity) groups.push(members);
   }
   return groups;
+}
+
+/**
+ * The components of samples linked when they share a label and each lists the other among its
+ * `depth` nearest neighbours; with `rows`, only those samples, linked only to each other (in
+ * the order of `rows`; otherwise every sample, in index order).
+ */
+function mutualSameLabelComponents(labels: Int32Array, graph: NeighbourGraph, depth: number, rows?: readonly number[]): number[][] {
+  const { n, k, indices } = graph;
+  let taken: Uint8Array | undefined;
+  if (rows) { taken = new Uint8Array(n); for (const i of rows) taken[i] = 1; }
+  const order = rows ?? Array.from({ length: n }, (_, i) => i);
+  const union = new UnionFind(n);
+  const lists = (i: number, j: number): boolean => {
+    for (let c = 0; c < depth; c++) if (indices[i * k + c] === j) return true;
+    return false;
+  };
+  for (const i of order) {
+    for (let c = 0; c < depth; c++) {
+      const j = indices[i * k + c];
+      if (j > i && (!taken || taken[j]) && labels[j] === labels[i] && lists(j, i)) union.join(i, j);
+    }
+  }
+  const components = new Map<number, number[]>();
+  for (const i of order) {
+    const root = union.find(i);
+    const list = components.get(root);
+    if (list) list.push(i); else components.set(root, [i]);
+  }
+  return [...components.values()];
+}
+
+/** Whether a group holds at most half of its label's samples: more is that class's own mass, not a pocket in another. */
+function withinHalfItsClass(labels: Int32Array): (members: readonly number[]) => boolean {
+  const classSize = new Map<number, number>();
+  for (let i = 0; i < labels.length; i++) classSize.set(labels[i], (classSize.get(labels[i]) ?? 0) + 1);
+  return (members) => members.length <= classSize.get(labels[members[0]])! / 2;
 }
 
 /**
@@ -648,31 +666,9 @@ function findSeeds(labels: Int32Array, graph: NeighbourGraph, numClasses: number
  * lists extended (runs.ts), which keeps the extension's cost to the size of the groups.
  */
 export function closedGroups(labels: Int32Array, graph: NeighbourGraph, unfinished: readonly number[], maxSize: number): number[][] {
-  const { n, k, indices } = graph;
-  const isUnfinished = new Uint8Array(n);
-  for (const i of unfinished) isUnfinished[i] = 1;
-  const union = new UnionFind(n);
-  const listed = (i: number, j: number): boolean => {
-    for (let c = 0; c < k; c++) if (indices[i * k + c] === j) return true;
-    return false;
-  };
-  for (const i of unfinished) {
-    for (let c = 0; c < k; c++) {
-      const j = indices[i * k + c];
-      if (j > i && isUnfinished[j] && labels[j] === labels[i] && listed(j, i)) union.join(i, j);
-    }
-  }
-  const components = new Map<number, number[]>();
-  for (const i of unfinished) {
-    const root = union.find(i);
-    const list = components.get(root);
-    if (list) list.push(i); else components.set(root, [i]);
-  }
-  // A component holding half of its label's samples is that class's own mass, not a pocket in another.
-  const classSize = new Map<number, number>();
-  for (let i = 0; i < n; i++) classSize.set(labels[i], (classSize.get(labels[i]) ?? 0) + 1);
-  return [...components.values()].filter((members) => members.length >= 2 && members.length <= maxSize
-    && members.length <= classSize.get(labels[members[0]])! / 2);
+  const withinHalf = withinHalfItsClass(labels);
+  return mutualSameLabelComponents(labels, graph, graph.k, unfinished)
+    .filter((members) => members.length >= 2 && members.length <= maxSize && withinHalf(members));
 }
 
 /**
