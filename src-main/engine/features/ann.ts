@@ -214,16 +214,8 @@ async function searchGraph(
     for (let r = 0; r < rows; r++) {
       const i = start + r;
       const count = found.counts ? Number(found.counts[r]) : found.keys.length;
-      let filled = 0;
-      for (let c = 0; c < count; c++) {
-        const j = Number(found.keys[r * candidates + c]);
-        if (j === i || j < 0 || j >= n) continue;
-        rowIndices[filled] = j;
-        rowDistances[filled] = exactDistance(centred, i, j, dim);
-        filled++;
-      }
+      const filled = rerankRow(centred, n, dim, i, (c) => Number(found.keys[r * candidates + c]), Math.min(count, candidates), rowIndices, rowDistances);
       if (filled < k) { short.push(i); continue; }
-      sortByDistanceThenIndex(rowIndices, rowDistances, filled);
       indices.set(rowIndices.subarray(0, k), i * k);
       for (let c = 0; c < k; c++) distances[i * k + c] = rowDistances[c];
     }
@@ -238,6 +230,38 @@ async function searchGraph(
     for (let c = 0; c < k; c++) distances[i * k + c] = row.distances[c];
   }
   return { n, k, indices, distances };
+}
+
+/**
+ * Sample `i`'s candidates re-ranked exactly: the `count` proposed by `candidate(0…count − 1)`
+ * (from an index, or a file computed elsewhere), less `i` itself and anything outside
+ * 0…n − 1 (an index's "none", −1), each at its float64 distance from `centred` (the exact
+ * graph's distance), sorted by distance then index, a candidate proposed twice kept once.
+ * Fills `rowIndices` and `rowDistances` (room for `count`) and returns how many distinct
+ * candidates they hold.
+ */
+export function rerankRow(
+  centred: Float32Array, n: number, dim: number, i: number, candidate: (c: number) => number, count: number,
+  rowIndices: Int32Array, rowDistances: Float64Array,
+): number {
+  let filled = 0;
+  for (let c = 0; c < count; c++) {
+    const j = candidate(c);
+    if (j === i || j < 0 || j >= n) continue;
+    rowIndices[filled] = j;
+    rowDistances[filled] = exactDistance(centred, i, j, dim);
+    filled++;
+  }
+  sortByDistanceThenIndex(rowIndices, rowDistances, filled);
+  // Sorted by distance then index, a repeated candidate sits next to itself.
+  let distinct = 0;
+  for (let c = 0; c < filled; c++) {
+    if (distinct > 0 && rowIndices[distinct - 1] === rowIndices[c]) continue;
+    rowIndices[distinct] = rowIndices[c];
+    rowDistances[distinct] = rowDistances[c];
+    distinct++;
+  }
+  return distinct;
 }
 
 /** Sorts the first `count` entries by distance, then by index (an insertion sort: the index's order is nearly right). */
