@@ -31,6 +31,7 @@ class NpyCollector {
   constructor(
     private readonly name: string, private readonly role: NpyRole, private readonly total: number,
     private readonly budget: DatasetBudget | undefined,
+    private readonly accept?: (header: NpyHeader) => void,
   ) {}
 
   consume(chunk: Uint8Array): void {
@@ -45,6 +46,7 @@ class NpyCollector {
       throw new UserError(`${this.name} is longer than its header declares (${npyShapeText(header.shape)} values), so it is probably not a .npy file.`);
     }
     if (this.role === 'images') this.budget?.take(this.name, header.shape[0], header.itemValues);
+    this.accept?.(header);
     this.header = header;
     this.body = new Uint8Array(header.bodyBytes);
     const rest = this.head.subarray(header.headerBytes);
@@ -86,13 +88,15 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export interface NpyReadOptions {
   root?: Root;
   budget?: DatasetBudget;
+  /** Checks the header before room is made for the values (throws to refuse the array). */
+  accept?: (header: NpyHeader) => void;
 }
 
 /** Reads one .npy file; `name` begins every message (`The NPY file x.npy`). */
 export async function readNpyFile(file: string, name: string, role: NpyRole, options: NpyReadOptions = {}): Promise<NpyArray> {
   const { handle, size } = await openUserFile(file, { root: options.root });
   try {
-    const collector = new NpyCollector(name, role, size, options.budget);
+    const collector = new NpyCollector(name, role, size, options.budget, options.accept);
     // Read in pieces: the header is checked from the first piece, before the rest is read.
     const piece = new Uint8Array(Math.min(size, 1 << 20));
     for (let at = 0; at < size;) {
@@ -110,7 +114,7 @@ export async function readNpyFile(file: string, name: string, role: NpyRole, opt
 /** An open .npz archive: its members, and a way to read one as a .npy array. */
 export interface NpzArchive {
   entries: ZipEntry[];
-  read(entry: ZipEntry, name: string, role: NpyRole, budget?: DatasetBudget): Promise<NpyArray>;
+  read(entry: ZipEntry, name: string, role: NpyRole, budget?: DatasetBudget, accept?: (header: NpyHeader) => void): Promise<NpyArray>;
   close(): Promise<void>;
 }
 
@@ -120,7 +124,7 @@ export async function openNpz(file: string, name: string): Promise<NpzArchive> {
     const entries = await readZipDirectory(handle, size, name, file);
     return {
       entries,
-      read: (entry, memberName, role, budget) => readMember(handle, size, entry, memberName, file, role, budget),
+      read: (entry, memberName, role, budget, accept) => readMember(handle, size, entry, memberName, file, role, budget, accept),
       close: () => handle.close(),
     };
   } catch (err) {
@@ -131,8 +135,9 @@ export async function openNpz(file: string, name: string): Promise<NpzArchive> {
 
 async function readMember(
   handle: FileHandle, size: number, entry: ZipEntry, name: string, file: string, role: NpyRole, budget: DatasetBudget | undefined,
+  accept?: (header: NpyHeader) => void,
 ): Promise<NpyArray> {
-  const collector = new NpyCollector(name, role, entry.size, budget);
+  const collector = new NpyCollector(name, role, entry.size, budget, accept);
   await readZipMember(handle, size, entry, name, file, (chunk) => collector.consume(chunk));
   return collector.finish();
 }

@@ -31,7 +31,8 @@ const TYPE_NAMES: Record<NpyType, string> = {
   f4: 'float32', f8: 'float64',
 };
 
-export type NpyRole = 'images' | 'labels';
+/** What an array is read as: images, labels, or a neighbour index (features/imported.ts). */
+export type NpyRole = 'images' | 'labels' | 'neighbours';
 
 /** What a .npy header declares. */
 export interface NpyHeader {
@@ -132,6 +133,11 @@ function checkRole(shape: number[], type: NpyType, name: string, role: NpyRole):
     if (shape.length === 0 || shape.length > 2 || (shape.length === 2 && shape[1] !== 1)) {
       throw new UserError(`${name} holds an array of ${npyShapeText(shape)} values, but labels must be one class number per sample (shape N or N×1).`);
     }
+    return;
+  }
+  if (role === 'neighbours') {
+    if (type !== 'i4' && type !== 'i8') throw new UserError(`${name} holds ${typeName} values, but neighbour indices must be int32 or int64 (what Faiss's search returns).`);
+    if (shape.length !== 2) throw new UserError(`${name} holds an array of ${npyShapeText(shape)} values, but neighbour indices must be one row per training sample (shape N×K).`);
     return;
   }
   if (type !== 'u1' && type !== 'f4' && type !== 'f8') {
