@@ -56,6 +56,7 @@ export function describeScan(r: ScanResult, say: (s: string) => void, options: D
   say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}).`);
   const g = t.neighbourGraph;
   if (g?.method === 'approximate' && g.recall !== null) say(`Approximate neighbour graph: recall ${g.recall.toFixed(4)} of the exact ${r.settings.neighbours} nearest, measured on ${g.recallRows} rows.`);
+  if (g?.method === 'imported' && g.recall !== null) say(`Neighbour graph imported from ${printable(g.file ?? 'a file')} (${g.candidates ?? '?'} candidates per sample, every distance recomputed here): recall ${g.recall.toFixed(4)} of the exact ${r.settings.neighbours} nearest, measured on ${g.recallRows} rows.`);
   if (g?.note) say(g.note);
 }
 
@@ -91,6 +92,7 @@ export const scanCommand: Command = {
     { name: 'neighbours', type: 'int', value: 'K', help: 'neighbours per sample in the feature graph (default 40; pockets larger than K are still found)' },
     { name: 'neighbour-graph', type: 'string', value: 'auto|exact|approximate', help: 'exact neighbour graph, or approximate (an HNSW index, candidates re-ranked exactly, recall measured); default auto: approximate above --approximate-above samples' },
     { name: 'approximate-above', type: 'int', value: 'N', help: 'samples above which --neighbour-graph auto builds the approximate graph (default 100000)' },
+    { name: 'neighbour-graph-from', type: 'string', value: 'FILE.npy', help: 'take each sample\'s neighbour candidates from an N×K\' int32/int64 index computed elsewhere over `clearwb features`\' output (e.g. Faiss\'s index.search(x, K+1), self-matches allowed; .npy or .npz); distances are recomputed here and the recall measured' },
     { name: 'reference', type: 'string', value: 'test|SPEC', help: 'trusted labelled samples held apart from training: "test" (the dataset\'s test split) or a data spec; used as held-out support (default: none)' },
     { name: 'out', type: 'string', value: 'SCAN.json', help: 'write the scan result here (a new file)' },
   ]),
@@ -105,10 +107,28 @@ export const scanCommand: Command = {
       ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined,
       falseAlarm: a.falseAlarm as number | undefined, neighbours: a.neighbours as number | undefined,
       neighbourGraph: a.neighbourGraph as 'auto' | 'exact' | 'approximate' | undefined, approximateAbove: a.approximateAbove as number | undefined,
+      neighbourGraphFrom: a.neighbourGraphFrom as string | undefined,
       reference: a.reference as string | undefined, out: a.out as string | undefined,
     });
     describeScan(r, io.say, { style: io.style, more: a.out ? `--json or ${a.out as string} for all` : '--json for all' });
     if (a.out) io.say(`Scan written to ${a.out}.`);
+    return r;
+  },
+};
+
+export const featuresCommand: Command = {
+  name: 'features',
+  summary: 'write the features a scan builds its neighbour graph from, as a float32 .npy file (for a vector index elsewhere)',
+  options: withSchemas(jobArgs.features.shape, [
+    modelOption(),
+    ...dataOptions,
+    { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at, as for scan (default: the input of the last Dense layer)' },
+    { name: 'out', type: 'string', value: 'FEATURES.npy', help: 'a new .npy file: N×d float32, row i = training sample i, normalised as the scan normalises them', required: true },
+  ]),
+  async run(a, io) {
+    const r = await io.run('features', { ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined, out: a.out as string });
+    io.say(`Wrote the features of ${r.samples} training samples (${r.samples}×${r.dim} float32, layer ${r.featureLayer}, ${r.normalisation === 'l2' ? 'scaled to unit length' : 'standardised'}) to ${r.out} in ${formatSeconds(r.seconds)} (backend ${r.backend}).`);
+    io.say(`A scan with the default ${r.neighbours} neighbours takes their ${r.neighbours + 1} nearest (each row's own match included) as an N×${r.neighbours + 1} index: clearwb scan … --neighbour-graph-from INDICES.npy.`);
     return r;
   },
 };

@@ -116,8 +116,8 @@ export const ScanResultSchema = z.object({
   timings: z.object({
     embed: measured, neighbours: measured, hulls: measured, pocketTest: measured, total: measured,
     neighbourGraph: z.object({
-      method: z.enum(['exact', 'approximate']), requested: z.enum(['auto', 'exact', 'approximate']),
-      recall: probability.nullable(), recallRows: count, candidates: count.nullable(), note: text.optional(), recallSeconds: measured.optional(),
+      method: z.enum(['exact', 'approximate', 'imported']), requested: z.enum(['auto', 'exact', 'approximate']),
+      recall: probability.nullable(), recallRows: count, candidates: count.nullable(), file: name.optional(), note: text.optional(), recallSeconds: measured.optional(),
     }).optional(),
   }),
 });

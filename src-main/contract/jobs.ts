@@ -12,7 +12,7 @@ import { RepairPlanSchema } from './evidence.js';
 import { shownValue } from './format.js';
 import {
   DEFAULT_FALSE_ALARM,
-  type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportReportResult, type InfoResult,
+  type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportReportResult, type FeaturesResult, type InfoResult,
   type PerfSummary, type PocketView, type SampleImages, type PredictResult, type RepairResult, type ScanReportResult, type ScanResult, type TrainResult,
 } from './results.js';
 
@@ -90,9 +90,25 @@ export const jobArgs = {
     /** Neighbour graph: `auto` (exact up to `approximateAbove` samples, approximate above), or either forced. */
     neighbourGraph: z.enum(['auto', 'exact', 'approximate']).optional(),
     approximateAbove: z.number().int().min(1).max(2 ** 31 - 1).optional(),
+    /**
+     * An N × K' neighbour index computed elsewhere (.npy or .npz, int32 or int64, e.g. Faiss's
+     * `index.search(x, K + 1)` over the features `features` writes): its candidates are
+     * re-ranked with the scan's own distances and their recall measured (engine/features/imported.ts).
+     */
+    neighbourGraphFrom: path.optional(),
     /** Trusted labelled reference set for held-out support: 'test' (the dataset's own test split) or a data spec (all its samples). */
     reference: DataSpec.optional(),
     out: path.optional(),
+  }).strict(),
+  /**
+   * The scan's features (the feature layer's outputs, normalised as the scan normalises them)
+   * as a float32 N × d .npy file, row i = training sample i: what a neighbour index elsewhere
+   * is built from for `scan`'s `neighbourGraphFrom`. No neighbour graph is built.
+   */
+  features: DataArgs.extend({
+    model: path,
+    featureLayer: z.string().min(1).optional(),
+    out: path,
   }).strict(),
   /** Fine-tune with corrected labels; write the repaired model to a new folder. */
   repair: DataArgs.extend({
@@ -213,6 +229,7 @@ export interface JobResults {
   predict: PredictResult;
   info: InfoResult;
   scan: ScanResult;
+  features: FeaturesResult;
   repair: RepairResult;
   attack: AttackResult;
   datasetPreview: DatasetPreview;

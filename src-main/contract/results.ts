@@ -38,13 +38,16 @@ export interface ScanSettings {
 
 /** How a scan's neighbour graph was made. */
 export interface NeighbourGraphRecord {
-  method: 'exact' | 'approximate';
+  /** Built here exactly or approximately, or imported from a file computed elsewhere (`neighbourGraphFrom`). */
+  method: 'exact' | 'approximate' | 'imported';
   requested: 'auto' | 'exact' | 'approximate';
   /** Share of the exact K nearest kept, measured on `recallRows` sampled rows; null for the exact graph. */
   recall: number | null;
   recallRows: number;
-  /** Candidates re-ranked exactly per sample (approximate graph). */
+  /** Candidates re-ranked exactly per sample (approximate graph; the file's columns for an imported one). */
   candidates: number | null;
+  /** The file an imported graph came from. */
+  file?: string;
   /** Why the graph is not the one asked for, when it is not. */
   note?: string;
   /** Seconds spent measuring the recall (included in the neighbours stage). */
@@ -329,6 +332,22 @@ export interface InfoResult {
   model: string; fingerprint: string; inputShape: [number, number, number]; numClasses: number; featureLayer: string;
   metadata: ModelMetadata; parameters: number; backend: string;
   layers: { name: string; type: string; outputShape: string; parameters: number }[];
+}
+
+/** What `features` wrote: the scan's features of the training samples as a float32 .npy file. */
+export interface FeaturesResult {
+  /** The .npy file written, `samples × dim` float32, row i = training sample i. */
+  out: string;
+  samples: number;
+  dim: number;
+  featureLayer: string;
+  normalisation: 'l2' | 'standardise';
+  /** Neighbours per sample a scan builds by default: a neighbour index elsewhere searches for this + 1 (each row's match with itself). */
+  neighbours: number;
+  backend: string;
+  seconds: number;
+  model: { dir: string; fingerprint: string };
+  dataset: { spec: string; name: string; fingerprint: string };
 }
 
 export type AttackSettingValue = number | string | boolean | number[];

@@ -117,6 +117,7 @@ export function jobPaths(job: JobName, args: unknown): Named[] {
   add(a.featureModel, 'The model folder');
   add(a.project, 'The project folder');
   add(a.out, 'The output path');
+  add(a.neighbourGraphFrom, 'The neighbour file');
   for (const key of ['scan', 'repair'] as const) {
     const v = a[key];
     if (typeof v === 'string') add(v, key === 'scan' ? 'The scan file' : 'The repair file');

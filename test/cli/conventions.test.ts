@@ -10,7 +10,7 @@ import path from 'node:path';
 import { jobArgs } from '../../src-main/contract/jobs.js';
 import { ANSI, clearwb, clearwbOnTerminal, hasScript, startInGroup } from './helpers.js';
 
-const COMMANDS = ['demo', 'train', 'eval', 'predict', 'info', 'scan', 'repair', 'report', 'attack', 'bench', 'serve'];
+const COMMANDS = ['demo', 'train', 'eval', 'predict', 'info', 'scan', 'features', 'repair', 'report', 'attack', 'bench', 'serve'];
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string; bin: Record<string, string>; scripts: Record<string, string> };
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clearwb-conventions-'));
 const model = path.join(dir, 'model');

@@ -101,7 +101,7 @@ export interface PerfResult extends PerfSummary {
     /** Peak RSS of the process during the scan ({@link PerfResult.rssScope}). */
     peakRssMiB: number;
     /** How the neighbour graph was made, with its recall when approximate. */
-    neighbourGraph: { method: 'exact' | 'approximate'; recall: number | null; recallRows: number } | null;
+    neighbourGraph: { method: 'exact' | 'approximate' | 'imported'; recall: number | null; recallRows: number } | null;
   } | null;
   repair: {
     arch: string; relabelled: number; repairSeconds: number; repairSamples: number;

@@ -16,6 +16,7 @@ import { median } from '../features/stats.js';
 import { embedSplit, type Embedding } from '../features/embed.js';
 import { neighbourRow, normaliseFeatures, type NeighbourGraph } from '../features/knn.js';
 import { buildGraph, type GraphReport } from '../features/ann.js';
+import { buildImportedGraph, type ImportedGraphReport, type ImportedNeighbours } from '../features/imported.js';
 import { extendGraphPastGroups } from './runs.js';
 import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js';
 import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
@@ -47,34 +48,53 @@ export interface ScanPreparation {
   embedding: Embedding;
   normalised: Float32Array;
   graph: NeighbourGraph;
-  /** How the graph was made (exact or approximate, with its measured recall). */
-  graphReport?: GraphReport;
+  /** How the graph was made (exact, approximate or imported, with its measured recall). */
+  graphReport?: GraphReport | ImportedGraphReport;
   timings: { embed: number; neighbours: number };
 }
 
 const now = () => performance.now() / 1000;
 
-/** Embedding and neighbour graph: shared by CLEAR and the baselines in one benchmark run. */
-export async function prepareScan(
+/** The features the scan's neighbour graph is built from: the feature layer's outputs, normalised as the scan normalises them. */
+export async function scanFeatures(
   loaded: Pick<LoadedModel, 'model' | 'metadata'>,
   ds: Dataset,
-  settings: { featureLayer?: string; neighbours: number; normalisation: 'l2' | 'standardise'; graph?: ScanSettings['graph']; approximateAbove?: number; seed?: number },
+  settings: { featureLayer?: string; normalisation: 'l2' | 'standardise' },
   ctx: JobContext = {},
-): Promise<ScanPreparation> {
-  const parts = splitModel(loaded.model, settings.featureLayer, loaded.metadata);
+): Promise<{ parts: SplitModel; embedding: Embedding; normalised: Float32Array; seconds: { embed: number; normalise: number } }> {
   let t = now();
+  const parts = splitModel(loaded.model, settings.featureLayer, loaded.metadata);
   const embedding = await embedSplit(parts, ds.train, ds.shape, ctx);
   const embed = now() - t;
   t = now();
   const normalised = normaliseFeatures(embedding.features, embedding.n, embedding.dim, settings.normalisation);
+  return { parts, embedding, normalised, seconds: { embed, normalise: now() - t } };
+}
+
+/**
+ * Embedding and neighbour graph: shared by CLEAR and the baselines in one benchmark run. With
+ * `imported`, the graph's candidates come from a file computed elsewhere (imported.ts), each
+ * re-ranked here; otherwise the graph is built exactly or approximately (ann.ts).
+ */
+export async function prepareScan(
+  loaded: Pick<LoadedModel, 'model' | 'metadata'>,
+  ds: Dataset,
+  settings: { featureLayer?: string; neighbours: number; normalisation: 'l2' | 'standardise'; graph?: ScanSettings['graph']; approximateAbove?: number; seed?: number },
+  ctx: JobContext & { imported?: ImportedNeighbours } = {},
+): Promise<ScanPreparation> {
+  const { parts, embedding, normalised, seconds } = await scanFeatures(loaded, ds, settings, ctx);
+  const t = now() - seconds.normalise;
   const k = Math.min(settings.neighbours, embedding.n - 1);
-  const { graph, report } = await buildGraph(normalised, embedding.n, embedding.dim, k, {
-    method: settings.graph, approximateAbove: settings.approximateAbove, seed: settings.seed,
+  const graphOptions = {
+    seed: settings.seed,
     signal: ctx.signal,
-    onProgress: (fraction) => ctx.onProgress?.({ stage: 'neighbours', fraction }),
-    onMessage: (message) => ctx.onProgress?.({ stage: 'neighbours', fraction: 0, message }),
-  });
-  return { parts, embedding, normalised, graph, graphReport: report, timings: { embed, neighbours: now() - t } };
+    onProgress: (fraction: number) => ctx.onProgress?.({ stage: 'neighbours', fraction }),
+    onMessage: (message: string) => ctx.onProgress?.({ stage: 'neighbours', fraction: 0, message }),
+  };
+  const { graph, report } = ctx.imported
+    ? await buildImportedGraph(normalised, embedding.n, embedding.dim, k, ctx.imported, { ...graphOptions, requested: settings.graph })
+    : await buildGraph(normalised, embedding.n, embedding.dim, k, { ...graphOptions, method: settings.graph, approximateAbove: settings.approximateAbove });
+  return { parts, embedding, normalised, graph, graphReport: report, timings: { embed: seconds.embed, neighbours: now() - t } };
 }
 
 /** Whether sample j's neighbours, other than attacker-labelled ones, are mostly the enclosing class. */
@@ -191,7 +211,7 @@ export async function scanModel(
   loaded: LoadedModel,
   ds: Dataset,
   options: Partial<ScanSettings> = {},
-  ctx: JobContext & { preparation?: ScanPreparation; reference?: ReferenceSet } = {},
+  ctx: JobContext & { preparation?: ScanPreparation; reference?: ReferenceSet; imported?: ImportedNeighbours } = {},
 ): Promise<ScanResult> {
   const start = now();
   const settings0 = { ...DEFAULT_SCAN_SETTINGS, ...options };

@@ -14,11 +14,14 @@ import { UserError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { writeNewFileAtomically } from '../model/files.js';
 import { readScanFile } from '../clear/evidence.js';
-import { scanModel, type ReferenceSet } from '../clear/scan.js';
+import { DEFAULT_SCAN_SETTINGS, scanFeatures, scanModel, type ReferenceSet } from '../clear/scan.js';
+import { readNeighbourIndex } from '../features/imported.js';
+import { writeFloat32Npy } from '../data/npy-write.js';
 import { disposeSplitModel } from '../features/split.js';
 import { repairModel, assertScanMatches } from '../clear/repair.js';
 import { prepareTransferModel, trainHeadOnFrozenFeatures } from '../attacks/scenario.js';
 import { TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobArgs } from '../../contract/jobs.js';
+import type { FeaturesResult } from '../../contract/results.js';
 import { attackOutcome, readPoisonedManifest } from './outcome.js';
 import { resolveRepairPlan } from '../clear/plan.js';
 import { confusionOf, inputNotes, loadWarnings } from './fit.js';
@@ -182,16 +185,46 @@ export async function scanJob(args: JobArgs<'scan'>, ctx: JobContext = {}) {
   const loaded = await loadModel(args.model);
   try {
     assertModelFitsData(loaded, ds);
+    // An imported neighbour index is checked whole before the embedding, so a bad file costs nothing.
+    const neighbours = Math.min(args.neighbours ?? DEFAULT_SCAN_SETTINGS.neighbours, ds.train.count - 1);
+    const imported = args.neighbourGraphFrom ? await readNeighbourIndex(args.neighbourGraphFrom, ds.train.count, neighbours) : undefined;
     await loadWarnings(loaded, ds, ctx);
     const reference = await resolveReference(args.reference, ds);
     const scanned = await scanModel(loaded, ds, {
       featureLayer: args.featureLayer, falseAlarm: args.falseAlarm, ...(args.neighbours ? { neighbours: args.neighbours } : {}),
       ...(args.neighbourGraph ? { graph: args.neighbourGraph } : {}), ...(args.approximateAbove ? { approximateAbove: args.approximateAbove } : {}),
-    }, { ...ctx, reference });
+    }, { ...ctx, reference, ...(imported ? { imported } : {}) });
     // How it was run, for a report's chain of custody (report/document.ts).
     const scan = { ...scanned, provenance: runProvenance(args) };
     if (args.out) writeJsonFile(args.out, scan);
     return scan;
+  } finally {
+    disposeSplitModel(loaded.model);
+  }
+}
+
+/**
+ * The scan's features of the training samples, written as a float32 .npy file (npy-write.ts),
+ * for a neighbour index elsewhere: the same embedding and normalisation a scan builds its
+ * graph from (scan.ts, `scanFeatures`), no graph.
+ */
+export async function featuresJob(args: JobArgs<'features'>, ctx: JobContext = {}): Promise<FeaturesResult> {
+  if (existsSync(args.out)) throw new UserError(`The file ${args.out} already exists; choose a new name so nothing is overwritten.`);
+  const start = performance.now();
+  const ds = await getDataset(args);
+  const loaded = await loadModel(args.model);
+  try {
+    assertModelFitsData(loaded, ds);
+    await loadWarnings(loaded, ds, ctx);
+    const { normalisation } = DEFAULT_SCAN_SETTINGS;
+    const { parts, embedding, normalised } = await scanFeatures(loaded, ds, { featureLayer: args.featureLayer, normalisation }, ctx);
+    writeFloat32Npy(args.out, normalised, embedding.n, embedding.dim);
+    return {
+      out: args.out, samples: embedding.n, dim: embedding.dim, featureLayer: parts.featureLayer, normalisation,
+      neighbours: Math.min(DEFAULT_SCAN_SETTINGS.neighbours, embedding.n - 1), backend: backendName(),
+      seconds: (performance.now() - start) / 1000,
+      model: { dir: args.model, fingerprint: loaded.fingerprint }, dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint },
+    };
   } finally {
     disposeSplitModel(loaded.model);
   }

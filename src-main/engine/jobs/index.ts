@@ -5,7 +5,7 @@
  */
 import type { JobHandlers } from '../../contract/jobs.js';
 import type { JobContext } from '../progress.js';
-import { evalJob, infoJob, predictJob, repairJob, scanJob, trainJob } from './clear.js';
+import { evalJob, featuresJob, infoJob, predictJob, repairJob, scanJob, trainJob } from './clear.js';
 import { datasetPreviewJob, pocketViewJob, sampleImagesJob } from './ui.js';
 import { attackJob, benchJob } from './bench.js';
 import { exportReportJob, scanReportJob } from './report.js';
@@ -16,6 +16,7 @@ export const handlers: JobHandlers<JobContext> = {
   predict: predictJob,
   info: infoJob,
   scan: scanJob,
+  features: featuresJob,
   repair: repairJob,
   attack: attackJob,
   bench: benchJob,

@@ -214,7 +214,9 @@ function equivalentScanCommand(scan: ScanResult, limit: number | null, dataSeed:
   const words = ['clearwb', 'scan', '--model', scan.model.dir, '--data', scan.dataset.spec,
     ...(limit !== null ? ['--limit', String(limit)] : []), ...(dataSeed !== null ? ['--data-seed', String(dataSeed)] : []),
     '--feature-layer', s.featureLayer, '--false-alarm', String(s.falseAlarm), '--neighbours', String(s.neighbours),
-    ...(s.reference ? ['--reference', s.reference] : []), '--backend', scan.backend];
+    ...(s.reference ? ['--reference', s.reference] : []),
+    ...(scan.timings.neighbourGraph?.method === 'imported' && scan.timings.neighbourGraph.file ? ['--neighbour-graph-from', scan.timings.neighbourGraph.file] : []),
+    '--backend', scan.backend];
   return words.map(shellWord).join(' ');
 }
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { HostMessage } from '../../../src-main/contract/host-messages.js';
 import { createAppHandlers } from '../../../src-main/host/app-calls.js';
-import { PathScope } from '../../../src-main/host/path-scope.js';
+import { jobPaths, PathScope } from '../../../src-main/host/path-scope.js';
 import { CallRouter, type JobRunner } from '../../../src-main/host/router.js';
 import { RecentProjects } from '../../../src-main/project/recent.js';
 import { startServer, type RunningServer } from '../../../src-main/serve/server.js';
@@ -89,6 +89,8 @@ describe('browser mode accepts paths only under the folders the user chose', () 
     expect(message).not.toContain(SECRET);
     expect(await refused('train', { data: 'mnist', out: '/etc/clear-model' })).toMatch(/^The output path \/etc\/clear-model is outside the folders chosen/);
     expect(await refused('info', { model: '/etc' })).toMatch(/^The model folder \/etc is outside/);
+    // A scan's imported neighbour file is a path it reads, judged like the others.
+    expect(jobPaths('scan', { model: 'm', data: 'mnist', neighbourGraphFrom: 'indices.npy' })).toContainEqual({ path: 'indices.npy', what: 'The neighbour file' });
     // Built-in data names no path: nothing to grant.
     await done('datasetPreview', { data: 'mnist' });
     expect(ran.map((r) => r.job)).toEqual(['datasetPreview']);
