@@ -2,6 +2,7 @@
 // engine/bench/defence.ts), caches its victim in the system temp folder, scans it with CLEAR
 // and prints every candidate pocket's evidence.
 //   node .trialx.mjs BENCH_SEED KIND(attack|clean) T [ATTACK=label-flip] [ARCH=cnn] [SCENARIO=e2e]
+// TRIAL_VARIANT=strong (or two-targets) rebuilds that variant's case of the attack instead.
 // The trial's clean feature model is trained as the bench trains it (arch ARCH, the trial's seed).
 import os from 'node:os';
 import path from 'node:path';
@@ -21,12 +22,16 @@ const attack = (attackArg ?? 'label-flip') as AttackName; const arch = archArg ?
 await initBackend('wasm');
 const ds0 = await loadDataset('mnist');
 // The bench's own trial construction (no reference set): same seeds, feature extractor and poisons.
-const benchCase = kind === 'attack' ? benchCases({ scenario, arch }, [attack])[0] : null;
+// TRIAL_VARIANT=strong (or two-targets): the bench case of that variant, e.g. cp+strong.
+const variant = process.env.TRIAL_VARIANT;
+const benchCase = kind === 'attack'
+  ? (variant ? benchCases({ scenario, arch, variants: [variant as never] }, [attack]).find((c) => c.variant === variant)! : benchCases({ scenario, arch }, [attack])[0])
+  : null;
 const trialSeed = trialSeedOf(benchSeed, kind, benchCase?.id ?? scenario, t);
 const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
 const setup = await setupTrial(ds0, { seed: benchSeed, arch, pool }, benchCase, scenario, trialSeed, t);
 const ds = setup.data; const manifest: any = setup.manifests[0]; const clean = setup.feature;
-const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-${kind}-${t}-${attack}-${arch}-${scenario}`);
+const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-${kind}-${t}-${attack}${variant ? `+${variant}` : ''}-${arch}-${scenario}`);
 let model: any;
 if (existsSync(cache)) model = (await loadModel(cache)).model;
 else { model = (await trainVictim(ds, scenario, { arch, seed: trialSeed, ...(clean ? { frozenFeatureModel: clean } : {}), ...(manifest ? { manifest } : {}) })).model; await saveModel(model, cache); }
