@@ -5,8 +5,8 @@
  * labels, a model.json a Dense layer of a million units, a gzip file gigabytes of output. Every
  * reader compares the declared size with these limits first and refuses with a UserError that
  * names the file and the limit. The defaults fit a 16 GB workstation with room to spare; a user
- * with a larger dataset raises one with `CLEAR_LIMITS` (e.g. `CLEAR_LIMITS=samples=2000000`) or
- * the CLI's `--limits` option, which call `setLimits`.
+ * with a larger dataset raises one with `CLEAR_LIMITS` in the environment (e.g.
+ * `CLEAR_LIMITS=samples=2000000`), which the engine's worker applies with `setLimits` at start-up.
  */
 import { UserError } from './errors.js';
 
@@ -71,7 +71,7 @@ export function resetLimits(): void {
   current = { ...DEFAULT_LIMITS };
 }
 
-/** Parses `name=value,name=value` (as in CLEAR_LIMITS and --limits). */
+/** Parses `name=value,name=value` (as in CLEAR_LIMITS). */
 export function parseLimits(spec: string): Partial<Limits> {
   const out: Partial<Limits> = {};
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
