@@ -123,6 +123,23 @@ function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
   for (const t of infos) backend.disposeData(t.dataId);
 }
 
+/**
+ * Spreads an n×oh×ow×channels gradient out by the forward pass's strides into a zeroed
+ * n×rows×cols×channels one (sample (y, x) lands at (y·strideH, x·strideW)), so a stride-1
+ * convolution of it gives the strided convolution's input gradient.
+ */
+function spreadByStrides(src: Float32Array, dst: Float32Array, n: number, oh: number, ow: number, channels: number, strideH: number, strideW: number, rows: number, cols: number): void {
+  dst.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++) {
+        const at = ((b * oh + y) * ow + x) * channels;
+        dst.set(src.subarray(at, at + channels), ((b * rows + y * strideH) * cols + x * strideW) * channels);
+      }
+    }
+  }
+}
+
 function heap(backend: BackendWasm, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
@@ -284,19 +301,7 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
         }
       }
     }
-    if (dilated) {
-      const src = heap(wasm, dy);
-      const dst = heap(wasm, dilated);
-      dst.fill(0);
-      for (let b = 0; b < n; b++) {
-        for (let y = 0; y < oh; y++) {
-          for (let x = 0; x < ow; x++) {
-            const s = ((b * oh + y) * ow + x) * co;
-            dst.set(src.subarray(s, s + co), ((b * dh + y * sh) * dw + x * sw) * co);
-          }
-        }
-      }
-    }
+    if (dilated) spreadByStrides(heap(wasm, dy), heap(wasm, dilated), n, oh, ow, co, sh, sw, dh, dw);
     const out = run(Conv2D, wasm, { x: dilated ?? dy, filter: flipped }, {
       strides: [1, 1],
       pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]],
@@ -460,19 +465,7 @@ function depthwiseInputGradByConv(wasm: BackendWasm, dy: TensorInfo, filter: Ten
       fr.set(fs.subarray(src, src + co), ((kh - 1 - y) * kw + (kw - 1 - x)) * co);
     }
   }
-  if (dilated) {
-    const src = heap(wasm, dy);
-    const dst = heap(wasm, dilated);
-    dst.fill(0);
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < oh; y++) {
-        for (let x = 0; x < ow; x++) {
-          const at = ((b * oh + y) * ow + x) * co;
-          dst.set(src.subarray(at, at + co), ((b * rowsDilated + y * sh) * colsDilated + x * sw) * co);
-        }
-      }
-    }
-  }
+  if (dilated) spreadByStrides(heap(wasm, dy), heap(wasm, dilated), n, oh, ow, co, sh, sw, rowsDilated, colsDilated);
   const out = run(DepthwiseConv2dNative, wasm, { x: dilated ?? dy, filter: flipped }, {
     strides: [1, 1],
     pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]],
