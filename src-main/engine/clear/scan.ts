@@ -446,8 +446,8 @@ async function scanPrepared(
       },
     };
     const pocket = { ...base, explanation: explain(base, ds.classNames) };
-    // What a reported group takes in: its reach, but only samples right beside it or among "B".
-    reachOf.set(pocket, expandPocket(c.members, c.attackerClass, c.enclosingClass, labels, graph, context.typicalNearest));
+    // What a reported group takes in (gatherStragglers): its reach, but only samples right beside it or among "B".
+    if (pocket.confirmed || pocket.attempt) reachOf.set(pocket, expandPocket(c.members, c.attackerClass, c.enclosingClass, labels, graph, context.typicalNearest));
     return pocket;
   }).sort((a, b) => b.score - a.score);
 
