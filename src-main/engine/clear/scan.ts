@@ -22,6 +22,7 @@ import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js'
 import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
 import { attemptScore, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from '../features/split.js';
+import { SqueezeDrift } from './squeeze.js';
 import { formatLevel, formatPValue } from '../../contract/format.js';
 import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
@@ -192,6 +193,8 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const inner = p.evidence.meanInner; const shell = p.evidence.shellDistance;
   if (p.members.length > 4 && inner > 0 && shell > 0 && inner / shell < 0.75) parts.push(`on average they are ${fixedRatio(shell / inner)} times closer to each other than to the samples around them`);
   if (p.tightness.relativeSpread < 0.3) parts.push('they are near-duplicates of each other in the model\'s feature space (much closer together than ordinary "' + b + '" samples are)');
+  const drift = p.evidence.driftRatio ?? 1;
+  if (p.members.length > 1 && p.evidence.fragility > 0 && drift >= 2) parts.push(`when their images are reduced to 8 levels per value, their feature vectors move ${fixedRatio(drift)} times as far as this model's samples usually do, as images placed by a crafted perturbation do`);
   const outvoted = p.evidence.disagreeing ?? 0;
   if (outvoted > 0) {
     const all = outvoted === p.members.length;
@@ -229,6 +232,8 @@ interface JudgedGroup {
   attemptScore: number;
   /** The structure part alone (what the attempt score is, for an unlearnt group). */
   structure: number;
+  /** The median member's squeezing drift ÷ the model's median drift (1 when not measured). */
+  driftRatio: number;
 }
 
 interface JudgeContext {
@@ -239,11 +244,14 @@ interface JudgeContext {
   typicalNearest: number;
   landing?: ReferenceLanding;
   probes: number;
+  /** Squeezing drifts of the training samples (squeeze.ts), measured as groups ask for them. */
+  squeeze?: SqueezeDrift;
 }
 
 /** Step: the model's behaviour and the group's structure, for many groups (one head prediction per batch of probes). */
 function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, rng: Rng): JudgedGroup[] {
-  const { parts, features, labels, graph, typicalNearest, landing } = context;
+  const { parts, features, labels, graph, typicalNearest, landing, squeeze } = context;
+  squeeze?.measure(groups.flatMap((c) => c.members));
   const probes = runProbes(parts, groups.map((c) =>
     buildProbe(parts.featureDim, features, c.members, c.shell, c.attackerClass, c.enclosingClass, rng, context.probes)));
   return groups.map((c, g) => {
@@ -256,10 +264,11 @@ function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, 
       nearestRatio: typicalNearest > 0 ? nearest / typicalNearest : 1,
       innerToShell: c.shellDistance > 0 ? c.meanInnerDistance / c.shellDistance : 1,
       heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
+      fragility: squeeze?.fragility(c.members),
       shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
       fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
     };
-    return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence), structure: structureScore(evidence) };
+    return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence), structure: structureScore(evidence), driftRatio: squeeze?.driftRatio(c.members) ?? 1 };
   });
 }
 
@@ -390,6 +399,7 @@ async function scanPrepared(
   const context: JudgeContext = {
     parts, features: embedding.features, labels, graph, landing, probes: settings.probesPerPocket,
     typicalNearest: median(Array.from({ length: graph.n }, (_, i) => graph.distances[i * graph.k])),
+    squeeze: new SqueezeDrift(parts, ds.train, ds.shape, embedding.features, settings.seed),
   };
   const rng = createRng(settings.seed);
   const total = search.candidates.length + settings.nullGroups;
@@ -438,6 +448,7 @@ async function scanPrepared(
       evidence: {
         ...scoreParts(g.evidence), learnt: Math.log(Math.max(learnt, LEARNT_FLOOR)), flipToEnclosingRate: g.probe.flipToEnclosingRate,
         meanInner: c.meanInnerDistance, shellDistance: c.shellDistance, nearestRatio: g.evidence.nearestRatio ?? 1,
+        driftRatio: g.driftRatio,
         heldOutAttacker: g.evidence.heldOutAttacker ?? -1, heldOutMisclassified: g.evidence.heldOutMisclassified ?? -1,
         disagreeing: c.disagreeing,
         // The null this group was judged against: its groups (those sharing no member with it or

@@ -7,6 +7,8 @@
  *
  *           − DUPLICATION_WEIGHT · ln(members' nearest-neighbour distance ÷ the dataset's typical one)
  *           − HELD_OUT_WEIGHT · ln(1 + held-out samples of class A landing in the pocket)
+ *           + SEPARATION_WEIGHT · max(0, −ln(inner ÷ shell distance)) · √(size − SEPARATION_FROM)
+ *           + FRAGILITY_WEIGHT · max(0, median ln(squeezing drift ÷ its 90th percentile)) · √(size − 1)
  *           + ln(max(learnt, LEARNT_FLOOR))
  *
  * where b of the M nearest points outside the group belong to the enclosing class (depth,
@@ -37,6 +39,8 @@ export interface PocketEvidence {
   nearestRatio?: number;
   /** Members' mean distance to each other ÷ the shell's mean distance to their centroid (< 1: a cluster set apart from its surroundings). */
   innerToShell?: number;
+  /** Median over members of ln(feature drift under squeezing ÷ the 90th percentile of the model's drifts) (squeeze.ts); undefined when not measured. */
+  fragility?: number;
 }
 
 /**
@@ -65,6 +69,14 @@ export const SEPARATION_WEIGHT = 2;
 /** Members a group needs beyond this count before its separation counts at all. */
 export const SEPARATION_FROM = 4;
 export const CONTAMINATION_WEIGHT = 0.5;
+/**
+ * Weight of fragility: members that move far further than the model's samples do when their
+ * images are squeezed to a few bits per value sit where a crafted perturbation put them
+ * (squeeze.ts). Only a group whose median member moves further than nine in ten samples counts, and the term grows with
+ * √(size − 1), as separation does with its size: a median over more members says more, and a
+ * pair of samples can both move far by chance.
+ */
+export const FRAGILITY_WEIGHT = 1;
 /** Floor of `learnt` in the backdoor score: a group the model ignores entirely scores ln(0.02) ≈ −3.9 below its structure. */
 export const LEARNT_FLOOR = 0.02;
 /** Below this share the model has not learnt the group: it is judged as a possible poisoning attempt. */
@@ -85,10 +97,11 @@ export function scoreParts(e: PocketEvidence): Record<string, number> {
     duplication: -DUPLICATION_WEIGHT * Math.log(Math.max(e.nearestRatio ?? 1, 0.05)),
     heldOut: -HELD_OUT_WEIGHT * Math.log1p(e.heldOutAttacker ?? 0),
     separation: SEPARATION_WEIGHT * Math.max(0, -Math.log(Math.max(e.innerToShell ?? 1, 0.05))) * Math.sqrt(Math.max(0, e.size - SEPARATION_FROM)),
+    fragility: FRAGILITY_WEIGHT * Math.max(0, e.fragility ?? 0) * Math.sqrt(Math.max(0, e.size - 1)),
   };
 }
 
-/** The group's structure alone: depth, size, duplication, contamination and held-out support. */
+/** The group's structure alone: depth, size, duplication, contamination, held-out support, separation and fragility. */
 export function structureScore(e: PocketEvidence): number {
   return Object.values(scoreParts(e)).reduce((a, b) => a + b, 0);
 }
