@@ -53,7 +53,7 @@ export function describeScan(r: ScanResult, say: (s: string) => void, options: D
   for (const p of shown) if ((p.confirmed || p.attempt) && p.sources) say(describeSources(p, more));
   if (r.settings.reference) say(`Held-out support from the reference set ${r.settings.reference}.`);
   const t = r.timings;
-  say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}).`);
+  say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}${t.peakRssMiB !== undefined ? `; peak memory ${Math.round(t.peakRssMiB)} MiB${t.rssScope === 'process' ? ' (the process so far)' : ''}` : ''}).`);
   const g = t.neighbourGraph;
   if (g?.method === 'approximate' && g.recall !== null) say(`Approximate neighbour graph: recall ${g.recall.toFixed(4)} of the exact ${r.settings.neighbours} nearest, measured on ${g.recallRows} rows.`);
   if (g?.method === 'imported' && g.recall !== null) say(`Neighbour graph imported from ${printable(g.file ?? 'a file')} (${g.candidates ?? '?'} candidates per sample, every distance recomputed here): recall ${g.recall.toFixed(4)} of the exact ${r.settings.neighbours} nearest, measured on ${g.recallRows} rows.`);

@@ -115,6 +115,7 @@ export const ScanResultSchema = z.object({
   statistics: z.object({ classes: z.array(classStatistics), pairs: z.array(pairStatistics), seeds: count, candidates: count }),
   timings: z.object({
     embed: measured, neighbours: measured, hulls: measured, pocketTest: measured, total: measured,
+    peakRssMiB: measured.optional(), rssScope: z.enum(['stage', 'process']).optional(),
     neighbourGraph: z.object({
       method: z.enum(['exact', 'approximate', 'imported']), requested: z.enum(['auto', 'exact', 'approximate']),
       recall: probability.nullable(), recallRows: count, candidates: count.nullable(), file: name.optional(), note: text.optional(), recallSeconds: measured.optional(),

@@ -198,7 +198,16 @@ export interface ScanResult {
   /** Every candidate group, best score first; `confirmed` marks the backdoor pockets. */
   pockets: Pocket[];
   statistics: { classes: ClassStatistics[]; pairs: PairStatistics[]; seeds: number; candidates: number };
-  timings: { embed: number; neighbours: number; hulls: number; pocketTest: number; total: number; neighbourGraph?: NeighbourGraphRecord };
+  timings: {
+    embed: number; neighbours: number; hulls: number; pocketTest: number; total: number;
+    /**
+     * The engine process's resident-memory peak during the scan, in MiB: the scan's own where
+     * the process can reset its high-water mark (`rssScope` 'stage', Linux), else the peak
+     * since the process started ('process'). Absent in scans made before it was recorded.
+     */
+    peakRssMiB?: number; rssScope?: 'stage' | 'process';
+    neighbourGraph?: NeighbourGraphRecord;
+  };
 }
 
 /** What a repair does with one reported group's members. */

@@ -43,6 +43,9 @@ describe('scan exit statuses', () => {
     expect(scan.verdict).toMatchObject({ suspected: false, attempt: false });
     expect(scan.pockets.length).toBeGreaterThan(5);
     expect(r.stdout).toContain(`Top 5 of ${scan.pockets.length} candidate groups (--json or ${scanFile} for all)`);
+    // The timing line ends with the scan's memory peak, as the scan file records it.
+    const peak = (scan as unknown as { timings: { peakRssMiB: number } }).timings.peakRssMiB;
+    expect(r.stdout).toMatch(new RegExp(`^Scan took .*; backend \\w+; peak memory ${Math.round(peak)} MiB\\)\\.$`, 'm'));
     const rows = r.stdout.split('\n').filter((l) => /^ {2}\d+ +"/.test(l));
     expect(rows).toHaveLength(5);
     expect(r.stdout).toMatch(/^Columns: "A" inside "B" = .*members = .*score = .*p-value = .*attempt p = .*shell = .*learnt = /m);

@@ -27,7 +27,12 @@ describe('scan and repair jobs', () => {
     expect(stored.schema).toBe('clear-scan/2');
     expect(stored.model.fingerprint).toBe(scan.model.fingerprint);
     expect(stored.statistics.classes).toHaveLength(10);
-    expect(Object.keys(stored.timings)).toEqual(['embed', 'neighbours', 'hulls', 'pocketTest', 'total', 'neighbourGraph']);
+    expect(Object.keys(stored.timings)).toEqual(['embed', 'neighbours', 'hulls', 'pocketTest', 'total', 'neighbourGraph', 'peakRssMiB', 'rssScope']);
+    // The scan's own memory peak: on Linux the high-water mark starts again with the scan, and
+    // a process running a model holds far more than 50 MiB and (here) far less than 4 GiB.
+    expect(stored.timings.rssScope).toBe(process.platform === 'linux' ? 'stage' : 'process');
+    expect(stored.timings.peakRssMiB).toBeGreaterThan(50);
+    expect(stored.timings.peakRssMiB).toBeLessThan(4096);
     // How the neighbour graph was built: exact at this size (the approximate index starts far above it).
     expect(stored.timings.neighbourGraph?.method).toBe('exact');
     await expect(scanJob({ ...data, model, falseAlarm: 0.05, out: scanFile })).rejects.toThrow(/already exists/);

@@ -7,10 +7,7 @@
  * unit vectors, {@link neighbourScaling}): exact up to 100k samples, approximate above, with
  * its recall against exact rows.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { backendInfo, backendName } from '../backend/index.js';
 import { cloneModel } from '../attacks/index.js';
 import { embedSplit } from '../features/embed.js';
@@ -23,6 +20,7 @@ import type { Dataset } from '../data/dataset.js';
 import { buildArchitecture } from '../model/architectures.js';
 import type { LoadedModel } from '../model/io.js';
 import { trainModel } from '../model/train.js';
+import { RssPeaks } from '../memory.js';
 import { createRng } from '../random.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 
@@ -125,67 +123,6 @@ export const SCALING_BUDGET_SECONDS = 1200;
 /** The scan's default feature width for the built-in models (their penultimate Dense layer). */
 const SCALING_DIM = 128;
 
-/**
- * The process's resident-memory high-water mark, per stretch of work. On Linux a process may
- * reset its own mark (writing 5 to /proc/self/clear_refs), so each stretch gets its own peak;
- * elsewhere every reading is the peak since the process started.
- */
-class RssPeaks {
-  readonly scope: 'stage' | 'process';
-  /** The highest peak of the stretches already taken (and of the process before this object). */
-  private earlier: number;
-
-  constructor() {
-    const before = RssPeaks.statusKiB('VmHWM');
-    this.scope = before !== undefined && RssPeaks.reset() ? 'stage' : 'process';
-    this.earlier = (before ?? 0) / 1024;
-  }
-
-  /** Current RSS in MiB. */
-  now(): number {
-    return (RssPeaks.statusKiB('VmRSS') ?? process.memoryUsage().rss / 1024) / 1024;
-  }
-
-  /** The peak since the last `take` (since the process started, in scope `process`) in MiB; starts a new stretch. */
-  take(): number {
-    const peak = this.current();
-    this.earlier = Math.max(this.earlier, peak);
-    if (this.scope === 'stage') RssPeaks.reset();
-    return peak;
-  }
-
-  /** The peak over every stretch so far (without starting a new one). */
-  overall(): number {
-    return Math.max(this.earlier, this.current());
-  }
-
-  private current(): number {
-    return (this.scope === 'stage' ? RssPeaks.statusKiB('VmHWM') ?? 0 : process.resourceUsage().maxRSS) / 1024;
-  }
-
-  /**
-   * Collects JavaScript garbage, so that what a stretch measures is not what an earlier one
-   * left: V8 exposes `gc` to code compiled after the flag is set. Best effort.
-   */
-  static collectGarbage(): void {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      (vm.runInNewContext('gc') as () => void)();
-    } catch { /* not available in this runtime */ }
-  }
-
-  private static reset(): boolean {
-    try { writeFileSync('/proc/self/clear_refs', '5'); return true; } catch { return false; }
-  }
-
-  private static statusKiB(field: string): number | undefined {
-    try {
-      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-      return match ? Number(match[1]) : undefined;
-    } catch { return undefined; }
-  }
-}
-
 export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: JobContext = {}): Promise<PerfResult> {
   const started = performance.now();
   const batchSize = options.batchSize ?? 64;
@@ -235,7 +172,9 @@ export async function benchPerf(ds: Dataset, options: PerfOptions = {}, ctx: Job
     const loaded = { model: cnn, dir: '(in memory)', metadata: {}, fingerprint: 'in-memory', inputShape: ds.shape, numClasses: classes } as unknown as LoadedModel;
     rss.take();
     const result = await scanModel(loaded, ds, { seed, ...(options.graph ? { graph: options.graph } : {}) }, { signal: ctx.signal });
-    const scanPeak = rss.take();
+    // The scan measures its own peak (it starts the high-water mark again where it can).
+    const scanPeak = Math.max(result.timings.peakRssMiB ?? 0, rss.take());
+    rss.record(scanPeak);
     const confirmed = result.pockets.filter((p) => p.confirmed);
     const { neighbourGraph, ...timings } = result.timings;
     scan = {

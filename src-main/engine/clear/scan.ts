@@ -23,6 +23,7 @@ import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchRe
 import { attemptScore, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from '../features/split.js';
 import { SqueezeDrift } from './squeeze.js';
+import { RssPeaks } from '../memory.js';
 import { formatLevel, formatPValue } from '../../contract/format.js';
 import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
@@ -217,9 +218,14 @@ export async function scanModel(
   ctx: JobContext & { preparation?: ScanPreparation; reference?: ReferenceSet; imported?: ImportedNeighbours } = {},
 ): Promise<ScanResult> {
   const start = now();
+  // The scan's own memory peak: where the process can, its high-water mark starts again here.
+  const rss = new RssPeaks();
   const settings0 = { ...DEFAULT_SCAN_SETTINGS, ...options };
   const prep = ctx.preparation ?? await prepareScan(loaded, ds, settings0, ctx);
-  return scanPrepared(loaded, ds, settings0, prep, start, ctx);
+  const result = await scanPrepared(loaded, ds, settings0, prep, start, ctx);
+  result.timings.peakRssMiB = rss.take();
+  result.timings.rssScope = rss.scope;
+  return result;
 }
 
 /** Everything the scan learns about one group (a candidate or a null draw). */
