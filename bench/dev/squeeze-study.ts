@@ -5,6 +5,7 @@
 // nearest-neighbour distance) and where the squeezed point lands (share of its 10 nearest
 // training samples, the sample's own group left aside, labelled with its own class) for the
 // poisons, for the members of the scan's other candidate groups and for all samples.
+// SQUEEZERS picks the squeezers (default all four).
 //   TRIAL_VARIANT=strong node .squeezex.mjs BENCH_SEED T ATTACK ARCH SCENARIO SCAN_JSON
 import os from 'node:os';
 import path from 'node:path';
@@ -78,14 +79,17 @@ const groupOf = new Map<number, Set<number>>();
 for (const p of scan.pockets) for (const m of p.members) if (!groupOf.has(m)) groupOf.set(m, new Set(p.members));
 for (const m of poisons) groupOf.set(m, poisons);
 const natural = scan.pockets.filter((p: any) => !p.members.some((m: number) => poisons.has(m))).flatMap((p: any) => p.members) as number[];
-const everyone = Array.from({ length: Math.floor(n / 7) }, (_, i) => i * 7);
+const everyone = Array.from({ length: n }, (_, i) => i);
+const nearWanted = new Set<number>([...poisons, ...natural]);
 
-for (const [name, squeeze] of [
+// SQUEEZERS=bits3 (comma list of median2, median3, bits1, bits3) picks the squeezers.
+const chosen = (process.env.SQUEEZERS ?? 'median2,median3,bits1,bits3').split(',');
+for (const [name, squeeze] of ([
   ['median2', (x: Float32Array, c: number) => medianFilter(x, c, 2)],
   ['median3', (x: Float32Array, c: number) => medianFilter(x, c, 3)],
   ['bits1', (x: Float32Array) => bitDepth(x, 1)],
   ['bits3', (x: Float32Array) => bitDepth(x, 3)],
-] as const) {
+] as const).filter(([k]) => chosen.includes(k))) {
   const rows = [...new Set([...poisons, ...natural, ...everyone])];
   const images = new Float32Array(rows.length * size);
   rows.forEach((r, k) => images.set(ds.train.images.subarray(r * size, (r + 1) * size), k * size));
@@ -96,6 +100,7 @@ for (const [name, squeeze] of [
   rows.forEach((r, k) => {
     let d = 0; for (let t2 = 0; t2 < dim; t2++) d += (f1[k * dim + t2] - f0[r * dim + t2]) ** 2;
     drift.set(r, Math.sqrt(d) / typical);
+    if (!nearWanted.has(r)) return;
     const skip = groupOf.get(r) ?? new Set([r]);
     const best: [number, number][] = [];
     for (let j = 0; j < n; j++) {
@@ -106,10 +111,13 @@ for (const [name, squeeze] of [
     ownShare.set(r, best.filter(([, j]) => labels[j] === labels[r]).length / best.length);
   });
   const line = (what: string, set: number[]) => {
-    const d = set.map((r) => drift.get(r)!); const o = set.map((r) => ownShare.get(r)!);
-    return `${what} n=${set.length} drift median ${median(d).toFixed(2)} p90 ${quantile(d, 0.9).toFixed(2)} | own-label share median ${median(o).toFixed(2)} mean ${(o.reduce((a, b) => a + b, 0) / o.length).toFixed(2)}`;
+    const d = set.map((r) => drift.get(r)!); const o = set.filter((r) => ownShare.has(r)).map((r) => ownShare.get(r)!);
+    const shares = o.length ? ` | own-label share median ${median(o).toFixed(2)} mean ${(o.reduce((a, b) => a + b, 0) / o.length).toFixed(2)}` : '';
+    return `${what} n=${set.length} drift min ${quantile(d, 0).toFixed(2)} median ${median(d).toFixed(2)} p90 ${quantile(d, 0.9).toFixed(2)} p99 ${quantile(d, 0.99).toFixed(2)} p99.9 ${quantile(d, 0.999).toFixed(2)} max ${quantile(d, 1).toFixed(2)}${shares}`;
   };
   console.log(`${name}: ${line('poisons', [...poisons])}`);
   console.log(`${name}: ${line('natural candidates', natural)}`);
-  console.log(`${name}: ${line('all (1 in 7)', everyone)}`);
+  console.log(`${name}: ${line('all', everyone)}`);
+  const poisonLabel = labels[[...poisons][0]];
+  console.log(`${name}: ${line('all of the poisons\' label', everyone.filter((r) => labels[r] === poisonLabel && !poisons.has(r)))}`);
 }
