@@ -30,6 +30,11 @@ export const SQUEEZE_BITS = 3;
 export const TYPICAL_DRIFT_SAMPLES = 512;
 /** The sampled drift a group's median member must pass before its fragility counts. */
 export const HIGH_DRIFT_QUANTILE = 0.9;
+/**
+ * Least drift scale, as a share of the median distance between two samples: where squeezing
+ * moves almost no sample, a drift is judged against this instead of against nothing.
+ */
+export const DRIFT_FLOOR_SHARE = 1e-3;
 /** Samples squeezed and embedded per model call. */
 const BATCH = 256;
 
@@ -75,8 +80,23 @@ export class SqueezeDrift {
     while (picked.size < count) picked.add(rng.int(split.count));
     this.measure([...picked]);
     const drifts = [...picked].map((i) => this.drift.get(i)!).sort((a, b) => a - b);
-    this.typical = drifts[Math.floor(drifts.length / 2)] || 0;
-    this.high = drifts[Math.floor(HIGH_DRIFT_QUANTILE * (drifts.length - 1))] || 0;
+    // Images whose values already sit on the eight levels (binary ones, say) do not move at
+    // all; the drifts are then measured against a small share of the distance between two
+    // samples, so that a crafted sample among them still stands out.
+    const floor = DRIFT_FLOOR_SHARE * this.pairDistance([...picked], rng);
+    this.typical = Math.max(drifts[Math.floor(drifts.length / 2)] || 0, floor);
+    this.high = Math.max(drifts[Math.floor(HIGH_DRIFT_QUANTILE * (drifts.length - 1))] || 0, floor);
+  }
+
+  /** The median distance between the L2-normalised feature vectors of random pairs among `rows`. */
+  private pairDistance(rows: number[], rng: ReturnType<typeof createRng>): number {
+    if (rows.length < 2) return 0;
+    const distances = rows.map(() => {
+      const a = rows[rng.int(rows.length)]; let b = rows[rng.int(rows.length)];
+      if (a === b) b = rows[(rows.indexOf(a) + 1) % rows.length];
+      return normalisedDistance(this.features, a, this.features, b, this.parts.featureDim);
+    }).sort((x, y) => x - y);
+    return distances[distances.length >> 1];
   }
 
   /** Squeezes and embeds every sample of `indices` not measured yet. */
@@ -104,7 +124,7 @@ export class SqueezeDrift {
     return logs.length % 2 ? logs[mid] : 0.5 * (logs[mid - 1] + logs[mid]);
   }
 
-  /** How far the median member moves, as a multiple of the typical (median) sample's drift; 1 when samples do not move at all. */
+  /** How far the median member moves, as a multiple of the typical (median) sample's drift (or of the floor, when samples do not move). */
   driftRatio(members: readonly number[]): number {
     return this.typical > 0 ? Math.exp(this.medianLog(members, this.typical)) : 1;
   }

@@ -44,3 +44,28 @@ describe.each(['bp', 'cp'] as AttackName[])('fragility of %s poisons', (name) =>
     expect(drift.driftRatio(poisons)).toBeGreaterThan(3);
   }, 120_000);
 });
+
+describe('fragility on images that squeezing leaves unchanged', () => {
+  it('still singles out the poisons when every other image is binary (natural drift 0)', async () => {
+    const ds = await attackData();
+    const { parts } = await attackFeatureModel();
+    const { targetIndex, attackerClass } = pickTarget(ds);
+    const { dataset, manifest } = await ATTACKS.bp.run(ds, {
+      targetIndex, attackerClass, poisons: 8, seed: 5, featureModel: parts, iterations: 80, epsilon: POLYTOPE_STRONG_EPSILON, baseChoice: 'nearest',
+    });
+    const poisoned = new Set(manifest.poisonIndices);
+    const size = dataset.shape[0] * dataset.shape[1] * dataset.shape[2];
+    const images = Float32Array.from(dataset.train.images);
+    for (let i = 0; i < dataset.train.count; i++) {
+      if (poisoned.has(i)) continue;
+      for (let t = i * size; t < (i + 1) * size; t++) images[t] = images[t] >= 0.5 ? 1 : 0;
+    }
+    const split = { ...dataset.train, images };
+    const { features } = await embedSplit(parts, split, dataset.shape);
+    const drift = new SqueezeDrift(parts, split, dataset.shape, features, 0);
+    const natural = Array.from({ length: dataset.train.count }, (_, i) => i).filter((i) => !poisoned.has(i)).slice(0, 16);
+    // Binary images are their own squeezed images: they do not move, so they never count.
+    expect(drift.fragility(natural)).toBeLessThan(0);
+    expect(drift.fragility(manifest.poisonIndices)).toBeGreaterThan(Math.log(2));
+  }, 120_000);
+});
