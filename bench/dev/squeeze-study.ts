@@ -18,6 +18,7 @@ import { loadModel } from '../../src-main/engine/model/io.js';
 import { splitModel } from '../../src-main/engine/features/split.js';
 import { embedSplit } from '../../src-main/engine/features/embed.js';
 import { normaliseFeatures } from '../../src-main/engine/features/knn.js';
+import { median } from '../../src-main/engine/features/stats.js';
 
 const [seedArg, tArg, attackArg, archArg, scenarioArg, scanFile] = process.argv.slice(2);
 const benchSeed = Number(seedArg); const t = Number(tArg);
@@ -36,7 +37,6 @@ const parts = splitModel(model as any);
 const [h, w, ch] = ds.shape;
 const size = h * w * ch;
 
-function median(values: number[]): number { const s = [...values].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; }
 function quantile(values: number[], q: number): number { const s = [...values].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
 
 /** k×k median filter per channel (edges clamped). */

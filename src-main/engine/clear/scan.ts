@@ -266,15 +266,16 @@ function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, 
     const support = landing ? heldOutSupport(landing, c.members, c.attackerClass) : undefined;
     // Near-duplicates: copies of one image, or poisons crafted to collide with one feature vector.
     const nearest = median(c.members.map((m) => graph.distances[m * graph.k]));
+    const squeezing = squeeze?.group(c.members);
     const evidence: PocketEvidence = {
       nearestRatio: typicalNearest > 0 ? nearest / typicalNearest : 1,
       innerToShell: c.shellDistance > 0 ? c.meanInnerDistance / c.shellDistance : 1,
       heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
-      fragility: squeeze?.fragility(c.members),
+      fragility: squeezing?.fragility,
       shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
       fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
     };
-    return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence), structure: structureScore(evidence), driftRatio: squeeze?.driftRatio(c.members) ?? 1 };
+    return { candidate: c, probe, evidence, score: pocketScore(evidence), attemptScore: attemptScore(evidence), structure: structureScore(evidence), driftRatio: squeezing?.driftRatio ?? 1 };
   });
 }
 

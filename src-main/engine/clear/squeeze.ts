@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Split } from '../data/dataset.js';
 import { modelInput } from '../model/train.js';
 import type { SplitModel } from '../features/split.js';
+import { median } from '../features/stats.js';
 import { createRng } from '../random.js';
 
 /** Bits per value the squeezed image keeps: 8 levels in [0, 1]. */
@@ -84,19 +85,18 @@ export class SqueezeDrift {
     // all; the drifts are then measured against a small share of the distance between two
     // samples, so that a crafted sample among them still stands out.
     const floor = DRIFT_FLOOR_SHARE * this.pairDistance([...picked], rng);
-    this.typical = Math.max(drifts[Math.floor(drifts.length / 2)] || 0, floor);
+    this.typical = Math.max(median(drifts) || 0, floor);
     this.high = Math.max(drifts[Math.floor(HIGH_DRIFT_QUANTILE * (drifts.length - 1))] || 0, floor);
   }
 
   /** The median distance between the L2-normalised feature vectors of random pairs among `rows`. */
   private pairDistance(rows: number[], rng: ReturnType<typeof createRng>): number {
     if (rows.length < 2) return 0;
-    const distances = rows.map(() => {
+    return median(rows.map(() => {
       const a = rows[rng.int(rows.length)]; let b = rows[rng.int(rows.length)];
       if (a === b) b = rows[(rows.indexOf(a) + 1) % rows.length];
       return normalisedDistance(this.features, a, this.features, b, this.parts.featureDim);
-    }).sort((x, y) => x - y);
-    return distances[distances.length >> 1];
+    }));
   }
 
   /** Squeezes and embeds every sample of `indices` not measured yet. */
@@ -116,25 +116,26 @@ export class SqueezeDrift {
     }
   }
 
-  /** The median over `members` of ln(drift ÷ `scale`). */
-  private medianLog(members: readonly number[], scale: number): number {
-    this.measure(members);
-    const logs = members.map((m) => Math.log(Math.max(this.drift.get(m)!, 1e-12) / scale)).sort((a, b) => a - b);
-    const mid = logs.length >> 1;
-    return logs.length % 2 ? logs[mid] : 0.5 * (logs[mid - 1] + logs[mid]);
-  }
-
-  /** How far the median member moves, as a multiple of the typical (median) sample's drift (or of the floor, when samples do not move). */
-  driftRatio(members: readonly number[]): number {
-    return this.typical > 0 ? Math.exp(this.medianLog(members, this.typical)) : 1;
-  }
-
   /**
-   * A group's fragility: the median over its members of ln(drift ÷ the 90th percentile of the
-   * sampled drifts), so above 0 only when its median member moves further than nine in ten of
-   * the model's samples; 0 when the samples do not move at all (nothing to compare with).
+   * A group's squeezing figures, from one median over its members of ln(drift ÷ the typical
+   * drift): `driftRatio`, how far the median member moves as a multiple of the typical (median)
+   * sample's drift (or of the floor, when samples do not move); and `fragility`, the same median
+   * against the 90th percentile of the sampled drifts, so above 0 only when the median member
+   * moves further than nine in ten of the model's samples (0 when every sample's feature
+   * vector is the same: nothing to compare with).
    */
+  group(members: readonly number[]): { driftRatio: number; fragility: number } {
+    if (!(this.typical > 0)) return { driftRatio: 1, fragility: 0 };
+    this.measure(members);
+    const logRatio = median(members.map((m) => Math.log(Math.max(this.drift.get(m)!, 1e-12) / this.typical)));
+    return { driftRatio: Math.exp(logRatio), fragility: logRatio - Math.log(this.high / this.typical) };
+  }
+
+  driftRatio(members: readonly number[]): number {
+    return this.group(members).driftRatio;
+  }
+
   fragility(members: readonly number[]): number {
-    return this.high > 0 ? this.medianLog(members, this.high) : 0;
+    return this.group(members).fragility;
   }
 }
