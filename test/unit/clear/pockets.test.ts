@@ -7,6 +7,7 @@ import {
   DEFAULT_CANDIDATE_SETTINGS,
   findPocketCandidates,
   isolatedGroups,
+  nearDuplicateGroups,
   samplesWithUnfinishedRuns,
   shellSizeFor,
   type CandidateSearchInput,
@@ -325,5 +326,82 @@ describe('isolated groups where classes meet', () => {
     const relabelled = new Set([...data.looseGroup, ...data.mislabeled]);
     expect(groups.flat().every((i) => relabelled.has(i))).toBe(true);
     expect(groups.every((g) => g.length <= data.looseGroup.length)).toBe(true);
+  });
+});
+
+describe('near-duplicate groups (step 4d)', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  /**
+   * Classes 1 and 2 meet halfway between their means; 20 copies of one point there, labelled 1,
+   * in 4 clusters of 5 (copies shifted by different pixels), each cluster 0.02 σ wide and the
+   * clusters 0.15 σ apart: half their surroundings are 1s, half 2s. Optionally a cluster of 6
+   * duplicates deep inside class 2, labelled 2 (natural duplicates, no pocket).
+   */
+  function borderCopies(seed: number, innerDuplicates: boolean) {
+    const rng = createRng(seed);
+    const rows: number[][] = [];
+    const labels: number[] = [];
+    for (let c = 0; c < CLASSES; c++) {
+      for (let i = 0; i < PER_CLASS; i++) {
+        const row = Array.from({ length: DIM }, () => rng.normal());
+        row[c] += MEAN_SEPARATION;
+        rows.push(row); labels.push(c);
+      }
+    }
+    const border = Array.from({ length: DIM }, (_, t) => (t === 1 || t === 2 ? MEAN_SEPARATION / 2 : 0));
+    const copies: number[] = [];
+    for (let cluster = 0; cluster < 4; cluster++) {
+      const centre = border.map((x) => x + 0.15 * rng.normal());
+      for (let i = 0; i < 5; i++) {
+        copies.push(rows.length);
+        rows.push(centre.map((x) => x + POCKET_SPREAD * rng.normal()));
+        labels.push(1);
+      }
+    }
+    const duplicates: number[] = [];
+    if (innerDuplicates) {
+      const centre = rows[2 * PER_CLASS + 7];
+      for (let i = 0; i < 6; i++) {
+        duplicates.push(rows.length);
+        rows.push(centre.map((x) => x + POCKET_SPREAD * rng.normal()));
+        labels.push(2);
+      }
+    }
+    const n = rows.length;
+    const features = new Float32Array(n * DIM);
+    rows.forEach((row, i) => features.set(row, i * DIM));
+    return { features, n, labels: Int32Array.from(labels), predictions: Int32Array.from(labels), copies, duplicates };
+  }
+
+  it('gathers copies planted where two classes meet into one candidate, which the other steps do not', async () => {
+    const data = borderCopies(5, false);
+    const graph = await buildNeighbourGraph(data.features, data.n, DIM, 40);
+    const input = { features: data.features, n: data.n, dim: DIM, labels: data.labels, predictions: data.predictions, graph };
+    const scales = findPocketCandidates(input).typicalNeighbourDistance;
+    const groups = nearDuplicateGroups(data.labels, graph, scales, DEFAULT_CANDIDATE_SETTINGS);
+    expect(groups.map((g) => [...g].sort((a, b) => a - b))).toEqual([data.copies]);
+
+    const found = findPocketCandidates(input).candidates.find((c) => c.members.includes(data.copies[0]));
+    expect(found?.members).toEqual(data.copies);
+    expect(found?.enclosingClass).toBe(2);
+    // Half their surroundings share their label: no 60%-pure shell.
+    expect(found!.shellPurity).toBeLessThan(DEFAULT_CANDIDATE_SETTINGS.minShellPurity);
+    // Without step 4d no candidate holds all the copies.
+    const without = findPocketCandidates({ ...input, settings: { duplicateRatio: 0 } }).candidates;
+    expect(without.some((c) => data.copies.every((i) => c.members.includes(i)))).toBe(false);
+  });
+
+  it('leaves out natural samples and duplicates inside their own class', async () => {
+    const data = borderCopies(6, true);
+    const graph = await buildNeighbourGraph(data.features, data.n, DIM, 40);
+    const scales = findPocketCandidates({ features: data.features, n: data.n, dim: DIM, labels: data.labels, predictions: data.predictions, graph }).typicalNeighbourDistance;
+    const groups = nearDuplicateGroups(data.labels, graph, scales, DEFAULT_CANDIDATE_SETTINGS);
+    expect(groups.map((g) => [...g].sort((a, b) => a - b))).toEqual([data.copies]);
+    // The inner duplicates are near-duplicates too: only their surroundings keep them out.
+    const anyShell = nearDuplicateGroups(data.labels, graph, scales, { ...DEFAULT_CANDIDATE_SETTINGS, minDuplicateForeign: 0 });
+    expect(anyShell.some((g) => data.duplicates.every((i) => g.includes(i)))).toBe(true);
   });
 });
