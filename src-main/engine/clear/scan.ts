@@ -389,9 +389,12 @@ async function scanPrepared(
   // Step: candidate groups.
   t = now();
   ctx.onProgress?.({ stage: 'hulls', fraction: 0 });
+  // Squeezing drifts (squeeze.ts), measured as the search and the judging ask for them.
+  const squeeze = new SqueezeDrift(parts, ds.train, ds.shape, embedding.features, settings.seed);
   const searchInput = {
     features: normalised, n: embedding.n, dim: embedding.dim, labels, predictions: embedding.predictions, graph,
     numClasses: ds.classNames.length, settings: { minShellPurity: settings.minShellPurity },
+    fragility: { measure: (indices: Iterable<number>) => squeeze.measure(indices), of: (members: readonly number[]) => squeeze.fragility(members) },
   };
   const search = findPocketCandidates(searchInput);
   ctx.onProgress?.({ stage: 'hulls', fraction: 1, message: `${search.candidates.length} candidate groups from ${search.seedCount} seeds` });
@@ -406,7 +409,7 @@ async function scanPrepared(
   const context: JudgeContext = {
     parts, features: embedding.features, labels, graph, landing, probes: settings.probesPerPocket,
     typicalNearest: median(Array.from({ length: graph.n }, (_, i) => graph.distances[i * graph.k])),
-    squeeze: new SqueezeDrift(parts, ds.train, ds.shape, embedding.features, settings.seed),
+    squeeze,
   };
   const rng = createRng(settings.seed);
   const total = search.candidates.length + settings.nullGroups;

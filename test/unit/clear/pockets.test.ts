@@ -405,3 +405,75 @@ describe('near-duplicate groups (step 4d)', () => {
     expect(anyShell.some((g) => data.duplicates.every((i) => g.includes(i)))).toBe(true);
   });
 });
+
+describe('fragile fragments joined (step 4e)', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  /**
+   * Two loose clusters of 6 samples labelled 0 near where classes 1 and 2 meet, one on each
+   * side of the border (poisons crafted towards one target, fallen into two fragments with
+   * different enclosing classes). The fragility oracle gives their members `planted` and every
+   * other sample 0: what squeezing measures on crafted and natural samples.
+   */
+  function fragments(seed: number) {
+    const rng = createRng(seed);
+    const rows: number[][] = [];
+    const labels: number[] = [];
+    for (let c = 0; c < CLASSES; c++) {
+      for (let i = 0; i < PER_CLASS; i++) {
+        const row = Array.from({ length: DIM }, () => rng.normal());
+        row[c] += MEAN_SEPARATION;
+        rows.push(row); labels.push(c);
+      }
+    }
+    const planted: number[][] = [[], []];
+    for (const [side, towards] of [[0, 1], [1, 2]] as const) {
+      const centre = Array.from({ length: DIM }, (_, t) => (t === 1 || t === 2 ? MEAN_SEPARATION / 2 : 0));
+      centre[towards] += 1.2;
+      centre[3 - towards] -= 1.2;
+      for (let i = 0; i < 6; i++) {
+        planted[side].push(rows.length);
+        rows.push(centre.map((x) => x + 0.3 * rng.normal()));
+        labels.push(0);
+      }
+    }
+    const n = rows.length;
+    const features = new Float32Array(n * DIM);
+    rows.forEach((row, i) => features.set(row, i * DIM));
+    return { features, n, labels: Int32Array.from(labels), predictions: Int32Array.from(labels), planted };
+  }
+
+  function oracle(members: Set<number>, value: number) {
+    const measured = new Set<number>();
+    return {
+      measure: (indices: Iterable<number>) => { for (const i of indices) measured.add(i); },
+      of: (group: readonly number[]) => {
+        if (group.some((i) => !measured.has(i))) throw new Error('fragility asked before it was measured');
+        const values = group.map((i) => (members.has(i) ? value : 0)).sort((a, b) => a - b);
+        return values[values.length >> 1];
+      },
+    };
+  }
+
+  it('joins fragile candidates of one label in contact, and only fragile ones', async () => {
+    const data = fragments(8);
+    const graph = await buildNeighbourGraph(data.features, data.n, DIM, 40);
+    const input = { features: data.features, n: data.n, dim: DIM, labels: data.labels, predictions: data.predictions, graph };
+    const all = [...data.planted[0], ...data.planted[1]].sort((a, b) => a - b);
+    const holdsAll = (c: PocketCandidate) => all.every((i) => c.members.includes(i));
+    // The premise: without squeezing the two fragments stay apart, enclosed by different classes.
+    const apart = findPocketCandidates(input).candidates;
+    const sides = data.planted.map((side) => apart.find((c) => c.members.includes(side[0])));
+    expect(sides[0]?.enclosingClass).toBe(1);
+    expect(sides[1]?.enclosingClass).toBe(2);
+    expect(apart.some(holdsAll)).toBe(false);
+
+    const joined = findPocketCandidates({ ...input, fragility: oracle(new Set(all), 1.5) }).candidates;
+    expect(joined.filter((c) => c.members.some((i) => all.includes(i))).map((c) => c.members)).toEqual([all]);
+    // Fragments that move no further than twice the 90th percentile stay apart.
+    const weak = findPocketCandidates({ ...input, fragility: oracle(new Set(all), 0.5) }).candidates;
+    expect(weak.some(holdsAll)).toBe(false);
+  });
+});
