@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Split } from '../data/dataset.js';
-import { modelInput } from '../model/train.js';
+import { featureTensor } from '../features/embed.js';
 import type { SplitModel } from '../features/split.js';
 import { median } from '../features/stats.js';
 import { createRng } from '../random.js';
@@ -108,10 +108,7 @@ export class SqueezeDrift {
       const rows = wanted.slice(start, start + BATCH);
       const xs = new Float32Array(rows.length * size);
       rows.forEach((r, k) => xs.set(squeezeValues(this.split.images.subarray(r * size, (r + 1) * size)), k * size));
-      const squeezed = tf.tidy(() => {
-        const x = modelInput(this.parts.extractor, tf.tensor4d(xs, [rows.length, this.shape[0], this.shape[1], this.shape[2]]));
-        return (this.parts.extractor.predict(x) as tf.Tensor2D).dataSync() as Float32Array;
-      });
+      const squeezed = tf.tidy(() => featureTensor(this.parts, xs, rows.length, this.shape).dataSync() as Float32Array);
       rows.forEach((r, k) => this.drift.set(r, normalisedDistance(this.features, r, squeezed, k, dim)));
     }
   }

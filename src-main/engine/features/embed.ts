@@ -21,6 +21,11 @@ export interface Embedding {
 
 export const EMBED_BATCH = 256;
 
+/** The feature-layer activations of `count` images laid out one after another in `xs` (call inside `tf.tidy`). */
+export function featureTensor(parts: SplitModel, xs: Float32Array, count: number, shape: readonly [number, number, number]): tf.Tensor2D {
+  return parts.extractor.predict(modelInput(parts.extractor, tf.tensor4d(xs, [count, shape[0], shape[1], shape[2]]))) as tf.Tensor2D;
+}
+
 export async function embedSplit(
   parts: SplitModel,
   split: Pick<Split, 'images' | 'count'>,
@@ -43,8 +48,7 @@ export async function embedSplit(
       for (let b = start; b < end; b++) xs.set(split.images.subarray(ctx.indices[b] * size, (ctx.indices[b] + 1) * size), (b - start) * size);
     } else xs = split.images.subarray(start * size, end * size);
     const [f, p, c] = tf.tidy(() => {
-      const x = modelInput(parts.extractor, tf.tensor4d(xs, [end - start, shape[0], shape[1], shape[2]]));
-      const feats = parts.extractor.predict(x) as tf.Tensor2D;
+      const feats = featureTensor(parts, xs, end - start, shape);
       const probs = parts.head.predict(feats) as tf.Tensor2D;
       return [feats, tf.argMax(probs, 1), tf.max(probs, 1)];
     });
