@@ -499,8 +499,18 @@ export function disagreementGroups(labels: Int32Array, graph: NeighbourGraph, nu
  * out; what remains are tight same-label groups set inside other labels' territory.
  */
 export function isolatedGroups(labels: Int32Array, graph: NeighbourGraph, settings: Pick<CandidateSettings, 'memberCheckNeighbours' | 'minGroupSize' | 'maxGroupSize' | 'minShellPurity'>): number[][] {
-  const { k, indices } = graph;
+  const { k } = graph;
   const components = mutualSameLabelComponents(labels, graph, Math.min(settings.memberCheckNeighbours, k));
+  return groupsAmongOthers(components, labels, graph, settings, settings.minShellPurity);
+}
+
+/**
+ * The components of `minGroupSize` to `maxGroupSize` members, at most half their class, whose
+ * members' graph neighbours outside the component are, taken together, at least `minForeign`
+ * of other labels than theirs.
+ */
+function groupsAmongOthers(components: Iterable<number[]>, labels: Int32Array, graph: NeighbourGraph, settings: Pick<CandidateSettings, 'minGroupSize' | 'maxGroupSize'>, minForeign: number): number[][] {
+  const { k, indices } = graph;
   const withinHalf = withinHalfItsClass(labels);
   const groups: number[][] = [];
   for (const members of components) {
@@ -517,7 +527,7 @@ export function isolatedGroups(labels: Int32Array, graph: NeighbourGraph, settin
         if (labels[j] !== label) foreign++;
       }
     }
-    if (outside > 0 && foreign / outside >= settings.minShellPurity) groups.push(members);
+    if (outside > 0 && foreign / outside >= minForeign) groups.push(members);
   }
   return groups;
 }
@@ -561,25 +571,7 @@ export function nearDuplicateGroups(labels: Int32Array, graph: NeighbourGraph, t
     const list = components.get(root);
     if (list) list.push(i); else components.set(root, [i]);
   }
-  const withinHalf = withinHalfItsClass(labels);
-  const groups: number[][] = [];
-  for (const members of components.values()) {
-    if (members.length < settings.minGroupSize || members.length > settings.maxGroupSize || !withinHalf(members)) continue;
-    const label = labels[members[0]];
-    const inGroup = new Set(members);
-    let outside = 0;
-    let foreign = 0;
-    for (const i of members) {
-      for (let c = 0; c < k; c++) {
-        const j = indices[i * k + c];
-        if (inGroup.has(j)) continue;
-        outside++;
-        if (labels[j] !== label) foreign++;
-      }
-    }
-    if (outside > 0 && foreign / outside >= settings.minDuplicateForeign) groups.push(members);
-  }
-  return groups;
+  return groupsAmongOthers(components.values(), labels, graph, settings, settings.minDuplicateForeign);
 }
 
 /**

@@ -329,6 +329,20 @@ describe('isolated groups where classes meet', () => {
   });
 });
 
+/** The three Gaussian classes (means 8·e_c, σ = 1) as rows and labels, to plant groups among. */
+function gaussianClasses(rng: ReturnType<typeof createRng>): { rows: number[][]; labels: number[] } {
+  const rows: number[][] = [];
+  const labels: number[] = [];
+  for (let c = 0; c < CLASSES; c++) {
+    for (let i = 0; i < PER_CLASS; i++) {
+      const row = Array.from({ length: DIM }, () => rng.normal());
+      row[c] += MEAN_SEPARATION;
+      rows.push(row); labels.push(c);
+    }
+  }
+  return { rows, labels };
+}
+
 describe('near-duplicate groups (step 4d)', () => {
   beforeAll(async () => {
     await initBackend('cpu');
@@ -342,15 +356,7 @@ describe('near-duplicate groups (step 4d)', () => {
    */
   function borderCopies(seed: number, innerDuplicates: boolean) {
     const rng = createRng(seed);
-    const rows: number[][] = [];
-    const labels: number[] = [];
-    for (let c = 0; c < CLASSES; c++) {
-      for (let i = 0; i < PER_CLASS; i++) {
-        const row = Array.from({ length: DIM }, () => rng.normal());
-        row[c] += MEAN_SEPARATION;
-        rows.push(row); labels.push(c);
-      }
-    }
+    const { rows, labels } = gaussianClasses(rng);
     const border = Array.from({ length: DIM }, (_, t) => (t === 1 || t === 2 ? MEAN_SEPARATION / 2 : 0));
     const copies: number[] = [];
     for (let cluster = 0; cluster < 4; cluster++) {
@@ -414,20 +420,12 @@ describe('fragile fragments joined (step 4e)', () => {
   /**
    * Two loose clusters of 6 samples labelled 0 near where classes 1 and 2 meet, one on each
    * side of the border (poisons crafted towards one target, fallen into two fragments with
-   * different enclosing classes). The fragility oracle gives their members `planted` and every
-   * other sample 0: what squeezing measures on crafted and natural samples.
+   * different enclosing classes). The fragility oracle (below) gives their members a high value and
+   * every other sample 0: what squeezing measures on crafted and natural samples.
    */
   function fragments(seed: number) {
     const rng = createRng(seed);
-    const rows: number[][] = [];
-    const labels: number[] = [];
-    for (let c = 0; c < CLASSES; c++) {
-      for (let i = 0; i < PER_CLASS; i++) {
-        const row = Array.from({ length: DIM }, () => rng.normal());
-        row[c] += MEAN_SEPARATION;
-        rows.push(row); labels.push(c);
-      }
-    }
+    const { rows, labels } = gaussianClasses(rng);
     const planted: number[][] = [[], []];
     for (const [side, towards] of [[0, 1], [1, 2]] as const) {
       const centre = Array.from({ length: DIM }, (_, t) => (t === 1 || t === 2 ? MEAN_SEPARATION / 2 : 0));
