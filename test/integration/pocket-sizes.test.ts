@@ -98,6 +98,8 @@ describe('pockets of any size, at default settings', () => {
     expect(found.pocket.attempt).toBe(true);
     expect(found.pocket.learnt).toBeLessThan(0.5);
     expect(found.pocket.enclosingClass).toBe(1);
+    // Copies of a natural digit: their labels are what gives them away, not crafting.
+    expect(found.pocket.explanation).toContain('Their labels are contradicted by their neighbours:');
     expect(found.recall).toBeGreaterThanOrEqual(0.9);
     expect(found.precision).toBeGreaterThanOrEqual(0.9);
     // The same model on its own clean data reports nothing.

@@ -185,6 +185,15 @@ export function expandPocket(members: number[], attackerClass: number, enclosing
 
 const fixedRatio = (x: number) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
 
+/** Why an attempt's members are suspect, from the evidence that singled them out. */
+export function attemptReason(p: Omit<Pocket, 'explanation'>): string {
+  const outvoted = (p.evidence.disagreeing ?? 0) > 0;
+  const crafted = p.evidence.fragility > 0 && (p.evidence.driftRatio ?? 1) >= 2;
+  if (outvoted && crafted) return 'Their labels are contradicted by their neighbours and their images look crafted (squeezing moves them far):';
+  if (crafted) return 'Their images look crafted (squeezing moves them far), whatever their labels say:';
+  return 'Their labels are contradicted by their neighbours:';
+}
+
 function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const a = classNames[p.attackerClass]; const b = classNames[p.enclosingClass];
   const parts: string[] = [];
@@ -206,7 +215,7 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const verdict = p.confirmed
     ? `Random groups of this model's own border samples score lower: a group this unusual would appear by chance with probability ${formatPValue(p.pValue)}, so it is reported as a planted pocket; repair relabels its members "${b}".`
     : p.attempt
-      ? `The model did not learn this group (${Math.round(p.learnt * 100)}% of it predicted "${a}"), but a group this coherent inside "${b}" would appear by chance with probability ${formatPValue(p.attemptPValue)}: it is reported as a poisoning attempt. Its members' labels are contradicted by their neighbours; review them before training on this data again.`
+      ? `The model did not learn this group (${Math.round(p.learnt * 100)}% of it predicted "${a}"), but a group this coherent inside "${b}" would appear by chance with probability ${formatPValue(p.attemptPValue)}: it is reported as a poisoning attempt. ${attemptReason(p)} review them before training on this data again.`
       : `This is within the range of this model's own border groups (p = ${formatPValue(p.pValue)}${p.learnt < LEARNT_MAJORITY ? `; as an unlearnt group, p = ${formatPValue(p.attemptPValue)}` : ''}), so it is not reported.`;
   return `${parts.join('; ')}. ${verdict}`;
 }
