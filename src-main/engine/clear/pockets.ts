@@ -219,9 +219,9 @@ export interface CandidateSearchInput {
 }
 
 export interface FragilityOracle {
-  /** Measures every sample of `indices` at once (a batch), before `of` asks for them. */
+  /** Measures every sample of `indices` at once (a batch), before `fragility` asks for them. */
   measure(indices: Iterable<number>): void;
-  of(members: readonly number[]): number;
+  fragility(members: readonly number[]): number;
 }
 
 interface Seed {
@@ -423,7 +423,7 @@ function mergeTouching(candidates: PocketCandidate[], context: DescribeContext):
  */
 function joinFragile(candidates: PocketCandidate[], fragility: FragilityOracle, graph: NeighbourGraph, context: DescribeContext): PocketCandidate[] {
   fragility.measure(candidates.flatMap((c) => c.members));
-  const fragile = candidates.filter((c) => fragility.of(c.members) >= context.settings.minJoinFragility);
+  const fragile = candidates.filter((c) => fragility.fragility(c.members) >= context.settings.minJoinFragility);
   if (fragile.length < 2) return candidates;
   const owner = new Map<number, number>();
   fragile.forEach((c, k) => { for (const m of c.members) owner.set(m, k); });

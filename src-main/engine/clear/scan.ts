@@ -403,7 +403,7 @@ async function scanPrepared(
   const searchInput = {
     features: normalised, n: embedding.n, dim: embedding.dim, labels, predictions: embedding.predictions, graph,
     numClasses: ds.classNames.length, settings: { minShellPurity: settings.minShellPurity },
-    fragility: { measure: (indices: Iterable<number>) => squeeze.measure(indices), of: (members: readonly number[]) => squeeze.fragility(members) },
+    fragility: squeeze,
   };
   const search = findPocketCandidates(searchInput);
   ctx.onProgress?.({ stage: 'hulls', fraction: 1, message: `${search.candidates.length} candidate groups from ${search.seedCount} seeds` });

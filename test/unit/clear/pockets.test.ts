@@ -447,7 +447,7 @@ describe('fragile fragments joined (step 4e)', () => {
     const measured = new Set<number>();
     return {
       measure: (indices: Iterable<number>) => { for (const i of indices) measured.add(i); },
-      of: (group: readonly number[]) => {
+      fragility: (group: readonly number[]) => {
         if (group.some((i) => !measured.has(i))) throw new Error('fragility asked before it was measured');
         const values = group.map((i) => (members.has(i) ? value : 0)).sort((a, b) => a - b);
         return values[values.length >> 1];
