@@ -185,10 +185,15 @@ export function expandPocket(members: number[], attackerClass: number, enclosing
 
 const fixedRatio = (x: number) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
 
+/** Whether a group's members move, squeezed, further than nine in ten samples and twice as far as the typical one: images a crafted perturbation placed. */
+function looksCrafted(p: Omit<Pocket, 'explanation'>): boolean {
+  return p.evidence.fragility > 0 && (p.evidence.driftRatio ?? 1) >= 2;
+}
+
 /** Why an attempt's members are suspect, from the evidence that singled them out. */
 export function attemptReason(p: Omit<Pocket, 'explanation'>): string {
   const outvoted = (p.evidence.disagreeing ?? 0) > 0;
-  const crafted = p.evidence.fragility > 0 && (p.evidence.driftRatio ?? 1) >= 2;
+  const crafted = looksCrafted(p);
   if (outvoted && crafted) return 'Their labels are contradicted by their neighbours and their images look crafted (squeezing moves them far):';
   if (crafted) return 'Their images look crafted (squeezing moves them far), whatever their labels say:';
   return 'Their labels are contradicted by their neighbours:';
@@ -203,8 +208,7 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const inner = p.evidence.meanInner; const shell = p.evidence.shellDistance;
   if (p.members.length > 4 && inner > 0 && shell > 0 && inner / shell < 0.75) parts.push(`on average they are ${fixedRatio(shell / inner)} times closer to each other than to the samples around them`);
   if (p.tightness.relativeSpread < 0.3) parts.push('they are near-duplicates of each other in the model\'s feature space (much closer together than ordinary "' + b + '" samples are)');
-  const drift = p.evidence.driftRatio ?? 1;
-  if (p.members.length > 1 && p.evidence.fragility > 0 && drift >= 2) parts.push(`when their images are reduced to 8 levels per value, their feature vectors move ${fixedRatio(drift)} times as far as this model's samples usually do, as images placed by a crafted perturbation do`);
+  if (p.members.length > 1 && looksCrafted(p)) parts.push(`when their images are reduced to 8 levels per value, their feature vectors move ${fixedRatio(p.evidence.driftRatio ?? 1)} times as far as this model's samples usually do, as images placed by a crafted perturbation do`);
   const outvoted = p.evidence.disagreeing ?? 0;
   if (outvoted > 0) {
     const all = outvoted === p.members.length;
