@@ -147,7 +147,7 @@ export const RepairResultSchema = z.object({
   relabelled: z.array(z.object({ index, from: index, to: index })),
   removed: z.array(index).optional(),
   plan: RepairPlanSchema.optional(),
-  settings: z.object({ epochs: count, learningRate: z.number().positive(), replay: count, interiorProbes: count, seed: count }),
+  settings: z.object({ epochs: count, learningRate: z.number().positive(), replay: count, interiorProbes: count, hullReplay: count.optional(), hullLearningRate: z.number().positive().optional(), seed: count }),
   before: accuracySide,
   after: accuracySide,
   pockets: z.array(z.object({ id: index, attackerClass: index, enclosingClass: index, interiorBefore: measured, interiorAfter: measured })),

@@ -238,7 +238,8 @@ export interface RepairResult {
   removed?: number[];
   /** The plan followed, one entry per reported group, defaults filled in; absent in reports written before plans. */
   plan?: RepairPlan;
-  settings: { epochs: number; learningRate: number; replay: number; interiorProbes: number; seed: number };
+  /** hullReplay and hullLearningRate are absent from reports written before the hull closing had its own settings. */
+  settings: { epochs: number; learningRate: number; replay: number; interiorProbes: number; hullReplay?: number; hullLearningRate?: number; seed: number };
   before: { accuracy: number; perClass: number[]; suspected: boolean; openPockets: number };
   after: { accuracy: number; perClass: number[]; suspected: boolean; openPockets: number };
   /** Per repaired pocket: share of interior probes still predicted A, before and after. */

@@ -2,16 +2,18 @@
 // unchanged: a CSV rewritten in place (even to the same size with its old mtime put back),
 // replaced by a rename, or a file inside a dir: folder changed, is read again, with the new
 // data's fingerprint; an unchanged spec is served from memory.
-import { mkdtempSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { getDataset, specIdentity } from '../../src-main/engine/jobs/datasets.js';
 import { getDataset as jobsGetDataset } from '../../src-main/engine/jobs/clear.js';
 import { datasetPreviewJob } from '../../src-main/engine/jobs/ui.js';
 import { saveDatasetDir } from '../../src-main/engine/data/save.js';
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'clear-dataset-cache-'));
+const made: string[] = [];
+const tmp = () => { const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-dataset-cache-')); made.push(dir); return dir; };
+afterAll(() => { for (const dir of made) rmSync(dir, { recursive: true, force: true }); });
 
 /** 20 rows, label first; `flip` swaps the labels, keeping every byte count the same. */
 function csvText(flip: boolean): string {

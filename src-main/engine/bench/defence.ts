@@ -192,7 +192,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
           const tr = performance.now();
           const repairedModel = await cloneModel(victim.model);
           try {
-            await fineTune(repairedModel, data, { relabel: new Map(m.labels.map((l) => [l.index, l.label] as [number, number])) }, { seed: trialSeed, ...options.fineTune }, inner);
+            await fineTune(repairedModel, data, { relabel: new Map(m.labels.map((l) => [l.index, l.label] as [number, number])), ...(m.hulls ? { hulls: m.hulls } : {}) }, { seed: trialSeed, ...options.fineTune }, inner);
             repairSeconds = (performance.now() - tr) / 1000;
             repaired = true;
             const after = await evaluate(repairedModel);

@@ -13,7 +13,6 @@
  * sibling (model/files.ts, StagedFolder), the rescan reads the model from there, and the
  * folder is renamed to its name only once the report is written.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { fingerprintModelDir, loadModel, modelFiles, assertWritableOutput, StagedFolder, type LoadedModel } from '../model/io.js';
@@ -21,14 +20,14 @@ import { evaluateSplit, predictSplit } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
 import { embedSplit } from '../features/embed.js';
-import { DEFAULT_FINE_TUNE, fineTune } from './finetune.js';
+import { DEFAULT_FINE_TUNE, fineTune, type FineTuneSettings } from './finetune.js';
 import { probePocket } from './pocket-test.js';
 import { scanModel, type ReferenceSet } from './scan.js';
-import { disposeSplitModel, splitModel, type SplitModel } from '../features/split.js';
+import { disposeSplitModel, splitModel } from '../features/split.js';
 import { assertScanFitsData } from './evidence.js';
 import { resolveRepairPlan } from './plan.js';
 import { assertPocketsReproduce } from './recheck.js';
-import { REPAIR_SCHEMA, type Pocket, type RepairPlan, type RepairResult, type ScanResult } from './types.js';
+import { REPAIR_SCHEMA, type RepairPlan, type RepairResult, type ScanResult } from './types.js';
 
 /** The report a repair writes beside the repaired model, in the same folder. */
 export const REPAIR_REPORT_FILE = 'repair-report.json';
@@ -40,20 +39,16 @@ export const REPAIR_REPORT_FILE = 'repair-report.json';
  */
 export const MAX_ACCURACY_DROP = 0.1;
 
-export interface RepairSettings {
-  epochs: number;
-  learningRate: number;
-  replay: number;
-  /** Hull-interior feature mixtures (labelled B) per pocket used to close the head. */
-  interiorProbes: number;
-  seed: number;
-}
+/** The fine-tune's settings a repair records (finetune.ts: relabel and fine-tune, then close the hulls in the head). */
+export type RepairSettings = Pick<FineTuneSettings, 'epochs' | 'learningRate' | 'replay' | 'interiorProbes' | 'hullReplay' | 'hullLearningRate' | 'seed'>;
 
 export const DEFAULT_REPAIR_SETTINGS: RepairSettings = {
   epochs: DEFAULT_FINE_TUNE.epochs,
   learningRate: DEFAULT_FINE_TUNE.learningRate,
   replay: DEFAULT_FINE_TUNE.replay,
-  interiorProbes: 256,
+  interiorProbes: DEFAULT_FINE_TUNE.interiorProbes,
+  hullReplay: DEFAULT_FINE_TUNE.hullReplay,
+  hullLearningRate: DEFAULT_FINE_TUNE.hullLearningRate,
   seed: 0,
 };
 
@@ -69,48 +64,6 @@ export function assertScanMatches(scan: ScanResult, loaded: LoadedModel, ds: Dat
     throw new UserError(`The scan ${scanFile} was computed on a different dataset (fingerprint ${scan.dataset.fingerprint.slice(0, 12)}…, not ${ds.fingerprint.slice(0, 12)}… of ${ds.spec}).`);
   }
   assertScanFitsData(scan, ds, `The scan ${scanFile}`);
-}
-
-/** Trains the head alone on hull-interior mixtures labelled B, with replayed clean features. */
-async function closeHulls(parts: SplitModel, ds: Dataset, pockets: Pocket[], replay: number[], s: RepairSettings, ctx: JobContext): Promise<void> {
-  if (!pockets.length) return;
-  const numClasses = ds.classNames.length;
-  const members = [...new Set(pockets.flatMap((p) => p.members))];
-  const idx = [...members, ...replay];
-  const emb = await embedSplit(parts, ds.train, ds.shape, { indices: idx, signal: ctx.signal });
-  const pos = new Map(idx.map((v, k) => [v, k]));
-  const dim = emb.dim;
-  const rng = createRng(s.seed + 104729);
-  const rows: Float32Array[] = []; const targets: number[] = [];
-  for (const p of pockets) {
-    for (let q = 0; q < s.interiorProbes; q++) {
-      const w = p.members.map(() => -Math.log(1 - rng.next()));
-      const sum = w.reduce((a, b) => a + b, 0);
-      const row = new Float32Array(dim);
-      p.members.forEach((m, k) => { const base = pos.get(m)! * dim; for (let d = 0; d < dim; d++) row[d] += (w[k] / sum) * emb.features[base + d]; });
-      rows.push(row); targets.push(p.enclosingClass);
-    }
-  }
-  for (const i of replay) { rows.push(emb.features.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim)); targets.push(ds.train.labels[i]); }
-  const n = rows.length;
-  const xs = new Float32Array(n * dim); rows.forEach((r, k) => xs.set(r, k * dim));
-  const order = rng.shuffle(Int32Array.from({ length: n }, (_, k) => k));
-  const optimizer = tf.train.adam(s.learningRate);
-  const batch = 64;
-  for (let epoch = 0; epoch < s.epochs; epoch++) {
-    for (let b = 0; b < n; b += batch) {
-      throwIfCancelled(ctx.signal);
-      const sel = order.subarray(b, Math.min(n, b + batch));
-      const bx = new Float32Array(sel.length * dim); const by = new Float32Array(sel.length * numClasses);
-      sel.forEach((r, k) => { bx.set(xs.subarray(r * dim, (r + 1) * dim), k * dim); by[k * numClasses + targets[r]] = 1; });
-      tf.tidy(() => {
-        const x = tf.tensor2d(bx, [sel.length, dim]); const y = tf.tensor2d(by, [sel.length, numClasses]);
-        optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.log(tf.clipByValue(parts.head.apply(x) as tf.Tensor, 1e-7, 1))) as tf.Scalar,
-          false, parts.head.trainableWeights.map((w) => w.read() as tf.Variable));
-      });
-    }
-  }
-  optimizer.dispose();
 }
 
 export async function repairModel(
@@ -161,13 +114,9 @@ export async function repairModel(
       return probePocket(parts, emb0.features, p.members.map((m) => local.get(m)!), [], p.attackerClass, p.enclosingClass, rng).interiorAttackerRate;
     });
     if (pockets.length) {
-      const tuning = await fineTune(copy.model, ds, { relabel, remove }, { epochs: s.epochs, learningRate: s.learningRate, replay: s.replay, seed: s.seed }, ctx);
-      void tuning;
-      const replayRng = createRng(s.seed + 1);
-      const replay: number[] = [];
-      for (let k = 0; k < Math.min(s.replay, ds.train.count); k++) { const i = replayRng.int(ds.train.count); if (!relabel.has(i) && !remove.has(i)) replay.push(i); }
-      ctx.onProgress?.({ stage: 'repair', fraction: 1, message: 'closing the hulls in the head' });
-      await closeHulls(parts, ds, pockets, replay, s, ctx);
+      // Every acted-on group's hull is closed, removed ones too: their region stays in the model.
+      const hulls = { featureLayer: parts.featureLayer, groups: pockets.map((p) => ({ members: p.members, label: p.enclosingClass })) };
+      await fineTune(copy.model, ds, { relabel, remove, hulls }, s, ctx);
     }
     const emb1 = await embedSplit(parts, ds.train, ds.shape, { indices: treated, signal: ctx.signal });
     const local = new Map(treated.map((v, k) => [v, k]));
@@ -209,7 +158,7 @@ export async function repairModel(
       relabelled: [...relabel].map(([index, to]) => ({ index, from: ds.train.labels[index], to })),
       removed: [...remove].sort((a, b) => a - b),
       plan: planned.plan,
-      settings: { epochs: s.epochs, learningRate: s.learningRate, replay: s.replay, interiorProbes: s.interiorProbes, seed: s.seed },
+      settings: { epochs: s.epochs, learningRate: s.learningRate, replay: s.replay, interiorProbes: s.interiorProbes, hullReplay: s.hullReplay, hullLearningRate: s.hullLearningRate, seed: s.seed },
       before: { accuracy: before.accuracy, perClass: before.perClass.map((c) => c.accuracy), suspected: scan.verdict.suspected, openPockets: planned.plan.pockets.length },
       after: { accuracy: after.accuracy, perClass: after.perClass.map((c) => c.accuracy), suspected: rescan.verdict.suspected, openPockets: openPocketsAfter },
       pockets: pockets.map((p, k) => ({ id: p.id, attackerClass: p.attackerClass, enclosingClass: p.enclosingClass, interiorBefore: interiorBefore[k], interiorAfter: interiorAfter[k] })),

@@ -7,6 +7,7 @@ import type { LoadedModel } from '../model/io.js';
 import { scanModel, type ScanPreparation } from '../clear/scan.js';
 import { normaliseFeatures } from '../features/knn.js';
 import type { ScanResult } from '../clear/types.js';
+import type { Correction, HullGroup } from '../clear/finetune.js';
 import type { Detector, DetectorInput, DetectorResult, Mitigation } from './types.js';
 
 export const clearDetector: Detector = {
@@ -24,7 +25,8 @@ export const clearDetector: Detector = {
   },
   mitigation(result): Mitigation {
     const labels = (result.info.relabel as [number, number][]) ?? [];
-    return { kind: 'relabel', labels: labels.map(([index, label]) => ({ index, label })) };
+    const hulls = result.info.hulls as Correction['hulls'] | undefined;
+    return { kind: 'relabel', labels: labels.map(([index, label]) => ({ index, label })), ...(hulls ? { hulls } : {}) };
   },
   report(result): string {
     return String(result.info.summary ?? '');
@@ -34,11 +36,17 @@ export const clearDetector: Detector = {
 export function fromScan(scan: ScanResult, trainCount: number, seconds: number): DetectorResult {
   const scores = new Float32Array(trainCount);
   const relabel: [number, number][] = [];
+  const groups: HullGroup[] = [];
   for (const p of scan.pockets) {
     const s = 1 - p.pValue;
     for (const m of p.members) scores[m] = Math.max(scores[m], s);
-    if (p.confirmed || p.attempt) for (const m of p.members) relabel.push([m, p.enclosingClass]);
+    if (p.confirmed || p.attempt) {
+      for (const m of p.members) relabel.push([m, p.enclosingClass]);
+      groups.push({ members: p.members, label: p.enclosingClass });
+    }
   }
+  // The repair the product runs (clear/repair.ts): relabel, fine-tune, then close these hulls.
+  const hulls: Correction['hulls'] = { featureLayer: scan.settings.featureLayer, groups };
   return {
     detector: 'clear',
     flagged: scan.verdict.suspected,
@@ -49,7 +57,7 @@ export function fromScan(scan: ScanResult, trainCount: number, seconds: number):
     info: {
       summary: `${scan.verdict.headline}: ${scan.verdict.summary}`, pValue: scan.verdict.pValue, attemptPValue: scan.verdict.attemptPValue,
       pockets: scan.pockets.filter((p) => p.confirmed).length, attempts: scan.pockets.filter((p) => p.attempt).length,
-      relabel, falseAlarm: scan.verdict.falseAlarm,
+      relabel, hulls, falseAlarm: scan.verdict.falseAlarm,
     },
     seconds,
   };

@@ -10,6 +10,7 @@ import type { Embedding } from '../features/embed.js';
 import type { SplitModel } from '../features/split.js';
 import type { NeighbourGraph } from '../features/knn.js';
 import type { JobContext } from '../progress.js';
+import type { Correction } from '../clear/finetune.js';
 
 export interface DetectorInput {
   model: tfl.LayersModel;
@@ -55,7 +56,8 @@ export interface DetectorResult {
 
 /** What a detector's own published mitigation does with its findings. */
 export type Mitigation =
-  | { kind: 'relabel'; labels: { index: number; label: number }[] }
+  /** Relabel and fine-tune; `hulls` (CLEAR's pockets) are then closed in the head (clear/finetune.ts). */
+  | { kind: 'relabel'; labels: { index: number; label: number }[]; hulls?: Correction['hulls'] }
   | { kind: 'remove'; indices: number[] };
 
 export interface Detector {
