@@ -39,7 +39,7 @@ export interface FineTuneSettings {
  * class) that fine-tune alone left 4 of 13 development targets with the attacker; training the
  * head on hull-interior mixtures afterwards moved all 13 back. Its replay of clean features is
  * large (the head alone trains, so each costs one forward pass): with 768 the head drifted and
- * held-out accuracy fell by up to a point, with 4,096 it stayed within a few tenths.
+ * held-out accuracy fell by up to a point, with 4,096 it stayed within half a point (−0.5 to +0.55).
  */
 export const DEFAULT_FINE_TUNE: FineTuneSettings = {
   epochs: 2, learningRate: 3e-4, replay: 768, oversample: 8, batchSize: 64, seed: 0,
