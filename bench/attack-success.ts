@@ -29,6 +29,7 @@ import { ATTACKS, trainCleanFeatureModel, trainVictim, type AttackName, type Att
 import type { SplitModel } from '../src-main/engine/features/split.js';
 import { baselineDetectors } from '../src-main/engine/detectors/baselines/index.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { pixelsInMemory } from '../src-main/engine/data/dataset.js';
 
 interface Options {
   arch: string; backend: 'wasm' | 'cpu'; targets: number; poisons: number; copies: number;
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
         let linf = 0;
         manifest.baseIndices.forEach((b, j) => {
           const p = manifest.poisonIndices[j];
-          for (let q = 0; q < size; q++) linf = Math.max(linf, Math.abs(dataset.train.images[p * size + q] - ds.train.images[b * size + q]));
+          for (let q = 0; q < size; q++) linf = Math.max(linf, Math.abs(pixelsInMemory(dataset.train.images)[p * size + q] - pixelsInMemory(ds.train.images)[b * size + q]));
         });
         gap += ` (L∞ ${linf.toFixed(2)})`;
         gaps.push(gap);

@@ -15,6 +15,7 @@ import { scanModel } from '../../src-main/engine/clear/scan.js';
 import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
 import { createRng } from '../../src-main/engine/random.js';
+import { pixelsInMemory } from '../../src-main/engine/data/dataset.js';
 
 const [out, variant, arch, scenario, seedArg, copiesArg, targetArg, attackerArg] = process.argv.slice(2);
 const seed = Number(seedArg); const copies = Number(copiesArg);
@@ -38,7 +39,7 @@ function transform(ds: Dataset, kind: string): Dataset {
     }
     return outImages;
   };
-  return { ...ds, spec: `${ds.spec}:${kind}`, fingerprint: `${ds.fingerprint}-${kind}`, train: { ...ds.train, images: map(ds.train.images, ds.train.count) }, test: { ...ds.test, images: map(ds.test.images, ds.test.count) } };
+  return { ...ds, spec: `${ds.spec}:${kind}`, fingerprint: `${ds.fingerprint}-${kind}`, train: { ...ds.train, images: map(pixelsInMemory(ds.train.images), ds.train.count) }, test: { ...ds.test, images: map(pixelsInMemory(ds.test.images), ds.test.count) } };
 }
 
 const clean = transform(await loadDataset('mnist'), variant);

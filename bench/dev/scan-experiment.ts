@@ -9,6 +9,7 @@ import { trainModel, predictSplit } from '../../src-main/engine/model/train.js';
 import { scanModel } from '../../src-main/engine/clear/scan.js';
 import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
 import { existsSync } from 'node:fs';
+import { pixelsInMemory } from '../../src-main/engine/data/dataset.js';
 
 const [targetArg, attackerArg, seedArg, poisonsArg, epochsArg] = process.argv.slice(2).map(Number);
 await initBackend('wasm');
@@ -37,7 +38,7 @@ console.log(scan.verdict.headline, scan.verdict.summary, 'p', scan.verdict.pValu
 console.log(JSON.stringify(scan.calibration), JSON.stringify(scan.timings));
 const poisonSet = new Set(manifest?.poisonIndices ?? []);
 const size = 784;
-const spread = (idx: number[]) => { let sum = 0, cnt = 0; for (let a = 0; a < idx.length; a++) for (let b = a + 1; b < idx.length; b++) { let d = 0; for (let k = 0; k < size; k++) { const v = ds.train.images[idx[a]*size+k] - ds.train.images[idx[b]*size+k]; d += v*v; } sum += Math.sqrt(d); cnt++; } return cnt ? sum / cnt : 0; };
+const spread = (idx: number[]) => { let sum = 0, cnt = 0; for (let a = 0; a < idx.length; a++) for (let b = a + 1; b < idx.length; b++) { let d = 0; for (let k = 0; k < size; k++) { const v = pixelsInMemory(ds.train.images)[idx[a]*size+k] - pixelsInMemory(ds.train.images)[idx[b]*size+k]; d += v*v; } sum += Math.sqrt(d); cnt++; } return cnt ? sum / cnt : 0; };
 for (const p of scan.pockets.slice(0, Number(process.env.TOP ?? 8))) {
   const enc: number[] = []; for (let i = 0; i < ds.train.count && enc.length < 40; i += 37) if (ds.train.labels[i] === p.enclosingClass) enc.push(i);
   const att: number[] = []; for (let i = 0; i < ds.train.count && att.length < 40; i += 41) if (ds.train.labels[i] === p.attackerClass) att.push(i);

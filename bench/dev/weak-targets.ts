@@ -5,10 +5,11 @@ import { initBackend, tf } from '../../src-main/engine/backend/index.js';
 import { loadDataset } from '../../src-main/engine/data/load.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { modelInput } from '../../src-main/engine/model/train.js';
+import { pixelsInMemory } from '../../src-main/engine/data/dataset.js';
 await initBackend('wasm');
 const ds = await loadDataset('mnist');
 const { model } = await loadModel(process.argv[2]);
-const probs = tf.tidy(() => (model.predict(modelInput(model, tf.tensor4d(ds.test.images, [ds.test.count, ...ds.shape]))) as tf.Tensor).arraySync() as number[][]);
+const probs = tf.tidy(() => (model.predict(modelInput(model, tf.tensor4d(pixelsInMemory(ds.test.images), [ds.test.count, ...ds.shape]))) as tf.Tensor).arraySync() as number[][]);
 const rows = probs.map((p, i) => {
   const order = p.map((v, c) => [v, c]).sort((a, b) => b[0] - a[0]);
   return { i, label: ds.test.labels[i], top: order[0][1], second: order[1][1], margin: order[0][0] - order[1][0] };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadDataset } from '../../src-main/engine/data/load.js';
 import { encodeIdx } from '../../src-main/engine/data/idx.js';
+import { pixelsInMemory } from '../../src-main/engine/data/dataset.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,9 +65,9 @@ describe('clearwb CLI', () => {
       const ds = await loadDataset('mnist', { limit: 600 });
       const toBytes = (x: Float32Array) => Uint8Array.from(x, (v) => Math.round(v * 255));
       const files = {
-        ti: [encodeIdx('u8', [600, 28, 28], toBytes(ds.train.images)), true],
+        ti: [encodeIdx('u8', [600, 28, 28], toBytes(pixelsInMemory(ds.train.images))), true],
         tl: [encodeIdx('u8', [600], ds.train.labels), false],
-        si: [encodeIdx('u8', [ds.test.count, 28, 28], toBytes(ds.test.images)), true],
+        si: [encodeIdx('u8', [ds.test.count, 28, 28], toBytes(pixelsInMemory(ds.test.images))), true],
         sl: [encodeIdx('u8', [ds.test.count], ds.test.labels), false],
       } as const;
       const names: string[] = [];

@@ -18,6 +18,7 @@ import { loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
 import { embedSplit } from '../../src-main/engine/features/embed.js';
 import { disposeSplitModel, splitModel } from '../../src-main/engine/features/split.js';
+import { pixelsInMemory } from '../../src-main/engine/data/dataset.js';
 
 const fixture = (name: string) => path.resolve('test/fixtures/onnx', name);
 const onnxFile = fixture('flat-rgb.onnx');
@@ -36,10 +37,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** The test split's H×W×C images as flat vectors in `order`. */
 function flatten(order: 'CHW' | 'HWC'): Float32Array {
   const [h, w, c] = ds.shape; const n = ds.test.count;
-  if (order === 'HWC') return Float32Array.from(ds.test.images);
+  if (order === 'HWC') return Float32Array.from(pixelsInMemory(ds.test.images));
   const out = new Float32Array(n * c * h * w);
   for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) {
-    out[((b * c + ch) * h + y) * w + x] = ds.test.images[((b * h + y) * w + x) * c + ch];
+    out[((b * c + ch) * h + y) * w + x] = pixelsInMemory(ds.test.images)[((b * h + y) * w + x) * c + ch];
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { scanModel } from '../../src-main/engine/clear/scan.js';
 import { repairModel } from '../../src-main/engine/clear/repair.js';
 import { addGraphOutput, readOnnxModel, readTensorValues } from '../../src-main/engine/model/onnx-proto.js';
 import type { ScanResult } from '../../src-main/engine/clear/types.js';
+import { pixelsInMemory } from '../../src-main/engine/data/dataset.js';
 
 const FIXTURES = path.resolve('test/fixtures/onnx');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -37,7 +38,7 @@ async function runtimeOutput(file: string, extra?: string): Promise<{ output: Fl
   const [h, w, c] = ds.shape; const n = ds.test.count;
   const nchw = new Float32Array(n * c * h * w);
   for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) {
-    nchw[((b * c + ch) * h + y) * w + x] = ds.test.images[((b * h + y) * w + x) * c + ch];
+    nchw[((b * c + ch) * h + y) * w + x] = pixelsInMemory(ds.test.images)[((b * h + y) * w + x) * c + ch];
   }
   const r = await session.run({ input: new ort.Tensor('float32', nchw, [n, c, h, w]) });
   await session.release();

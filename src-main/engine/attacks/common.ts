@@ -123,7 +123,7 @@ export function replaceBases(
   ds: Dataset, poisonImages: Float32Array, baseIndices: number[], attack: AttackName,
 ): { dataset: Dataset; poisonIndices: number[] } {
   const size = sampleSize(ds.shape);
-  const images = ds.train.images.slice(0, ds.train.count * size);
+  const images = Float32Array.from(ds.train.images.subarray(0, ds.train.count * size));
   baseIndices.forEach((b, j) => images.set(poisonImages.subarray(j * size, (j + 1) * size), b * size));
   const train: Split = { images, labels: ds.train.labels.slice(0, ds.train.count), count: ds.train.count };
   // A poison in its base's place is the attack's, no longer the base's file: its source says so (`fc poisons[3]`).

@@ -8,9 +8,22 @@
  */
 import { pickSources, sourceText, type SampleSources } from './sources.js';
 
+/**
+ * Pixels read from their file only when asked, for data too large to hold as float32 (uint8 IDX
+ * and NPY files past a size, data/pixels.ts). `subarray(begin, end)` returns a fresh float32
+ * copy of values begin..end, which must cover whole samples, exactly as an in-memory array
+ * would hold them; `select` gives the same file's samples in another order without reading.
+ */
+export interface LazyPixels {
+  readonly lazy: true;
+  readonly length: number;
+  subarray(begin: number, end: number): Float32Array;
+  select(indices: ArrayLike<number>): LazyPixels;
+}
+
 export interface Split {
-  /** count × height × width × channels values, NHWC order. */
-  images: Float32Array;
+  /** count × height × width × channels values, NHWC order, in memory or read as needed. */
+  images: Float32Array | LazyPixels;
   labels: Int32Array;
   count: number;
   /** Where each sample came from; absent for data built in memory (tests, the benchmark's own splits). */
@@ -48,7 +61,12 @@ export function sampleSource(split: Pick<Split, 'sources'>, index: number): stri
   return split.sources === undefined ? undefined : sourceText(split.sources, index);
 }
 
-/** One sample's pixels as a view (no copy). */
+/** All of a split's values in memory (a lazily read split is read whole). */
+export function pixelsInMemory(images: Float32Array | LazyPixels): Float32Array {
+  return images instanceof Float32Array ? images : images.subarray(0, images.length);
+}
+
+/** One sample's pixels: a view of an in-memory split, a copy read from the file of a lazy one. */
 export function sampleView(ds: Dataset, split: SplitName, index: number): Float32Array {
   const size = sampleSize(ds.shape);
   const s = ds[split];
@@ -66,14 +84,15 @@ export function selectSamples(
   split: Split, shape: readonly [number, number, number], indices: ArrayLike<number>,
 ): Split {
   const size = sampleSize(shape);
-  const images = new Float32Array(indices.length * size);
+  const source = split.images;
+  const images = source instanceof Float32Array ? new Float32Array(indices.length * size) : source.select(indices);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const from = indices[i];
     if (!Number.isInteger(from) || from < 0 || from >= split.count) {
       throw new RangeError(`Sample index ${from} is outside the split (0–${split.count - 1}).`);
     }
-    images.set(split.images.subarray(from * size, (from + 1) * size), i * size);
+    if (images instanceof Float32Array) images.set(source.subarray(from * size, (from + 1) * size), i * size);
     labels[i] = split.labels[from];
   }
   const picked: Split = { images, labels, count: indices.length };

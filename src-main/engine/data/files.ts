@@ -93,9 +93,10 @@ export interface FileOptions {
 
 /**
  * Opens a regular file for reading after checking it (see the top of this file); the caller
- * closes the handle. `size` is the file's size, already within the fileBytes limit.
+ * closes the handle. `size` is the file's size, already within the fileBytes limit; `real` the
+ * path opened and `mtimeMs` its modification time (a lazily read file is checked against them).
  */
-export async function openUserFile(file: string, options: FileOptions = {}): Promise<{ handle: FileHandle; size: number }> {
+export async function openUserFile(file: string, options: FileOptions = {}): Promise<{ handle: FileHandle; size: number; real: string; mtimeMs: number }> {
   const real = options.real ?? await realPathInside(file, options.root, 'file');
   let before: Stats;
   try {
@@ -117,7 +118,7 @@ export async function openUserFile(file: string, options: FileOptions = {}): Pro
     const stat = await handle.stat();
     requireRegularFile(stat, file);
     checkLimit('fileBytes', stat.size, `The file ${shown(file)}`, `is ${stat.size} bytes long`);
-    return { handle, size: stat.size };
+    return { handle, size: stat.size, real, mtimeMs: stat.mtimeMs };
   } catch (err) {
     await handle.close();
     throw err;

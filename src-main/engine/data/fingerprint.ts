@@ -19,11 +19,22 @@ export function datasetFingerprint(
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ shape, classNames, train: train.count, test: test.count }));
   for (const split of [train, test]) {
-    hash.update(typedBytes(split.images));
+    const images = split.images;
+    if (images instanceof Float32Array) hash.update(typedBytes(images));
+    else {
+      // Read from the file a block of samples at a time: the same bytes as if held in memory.
+      const size = split.count ? images.length / split.count : 0;
+      for (let start = 0; start < split.count; start += HASH_BLOCK) {
+        hash.update(typedBytes(images.subarray(start * size, Math.min(split.count, start + HASH_BLOCK) * size)));
+      }
+    }
     hash.update(typedBytes(split.labels));
   }
   return hash.digest('hex');
 }
+
+/** Samples of a lazily read split hashed per read. */
+const HASH_BLOCK = 4096;
 
 function typedBytes(array: Float32Array | Int32Array): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);

@@ -6,16 +6,21 @@
  */
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import type { Split } from './dataset.js';
+import type { LazyPixels, Split } from './dataset.js';
 import { shown } from './files.js';
 import { idxImageShape, idxLabels, idxPixelsToFloat } from './idx.js';
-import { readIdxFile, type IdxReadOptions } from './idx-read.js';
+import { lazyIdxImages, readIdxFile, type IdxReadOptions } from './idx-read.js';
 import { DatasetBudget, inferClassCount, numericClassNames, type FileLabels, type LoadedData } from './source.js';
 import { itemSources } from './sources.js';
+import { LAZY_PIXELS_ABOVE } from './pixels.js';
 
 type Shape = [number, number, number];
 
-export async function readIdxImages(file: string, options: IdxReadOptions = {}): Promise<{ images: Float32Array; shape: Shape; count: number }> {
+export async function readIdxImages(file: string, options: IdxReadOptions = {}): Promise<{ images: Float32Array | LazyPixels; shape: Shape; count: number }> {
+  if (options.lazyAbove !== undefined) {
+    const lazy = await lazyIdxImages(file, options.lazyAbove, options);
+    if (lazy) return { images: lazy.pixels, shape: lazy.shape, count: lazy.count };
+  }
   const idx = await readIdxFile(file, 'images', options);
   return { images: idxPixelsToFloat(idx, file), shape: idxImageShape(idx), count: idx.dims[0] };
 }
@@ -55,16 +60,17 @@ function itemLabels(labels: Int32Array, file: string): FileLabels {
   return { labels, file, where: (i) => `at item ${i}` };
 }
 
-export async function loadIdx(files: string[]): Promise<LoadedData> {
+/** `lazyAbove`: see IdxReadOptions (LAZY_PIXELS_ABOVE by default, pixels.ts). */
+export async function loadIdx(files: string[], lazyAbove = LAZY_PIXELS_ABOVE): Promise<LoadedData> {
   const [trainImages, trainLabels, testImages, testLabels] = files;
   const name = path.basename(trainImages);
   const budget = new DatasetBudget();
-  const train = await readIdxPair(trainImages, trainLabels, false, { budget });
+  const train = await readIdxPair(trainImages, trainLabels, false, { budget, lazyAbove });
   if (testImages === undefined) {
     const K = inferClassCount(itemLabels(train.split.labels, trainLabels));
     return { name, shape: train.shape, classNames: numericClassNames(K), splits: { pool: train.split } };
   }
-  const test = await readIdxPair(testImages, testLabels, false, { budget });
+  const test = await readIdxPair(testImages, testLabels, false, { budget, lazyAbove });
   if (!sameShape(train.shape, test.shape)) {
     throw new UserError(
       `The IDX file ${shown(testImages)} holds ${formatShape(test.shape)} images but ${shown(trainImages)} holds ${formatShape(train.shape)} images.`);

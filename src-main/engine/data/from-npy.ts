@@ -15,7 +15,8 @@ import type { Split } from './dataset.js';
 import { quoted, shown } from './files.js';
 import { formatShape, sameShape } from './from-idx.js';
 import { layoutText, npyArrayText, npyImages, npyLabels, type NpyRole } from './npy.js';
-import { openNpz, readNpyFile, type NpyArray } from './npy-read.js';
+import { lazyNpyImages, openNpz, readNpyFile, type NpyArray } from './npy-read.js';
+import { LAZY_PIXELS_ABOVE } from './pixels.js';
 import { DatasetBudget, inferClassCount, numericClassNames, type FileLabels, type LoadedData } from './source.js';
 import { itemSources } from './sources.js';
 
@@ -39,12 +40,15 @@ interface ArraySource {
   place: string;
   label: string;
   read(role: NpyRole, budget: DatasetBudget): Promise<NpyArray>;
+  /** The images as pixels read when needed, where the array allows it (lazyNpyImages). */
+  lazy?(budget: DatasetBudget): ReturnType<typeof lazyNpyImages>;
 }
 
 async function readPart(images: ArraySource, labels: ArraySource, budget: DatasetBudget, mismatch: (n: number, m: number) => string): Promise<Part> {
-  const x = await images.read('images', budget);
+  const lazy = await images.lazy?.(budget);
+  const x = lazy ? { header: lazy.header } : await images.read('images', budget);
   const y = await labels.read('labels', budget);
-  const read = npyImages(x.header, x.body, images.name);
+  const read = lazy ? { images: lazy.pixels, shape: lazy.shape, layout: lazy.layout, ambiguous: lazy.ambiguous } : npyImages(x.header, (x as NpyArray).body, images.name);
   const values = npyLabels(y.header, y.body, labels.name);
   const count = x.header.shape[0];
   if (count !== values.length) throw new UserError(mismatch(count, values.length));
@@ -76,12 +80,15 @@ function assemble(name: string, kind: string, train: Part, test: Part | undefine
   };
 }
 
-/** `npy:X_FILE,Y_FILE[,X_TEST,Y_TEST]`. */
-export async function loadNpy(files: string[]): Promise<LoadedData> {
+/** `npy:X_FILE,Y_FILE[,X_TEST,Y_TEST]`; uint8 images past `lazyAbove` bytes as float32 are read as needed (pixels.ts). */
+export async function loadNpy(files: string[], lazyAbove = LAZY_PIXELS_ABOVE): Promise<LoadedData> {
   const budget = new DatasetBudget();
   const source = (file: string): ArraySource => {
     const name = `The NPY file ${shown(file)}`;
-    return { name, file, place: file, label: path.basename(file), read: (role, b) => readNpyFile(file, name, role, { budget: b }) };
+    return {
+      name, file, place: file, label: path.basename(file), read: (role, b) => readNpyFile(file, name, role, { budget: b }),
+      lazy: (b) => lazyNpyImages(file, name, lazyAbove, b),
+    };
   };
   const mismatch = (x: string, y: string) => (n: number, m: number) =>
     `The NPY files ${shown(x)} and ${shown(y)} do not match: the first holds ${n} images but the second holds ${m} labels.`;

@@ -19,12 +19,41 @@ import {
   type IdxArray, type IdxHeader, type IdxRole,
 } from './idx.js';
 import type { DatasetBudget } from './source.js';
+import { FilePixels } from './pixels.js';
 
 export interface IdxReadOptions {
   /** The dataset folder the file must resolve inside. */
   root?: Root;
   /** Counts an images file's samples and values against the dataset's limits. */
   budget?: DatasetBudget;
+  /** Read a plain uint8 images file's samples as they are needed when their float32 data would pass this many bytes (pixels.ts). */
+  lazyAbove?: number;
+}
+
+/**
+ * A plain (not gzipped) uint8 IDX images file whose float32 data would pass `above` bytes, checked
+ * as a full read checks it (header, length, the samples limit), as pixels read when needed;
+ * undefined when the file must be read whole (gzipped, other values, or small enough).
+ */
+export async function lazyIdxImages(file: string, above: number, options: IdxReadOptions = {}): Promise<{ pixels: FilePixels; shape: [number, number, number]; count: number } | undefined> {
+  const { handle, size, real, mtimeMs } = await openUserFile(file, { root: options.root });
+  try {
+    const head = new Uint8Array(Math.min(size, MAX_IDX_HEADER_BYTES));
+    await readFully(handle, head, 0, file);
+    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return undefined;
+    const header = parseIdxHeader(head, file, 'images');
+    if (header === undefined) throw idxShortHeaderError(size, file);
+    const lengthError = idxLengthError(header, size - header.headerBytes, file);
+    if (lengthError) throw lengthError;
+    if (header.type !== 'u8' || header.bodyBytes * 4 <= above) return undefined;
+    const count = header.dims[0];
+    options.budget?.takeLazy(`The IDX file ${shown(file)}`, count);
+    const shape: [number, number, number] = [header.dims[1], header.dims[2], header.dims.length === 4 ? header.dims[3] : 1];
+    const pixels = new FilePixels({ file, real, offset: header.headerBytes, count, shape, layout: 'NHWC', size, mtimeMs });
+    return { pixels, shape, count };
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function readIdxFile(file: string, role: IdxRole, options: IdxReadOptions = {}): Promise<IdxArray> {

@@ -186,8 +186,13 @@ const UNIT_FROM_BYTE = Float32Array.from({ length: 256 }, (_, b) => b / 255);
 
 export function bytesToUnit(bytes: ArrayLike<number>): Float32Array {
   const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = UNIT_FROM_BYTE[bytes[i]];
+  bytesToUnitInto(bytes, out, 0);
   return out;
+}
+
+/** bytesToUnit into `out` from position `at`. */
+export function bytesToUnitInto(bytes: ArrayLike<number>, out: Float32Array, at: number): void {
+  for (let i = 0; i < bytes.length; i++) out[at + i] = UNIT_FROM_BYTE[bytes[i]];
 }
 
 /** Labels as int32, whatever the IDX type. */

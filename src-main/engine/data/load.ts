@@ -33,12 +33,18 @@ import { loadMnist } from './mnist.js';
 import { transformMnist } from './transforms.js';
 import type { LoadedData } from './source.js';
 import { limitSplit, splitTrainTest } from './split.js';
+import { LAZY_PIXELS_ABOVE } from './pixels.js';
 
 export interface LoadOptions {
   /** Keep only this many training samples (a seeded, class-stratified subset). */
   limit?: number;
   /** Seed of the `limit` subset; defaults to 0. Does not affect the 80/20 split. */
   seed?: number;
+  /**
+   * Plain uint8 IDX and NPY images whose float32 data would pass this many bytes are read from
+   * their files as they are needed instead of held (pixels.ts; LAZY_PIXELS_ABOVE by default).
+   */
+  lazyPixelsAbove?: number;
 }
 
 /** The spec forms for a message: the catalogue's list. */
@@ -49,7 +55,7 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw new UserError(`The data seed ${seed} is not a whole number.`);
   const trimmed = spec.trim();
-  const loaded = await loadSource(trimmed);
+  const loaded = await loadSource(trimmed, options.lazyPixelsAbove ?? LAZY_PIXELS_ABOVE);
   return finish(trimmed, loaded, limit, seed);
 }
 
@@ -61,14 +67,14 @@ function checkLimit(limit: number | undefined): number | undefined {
 }
 
 /** Dispatches on the spec prefix (the text before the first colon). */
-function loadSource(spec: string): Promise<LoadedData> {
+function loadSource(spec: string, lazyAbove: number): Promise<LoadedData> {
   if (spec === 'mnist') return loadMnist();
   const colon = spec.indexOf(':');
   const prefix = colon < 0 ? '' : spec.slice(0, colon);
   const rest = colon < 0 ? '' : spec.slice(colon + 1);
   switch (prefix) {
-    case 'idx': return loadIdx(fileList(spec, rest, 'idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]'));
-    case 'npy': return loadNpy(fileList(spec, rest, 'npy:X_FILE,Y_FILE[,X_TEST,Y_TEST]'));
+    case 'idx': return loadIdx(fileList(spec, rest, 'idx:TRAIN_IMAGES,TRAIN_LABELS[,TEST_IMAGES,TEST_LABELS]'), lazyAbove);
+    case 'npy': return loadNpy(fileList(spec, rest, 'npy:X_FILE,Y_FILE[,X_TEST,Y_TEST]'), lazyAbove);
     case 'npz': return loadNpz(requirePath(spec, rest));
     case 'cifar': return loadCifar(requirePath(spec, rest));
     case 'folder': return loadFolder(requirePath(spec, rest));

@@ -9,7 +9,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { openUserFile, type Root } from './files.js';
-import { npyShapeText, parseNpyHeader, type NpyHeader, type NpyRole } from './npy.js';
+import { MAX_NPY_HEADER_BYTES, npyLayout, npyShapeText, parseNpyHeader, type NpyHeader, type NpyLayout, type NpyRole } from './npy.js';
+import { FilePixels } from './pixels.js';
 import type { DatasetBudget } from './source.js';
 import { readZipDirectory, readZipMember, type ZipEntry } from './zip.js';
 
@@ -106,6 +107,34 @@ export async function readNpyFile(file: string, name: string, role: NpyRole, opt
       at += bytesRead;
     }
     return collector.finish();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A uint8 .npy images file whose float32 data would pass `above` bytes, checked as a full read
+ * checks it (header, length, the samples limit), as pixels read when needed (pixels.ts);
+ * undefined when it must be read whole (other values, or small enough).
+ */
+export async function lazyNpyImages(file: string, name: string, above: number, budget?: DatasetBudget): Promise<{ header: NpyHeader; pixels: FilePixels; shape: [number, number, number]; layout: NpyLayout; ambiguous: boolean } | undefined> {
+  const { handle, size, real, mtimeMs } = await openUserFile(file);
+  try {
+    const head = new Uint8Array(Math.min(size, MAX_NPY_HEADER_BYTES + 16));
+    for (let at = 0; at < head.length;) {
+      const { bytesRead } = await handle.read(head, at, head.length - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    const header = parseNpyHeader(head, name, 'images');
+    if (header === undefined || header.type !== 'u1' || header.bodyBytes * 4 <= above) return undefined;
+    const declared = header.headerBytes + header.bodyBytes;
+    // A file of the wrong length is read whole, where the full read's message names the problem.
+    if (size !== declared) return undefined;
+    const { shape, layout, ambiguous } = npyLayout(header.shape, name);
+    budget?.takeLazy(name, header.shape[0]);
+    const pixels = new FilePixels({ file, real, offset: header.headerBytes, count: header.shape[0], shape, layout: layout === 'NCHW' ? 'NCHW' : 'NHWC', size, mtimeMs });
+    return { header, pixels, shape, layout, ambiguous };
   } finally {
     await handle.close();
   }

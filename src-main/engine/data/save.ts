@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { UserError } from '../errors.js';
 import { StagedFolder } from '../model/files.js';
-import { sampleSize, type Dataset, type Split } from './dataset.js';
+import { pixelsInMemory, sampleSize, type Dataset, type Split } from './dataset.js';
 import {
   DATASET_FORMAT, DATASET_VERSION, DESCRIPTION_FILE, MANIFEST_FILE, type DatasetDescription,
 } from './dir-format.js';
@@ -81,10 +81,12 @@ function writeSplit(
     throw new RangeError(`The ${split} split's arrays do not match its count of ${s.count} samples.`);
   }
   const dims = c === 1 ? [s.count, h, w] : [s.count, h, w, c];
-  const bytes = asBytes(s.images);
+  // A lazily read split is read whole here: the copy is written out in full.
+  const values = pixelsInMemory(s.images);
+  const bytes = asBytes(values);
   const imagesName = `${split}-images.idx${dims.length}-${bytes ? 'ubyte' : 'float'}`;
   const labelsName = `${split}-labels.idx1-${labelType === 'u8' ? 'ubyte' : 'int'}`;
-  folder.write(imagesName, bytes ? encodeIdx('u8', dims, bytes) : encodeIdx('f32', dims, s.images));
+  folder.write(imagesName, bytes ? encodeIdx('u8', dims, bytes) : encodeIdx('f32', dims, values));
   folder.write(labelsName, encodeIdx(labelType, [s.count], s.labels));
   return { images: imagesName, labels: labelsName };
 }

@@ -88,6 +88,13 @@ export class DatasetBudget {
   private samples = 0;
   private values = 0;
 
+  /** Counts `count` samples read as they are needed (pixels.ts): their values are not held, so only the samples limit applies. */
+  takeLazy(name: string, count: number): void {
+    this.samples += count;
+    const more = this.samples > count ? ' more' : '';
+    checkLimit('samples', this.samples, name, more ? `declares ${count} more samples, ${this.samples} samples in all` : `declares ${count} samples`);
+  }
+
   /** Counts `count` samples of `valuesPerSample` values that `name` (e.g. "The IDX file x") declares. */
   take(name: string, count: number, valuesPerSample: number): void {
     this.samples += count;

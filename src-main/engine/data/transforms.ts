@@ -6,7 +6,7 @@
  * any source.
  */
 import { UserError } from '../errors.js';
-import type { Split } from './dataset.js';
+import { pixelsInMemory, type Split } from './dataset.js';
 import type { LoadedData } from './source.js';
 
 export const MNIST_VARIANTS = ['rotated', 'inverted', 'downsampled'] as const;
@@ -56,9 +56,10 @@ export function transformMnist(loaded: LoadedData, variant: string, spec: string
   if (channels !== 1 || loaded.shape[0] !== loaded.shape[1]) throw new Error('The built-in MNIST is expected as square grey images.');
   let images: Float32Array;
   let shape: [number, number, number] = loaded.shape;
-  if (variant === 'rotated') images = rotateQuarter(pool.images, pool.count, side);
-  else if (variant === 'inverted') images = invert(pool.images);
-  else { images = downsampleHalf(pool.images, pool.count, side); shape = [side >> 1, side >> 1, 1]; }
+  const plain = pixelsInMemory(pool.images);
+  if (variant === 'rotated') images = rotateQuarter(plain, pool.count, side);
+  else if (variant === 'inverted') images = invert(plain);
+  else { images = downsampleHalf(plain, pool.count, side); shape = [side >> 1, side >> 1, 1]; }
   const split: Split = { images, labels: pool.labels, count: pool.count, ...(pool.sources ? { sources: pool.sources } : {}) };
   return { ...loaded, name: `${loaded.name}, ${variant}`, shape, splits: { pool: split } };
 }

@@ -4,7 +4,7 @@
  * in-process paths and the benchmark call them directly.
  */
 import { backendName } from '../backend/index.js';
-import type { Dataset } from '../data/dataset.js';
+import { pixelsInMemory, type Dataset } from '../data/dataset.js';
 import { getDataset } from './datasets.js';
 import { buildArchitecture } from '../model/architectures.js';
 import { assertModelFitsData, defaultFeatureLayer, loadModel, saveModel, assertWritableOutput } from '../model/io.js';
@@ -171,8 +171,8 @@ export async function resolveReference(name: string | null | undefined, ds: Data
   }
   const size = ref.shape[0] * ref.shape[1] * ref.shape[2];
   const images = new Float32Array((ref.train.count + ref.test.count) * size);
-  images.set(ref.train.images, 0);
-  images.set(ref.test.images, ref.train.count * size);
+  images.set(pixelsInMemory(ref.train.images), 0);
+  images.set(pixelsInMemory(ref.test.images), ref.train.count * size);
   const labels = new Int32Array(ref.train.count + ref.test.count);
   labels.set(ref.train.labels, 0);
   labels.set(ref.test.labels, ref.train.count);

@@ -6,6 +6,7 @@ import { initBackend } from '../../../src-main/engine/backend/index.js';
 import { trainCleanFeatureModel, type CleanFeatureModel } from '../../../src-main/engine/attacks/feature-model.js';
 import { sampleSize, type Dataset } from '../../../src-main/engine/data/dataset.js';
 import { loadDataset } from '../../../src-main/engine/data/load.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 export const FIXTURE_TRAIN_COUNT = 1000;
 
@@ -34,7 +35,7 @@ export function pickTarget(ds: Dataset, offset = 0): { targetIndex: number; targ
 
 export function poisonPixels(ds: Dataset, indices: number[]): Float32Array[] {
   const size = sampleSize(ds.shape);
-  return indices.map((i) => ds.train.images.slice(i * size, (i + 1) * size));
+  return indices.map((i) => pixelsInMemory(ds.train.images).slice(i * size, (i + 1) * size));
 }
 
 /** Byte-wise equality of two typed arrays (vitest's deep equality is slow on large arrays). */

@@ -7,6 +7,7 @@ import { POLYTOPE_STRONG_EPSILON } from '../../../src-main/engine/attacks/polyto
 import { SqueezeDrift, squeezeValues } from '../../../src-main/engine/clear/squeeze.js';
 import { embedSplit } from '../../../src-main/engine/features/embed.js';
 import { attackData, attackFeatureModel, pickTarget } from '../attacks/fixture.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 describe('squeezeValues', () => {
   it('rounds each value to the nearest of 8 levels in [0, 1], clamping outside values', () => {
@@ -55,7 +56,7 @@ describe('fragility on images that squeezing leaves unchanged', () => {
     });
     const poisoned = new Set(manifest.poisonIndices);
     const size = dataset.shape[0] * dataset.shape[1] * dataset.shape[2];
-    const images = Float32Array.from(dataset.train.images);
+    const images = Float32Array.from(pixelsInMemory(dataset.train.images));
     for (let i = 0; i < dataset.train.count; i++) {
       if (poisoned.has(i)) continue;
       for (let t = i * size; t < (i + 1) * size; t++) images[t] = images[t] >= 0.5 ? 1 : 0;

@@ -12,6 +12,7 @@ import { loadDataset } from '../../../src-main/engine/data/index.js';
 import { sampleSource } from '../../../src-main/engine/data/dataset.js';
 import { resetLimits, setLimits } from '../../../src-main/engine/limits.js';
 import { expectUserError, tempDir } from './helpers.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 afterEach(() => resetLimits());
 
@@ -54,9 +55,9 @@ describe('loadDataset("cifar:…")', () => {
     expect(Array.from(ds.test.labels)).toEqual([3, 8]);
     // Training sample 5 is record 1 of data_batch_2.bin: pixel p's channel c is value(2, 1, c, p).
     for (const p of [0, 33, PLANE - 1]) {
-      for (let c = 0; c < 3; c++) expect(ds.train.images[(5 * PLANE + p) * 3 + c]).toBe(Math.fround(value(2, 1, c, p) / 255));
+      for (let c = 0; c < 3; c++) expect(pixelsInMemory(ds.train.images)[(5 * PLANE + p) * 3 + c]).toBe(Math.fround(value(2, 1, c, p) / 255));
     }
-    expect(ds.test.images[(1 * PLANE + 7) * 3 + 2]).toBe(Math.fround(value(3, 1, 2, 7) / 255));
+    expect(pixelsInMemory(ds.test.images)[(1 * PLANE + 7) * 3 + 2]).toBe(Math.fround(value(3, 1, 2, 7) / 255));
     expect(sampleSource(ds.train, 0)).toBe('data_batch_1.bin[0]');
     expect(sampleSource(ds.train, 5)).toBe('data_batch_2.bin[1]');
     expect(sampleSource(ds.test, 1)).toBe('test_batch.bin[1]');
@@ -74,7 +75,7 @@ describe('loadDataset("cifar:…")', () => {
     for (let i = 0; i < ds.train.count; i++) {
       const r = Number(/^data_batch_1\.bin\[(\d+)\]$/.exec(sampleSource(ds.train, i)!)![1]);
       expect(ds.train.labels[i]).toBe(labels[r]);
-      expect(ds.train.images[i * 3 * PLANE]).toBe(Math.fround(value(1, r, 0, 0) / 255));
+      expect(pixelsInMemory(ds.train.images)[i * 3 * PLANE]).toBe(Math.fround(value(1, r, 0, 0) / 255));
     }
   });
 

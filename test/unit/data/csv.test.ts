@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../src-main/engine/data/index.js';
 import { tempDir } from './helpers.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 async function writeCsv(lines: string[], name = 'data.csv'): Promise<string> {
   const file = path.join(await tempDir(), name);
@@ -28,7 +29,7 @@ describe('loadDataset("csv:…")', () => {
     expect(ds.test.count).toBe(2);
     expect(Array.from(ds.train.labels)).toEqual([0, 1]);
     expect(Array.from(ds.test.labels)).toEqual([2, 1]);
-    expect(Array.from(ds.test.images)).toEqual(Array.from(Float32Array.from([0.7, 0.8, 0.9, 1, 0, 0])));
+    expect(Array.from(pixelsInMemory(ds.test.images))).toEqual(Array.from(Float32Array.from([0.7, 0.8, 0.9, 1, 0, 0])));
   });
 
   it('takes the first column as the label without a header, scales 0–255 integers, and splits 80/20', async () => {
@@ -37,7 +38,7 @@ describe('loadDataset("csv:…")', () => {
     expect(ds.shape).toEqual([1, 1, 4]);
     expect(ds.train.count).toBe(16);
     expect(ds.test.count).toBe(4);
-    const all = [...ds.train.images, ...ds.test.images];
+    const all = [...pixelsInMemory(ds.train.images), ...pixelsInMemory(ds.test.images)];
     expect(Math.max(...all)).toBe(1);
     expect(all).toContain(Math.fround(128 / 255));
   });

@@ -5,6 +5,7 @@ import {
   loadDatasetManifest, loadDataset, saveDatasetDir, type Dataset,
 } from '../../../src-main/engine/data/index.js';
 import { bytePattern, expectUserError, sameArray, tempDir, writeIdxPair } from './helpers.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 async function smallDataset(): Promise<Dataset> {
   const dir = await tempDir();
@@ -18,7 +19,7 @@ function expectSameData(a: Dataset, b: Dataset): void {
   expect(b.classNames).toEqual(a.classNames);
   for (const split of ['train', 'test'] as const) {
     expect(b[split].count).toBe(a[split].count);
-    expect(sameArray(b[split].images, a[split].images)).toBe(true);
+    expect(sameArray(pixelsInMemory(b[split].images), pixelsInMemory(a[split].images))).toBe(true);
     expect(sameArray(b[split].labels, a[split].labels)).toBe(true);
   }
   expect(b.fingerprint).toBe(a.fingerprint);
@@ -42,8 +43,8 @@ describe('saveDatasetDir and loadDataset("dir:…")', () => {
 
   it('round-trips crafted float pixels exactly through float32 IDX files, with a manifest', async () => {
     const ds = await smallDataset();
-    ds.train.images[7] = 0.123456789; // not a multiple of 1/255: a poison's perturbation
-    ds.train.images[8] = 1 / 3;
+    pixelsInMemory(ds.train.images)[7] = 0.123456789; // not a multiple of 1/255: a poison's perturbation
+    pixelsInMemory(ds.train.images)[8] = 1 / 3;
     const out = path.join(await tempDir(), 'nested', 'poisoned');
     const manifest = { attack: 'bp', poisons: [{ split: 'train', index: 0 }] };
     await saveDatasetDir(ds, out, { manifest });
@@ -51,7 +52,7 @@ describe('saveDatasetDir and loadDataset("dir:…")', () => {
     expect(files).toContain('train-images.idx3-float');
     expect(files).toContain('test-images.idx3-ubyte'); // the untouched split stays 8-bit
     const back = await loadDataset(`dir:${out}`);
-    expect(back.train.images[7]).toBe(Math.fround(0.123456789));
+    expect(pixelsInMemory(back.train.images)[7]).toBe(Math.fround(0.123456789));
     expect(back.fingerprint).not.toBe((await smallDataset()).fingerprint);
     expectSameData({ ...ds, fingerprint: back.fingerprint }, back);
     expect(await loadDatasetManifest(out)).toEqual(manifest);
@@ -61,14 +62,14 @@ describe('saveDatasetDir and loadDataset("dir:…")', () => {
     const ds = await smallDataset();
     const colour: Dataset = {
       ...ds, shape: [5, 5, 3],
-      train: { ...ds.train, count: 8, images: ds.train.images.slice(0, 8 * 75), labels: ds.train.labels.slice(0, 8) },
-      test: { ...ds.test, count: 2, images: ds.test.images.slice(0, 2 * 75), labels: ds.test.labels.slice(0, 2) },
+      train: { ...ds.train, count: 8, images: pixelsInMemory(ds.train.images).slice(0, 8 * 75), labels: ds.train.labels.slice(0, 8) },
+      test: { ...ds.test, count: 2, images: pixelsInMemory(ds.test.images).slice(0, 2 * 75), labels: ds.test.labels.slice(0, 2) },
     };
     const out = await tempDir(); // exists, empty
     await saveDatasetDir(colour, out);
     const back = await loadDataset(`dir:${out}`);
     expect(back.shape).toEqual([5, 5, 3]);
-    expect(sameArray(back.train.images, colour.train.images)).toBe(true);
+    expect(sameArray(pixelsInMemory(back.train.images), pixelsInMemory(colour.train.images))).toBe(true);
   });
 
   it('refuses to overwrite a non-empty folder and leaves no temporary folder behind', async () => {

@@ -5,6 +5,7 @@ import pngjs from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../src-main/engine/data/index.js';
 import { tempDir } from './helpers.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 /** A w×h PNG whose pixel p has gray value (seed + p) mod 256, stored grayscale or RGBA. */
 function pngBytes(w: number, h: number, seed: number, colour = false): Buffer {
@@ -42,10 +43,10 @@ describe('loadDataset("folder:…")', () => {
     // Every loaded image must be one written for its class: pixel p = (classSeed + i + p) / 255.
     for (const split of [ds.train, ds.test]) {
       for (let n = 0; n < split.count; n++) {
-        const first = Math.round(split.images[n * 6] * 255);
+        const first = Math.round(pixelsInMemory(split.images)[n * 6] * 255);
         const i = first - classSeed[ds.classNames[split.labels[n]]];
         expect(i >= 0 && i < 5).toBe(true);
-        expect(split.images[n * 6 + 5]).toBe(Math.fround((first + 5) / 255));
+        expect(pixelsInMemory(split.images)[n * 6 + 5]).toBe(Math.fround((first + 5) / 255));
       }
     }
   });
@@ -68,6 +69,6 @@ describe('loadDataset("folder:…")', () => {
     // y.png is grayscale: its value is repeated over the three channels.
     expect(Array.from(ds.train.images.subarray(12, 15), (v) => Math.round(v * 255))).toEqual([20, 20, 20]);
     // The JPEG is near-uniform 200 gray (lossy, so only close).
-    expect(Math.abs(ds.test.images[0] * 255 - 200)).toBeLessThan(4);
+    expect(Math.abs(pixelsInMemory(ds.test.images)[0] * 255 - 200)).toBeLessThan(4);
   });
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeIdx, encodeIdx, loadDataset } from '../../../src-main/engine/data/index.js';
 import { bytePattern, expectUserError, sameArray, tempDir, writeIdxPair } from './helpers.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 const H = 4;
 const W = 3;
@@ -40,8 +41,8 @@ describe('loadDataset("idx:…")', () => {
       expect(ds.train.count).toBe(12);
       expect(ds.test.count).toBe(5);
       expect(Array.from(ds.train.labels)).toEqual(labelsFor(12, 3));
-      expect(sameArray(ds.train.images, Float32Array.from(trainPixels, (b) => b / 255))).toBe(true);
-      expect(sameArray(ds.test.images, Float32Array.from(testPixels, (b) => b / 255))).toBe(true);
+      expect(sameArray(pixelsInMemory(ds.train.images), Float32Array.from(trainPixels, (b) => b / 255))).toBe(true);
+      expect(sameArray(pixelsInMemory(ds.test.images), Float32Array.from(testPixels, (b) => b / 255))).toBe(true);
     });
   }
 
@@ -84,6 +85,6 @@ describe('loadDataset("idx:…")', () => {
     await fs.writeFile(labels, encodeIdx('u8', [6], labelsFor(6, 2)));
     const ds = await loadDataset(`idx:${images},${labels},${images},${labels}`);
     expect(ds.shape).toEqual([2, 2, 3]);
-    expect(sameArray(ds.train.images, pixels)).toBe(true);
+    expect(sameArray(pixelsInMemory(ds.train.images), pixels)).toBe(true);
   });
 });

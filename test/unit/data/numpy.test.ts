@@ -14,6 +14,7 @@ import { sampleSource } from '../../../src-main/engine/data/dataset.js';
 import { resetLimits, setLimits } from '../../../src-main/engine/limits.js';
 import { bytePattern, expectUserError, tempDir } from './helpers.js';
 import { npyBytes, npzBytes, zipBytes } from './numpy.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 afterEach(() => resetLimits());
 
@@ -41,7 +42,7 @@ describe('loadDataset("npz:…")', () => {
     expect(Array.from(ds.train.labels)).toEqual(labelsOf(12, 3));
     expect(Array.from(ds.test.labels)).toEqual(labelsOf(6, 3));
     expect(Array.from(ds.train.images.subarray(0, 20))).toEqual(Array.from(x.subarray(0, 20), (b) => Math.fround(b / 255)));
-    expect(ds.test.images[6 * 20 - 1]).toBe(Math.fround(xt[6 * 20 - 1] / 255));
+    expect(pixelsInMemory(ds.test.images)[6 * 20 - 1]).toBe(Math.fround(xt[6 * 20 - 1] / 255));
     expect(sampleSource(ds.train, 7)).toBe(`${file}[x_train][7]`);
     expect(sampleSource(ds.test, 5)).toBe(`${file}[x_test][5]`);
     expect(ds.name).toBe('digits.npz');
@@ -69,7 +70,7 @@ describe('loadDataset("npz:…")', () => {
         const n = Number(/\[(\d+)\]$/.exec(sampleSource(split, i)!)![1]);
         expect(split.labels[i]).toBe(n % 2);
         for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) {
-          expect(split.images[i * H * W * C + (h * W + w) * C + c]).toBe(Math.fround((n + 2 * c + 3 * h + 5 * w) / 100));
+          expect(pixelsInMemory(split.images)[i * H * W * C + (h * W + w) * C + c]).toBe(Math.fround((n + 2 * c + 3 * h + 5 * w) / 100));
         }
       }
     }
@@ -105,7 +106,7 @@ describe('loadDataset("npy:…")', () => {
         expect(source.startsWith(`${xFile}[`)).toBe(true);
         const n = Number(/\[(\d+)\]$/.exec(source)![1]);
         expect(split.labels[i]).toBe(n % 4);
-        expect(split.images[i * 24 + 23]).toBe(Math.fround(x[n * 24 + 23] / 255));
+        expect(pixelsInMemory(split.images)[i * 24 + 23]).toBe(Math.fround(x[n * 24 + 23] / 255));
       }
     }
   });
@@ -122,7 +123,7 @@ describe('loadDataset("npy:…")', () => {
     const ds = await loadDataset(`npy:${files.join(',')}`);
     expect(ds.shape).toEqual([2, 2, 1]);
     expect([ds.train.count, ds.test.count]).toEqual([6, 2]);
-    expect(Array.from(ds.train.images)).toEqual(x.map((v) => Math.fround(v / 255)));
+    expect(Array.from(pixelsInMemory(ds.train.images))).toEqual(x.map((v) => Math.fround(v / 255)));
     expect(Array.from(ds.test.labels)).toEqual([1, 0]);
     expect(sampleSource(ds.test, 1)).toBe(`${files[2]}[1]`);
   });

@@ -17,9 +17,10 @@ import { fileSources, itemSources, joinSources, pickSources, sourceText } from '
 import { appendPoisons, replaceBases } from '../../../src-main/engine/attacks/common.js';
 import { PocketSchema } from '../../../src-main/contract/evidence.js';
 import { bytePattern, expectUserError, tempDir, writeIdxPair } from './helpers.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 
 /** The first value of each sample as a byte: the tests below make it unique per sample. */
-const firstByte = (split: Split, size: number, i: number) => Math.round(split.images[i * size] * 255);
+const firstByte = (split: Split, size: number, i: number) => Math.round(pixelsInMemory(split.images)[i * size] * 255);
 
 describe('sources', () => {
   it('are written as file[item], file:line or the file itself, and follow picks and joins', () => {
@@ -101,7 +102,7 @@ describe('each loader records where its samples came from', () => {
       expect(ds.train.labels[i]).toBe(digit);
       const pixels = mnist[digit].get(item);
       const size = sampleSize(ds.shape);
-      for (const p of [100, 300, 500]) expect(Math.round(ds.train.images[i * size + p] * 255)).toBe(Math.round(pixels[p] * 255));
+      for (const p of [100, 300, 500]) expect(Math.round(pixelsInMemory(ds.train.images)[i * size + p] * 255)).toBe(Math.round(pixels[p] * 255));
     }
     const rotated = await loadDataset('mnist:rotated', { limit: 50 });
     expect(sampleSource(rotated.train, 3)).toBe(sampleSource(ds.train, 3));

@@ -14,6 +14,7 @@ import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { encodeIdx, loadDataset, saveDatasetDir, type Dataset } from '../../../src-main/engine/data/index.js';
+import { pixelsInMemory } from '../../../src-main/engine/data/dataset.js';
 import { limits, resetLimits, setLimits } from '../../../src-main/engine/limits.js';
 import { npyBytes, zipBytes } from '../data/numpy.js';
 import { editJson, fuzz, jsonEditArb, mutatedBytes, mutatedJsonText } from './harness.js';
@@ -62,7 +63,7 @@ function checkDataset(result: unknown): void {
   for (const split of [ds.train, ds.test]) {
     if (split.images.length !== split.count * size || split.labels.length !== split.count) fail('has arrays that do not match its counts');
     for (const label of split.labels) if (!(label >= 0 && label < ds.classNames.length)) fail(`has the label ${label}`);
-    for (const v of split.images) if (!(v >= 0 && v <= 1)) fail(`has the pixel value ${v}`);
+    for (const v of pixelsInMemory(split.images)) if (!(v >= 0 && v <= 1)) fail(`has the pixel value ${v}`);
     if (split.sources && (split.sources.place.length !== split.count || split.sources.at.length !== split.count)) fail('has sources that do not match its samples');
   }
 }
