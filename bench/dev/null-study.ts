@@ -8,41 +8,19 @@ import path from 'node:path';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend/index.js';
 import { loadDataset } from '../../src-main/engine/data/load.js';
-import type { Dataset } from '../../src-main/engine/data/dataset.js';
 import { labelFlipAttack } from '../../src-main/engine/attacks/label-flip.js';
 import { trainCleanFeatureModel, trainVictim } from '../../src-main/engine/attacks/index.js';
 import { scanModel } from '../../src-main/engine/clear/scan.js';
 import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
 import { createRng } from '../../src-main/engine/random.js';
-import { pixelsInMemory } from '../../src-main/engine/data/dataset.js';
+import { transformVariant } from './variants.js';
 
 const [out, variant, arch, scenario, seedArg, copiesArg, targetArg, attackerArg] = process.argv.slice(2);
 const seed = Number(seedArg); const copies = Number(copiesArg);
 await initBackend('wasm');
 
-/** MNIST transformed so that the geometry differs from the data the scan was developed on. */
-function transform(ds: Dataset, kind: string): Dataset {
-  if (kind === 'mnist') return ds;
-  const [h, w] = ds.shape;
-  const map = (images: Float32Array, count: number) => {
-    const outImages = new Float32Array(images.length);
-    for (let s = 0; s < count; s++) {
-      const base = s * h * w;
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-        let v: number;
-        if (kind === 'rot') v = images[base + (w - 1 - x) * w + y];
-        else if (kind === 'inv') v = 1 - images[base + y * w + x];
-        else { const yy = y - (y % 2); const xx = x - (x % 2); v = images[base + yy * w + xx]; }
-        outImages[base + y * w + x] = v;
-      }
-    }
-    return outImages;
-  };
-  return { ...ds, spec: `${ds.spec}:${kind}`, fingerprint: `${ds.fingerprint}-${kind}`, train: { ...ds.train, images: map(pixelsInMemory(ds.train.images), ds.train.count) }, test: { ...ds.test, images: map(pixelsInMemory(ds.test.images), ds.test.count) } };
-}
-
-const clean = transform(await loadDataset('mnist'), variant);
+const clean = transformVariant(await loadDataset('mnist'), variant);
 let ds = clean; let manifest: any;
 if (copies > 0) {
   const rng = createRng(seed * 7919 + copies);
