@@ -30,6 +30,10 @@ export function describeScan(r: ScanResult, say: (s: string) => void, options: D
   const names = r.dataset.classNames;
   const paint = r.verdict.suspected ? style.red : r.verdict.attempt ? style.yellow : style.green;
   say(`${style.bold(paint(r.verdict.headline))}: ${r.verdict.summary}`);
+  for (const g of r.crafted ?? []) {
+    say(`${style.yellow('CRAFTED')} samples ${g.id}, ${g.members.length} labelled "${names[g.classIndex]}" (p = ${formatPValue(g.pValue)}): ${g.explanation}`);
+    if (g.sources) say(describeSources({ id: g.id, members: g.members, sources: g.sources }, more, `Crafted samples ${g.id}`));
+  }
   // The best `top` by score (the scan lists them best first), and every reported group.
   const shown: Pocket[] = r.pockets.filter((p, i) => i < top || p.confirmed || p.attempt);
   if (!shown.length) return;
@@ -69,11 +73,11 @@ function printable(text: string): string {
 }
 
 /** "Group 3's 40 members come from: cat/001.png, … and 32 more (clearwb report --format csv lists them all)." */
-export function describeSources(p: Pick<Pocket, 'id' | 'members' | 'sources'>, more: string): string {
+export function describeSources(p: Pick<Pocket, 'id' | 'members' | 'sources'>, more: string, name = `Group ${p.id}`): string {
   const sources = p.sources ?? [];
   const listed = sources.slice(0, SOURCES_SHOWN).map(printable).join(', ');
   const rest = sources.length - Math.min(SOURCES_SHOWN, sources.length);
-  return `Group ${p.id}'s ${p.members.length === 1 ? 'member comes' : `${p.members.length} members come`} from: ${listed}${rest ? ` and ${rest} more (${more})` : ''}.`;
+  return `${name}'s ${p.members.length === 1 ? 'member comes' : `${p.members.length} members come`} from: ${listed}${rest ? ` and ${rest} more (${more})` : ''}.`;
 }
 
 /** scan's exit status: what it found, so a pipeline can gate on it. */

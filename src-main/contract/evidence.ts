@@ -67,6 +67,17 @@ export const PocketSchema = z.object({
   explanation: text,
 });
 
+export const CraftedGroupSchema = z.object({
+  id: index,
+  classIndex: index,
+  members: z.array(index).min(1),
+  sources: z.array(z.string().max(8192)).optional(),
+  driftRatios: z.array(measured),
+  nextRatio: measured,
+  pValue: probability,
+  explanation: text,
+});
+
 const classStatistics = z.object({
   classIndex: index, className: name, samples: count, seeds: count, candidates: count, pockets: count,
   bestScore: z.number().nullable(), members: count,
@@ -100,6 +111,8 @@ export const ScanResultSchema = z.object({
     falseAlarm: z.number().gt(0).lt(1),
     pValue: probability,
     attemptPValue: probability,
+    crafted: z.boolean().optional(),
+    craftedPValue: probability.optional(),
     summary: text,
   }),
   calibration: z.object({
@@ -112,6 +125,7 @@ export const ScanResultSchema = z.object({
     nullScores: z.array(z.object({ score: measured, attemptScore: z.number().nullable(), size: count })),
   }),
   pockets: z.array(PocketSchema),
+  crafted: z.array(CraftedGroupSchema).optional(),
   statistics: z.object({ classes: z.array(classStatistics), pairs: z.array(pairStatistics), seeds: count, candidates: count }),
   timings: z.object({
     embed: measured, neighbours: measured, hulls: measured, pocketTest: measured, total: measured,

@@ -117,6 +117,27 @@ export interface Pocket {
   explanation: string;
 }
 
+/**
+ * Crafted samples on their own (engine/clear/crafted.ts): a class's most fragile training
+ * samples under squeezing, apart from the rest of the class, whatever their neighbours.
+ */
+export interface CraftedGroup {
+  id: number;
+  /** The class the samples are labelled (and sit in). */
+  classIndex: number;
+  /** Training-split indices, most fragile first; members of reported pockets and attempts left out. */
+  members: number[];
+  /** Where each member came from, in `members` order, when the data recorded it. */
+  sources?: string[];
+  /** Each member's squeezing drift as a multiple of this model's typical drift, in `members` order. */
+  driftRatios: number[];
+  /** The drift ratio of the class's next most fragile sample: the lower edge of the gap. */
+  nextRatio: number;
+  /** Family-wise p-value over the classes and group sizes tested; reported at or under the false-alarm level. */
+  pValue: number;
+  explanation: string;
+}
+
 export interface PairStatistics {
   attackerClass: number;
   enclosingClass: number;
@@ -167,7 +188,7 @@ export interface ScanResult {
   verdict: {
     /** A backdoor is learnt: at least one confirmed pocket. */
     suspected: boolean;
-    /** No pocket confirmed, but the training data holds a poisoning attempt the model did not learn. */
+    /** No pocket confirmed, but the training data holds a poisoning attempt the model did not learn (a group its neighbours contradict, or crafted samples). */
     attempt: boolean;
     /** 'Backdoor suspected', 'Poisoning attempt found' or 'No backdoor found': the verdict in a few words. */
     headline: string;
@@ -176,6 +197,10 @@ export interface ScanResult {
     pValue: number;
     /** Smallest poisoning-attempt p-value (1 when no group is unlearnt). */
     attemptPValue: number;
+    /** Crafted samples reported (`crafted`); absent in scans made before the test existed. */
+    crafted?: boolean;
+    /** Smallest crafted-samples p-value over the classes tested (1 when none could be). */
+    craftedPValue?: number;
     /** The verdict in a sentence or two, without the headline. */
     summary: string;
   };
@@ -197,6 +222,8 @@ export interface ScanResult {
   };
   /** Every candidate group, best score first; `confirmed` marks the backdoor pockets. */
   pockets: Pocket[];
+  /** Groups of crafted samples reported on their own; absent in scans made before the test existed. */
+  crafted?: CraftedGroup[];
   statistics: { classes: ClassStatistics[]; pairs: PairStatistics[]; seeds: number; candidates: number };
   timings: {
     embed: number; neighbours: number; hulls: number; pocketTest: number; total: number;

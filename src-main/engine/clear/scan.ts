@@ -23,9 +23,10 @@ import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchRe
 import { attemptScore, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from '../features/split.js';
 import { SqueezeDrift } from './squeeze.js';
+import { findCraftedSamples } from './crafted.js';
 import { RssPeaks } from '../memory.js';
 import { formatLevel, formatPValue } from '../../contract/format.js';
-import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
+import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type CraftedGroup, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
 export const DEFAULT_SCAN_SETTINGS: Omit<ScanSettings, 'featureLayer'> = {
   normalisation: 'l2',
@@ -496,7 +497,31 @@ async function scanPrepared(
     });
   }
 
-  const result = summarise(pockets, search, labels, ds.classNames, settings);
+  // Step: crafted samples on their own (crafted.ts): every training sample squeezed (one more
+  // forward pass), each class's most fragile tested against the class's own tail. Members of
+  // reported groups are left out: those groups already stand for them.
+  t = now();
+  ctx.onProgress?.({ stage: 'pocket-test', fraction: 1, message: 'squeezing every training sample' });
+  throwIfCancelled(ctx.signal);
+  const tested = findCraftedSamples(squeeze.ratios(embedding.n), labels, ds.classNames.length);
+  const craftedPValue = tested.length ? Math.min(...tested.map((c) => c.pValue)) : 1;
+  const inReported = new Set(pockets.filter((p) => p.confirmed || p.attempt).flatMap((p) => p.members));
+  const crafted: CraftedGroup[] = [];
+  for (const c of tested) {
+    if (c.pValue > settings.falseAlarm) continue;
+    const keep = c.members.map((m, k) => k).filter((k) => !inReported.has(c.members[k]));
+    if (!keep.length) continue;
+    const members = keep.map((k) => c.members[k]);
+    const group: Omit<CraftedGroup, 'explanation'> = {
+      id: crafted.length + 1, classIndex: c.classIndex, members,
+      ...(trainSources ? { sources: members.map((m) => sourceText(trainSources, m)) } : {}),
+      driftRatios: keep.map((k) => c.driftRatios[k]), nextRatio: c.nextRatio, pValue: c.pValue,
+    };
+    crafted.push({ ...group, explanation: explainCrafted(group, c.members.length, ds.classNames) });
+  }
+  const craftedTime = now() - t;
+
+  const result = summarise(pockets, crafted, craftedPValue, search, labels, ds.classNames, settings);
   return {
     schema: SCAN_SCHEMA,
     createdAt: new Date().toISOString(),
@@ -515,8 +540,10 @@ async function scanPrepared(
       })),
     },
     pockets,
+    crafted,
     statistics: result.statistics,
-    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0), ...(prep.graphReport ? { neighbourGraph: prep.graphReport } : {}) },
+    // The pocket test's time includes the crafted-samples test's forward pass.
+    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest: pocketTest + craftedTime, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0), ...(prep.graphReport ? { neighbourGraph: prep.graphReport } : {}) },
   };
 }
 
@@ -563,7 +590,16 @@ function gatherStragglers(pockets: Pocket[], reachOf: Map<Pocket, number[]>, cla
 }
 
 /** Step: per-class and per-pair statistics, and the verdict in words. */
-function summarise(pockets: Pocket[], search: CandidateSearchResult, labels: Int32Array, classNames: string[], settings: ScanSettings): Pick<ScanResult, 'verdict' | 'statistics'> {
+/** A reported group of crafted samples in words. */
+function explainCrafted(g: Omit<CraftedGroup, 'explanation'>, tested: number, classNames: string[]): string {
+  const name = classNames[g.classIndex];
+  const sorted = [...g.driftRatios].sort((a, b) => a - b);
+  const mid = sorted[Math.floor(sorted.length / 2)];
+  const left = tested - g.members.length;
+  return `${g.members.length} training sample${g.members.length === 1 ? '' : 's'} labelled "${name}" move${g.members.length === 1 ? 's' : ''} ${mid.toFixed(1)} times as far as this model's typical sample when their images are reduced to eight levels per value, apart from the rest of their class (its next most fragile sample moves ${g.nextRatio.toFixed(1)} times): crafted images, such as clean-label poisons, look like this. A gap this wide within a class would appear by chance with probability ${formatPValue(g.pValue)}. They lie among their own class, so the model shows no pocket from them; review them and where they came from before training on this data again.${left ? ` ${left} more of them belong to a group reported above.` : ''}`;
+}
+
+function summarise(pockets: Pocket[], crafted: CraftedGroup[], craftedPValue: number, search: CandidateSearchResult, labels: Int32Array, classNames: string[], settings: ScanSettings): Pick<ScanResult, 'verdict' | 'statistics'> {
   const confirmed = pockets.filter((p) => p.confirmed);
   const attempts = pockets.filter((p) => p.attempt);
   const minP = pockets.length ? Math.min(...pockets.map((p) => p.pValue)) : 1;
@@ -594,20 +630,32 @@ function summarise(pockets: Pocket[], search: CandidateSearchResult, labels: Int
   const level = formatLevel(settings.falseAlarm);
   const describe = (list: Pocket[]) => list.map((p) => `"${classNames[p.attackerClass]}" inside "${classNames[p.enclosingClass]}", ${p.members.length} samples`).join('; ');
   const natural = pockets.length - confirmed.length - attempts.length;
+  const craftedCount = crafted.reduce((sum, g) => sum + g.members.length, 0);
+  const craftedText = crafted.length
+    ? `${craftedCount} crafted-looking sample${craftedCount === 1 ? '' : 's'} (${crafted.map((g) => `${g.members.length} labelled "${classNames[g.classIndex]}"`).join('; ')}) that squeezing moves far apart from the rest of their class`
+    : '';
   let headline: string; let summary: string;
   if (confirmed.length) {
     headline = 'Backdoor suspected';
     summary = `${confirmed.length} pocket${confirmed.length === 1 ? '' : 's'} the model learnt (${describe(confirmed)}), unlike this model's own border groups at a ${level} false-alarm level.`
-      + (attempts.length ? ` Also ${attempts.length} poisoning attempt${attempts.length === 1 ? '' : 's'} the model did not learn (${describe(attempts)}).` : '');
-  } else if (attempts.length) {
+      + (attempts.length ? ` Also ${attempts.length} poisoning attempt${attempts.length === 1 ? '' : 's'} the model did not learn (${describe(attempts)}).` : '')
+      + (crafted.length ? ` Also ${craftedText}.` : '');
+  } else if (attempts.length || crafted.length) {
     headline = 'Poisoning attempt found';
-    summary = `the model has learnt no pocket, but the training data holds ${attempts.length} coherent group${attempts.length === 1 ? '' : 's'} whose labels their neighbours contradict (${describe(attempts)}), unlike this model's own border groups at a ${level} false-alarm level.`;
+    const parts = [
+      ...(attempts.length ? [`${attempts.length} coherent group${attempts.length === 1 ? '' : 's'} whose labels their neighbours contradict (${describe(attempts)})`] : []),
+      ...(crafted.length ? [craftedText] : []),
+    ];
+    summary = `the model has learnt no pocket, but the training data holds ${parts.join(', and ')}, at a ${level} false-alarm level.`;
   } else {
     headline = 'No backdoor found';
     summary = `the ${natural} candidate group${natural === 1 ? '' : 's'} look like this model's own border groups at a ${level} false-alarm level.`;
   }
   return {
-    verdict: { suspected: confirmed.length > 0, attempt: confirmed.length === 0 && attempts.length > 0, headline, falseAlarm: settings.falseAlarm, pValue: minP, attemptPValue: minAttemptP, summary },
+    verdict: {
+      suspected: confirmed.length > 0, attempt: confirmed.length === 0 && (attempts.length > 0 || crafted.length > 0), headline,
+      falseAlarm: settings.falseAlarm, pValue: minP, attemptPValue: minAttemptP, crafted: crafted.length > 0, craftedPValue, summary,
+    },
     statistics: { classes, pairs, seeds: search.seedCount, candidates: pockets.length },
   };
 }

@@ -128,6 +128,14 @@ export class SqueezeDrift {
     return { driftRatio: Math.exp(logRatio), fragility: logRatio - Math.log(this.high / this.typical) };
   }
 
+  /** Every sample's drift as a multiple of the typical drift (or of the floor), squeezing those not measured yet. */
+  ratios(count: number): Float64Array {
+    this.measure(Array.from({ length: count }, (_, i) => i));
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) out[i] = this.typical > 0 ? this.drift.get(i)! / this.typical : 0;
+    return out;
+  }
+
   driftRatio(members: readonly number[]): number {
     return this.group(members).driftRatio;
   }
