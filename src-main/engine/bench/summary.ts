@@ -96,6 +96,7 @@ export function summarise(records: TrialRecord[], cases: BenchCase[], defences: 
         noticedFailed: rateOf(count(failed, (x) => noticed(x.d)), failed.length),
         noticedAll: rateOf(count(per, (x) => noticed(x.d)), per.length),
         falseAlarms: rateOf(count(cleanPer, (d) => d.flagged), cleanPer.length),
+        attemptAlarms: rateOf(count(cleanPer, (d) => !d.flagged && d.attempt === true), cleanPer.length),
         successAfterRepair: rateOf(count(ok, (x) => stillSucceeds(x.r, x.d)), ok.length),
         scoreAuc: rocAuc(ok.map((x) => x.d.summaryScore), cleanPer.map((d) => d.summaryScore)),
         precisionFlagged: mean(flaggedOk.map((x) => x.d.precision ?? 0)),
@@ -188,10 +189,10 @@ export function table(head: string[], rows: string[][]): string {
 
 export function summaryMarkdown(rows: SummaryRow[]): string {
   return table(
-    ['case', 'defence', 'verdict', 'detection (successful attacks)', 'noticed (failed attempts)', 'false alarms (clean models)', 'score AUC',
+    ['case', 'defence', 'verdict', 'detection (successful attacks)', 'noticed (failed attempts)', 'false alarms (clean models)', 'attempts reported (clean models)', 'score AUC',
       'ASR after repair', 'precision / recall (flagged)', 'precision / recall (all successful)', 'clean-acc drop', 'scan / train', 'repair / train'],
     rows.map((r) => [
-      `${r.case} (${r.scenario}, ${r.arch})`, r.defence, r.verdictRule, rate(r.detection), rate(r.noticedFailed), rate(r.falseAlarms), num(r.scoreAuc),
+      `${r.case} (${r.scenario}, ${r.arch})`, r.defence, r.verdictRule, rate(r.detection), rate(r.noticedFailed), rate(r.falseAlarms), rate(r.attemptAlarms), num(r.scoreAuc),
       rate(r.successAfterRepair), `${num(r.precisionFlagged)} / ${num(r.recallFlagged)}`, `${num(r.precisionAll)} / ${num(r.recallAll)}`,
       pp(r.meanCleanAccDrop), ratio(r.scanToTrain), ratio(r.repairToTrain),
     ]),

@@ -201,6 +201,8 @@ export interface SummaryRow {
   noticedAll: Rate;
   /** Flagged among the scenario's clean trials. */
   falseAlarms: Rate;
+  /** A poisoning attempt reported among the scenario's clean trials (not flagged): what "noticed" costs. */
+  attemptAlarms: Rate;
   /** Among successful attacks: the target still predicted the attacker's class after repair. */
   successAfterRepair: Rate;
   /** Area under the ROC curve of the summary score, successful attacks against clean models. */

@@ -46,6 +46,7 @@ describe('bench summary', () => {
       attackTrial(0, 0, [defence('clear', { attempt: true })]), // failed attempt, noticed
       attackTrial(0, 3, [defence('clear')]), // failed attempt, not noticed
       cleanTrial([defence('clear', { summaryScore: 1 })]),
+      cleanTrial([defence('clear', { summaryScore: 1, attempt: true })]), // an attempt reported on a clean model
     ];
     applyVerdicts(records, []);
     const [c] = summariseCases(records, [LF]);
@@ -59,7 +60,8 @@ describe('bench summary', () => {
     expect(row.detection).toMatchObject({ k: 1, n: 1, rate: 1 });
     expect(row.noticedFailed).toMatchObject({ k: 2, n: 3 }); // the flagged clean-wrong trial and the reported attempt
     expect(row.noticedAll).toMatchObject({ k: 3, n: 4 });
-    expect(row.falseAlarms).toMatchObject({ k: 0, n: 1 });
+    expect(row.falseAlarms).toMatchObject({ k: 0, n: 2 });
+    expect(row.attemptAlarms).toMatchObject({ k: 1, n: 2 });
     expect(row.detection.ci!.lower).toBeCloseTo(0.025, 3); // Clopper–Pearson of 1/1
     expect(row.scoreAuc).toBe(1);
   });
