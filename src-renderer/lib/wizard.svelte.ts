@@ -546,11 +546,12 @@ export class Wizard {
 
   #imagesAsked = new Set<number>();
 
-  /** Reads the thumbnails of the reported groups' members not read yet. */
+  /** Reads the thumbnails of the reported groups' members and of the crafted samples not read yet. */
   async loadMemberImages(): Promise<void> {
     const project = this.#project;
     if (!project?.dataset || this.#task) return;
-    const wanted = [...new Set(reportedGroups(this.scan).flatMap((p) => p.members))].filter((i) => !this.#memberImages.has(i) && !this.#imagesAsked.has(i));
+    const members = [...reportedGroups(this.scan).flatMap((p) => p.members), ...(this.scan?.crafted ?? []).flatMap((g) => g.members)];
+    const wanted = [...new Set(members)].filter((i) => !this.#memberImages.has(i) && !this.#imagesAsked.has(i));
     if (!wanted.length) return;
     // Asked once: a failure says so in the error line rather than asking again on every redraw.
     for (const i of wanted) this.#imagesAsked.add(i);

@@ -12,6 +12,8 @@ export interface FixtureInput {
   members: number[];
   attackerClass: number;
   enclosingClass: number;
+  /** Training indices reported as crafted samples of their own class, when given. */
+  crafted?: { classIndex: number; members: number[] };
 }
 
 const CLASSES = Array.from({ length: 10 }, (_, i) => String(i));
@@ -58,13 +60,24 @@ export function handMadeScan(f: FixtureInput): ScanResult {
     backend: 'wasm',
     dataset: { spec: f.dataset.spec, name: 'MNIST (built-in)', fingerprint: f.dataset.fingerprint, trainCount: f.dataset.trainCount, classNames: CLASSES },
     model: { dir: f.model.dir, fingerprint: f.model.fingerprint, featureLayer: 'features', featureDim: 128 },
-    verdict: { suspected: true, attempt: false, headline: 'Backdoor suspected', falseAlarm: 0.05, pValue: 0.0005, attemptPValue: 1, summary: `One pocket of ${f.members.length} samples labelled ${f.attackerClass} inside class ${f.enclosingClass} is far tighter and deeper than any natural pocket of this model.` },
+    verdict: {
+      suspected: true, attempt: false, headline: 'Backdoor suspected', falseAlarm: 0.05, pValue: 0.0005, attemptPValue: 1,
+      ...(f.crafted ? { crafted: true, craftedPValue: 0.0004 } : {}),
+      summary: `One pocket of ${f.members.length} samples labelled ${f.attackerClass} inside class ${f.enclosingClass} is far tighter and deeper than any natural pocket of this model.${f.crafted ? ` Also ${f.crafted.members.length} crafted-looking samples labelled "${f.crafted.classIndex}".` : ''}`,
+    },
     calibration: {
       nullGroups: 400, nullDraws: 1500, borderSamples: 1200, family: 300,
       backdoorTail: { threshold: 0.6, share: 0.1, scale: 0.8 }, attemptTail: { threshold: 0.4, share: 0.05, scale: 0.9 },
       nullScores: Array.from({ length: 40 }, (_, i) => ({ score: -1 + i * 0.05, attemptScore: i % 3 === 0 ? -1.5 + i * 0.04 : null, size: 2 + (i % 5) })),
     },
     pockets,
+    ...(f.crafted ? {
+      crafted: [{
+        id: 1, classIndex: f.crafted.classIndex, members: f.crafted.members,
+        driftRatios: f.crafted.members.map((_, k) => 6.5 - 0.25 * k), nextRatio: 2.1, pValue: 0.0004,
+        explanation: `${f.crafted.members.length} training samples labelled "${f.crafted.classIndex}" move 5.9 times as far as this model's typical sample when their images are reduced to eight levels per value, apart from the rest of their class (its next most fragile sample moves 2.1 times): crafted images, such as clean-label poisons, look like this.`,
+      }],
+    } : {}),
     statistics: { classes, pairs, seeds: classes.reduce((n, c) => n + c.seeds, 0), candidates: pockets.length },
     timings: { embed: 1.2, neighbours: 0.8, hulls: 0.4, pocketTest: 0.6, total: 3 },
   };

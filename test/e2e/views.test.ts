@@ -31,6 +31,9 @@ const LIMIT = 600;
 const MEMBERS = 12;
 const ATTACKER = 7;
 const ENCLOSING = 1;
+/** Samples of one class the scan reports as crafted. */
+const CRAFTED = 6;
+const CRAFTED_CLASS = 3;
 
 describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let browser: Browser;
@@ -73,6 +76,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
       model: { dir: modelDir, fingerprint: trained.fingerprint },
       members: preview.samples.filter((s) => s.classIndex === ATTACKER).map((s) => s.index),
       attackerClass: ATTACKER, enclosingClass: ENCLOSING,
+      crafted: { classIndex: CRAFTED_CLASS, members: preview.samples.filter((s) => s.classIndex === CRAFTED_CLASS).slice(0, CRAFTED).map((s) => s.index) },
     });
     const scanFile = path.join(dir, 'scans', 'scan-1.json');
     mkdirSync(path.dirname(scanFile), { recursive: true });
@@ -122,6 +126,18 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await snap('inspect-dark');
     await page.emulateMedia({ colorScheme: 'light' });
   }, 180_000);
+
+  it('shows the crafted samples with their thumbnails and drifts', async () => {
+    const section = page.getByTestId('crafted');
+    expect(await section.getByTestId('crafted-group').count()).toBe(1);
+    const text = await section.innerText();
+    expect(text).toContain(`${CRAFTED} crafted-looking samples labelled “${CRAFTED_CLASS}” · p < 0.001`);
+    expect(text).toContain('6.5×');
+    await expect.poll(() => section.locator('img').count(), { timeout: 60_000 }).toBe(CRAFTED);
+    expect(await page.getByTestId('verdict').innerText()).toContain('crafted samples < 0.001');
+    await section.scrollIntoViewIfNeeded();
+    await snap('inspect-crafted');
+  }, 120_000);
 
   it('selects another pocket with the keyboard', async () => {
     await page.locator('[data-pocket="0"]').focus();
