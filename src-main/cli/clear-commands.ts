@@ -31,7 +31,8 @@ export function describeScan(r: ScanResult, say: (s: string) => void, options: D
   const paint = r.verdict.suspected ? style.red : r.verdict.attempt ? style.yellow : style.green;
   say(`${style.bold(paint(r.verdict.headline))}: ${r.verdict.summary}`);
   for (const g of r.crafted ?? []) {
-    say(`${style.yellow('CRAFTED')} samples ${g.id}, ${g.members.length} labelled "${names[g.classIndex]}" (p = ${formatPValue(g.pValue)}): ${g.explanation}`);
+    const p = formatPValue(g.pValue);
+    say(`${style.yellow('CRAFTED')} samples ${g.id}, ${g.members.length} labelled "${printable(names[g.classIndex])}" (p ${p.startsWith('<') ? '' : '= '}${p}): ${printable(g.explanation)}`);
     if (g.sources) say(describeSources({ id: g.id, members: g.members, sources: g.sources }, more, `Crafted samples ${g.id}`));
   }
   // The best `top` by score (the scan lists them best first), and every reported group.

@@ -53,3 +53,38 @@ describe('sources of flagged samples', () => {
     expect(describeSources({ id: 2, members: [5], sources: ['a.csv:7'] }, '')).toBe("Group 2's member comes from: a.csv:7.");
   });
 });
+
+describe('crafted samples', () => {
+  function scanWithCrafted(): ScanResult {
+    const scan = handMadeScan({
+      dataset: { spec: 'folder:digits', fingerprint: 'f'.repeat(64), trainCount: 600 },
+      model: { dir: 'model', fingerprint: 'e'.repeat(64) },
+      members, attackerClass: 7, enclosingClass: 1,
+      crafted: { classIndex: 2, members: [40, 41, 42] },
+    });
+    scan.crafted![0].sources = ['2/a.png', '2/<b>.png', '2/\u001b[2Jc.png'];
+    return scan;
+  }
+
+  it('have their own section in the HTML report and JSON document, with sources escaped, drifts, and the glossary terms', () => {
+    const scan = scanWithCrafted();
+    const doc = buildReport(scan, undefined, {
+      title: 'Report',
+      custody: { files: [], unhashed: [], scanSha256: null, appVersion: '0', tfjsVersion: '0', backend: 'cpu', command: null, project: null, limit: null, dataSeed: null },
+    });
+    expect(doc.crafted).toHaveLength(1);
+    expect(doc.crafted[0].members.map((m) => [m.index, m.source, m.driftRatio])).toEqual([[40, '2/a.png', 6.5], [41, '2/<b>.png', 6.25], [42, '2/\u001b[2Jc.png', 6]]);
+    expect(doc.glossary.map((g) => g.term)).toEqual(expect.arrayContaining(['Crafted samples', 'Squeezing drift ratio']));
+    const page = reportHtml(doc);
+    expect(page).toContain('Reported groups (2)');
+    expect(page).toContain('Crafted samples 1: 3 labelled “2”, p-value &#60; 0.001');
+    expect(page).toContain('<td>41</td><td>2/&#60;b&#62;.png</td><td>6.3</td>');
+  });
+
+  it('are named in the CLI summary, with sources, without control codes', () => {
+    const lines: string[] = [];
+    describeScan(scanWithCrafted(), (s) => lines.push(s));
+    expect(lines.some((l) => l.startsWith('CRAFTED samples 1, 3 labelled "2" (p < 0.001): 3 training samples labelled "2"'))).toBe(true);
+    expect(lines).toContain("Crafted samples 1's 3 members come from: 2/a.png, 2/<b>.png, 2/?[2Jc.png.");
+  });
+});

@@ -41,6 +41,14 @@ describe('the CSV of flagged samples', () => {
     expect([rows, groups]).toEqual([4, 2]);
   });
 
+  it('lists crafted samples after the groups, with no relabel, each sample once', () => {
+    const s = scan();
+    s.crafted = [{ id: 1, classIndex: 2, members: [88, 7, 5], sources: ['cat/88.png', 'dog/7.png', 'cat/5.png'], driftRatios: [6, 5, 4], nextRatio: 2, pValue: 0.001, explanation: 'crafted' }];
+    const { text, rows, groups } = flaggedCsv(s);
+    expect(text.split('\r\n').slice(5)).toEqual(['88,cat/88.png,cat,,crafted 1', '5,cat/5.png,cat,,crafted 1', '']);
+    expect([rows, groups]).toEqual([6, 3]);
+  });
+
   it('quotes commas, quotes and line breaks, and defuses what a spreadsheet would run', () => {
     expect(csvField('plain.png')).toBe('plain.png');
     expect(csvField('a,b')).toBe('"a,b"');

@@ -49,7 +49,11 @@ export function csvField(text: string): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** The flagged samples of a scan as CSV text, and how many rows and groups it holds. */
+/**
+ * The flagged samples of a scan as CSV text, and how many rows and groups it holds: the members
+ * of reported pockets and attempts (pocket: the group's id), then the crafted samples (pocket:
+ * `crafted N`, relabel empty).
+ */
 export function flaggedCsv(scan: ScanResult): { text: string; rows: number; groups: number } {
   const names = scan.dataset.classNames;
   const className = (c: number) => names[c] ?? String(c);
@@ -66,6 +70,15 @@ export function flaggedCsv(scan: ScanResult): { text: string; rows: number; grou
       lines.push([String(m), csvField(source), csvField(className(p.attackerClass)), csvField(className(p.enclosingClass)), String(p.id)].join(','));
     }
   }
+  // Crafted samples are not relabelled (their label is their class's): the relabel column is empty.
+  for (const g of scan.crafted ?? []) {
+    groups++;
+    g.members.forEach((m, k) => {
+      if (listed.has(m)) return;
+      listed.add(m);
+      lines.push([String(m), csvField(g.sources?.[k] ?? ''), csvField(className(g.classIndex)), '', `crafted ${g.id}`].join(','));
+    });
+  }
   return { text: `${lines.join('\r\n')}\r\n`, rows: listed.size, groups };
 }
 
@@ -77,6 +90,11 @@ function readScanArg(value: string | Record<string, unknown>): ScanResult {
   if (misaligned) {
     const where = typeof value === 'string' ? `The scan ${value}` : 'The scan given';
     throw new UserError(`${where} lists ${misaligned.sources!.length} sources for the ${misaligned.members.length} members of pocket ${misaligned.id}, so they cannot be matched to its samples.`);
+  }
+  const craftedOff = (scan.crafted ?? []).find((g) => (g.sources !== undefined && g.sources.length !== g.members.length) || g.driftRatios.length !== g.members.length);
+  if (craftedOff) {
+    const where = typeof value === 'string' ? `The scan ${value}` : 'The scan given';
+    throw new UserError(`${where} lists ${craftedOff.sources?.length ?? craftedOff.driftRatios.length} sources or drifts for the ${craftedOff.members.length} members of crafted samples ${craftedOff.id}, so they cannot be matched to its samples.`);
   }
   return scan;
 }
@@ -189,13 +207,19 @@ export async function gatherReport(args: GatherArgs, ctx: JobContext = {}): Prom
       pockets.set(p.id, { members, picture });
     }
   }
+  // Thumbnails of the crafted samples (as many as a reported group shows).
+  const craftedImages = new Map<number, string | null>();
+  const craftedWanted = [...new Set((scan.crafted ?? []).flatMap((g) => g.members.slice(0, REPORT_PICTURED_MEMBERS)))];
+  if (craftedWanted.length && ds) {
+    for (const s of (await sampleImagesJob({ ...dataArgs, split: 'train', indices: craftedWanted })).samples) craftedImages.set(s.index, s.png);
+  }
   if (repair && repair.provenance && scanSha256 && repair.provenance.scanSha256 !== scanSha256) {
     notes.push(`The repair followed a scan whose SHA-256 was ${repair.provenance.scanSha256}, not this scan's ${scanSha256}: the scan file changed or is another one.`);
   }
 
   const doc = buildReport(scan, repair, {
     title: args.title ?? `CLEAR report: ${scan.dataset.name}`,
-    pockets, model, repairConfusion, notes,
+    pockets, craftedImages, model, repairConfusion, notes,
     custody: {
       files, unhashed, scanSha256, appVersion: APP_VERSION, tfjsVersion: TFJS_VERSION, backend: backendName(),
       command: args.argv ?? null, project: args.project ?? null, limit, dataSeed,
@@ -218,7 +242,7 @@ export async function scanReportJob(args: JobArgs<'scanReport'>, ctx: JobContext
     const { doc, scan } = await gatherReport(args, ctx);
     const { data, pages } = await renderReport(doc, args.format);
     writeNewFileAtomically(args.out, data);
-    const reported = scan.pockets.filter((p) => p.confirmed || p.attempt);
+    const reported = [...scan.pockets.filter((p) => p.confirmed || p.attempt), ...(scan.crafted ?? [])];
     return {
       out: args.out, format: args.format, rows: new Set(reported.flatMap((p) => p.members)).size, groups: reported.length,
       withSources: reported.some((p) => p.sources !== undefined), sha256: createHash('sha256').update(data).digest('hex'),
@@ -228,7 +252,7 @@ export async function scanReportJob(args: JobArgs<'scanReport'>, ctx: JobContext
   const scan = readScanArg(args.scan);
   const { text, rows, groups } = flaggedCsv(scan);
   writeNewFileAtomically(args.out, text);
-  const withSources = scan.pockets.some((p) => (p.confirmed || p.attempt) && p.sources !== undefined);
+  const withSources = scan.pockets.some((p) => (p.confirmed || p.attempt) && p.sources !== undefined) || (scan.crafted ?? []).some((g) => g.sources !== undefined);
   return { out: args.out, format: args.format, rows, groups, withSources, sha256: createHash('sha256').update(text).digest('hex'), notes: [] };
 }
 

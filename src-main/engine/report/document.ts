@@ -56,6 +56,19 @@ export interface ReportPocket {
   picture: ReportPicture | null;
 }
 
+/** Crafted samples reported on their own (the scan's `crafted` list). */
+export interface ReportCrafted {
+  id: number;
+  className: string;
+  pValue: number;
+  pValueText: string;
+  explanation: string;
+  /** The drift ratio of the class's next most fragile sample. */
+  nextRatio: number;
+  /** Most fragile first; thumbnails for as many as the caller read. */
+  members: (ReportSample & { driftRatio: number })[];
+}
+
 /** Rows: true class; columns: predicted class. */
 export interface ReportMatrix { counts: number[][]; accuracy: number; samples: number }
 
@@ -78,6 +91,7 @@ export interface ReportDocument {
   }[];
   candidatesTotal: number;
   pockets: ReportPocket[];
+  crafted: ReportCrafted[];
   repair: {
     model: string; from: string; fingerprint: string; createdAt: string;
     rows: { term: string; before: string; after: string }[];
@@ -118,6 +132,8 @@ export interface ReportExtras {
   createdAt?: string;
   /** Member thumbnails, neighbours and pictures, by pocket id. */
   pockets?: Map<number, { members: Map<number, ReportMember>; picture: ReportPicture | null }>;
+  /** Thumbnails of crafted samples, by training index. */
+  craftedImages?: Map<number, string | null>;
   model?: ReportDocument['model'];
   repairConfusion?: { before: ReportMatrix; after: ReportMatrix } | null;
   custody: {
@@ -169,6 +185,7 @@ export const METRIC_TERMS: Record<string, { term: string; meaning: string }> = {
   meanInner: { term: 'Mean member distance', meaning: 'Average distance between members in the model\'s feature space.' },
   shellDistance: { term: 'Shell distance', meaning: 'Average distance from the group to its nearest outside samples in the model\'s feature space.' },
   driftRatio: { term: 'Squeezing drift ratio', meaning: 'How far the members\' feature vectors move when their images are reduced to 8 levels per value (the median member), divided by how far this model\'s samples usually move: well above 1 for crafted poisons.' },
+  crafted: { term: 'Crafted samples', meaning: 'A class\'s most fragile training samples under squeezing, standing apart from the rest of the class (the gap below them against the class\'s own spread of drifts); reported when the family-wise p-value over every class and group size is at or below the false-alarm level. Crafted images such as clean-label poisons look like this.' },
   nearestRatio: { term: 'Nearest-neighbour ratio', meaning: 'Members\' nearest-neighbour distance divided by the class\'s usual one: near 0 for near-copies.' },
   heldOutAttacker: { term: 'Reference samples of the label', meaning: 'Trusted reference samples carrying the members\' label near the group (−1: no reference set was used).' },
   heldOutMisclassified: { term: 'Reference samples misread', meaning: 'Trusted reference samples near the group that the model misclassifies (−1: no reference set was used).' },
@@ -277,7 +294,7 @@ export function buildReport(scan: ScanResult, repair: RepairResult | undefined, 
     title: extras.title,
     createdAt: extras.createdAt ?? new Date().toISOString(),
     classNames: names,
-    verdict: { level, headline: scan.verdict.headline, summary: sentence(scan.verdict.summary), recommendation: recommendation(scan, repair, reported.length) },
+    verdict: { level, headline: scan.verdict.headline, summary: sentence(scan.verdict.summary), recommendation: recommendation(scan, repair, reported.length + (scan.crafted?.length ?? 0)) },
     facts,
     model: extras.model ?? null,
     classes: scan.statistics.classes.map((c) => ({ className: c.className, samples: c.samples, seeds: c.seeds, candidates: c.candidates, pockets: c.pockets })),
@@ -293,6 +310,10 @@ export function buildReport(scan: ScanResult, repair: RepairResult | undefined, 
     })),
     candidatesTotal: scan.pockets.length,
     pockets,
+    crafted: (scan.crafted ?? []).map((g) => ({
+      id: g.id, className: className(g.classIndex), pValue: g.pValue, pValueText: formatPValue(g.pValue), explanation: g.explanation, nextRatio: g.nextRatio,
+      members: g.members.map((m, k) => ({ index: m, label: className(g.classIndex), source: g.sources?.[k] ?? null, png: extras.craftedImages?.get(m) ?? null, driftRatio: g.driftRatios[k] })),
+    })),
     repair: null,
     custody: {
       sha256sum: custody.files.map((f) => `${f.sha256}  ${f.path}\n`).join(''),
@@ -355,6 +376,7 @@ export function buildReport(scan: ScanResult, repair: RepairResult | undefined, 
   const used = new Set(['score', 'pValue', 'attemptPValue', 'falseAlarm', 'learnt', 'shellPurity', 'flipDistance', 'members', 'seeds', 'candidates', 'pockets', 'bestScore', 'fingerprint', 'featureLayer', 'sha256']);
   for (const p of reported) for (const k of Object.keys(p.evidence)) used.add(k);
   if (repair) for (const k of ['interior', 'accuracy', 'openPockets']) used.add(k);
+  if (doc.crafted.length) for (const k of ['crafted', 'driftRatio']) used.add(k);
   if (doc.model || doc.repair?.confusion) used.add('confusion');
   doc.glossary = [...used].map((k) => ({ term: termFor(k), meaning: METRIC_TERMS[k]?.meaning ?? 'A measurement the scan recorded for this group.' }))
     .sort((x, y) => x.term.localeCompare(y.term));

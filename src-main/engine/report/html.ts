@@ -3,7 +3,7 @@
  * `data:` PNGs, no scripts, and a CSP that forbids loading anything, so it opens anywhere an
  * analyst sends it. The content is report/document.ts's; this file only draws it.
  */
-import { fitPicture, ROLE_COLOURS, ROLE_NAMES, type ReportDocument, type ReportMatrix, type ReportPicture, type ReportPocket, type ReportSample } from './document.js';
+import { fitPicture, ROLE_COLOURS, ROLE_NAMES, type ReportCrafted, type ReportDocument, type ReportMatrix, type ReportPicture, type ReportPocket, type ReportSample } from './document.js';
 
 const escapeHtml = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(1)}%`);
@@ -88,6 +88,14 @@ function pocketSection(p: ReportPocket): string {
   return parts.join('\n');
 }
 
+function craftedSection(g: ReportCrafted): string {
+  return [`<section class="pocket"><h3>Crafted samples ${g.id}: ${g.members.length} labelled “${escapeHtml(g.className)}”, p-value ${escapeHtml(g.pValueText)}</h3>`,
+    `<p>${escapeHtml(g.explanation)}</p>`,
+    '<table class="members"><thead><tr><th>sample</th><th>training index</th><th>source</th><th>drift (× the typical sample\'s)</th></tr></thead><tbody>'
+      + g.members.map((m) => `<tr><td>${thumb(m, `sample ${m.index}, labelled ${m.label}`)}</td><td>${m.index}</td><td>${escapeHtml(m.source ?? '–')}</td><td>${num(m.driftRatio, 1)}</td></tr>`).join('')
+      + `</tbody></table><p class="small">The class's next most fragile sample moves ${num(g.nextRatio, 1)} times as far as the typical sample.</p></section>`].join('\n');
+}
+
 export function reportHtml(doc: ReportDocument): string {
   const names = doc.classNames;
   const parts: string[] = [];
@@ -102,9 +110,10 @@ export function reportHtml(doc: ReportDocument): string {
   parts.push(table(null, doc.facts.map((f) => [f.term, f.value])));
   if (doc.model) parts.push(matrixTable(doc.model.confusion, names, 'The scanned model on the test split'));
 
-  parts.push(`<h2>Reported groups (${doc.pockets.length})</h2>`);
-  if (!doc.pockets.length) parts.push('<p>No group of training samples was reported.</p>');
+  parts.push(`<h2>Reported groups (${doc.pockets.length + doc.crafted.length})</h2>`);
+  if (!doc.pockets.length && !doc.crafted.length) parts.push('<p>No group of training samples was reported.</p>');
   for (const p of doc.pockets) parts.push(pocketSection(p));
+  for (const g of doc.crafted) parts.push(craftedSection(g));
 
   parts.push('<h2>Per-class statistics</h2>');
   parts.push(svgBars('Seeds, candidate groups and reported groups per label of the suspect samples', doc.classes.map((c) => c.className), [

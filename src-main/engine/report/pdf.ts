@@ -9,7 +9,7 @@
  * characters only; anything else is replaced (see `encodable`).
  */
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFImage, type PDFPage, type RGB } from 'pdf-lib';
-import { fitPicture, ROLE_COLOURS, ROLE_NAMES, type ReportDocument, type ReportMatrix, type ReportPicture, type ReportPocket } from './document.js';
+import { fitPicture, ROLE_COLOURS, ROLE_NAMES, type ReportCrafted, type ReportDocument, type ReportMatrix, type ReportPicture, type ReportPocket } from './document.js';
 
 const A4: [number, number] = [595.28, 841.89];
 const MARGIN = 46;
@@ -221,6 +221,16 @@ async function pocketPages(w: Writer, p: ReportPocket): Promise<void> {
   w.table([200, 100], ['measurement', 'value'], p.evidence.map((e) => [{ text: e.term }, { text: num(e.value) }]));
 }
 
+async function craftedPages(w: Writer, g: ReportCrafted): Promise<void> {
+  w.newPage();
+  w.heading(`Crafted samples ${g.id}: ${g.members.length} labelled "${g.className}", p-value ${g.pValueText}`, 13);
+  w.text(g.explanation);
+  const rows: Cell[][] = [];
+  for (const m of g.members) rows.push([{ text: '', image: await w.image(m.png) }, { text: String(m.index) }, { text: m.source ?? '-' }, { text: num(m.driftRatio, 1) }]);
+  w.table([40, 60, 250, 150], ['image', 'index', 'source', "drift (x the typical sample's)"], rows);
+  w.text(`The class's next most fragile sample moves ${num(g.nextRatio, 1)} times as far as the typical sample.`);
+}
+
 /** The report as PDF bytes, and how many pages it has. */
 export async function reportPdf(doc: ReportDocument): Promise<{ bytes: Uint8Array; pages: number }> {
   const pdf = await PDFDocument.create();
@@ -253,6 +263,7 @@ export async function reportPdf(doc: ReportDocument): Promise<{ bytes: Uint8Arra
   if (doc.model) w.matrix(doc.model.confusion, names, 'The scanned model on the test split');
 
   for (const p of doc.pockets) await pocketPages(w, p);
+  for (const g of doc.crafted) await craftedPages(w, g);
 
   w.newPage();
   w.heading('Per-class statistics');
