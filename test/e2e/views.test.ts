@@ -198,6 +198,8 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
 
   it('lists every member of the reported pocket for review, and keeps a member left out across a reload', async () => {
     await page.locator('nav [data-step="repair"]').click();
+    // The crafted samples are named, and left to the analyst: the repair does not change them.
+    expect(await page.getByTestId('crafted-note').innerText()).toContain(`The ${CRAFTED} crafted-looking samples (Inspect) are not changed by the repair`);
     const review = page.getByTestId('review-0');
     await expect.poll(() => review.locator('tbody tr').count()).toBe(8);
     await page.getByTestId('show-all-0').click();
