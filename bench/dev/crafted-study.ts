@@ -14,7 +14,7 @@ import { initBackend } from '../../src-main/engine/backend/index.js';
 import { loadDataset } from '../../src-main/engine/data/load.js';
 import type { Dataset } from '../../src-main/engine/data/dataset.js';
 import type { AttackName } from '../../src-main/engine/attacks/index.js';
-import { benchCases, setupTrial, splitTestForBench, trialSeedOf } from '../../src-main/engine/bench/defence.js';
+import { rebuildAttackTrial } from './trial.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { splitModel } from '../../src-main/engine/features/split.js';
 import { embedSplit } from '../../src-main/engine/features/embed.js';
@@ -31,17 +31,8 @@ if (mode === 'null') {
   modelDir = path.join(os.tmpdir(), `clear-null-${name}`); label = name;
 } else {
   const [seedArg, tArg, attackArg, archArg, scenarioArg] = args;
-  const scenario = (scenarioArg ?? 'transfer') as 'e2e' | 'transfer'; const arch = archArg ?? 'mlp';
-  const benchSeed = Number(seedArg); const t = Number(tArg); const attack = attackArg as AttackName;
-  const variant = process.env.TRIAL_VARIANT;
-  const benchCase = variant ? benchCases({ scenario, arch, variants: [variant as never] }, [attack]).find((c) => c.variant === variant)! : benchCases({ scenario, arch }, [attack])[0];
-  const trialSeed = trialSeedOf(benchSeed, 'attack', benchCase.id, t);
-  const ds0 = await loadDataset('mnist');
-  const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
-  const setup = await setupTrial(ds0, { seed: benchSeed, arch, pool }, benchCase, scenario, trialSeed, t);
-  ds = setup.data; poisons = new Set(setup.manifests[0].poisonIndices);
-  modelDir = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-attack-${t}-${attack}${variant ? `+${variant}` : ''}-${arch}-${scenario}`);
-  label = `${attack}${variant ? '+' + variant : ''} t${t}`;
+  const trial = await rebuildAttackTrial(Number(seedArg), Number(tArg), attackArg as AttackName, archArg ?? 'mlp', (scenarioArg ?? 'transfer') as 'e2e' | 'transfer');
+  ds = trial.ds; poisons = new Set(trial.manifest.poisonIndices); modelDir = trial.cache; label = trial.label;
 }
 const model = (await loadModel(modelDir)).model;
 const parts = splitModel(model);

@@ -5,13 +5,10 @@
 // default 0.2, as a scan with lower recall would give), the target's prediction and test accuracy
 // after relabel-and-fine-tune alone and with the hulls closed in the head (the product's repair;
 // environment variables interiorProbes, hullReplay, hullLearningRate override its defaults).
-import os from 'node:os';
-import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend/index.js';
-import { loadDataset } from '../../src-main/engine/data/load.js';
 import { cloneModel, type AttackName } from '../../src-main/engine/attacks/index.js';
-import { benchCases, setupTrial, splitTestForBench, trialSeedOf } from '../../src-main/engine/bench/defence.js';
+import { rebuildAttackTrial } from './trial.js';
 import { scanModel } from '../../src-main/engine/clear/scan.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { evaluateSplit, predictSplit } from '../../src-main/engine/model/train.js';
@@ -24,14 +21,7 @@ const benchSeed = Number(seedArg); const t = Number(tArg);
 const attack = attackArg as AttackName; const arch = archArg ?? 'mlp';
 const drop = Number(process.env.REPAIR_DROP ?? 0.2);
 await initBackend('wasm');
-const ds0 = await loadDataset('mnist');
-const variant = process.env.TRIAL_VARIANT;
-const benchCase = variant ? benchCases({ scenario, arch, variants: [variant as never] }, [attack]).find((c) => c.variant === variant)! : benchCases({ scenario, arch }, [attack])[0];
-const trialSeed = trialSeedOf(benchSeed, 'attack', benchCase.id, t);
-const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
-const setup = await setupTrial(ds0, { seed: benchSeed, arch, pool }, benchCase, scenario, trialSeed, t);
-const ds = setup.data; const manifest: any = setup.manifests[0];
-const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-attack-${t}-${attack}${variant ? `+${variant}` : ''}-${arch}-${scenario}`);
+const { ds, manifest, trialSeed, cache, label } = await rebuildAttackTrial(benchSeed, t, attack, arch, scenario);
 if (!existsSync(cache)) throw new Error(`no cached victim ${cache}: run trial-scan first`);
 const victim = (await loadModel(cache)).model;
 const loaded = { model: victim, dir: 'mem', metadata: {}, fingerprint: 'x', inputShape: ds.shape, numClasses: 10 } as any;
@@ -45,7 +35,7 @@ const evaluate = async (m: any) => {
   const pb = pt.probabilities!;
   return `target→${all.predicted[manifest.targetIndex]} (p true ${pb[manifest.targetClass].toFixed(2)}, attacker ${pb[manifest.attackerClass].toFixed(2)}) acc=${e.accuracy.toFixed(4)}`;
 };
-console.log(`${attack}${variant ? '+' + variant : ''} t${t}: target ${manifest.targetIndex} class ${manifest.targetClass} attacker ${manifest.attackerClass}; victim ${await evaluate(victim)}; reported ${reported.map((p) => `${p.members.length}(${p.members.filter((m) => poisons.has(m)).length} poisons)`).join(' ') || 'none'}`);
+console.log(`${label}: target ${manifest.targetIndex} class ${manifest.targetClass} attacker ${manifest.attackerClass}; victim ${await evaluate(victim)}; reported ${reported.map((p) => `${p.members.length}(${p.members.filter((m) => poisons.has(m)).length} poisons)`).join(' ') || 'none'}`);
 if (!reported.length) process.exit(0);
 const rng = createRng(trialSeed + 5);
 for (const share of [0, drop]) {

@@ -7,13 +7,10 @@
 // poisons, for the members of the scan's other candidate groups and for all samples.
 // SQUEEZERS picks the squeezers (default all four).
 //   TRIAL_VARIANT=strong node .squeezex.mjs BENCH_SEED T ATTACK ARCH SCENARIO SCAN_JSON
-import os from 'node:os';
-import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend/index.js';
-import { loadDataset } from '../../src-main/engine/data/load.js';
 import type { AttackName } from '../../src-main/engine/attacks/index.js';
-import { benchCases, setupTrial, splitTestForBench, trialSeedOf } from '../../src-main/engine/bench/defence.js';
+import { rebuildAttackTrial } from './trial.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { splitModel } from '../../src-main/engine/features/split.js';
 import { embedSplit } from '../../src-main/engine/features/embed.js';
@@ -24,14 +21,7 @@ const [seedArg, tArg, attackArg, archArg, scenarioArg, scanFile] = process.argv.
 const benchSeed = Number(seedArg); const t = Number(tArg);
 const attack = attackArg as AttackName; const arch = archArg; const scenario = scenarioArg as 'e2e' | 'transfer';
 await initBackend('wasm');
-const ds0 = await loadDataset('mnist');
-const variant = process.env.TRIAL_VARIANT;
-const benchCase = variant ? benchCases({ scenario, arch, variants: [variant as never] }, [attack]).find((c) => c.variant === variant)! : benchCases({ scenario, arch }, [attack])[0];
-const trialSeed = trialSeedOf(benchSeed, 'attack', benchCase.id, t);
-const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
-const setup = await setupTrial(ds0, { seed: benchSeed, arch, pool }, benchCase, scenario, trialSeed, t);
-const ds = setup.data; const manifest: any = setup.manifests[0];
-const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-attack-${t}-${attack}${variant ? `+${variant}` : ''}-${arch}-${scenario}`);
+const { ds, manifest, cache } = await rebuildAttackTrial(benchSeed, t, attack, arch, scenario);
 const { model } = await loadModel(cache);
 const parts = splitModel(model as any);
 const [h, w, ch] = ds.shape;
