@@ -7,6 +7,7 @@
 // k = 2…KMAX (Bonferroni). Prints the family's smallest p and, for an attack trial, the poisons'
 // ranks in their class. The test is the scan's (clear/crafted.ts).
 //   node .craftx.mjs null NAME VARIANT        (the cached model /tmp/clear-null-NAME, mnist|rot|inv|down)
+//   node .craftx.mjs lf NAME VARIANT SEED COPIES [TARGET ATTACKER]   (a label-flip model of null-study.ts)
 //   node .craftx.mjs trial BENCH_SEED T ATTACK [ARCH=mlp] [SCENARIO=transfer]   (TRIAL_VARIANT=strong)
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,8 @@ import { embedSplit } from '../../src-main/engine/features/embed.js';
 import { SqueezeDrift } from '../../src-main/engine/clear/squeeze.js';
 import { transformVariant } from './variants.js';
 import { findCraftedSamples } from '../../src-main/engine/clear/crafted.js';
+import { labelFlipAttack } from '../../src-main/engine/attacks/label-flip.js';
+import { createRng } from '../../src-main/engine/random.js';
 
 const [mode, ...args] = process.argv.slice(2);
 await initBackend('wasm');
@@ -28,6 +31,18 @@ let ds: Dataset; let modelDir: string; let poisons = new Set<number>(); let labe
 if (mode === 'null') {
   const [name, variant] = args;
   ds = transformVariant(await loadDataset('mnist'), variant);
+  modelDir = path.join(os.tmpdir(), `clear-null-${name}`); label = name;
+} else if (mode === 'lf') {
+  // A label-flip model of null-study.ts: the same target and copies rebuilt from its seed.
+  const [name, variant, seedArg, copiesArg, targetArg, attackerArg] = args;
+  const clean = transformVariant(await loadDataset('mnist'), variant);
+  const seed = Number(seedArg); const copies = Number(copiesArg);
+  const rng = createRng(seed * 7919 + copies);
+  const targetIndex = targetArg !== undefined ? Number(targetArg) : rng.int(clean.test.count);
+  const targetClass = clean.test.labels[targetIndex];
+  let attackerClass = attackerArg !== undefined ? Number(attackerArg) : rng.int(9); if (attackerArg === undefined && attackerClass >= targetClass) attackerClass++;
+  const r = await labelFlipAttack(clean, { targetIndex, attackerClass, poisons: copies, seed });
+  ds = r.dataset; poisons = new Set(r.manifest.poisonIndices);
   modelDir = path.join(os.tmpdir(), `clear-null-${name}`); label = name;
 } else {
   const [seedArg, tArg, attackArg, archArg, scenarioArg] = args;
