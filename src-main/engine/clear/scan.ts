@@ -589,7 +589,6 @@ function gatherStragglers(pockets: Pocket[], reachOf: Map<Pocket, number[]>, cla
   }
 }
 
-/** Step: per-class and per-pair statistics, and the verdict in words. */
 /** A reported group of crafted samples in words. */
 function explainCrafted(g: Omit<CraftedGroup, 'explanation'>, tested: number, classNames: string[]): string {
   const name = classNames[g.classIndex];
@@ -599,6 +598,7 @@ function explainCrafted(g: Omit<CraftedGroup, 'explanation'>, tested: number, cl
   return `${g.members.length} training sample${g.members.length === 1 ? '' : 's'} labelled "${name}" move${g.members.length === 1 ? 's' : ''} ${mid.toFixed(1)} times as far as this model's typical sample when their images are reduced to eight levels per value, apart from the rest of their class (its next most fragile sample moves ${g.nextRatio.toFixed(1)} times): crafted images, such as clean-label poisons, look like this. A gap this wide within a class would appear by chance with probability ${formatPValue(g.pValue)}. They lie among their own class, so the model shows no pocket from them; review them and where they came from before training on this data again.${left ? ` ${left} more of them belong to a group reported above.` : ''}`;
 }
 
+/** Step: per-class and per-pair statistics, and the verdict in words. */
 function summarise(pockets: Pocket[], crafted: CraftedGroup[], craftedPValue: number, search: CandidateSearchResult, labels: Int32Array, classNames: string[], settings: ScanSettings): Pick<ScanResult, 'verdict' | 'statistics'> {
   const confirmed = pockets.filter((p) => p.confirmed);
   const attempts = pockets.filter((p) => p.attempt);
@@ -643,7 +643,7 @@ function summarise(pockets: Pocket[], crafted: CraftedGroup[], craftedPValue: nu
   } else if (attempts.length || crafted.length) {
     headline = 'Poisoning attempt found';
     const parts = [
-      ...(attempts.length ? [`${attempts.length} coherent group${attempts.length === 1 ? '' : 's'} whose labels their neighbours contradict (${describe(attempts)})`] : []),
+      ...(attempts.length ? [`${attempts.length} coherent group${attempts.length === 1 ? '' : 's'} whose labels their neighbours contradict (${describe(attempts)}), unlike this model's own border groups`] : []),
       ...(crafted.length ? [craftedText] : []),
     ];
     summary = `the model has learnt no pocket, but the training data holds ${parts.join(', and ')}, at a ${level} false-alarm level.`;
