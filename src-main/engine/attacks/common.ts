@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SplitModel } from '../features/split.js';
 import { embedSplit } from '../features/embed.js';
-import { numClasses, sampleSize, sampleView, type Dataset, type Split } from '../data/dataset.js';
+import { gatherPixels, numClasses, sampleSize, sampleView, type Dataset, type Split } from '../data/dataset.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import { itemSources, joinSources } from '../data/sources.js';
 import { UserError } from '../errors.js';
@@ -241,10 +241,7 @@ export async function chooseBases(
 
 /** The pixels of the chosen training samples, concatenated. */
 export function gatherTrainImages(ds: Dataset, indices: number[]): Float32Array {
-  const size = sampleSize(ds.shape);
-  const out = new Float32Array(indices.length * size);
-  indices.forEach((i, j) => out.set(ds.train.images.subarray(i * size, (i + 1) * size), j * size));
-  return out;
+  return gatherPixels(ds.train, ds.shape, indices);
 }
 
 /** Clips to [lower, upper] element-wise: the L∞ ball around the bases intersected with [0, 1]. */

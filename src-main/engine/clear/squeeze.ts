@@ -19,7 +19,7 @@
  * development models, below that percentile; poisons 3.6–13.5 times).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Split } from '../data/dataset.js';
+import { gatherPixels, type Split } from '../data/dataset.js';
 import { featureTensor } from '../features/embed.js';
 import type { SplitModel } from '../features/split.js';
 import { median } from '../features/stats.js';
@@ -102,12 +102,10 @@ export class SqueezeDrift {
   /** Squeezes and embeds every sample of `indices` not measured yet. */
   measure(indices: Iterable<number>): void {
     const wanted = [...new Set(indices)].filter((i) => !this.drift.has(i));
-    const size = this.shape[0] * this.shape[1] * this.shape[2];
     const dim = this.parts.featureDim;
     for (let start = 0; start < wanted.length; start += BATCH) {
       const rows = wanted.slice(start, start + BATCH);
-      const xs = new Float32Array(rows.length * size);
-      rows.forEach((r, k) => xs.set(squeezeValues(this.split.images.subarray(r * size, (r + 1) * size)), k * size));
+      const xs = squeezeValues(gatherPixels(this.split, this.shape, rows));
       const squeezed = tf.tidy(() => featureTensor(this.parts, xs, rows.length, this.shape).dataSync() as Float32Array);
       rows.forEach((r, k) => this.drift.set(r, normalisedDistance(this.features, r, squeezed, k, dim)));
     }

@@ -66,6 +66,20 @@ export function pixelsInMemory(images: Float32Array | LazyPixels): Float32Array 
   return images instanceof Float32Array ? images : images.subarray(0, images.length);
 }
 
+/**
+ * The chosen samples' values in the order given, as one array: rows copied from an in-memory
+ * split, or one selection read from the file of a lazy one (consecutive samples in one read,
+ * not a file opened per sample).
+ */
+export function gatherPixels(split: Pick<Split, 'images'>, shape: readonly [number, number, number], indices: ArrayLike<number>): Float32Array {
+  const size = sampleSize(shape);
+  const images = split.images;
+  if (!(images instanceof Float32Array)) return images.select(indices).subarray(0, indices.length * size);
+  const out = new Float32Array(indices.length * size);
+  for (let b = 0; b < indices.length; b++) out.set(images.subarray(indices[b] * size, (indices[b] + 1) * size), b * size);
+  return out;
+}
+
 /** One sample's pixels: a view of an in-memory split, a copy read from the file of a lazy one. */
 export function sampleView(ds: Dataset, split: SplitName, index: number): Float32Array {
   const size = sampleSize(ds.shape);

@@ -3,7 +3,7 @@
  * never one tensor), with the model's predictions from the same pass.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Split } from '../data/dataset.js';
+import { gatherPixels, type Split } from '../data/dataset.js';
 import { modelInput } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import type { SplitModel } from './split.js';
@@ -43,10 +43,8 @@ export async function embedSplit(
     throwIfCancelled(ctx.signal);
     const end = Math.min(n, start + batch);
     let xs: Float32Array;
-    if (ctx.indices) {
-      xs = new Float32Array((end - start) * size);
-      for (let b = start; b < end; b++) xs.set(split.images.subarray(ctx.indices[b] * size, (ctx.indices[b] + 1) * size), (b - start) * size);
-    } else xs = split.images.subarray(start * size, end * size);
+    if (ctx.indices) xs = gatherPixels(split, shape, Array.prototype.slice.call(ctx.indices, start, end) as number[]);
+    else xs = split.images.subarray(start * size, end * size);
     const [f, p, c] = tf.tidy(() => {
       const feats = featureTensor(parts, xs, end - start, shape);
       const probs = parts.head.predict(feats) as tf.Tensor2D;

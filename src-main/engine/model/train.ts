@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { Split } from '../data/dataset.js';
+import { gatherPixels, type Split } from '../data/dataset.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
 import { onnxFlatInputOrder } from './onnx.js';
@@ -93,13 +93,11 @@ export function makeBatch(
   numClasses: number,
   labelOverride?: Int32Array,
 ): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  const size = shape[0] * shape[1] * shape[2];
   const n = indices.length;
-  const xs = new Float32Array(n * size);
+  const xs = gatherPixels(split, shape, indices);
   const ys = new Float32Array(n * numClasses);
   for (let b = 0; b < n; b++) {
     const i = indices[b];
-    xs.set(split.images.subarray(i * size, (i + 1) * size), b * size);
     const label = labelOverride ? labelOverride[i] : split.labels[i];
     ys[b * numClasses + label] = 1;
   }
@@ -258,8 +256,7 @@ export async function predictSplit(
     const end = Math.min(n, start + batchSize);
     let xs: Float32Array;
     if (indices) {
-      xs = new Float32Array((end - start) * size);
-      for (let b = start; b < end; b++) xs.set(split.images.subarray(indices[b] * size, (indices[b] + 1) * size), (b - start) * size);
+      xs = gatherPixels(split, shape, Array.prototype.slice.call(indices, start, end) as number[]);
     } else {
       xs = split.images.subarray(start * size, end * size);
     }

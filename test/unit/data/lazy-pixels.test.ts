@@ -88,6 +88,11 @@ describe('lazily read pixels', () => {
     const a = await embedSplit(parts, lazy.train, lazy.shape);
     const b = await embedSplit(parts, eager.train, eager.shape);
     expect(sameArray(a.features, b.features)).toBe(true);
+    // Chosen samples (read from the file as one selection), as training batches and squeezing read them.
+    const picked = [5, 90, 91, 92, 3, 3];
+    const c = await embedSplit(parts, lazy.train, lazy.shape, { indices: picked });
+    const d = await embedSplit(parts, eager.train, eager.shape, { indices: picked });
+    expect(sameArray(c.features, d.features)).toBe(true);
     model.dispose();
   });
 
