@@ -45,10 +45,11 @@ interface ArraySource {
 }
 
 async function readPart(images: ArraySource, labels: ArraySource, budget: DatasetBudget, mismatch: (n: number, m: number) => string): Promise<Part> {
+  // Read lazily where the array allows it, else whole (npyImages), in the same shape.
   const lazy = await images.lazy?.(budget);
-  const x = lazy ? { header: lazy.header } : await images.read('images', budget);
+  const x = lazy ?? await images.read('images', budget);
   const y = await labels.read('labels', budget);
-  const read = lazy ? { images: lazy.pixels, shape: lazy.shape, layout: lazy.layout, ambiguous: lazy.ambiguous } : npyImages(x.header, (x as NpyArray).body, images.name);
+  const read = lazy ?? npyImages(x.header, (x as NpyArray).body, images.name);
   const values = npyLabels(y.header, y.body, labels.name);
   const count = x.header.shape[0];
   if (count !== values.length) throw new UserError(mismatch(count, values.length));

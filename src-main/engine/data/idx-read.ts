@@ -38,13 +38,8 @@ export interface IdxReadOptions {
 export async function lazyIdxImages(file: string, above: number, options: IdxReadOptions = {}): Promise<{ pixels: FilePixels; shape: [number, number, number]; count: number } | undefined> {
   const { handle, size, real, mtimeMs } = await openUserFile(file, { root: options.root });
   try {
-    const head = new Uint8Array(Math.min(size, MAX_IDX_HEADER_BYTES));
-    await readFully(handle, head, 0, file);
-    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return undefined;
-    const header = parseIdxHeader(head, file, 'images');
-    if (header === undefined) throw idxShortHeaderError(size, file);
-    const lengthError = idxLengthError(header, size - header.headerBytes, file);
-    if (lengthError) throw lengthError;
+    if (await gzipped(handle, size, file)) return undefined;
+    const header = await plainHeader(handle, size, file, 'images');
     if (header.type !== 'u8' || header.bodyBytes * 4 <= above) return undefined;
     const count = header.dims[0];
     options.budget?.takeLazy(`The IDX file ${shown(file)}`, count);
@@ -59,10 +54,7 @@ export async function lazyIdxImages(file: string, above: number, options: IdxRea
 export async function readIdxFile(file: string, role: IdxRole, options: IdxReadOptions = {}): Promise<IdxArray> {
   const { handle, size } = await openUserFile(file, { root: options.root });
   try {
-    const magic = new Uint8Array(Math.min(2, size));
-    await readFully(handle, magic, 0, file);
-    const gzipped = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-    const { header, body } = gzipped
+    const { header, body } = await gzipped(handle, size, file)
       ? await readGzipped(handle, file, role, options.budget)
       : await readPlain(handle, size, file, role, options.budget);
     return idxValues(header, body);
@@ -71,20 +63,33 @@ export async function readIdxFile(file: string, role: IdxRole, options: IdxReadO
   }
 }
 
+/** Whether the file starts with gzip's magic bytes 1f 8b (they decide, not the extension). */
+async function gzipped(handle: FileHandle, size: number, file: string): Promise<boolean> {
+  const magic = new Uint8Array(Math.min(2, size));
+  await readFully(handle, magic, 0, file);
+  return magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+}
+
 /** Checks a parsed header's declared size against the budget before its body is allocated. */
 function charge(header: IdxHeader, file: string, role: IdxRole, budget: DatasetBudget | undefined): void {
   if (role === 'images') budget?.take(`The IDX file ${shown(file)}`, header.dims[0], header.itemValues);
 }
 
-async function readPlain(
-  handle: FileHandle, size: number, file: string, role: IdxRole, budget: DatasetBudget | undefined,
-): Promise<{ header: IdxHeader; body: Uint8Array }> {
+/** A plain file's header, which must declare exactly the bytes the file holds after it. */
+async function plainHeader(handle: FileHandle, size: number, file: string, role: IdxRole): Promise<IdxHeader> {
   const head = new Uint8Array(Math.min(size, MAX_IDX_HEADER_BYTES));
   await readFully(handle, head, 0, file);
   const header = parseIdxHeader(head, file, role);
   if (header === undefined) throw idxShortHeaderError(size, file);
   const lengthError = idxLengthError(header, size - header.headerBytes, file);
   if (lengthError) throw lengthError;
+  return header;
+}
+
+async function readPlain(
+  handle: FileHandle, size: number, file: string, role: IdxRole, budget: DatasetBudget | undefined,
+): Promise<{ header: IdxHeader; body: Uint8Array }> {
+  const header = await plainHeader(handle, size, file, role);
   charge(header, file, role, budget);
   const body = new Uint8Array(header.bodyBytes);
   await readFully(handle, body, header.headerBytes, file);

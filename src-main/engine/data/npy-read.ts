@@ -117,7 +117,7 @@ export async function readNpyFile(file: string, name: string, role: NpyRole, opt
  * checks it (header, length, the samples limit), as pixels read when needed (pixels.ts);
  * undefined when it must be read whole (other values, or small enough).
  */
-export async function lazyNpyImages(file: string, name: string, above: number, budget?: DatasetBudget): Promise<{ header: NpyHeader; pixels: FilePixels; shape: [number, number, number]; layout: NpyLayout; ambiguous: boolean } | undefined> {
+export async function lazyNpyImages(file: string, name: string, above: number, budget?: DatasetBudget): Promise<{ header: NpyHeader; images: FilePixels; shape: [number, number, number]; layout: NpyLayout; ambiguous: boolean } | undefined> {
   const { handle, size, real, mtimeMs } = await openUserFile(file);
   try {
     const head = new Uint8Array(Math.min(size, MAX_NPY_HEADER_BYTES + 16));
@@ -133,8 +133,8 @@ export async function lazyNpyImages(file: string, name: string, above: number, b
     if (size !== declared) return undefined;
     const { shape, layout, ambiguous } = npyLayout(header.shape, name);
     budget?.takeLazy(name, header.shape[0]);
-    const pixels = new FilePixels({ file, real, offset: header.headerBytes, count: header.shape[0], shape, layout: layout === 'NCHW' ? 'NCHW' : 'NHWC', size, mtimeMs });
-    return { header, pixels, shape, layout, ambiguous };
+    const images = new FilePixels({ file, real, offset: header.headerBytes, count: header.shape[0], shape, layout: layout === 'NCHW' ? 'NCHW' : 'NHWC', size, mtimeMs });
+    return { header, images, shape, layout, ambiguous };
   } finally {
     await handle.close();
   }
