@@ -102,6 +102,7 @@ export const benchCommand: Command = {
     { name: 'poisons', type: 'int', list: true, value: 'K[,K…]', help: 'poisons per target (default 20 for label-flip, 25 for fc, cp, bp); a list such as 5,10,20,40,80,160 runs every attack once per count' },
     { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget on [0, 1] pixels (default 8/255, the papers\')' },
     { name: 'variants', type: 'string', list: true, value: 'LIST', help: 'named attack variants run beside the published settings: strong, nearest (fc, cp, bp: nearest-feature bases, and for strong larger budgets), augmented, two-targets (label-flip)' },
+    { name: 'variants-only', type: 'boolean', help: 'run the --variants cases alone, without the published settings (to extend a variant\'s trials with --resume)' },
     { name: 'reference', type: 'int', value: 'N', help: 'a trusted reference set of N test samples (apart from targets and accuracy) given to every defence; CLEAR is reported with it (clear+ref) and without it' },
     { name: 'epochs', type: 'int', value: 'N', help: 'victim training epochs (default: the scenario default)' },
     { name: 'full', type: 'boolean', help: 'the full preset: all four attacks unless --attacks says otherwise, at least 20 trials per case and 20 clean trials per scenario' },
@@ -161,7 +162,7 @@ export const benchCommand: Command = {
       ...data, attacks, defences: a.defences as string[] | undefined, trials: a.trials as number | undefined, cleanTrials: a.cleanTrials as number | undefined,
       seed: a.seed as number | undefined, arch: (archs && archs.length > 1 ? archs : arch) as ArchitectureName | ArchitectureName[] | undefined,
       scenario,
-      poisons: poisons && poisons.length === 1 ? poisons[0] : poisons, variants, reference: a.reference as number | undefined,
+      poisons: poisons && poisons.length === 1 ? poisons[0] : poisons, variants, variantsOnly: a.variantsOnly as boolean | undefined, reference: a.reference as number | undefined,
       epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
       full: a.full as boolean | undefined, resume: a.resume as boolean | undefined, argv, out: a.out as string | undefined,
     }).then((x) => expectSchema<BenchSummary>(x, BENCH_SCHEMA));

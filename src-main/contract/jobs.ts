@@ -197,6 +197,8 @@ export const jobArgs = {
     epochs: z.number().int().min(1).max(1000).optional(),
     full: z.boolean().optional(),
     variants: z.array(z.enum(ATTACK_VARIANTS)).min(1).max(ATTACK_VARIANTS.length).optional(),
+    /** Only the variants' cases, without the published settings' (to extend a variant's trials). */
+    variantsOnly: z.boolean().optional(),
     reference: z.number().int().min(0).max(100_000).optional(),
     resume: z.boolean().optional(),
     batches: z.number().int().min(1).max(10000).optional(),

@@ -74,13 +74,17 @@ export function poisonList(poisons: number | number[] | undefined): number[] | u
   return list.length ? [...new Set(list)] : undefined;
 }
 
-/** The cases a run makes: every attack at each poison count, then each variant that applies. */
-export function benchCases(options: Pick<BenchOptions, 'poisons' | 'variants' | 'scenario' | 'arch'>, attacks: AttackName[]): BenchCase[] {
+/**
+ * The cases a run makes: every attack at each poison count, then each variant that applies
+ * (with `variantsOnly`, the variants alone).
+ */
+export function benchCases(options: Pick<BenchOptions, 'poisons' | 'variants' | 'variantsOnly' | 'scenario' | 'arch'>, attacks: AttackName[]): BenchCase[] {
   const counts = poisonList(options.poisons);
   const archList = Array.isArray(options.arch) ? [...new Set(options.arch)] : options.arch ? [options.arch] : [];
   const multi = archList.length > 1;
   const archsFor = (scenario: Scenario) => (multi ? archList : [benchArchs(archList[0])[scenario]]);
   const variants = options.variants ?? [];
+  if (options.variantsOnly && !variants.length) throw new UserError('--variants-only needs --variants: the variants to run without the published settings.');
   for (const v of variants) {
     if (!(ATTACK_VARIANTS as readonly string[]).includes(v)) throw new UserError(`Unknown variant "${v}"; use ${ATTACK_VARIANTS.join(', ')}.`);
     if (!attacks.some((a) => VARIANT_ATTACKS[v].includes(a))) {
@@ -95,7 +99,7 @@ export function benchCases(options: Pick<BenchOptions, 'poisons' | 'variants' | 
     // says everything its outcome depends on beyond the run's settings.
     for (const arch of archsFor(scenario)) {
       const named = (base: string, k: number) => `${k === fallback ? base : `${base}:${k}`}${multi ? `@${arch}` : ''}`;
-      for (const k of counts ?? [fallback]) cases.push({ id: named(attack, k), attack, scenario, arch, poisons: k, variant: null, targets: 1 });
+      if (!options.variantsOnly) for (const k of counts ?? [fallback]) cases.push({ id: named(attack, k), attack, scenario, arch, poisons: k, variant: null, targets: 1 });
       for (const v of variants) {
         if (!VARIANT_ATTACKS[v].includes(attack)) continue;
         const k = counts?.length === 1 ? counts[0] : fallback;
@@ -107,7 +111,7 @@ export function benchCases(options: Pick<BenchOptions, 'poisons' | 'variants' | 
 }
 
 /** Which trials a run with these options makes: cases, trials per case, clean trials per scenario. */
-export function benchPlan(options: Pick<BenchOptions, 'attacks' | 'trials' | 'cleanTrials' | 'full' | 'scenario' | 'poisons' | 'variants' | 'arch'>) {
+export function benchPlan(options: Pick<BenchOptions, 'attacks' | 'trials' | 'cleanTrials' | 'full' | 'scenario' | 'poisons' | 'variants' | 'variantsOnly' | 'arch'>) {
   const full = Boolean(options.full);
   // The full preset measures every attack unless the caller chose some.
   const attacks = options.attacks?.length ? options.attacks : full ? [...ATTACK_NAMES] : (['label-flip'] as AttackName[]);

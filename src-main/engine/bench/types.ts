@@ -31,6 +31,8 @@ export interface BenchOptions {
   poisons?: number | number[];
   /** Named variants run beside the published settings (attacks/presets.ts). */
   variants?: AttackVariant[];
+  /** Run only the variants' cases, not the published settings' (to extend a variant's trials). */
+  variantsOnly?: boolean;
   epsilon?: number;
   /** Victim training epochs (default: the scenario's default in attacks/scenario.ts). */
   epochs?: number;

@@ -129,6 +129,9 @@ describe('bench summary', () => {
     expect(cases.map((c) => [c.id, c.targets])).toEqual([['label-flip', 1], ['label-flip+two-targets', 2], ['cp', 1], ['cp+strong', 1]]);
     expect(() => benchCases({ variants: ['strong'] }, ['label-flip'])).toThrow(/variant strong applies to fc, cp, bp; add one of them to --attacks/);
     expect(() => benchCases({ poisons: [0] }, ['label-flip'])).toThrow(/--poisons/);
+    // A variant's cases alone, to extend its trials: the same names as beside the published ones.
+    expect(benchCases({ variants: ['strong'], variantsOnly: true }, ['cp', 'bp']).map((c) => c.id)).toEqual(['cp+strong', 'bp+strong']);
+    expect(() => benchCases({ variantsOnly: true }, ['cp'])).toThrow(/--variants-only needs --variants/);
   });
 
   it('draws the reference set apart from the target pool, reproducibly, and refuses one that leaves too little', () => {
