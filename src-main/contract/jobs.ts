@@ -12,7 +12,7 @@ import { RepairPlanSchema } from './evidence.js';
 import { shownValue } from './format.js';
 import {
   DEFAULT_FALSE_ALARM,
-  type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportReportResult, type FeaturesResult, type InfoResult,
+  type AttackResult, type BenchSummary, type DatasetPreview, type EvalResult, type ExportModelFileResult, type ExportReportResult, type FeaturesResult, type InfoResult,
   type PerfSummary, type PocketView, type SampleImages, type PredictResult, type RepairResult, type ScanReportResult, type ScanResult, type TrainResult,
 } from './results.js';
 
@@ -168,6 +168,11 @@ export const jobArgs = {
     project: path.optional(),
   }).strict(),
   /**
+   * A model (the project's repaired model folder) written as one new .h5, .keras (a Keras or
+   * TensorFlow.js model) or .onnx (an ONNX model) file; never overwrites.
+   */
+  exportModelFile: z.object({ model: path, out: path }).strict(),
+  /**
    * `clearwb report`: the samples a scan flags as CSV, or the whole report (verdict, pockets,
    * repair, chain of custody, glossary) as HTML, PDF or JSON, written to a new file.
    */
@@ -238,6 +243,7 @@ export interface JobResults {
   sampleImages: SampleImages;
   pocketView: PocketView;
   exportReport: ExportReportResult;
+  exportModelFile: ExportModelFileResult;
   scanReport: ScanReportResult;
   bench: BenchSummary | PerfSummary;
 }

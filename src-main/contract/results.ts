@@ -457,6 +457,9 @@ export interface PocketView {
 
 export interface ExportReportResult { html: string; json: string; dir: string; pdf?: string }
 
+/** A model written as one file (the wizard's Export step): the file, its format, size and SHA-256. */
+export interface ExportModelFileResult { file: string; format: 'h5' | 'keras' | 'onnx'; bytes: number; fingerprint: string }
+
 /**
  * A report written to a file (`clearwb report`): for CSV how many rows (flagged samples) from how
  * many reported groups; for every format the file's SHA-256, and for a PDF its pages. `notes`

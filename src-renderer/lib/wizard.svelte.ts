@@ -576,7 +576,32 @@ export class Wizard {
   }
 
   /** Copies the repaired model and writes the report into `dest`; never overwrites anything there. */
-  async exportTo(dest: string): Promise<void> {
+  /**
+   * The format the repaired model is exported in by default: the one the model came in (a
+   * .h5, .keras or .onnx file), else the folder.
+   */
+  get exportFormatDefault(): ModelExportFormat {
+    const from = (this.#project?.repair?.result.model.from ?? this.#project?.model?.dir ?? '').toLowerCase();
+    return from.endsWith('.h5') ? 'h5' : from.endsWith('.keras') ? 'keras' : from.endsWith('.onnx') ? 'onnx' : 'folder';
+  }
+
+  /**
+   * The formats the repaired model can be exported in, as far as the wizard knows the model: an
+   * ONNX model's head-only repair exists only as ONNX, a Keras or TensorFlow.js model's never
+   * does. A folder whose kind the name does not tell offers all (the engine refuses a wrong one).
+   */
+  get exportFormats(): ModelExportFormat[] {
+    const from = this.exportFormatDefault;
+    if (from === 'onnx') return ['folder', 'onnx'];
+    if (from === 'h5' || from === 'keras' || this.#project?.model?.origin === 'trained') return ['folder', 'h5', 'keras'];
+    return ['folder', 'h5', 'keras', 'onnx'];
+  }
+
+  /**
+   * Exports the repaired model (as a folder, or as one `format` file) and the report into
+   * `dest`, under names nothing there has.
+   */
+  async exportTo(dest: string, format: ModelExportFormat = 'folder'): Promise<void> {
     const project = this.#project;
     if (!project?.scan) return;
     const files: string[] = [];
@@ -586,12 +611,19 @@ export class Wizard {
     dest = listing.path;
     if (project.repair) {
       const taken = new Set((listing.entries ?? []).map((e) => e.name));
-      const base = 'repaired-model';
-      let name = base;
-      for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
-      const model = await this.#guard('Exporting the model', () => api.call('export.model', { from: project.repair!.model.dir, to: joinPath(listing.path, name) }));
-      if (!model) return;
-      files.push(model.dir);
+      const ext = format === 'folder' ? '' : `.${format}`;
+      let name = `repaired-model${ext}`;
+      for (let k = 2; taken.has(name); k++) name = `repaired-model-${k}${ext}`;
+      const to = joinPath(listing.path, name);
+      if (format === 'folder') {
+        const model = await this.#guard('Exporting the model', () => api.call('export.model', { from: project.repair!.model.dir, to }));
+        if (!model) return;
+        files.push(model.dir);
+      } else {
+        const model = await this.#run('Writing the model file', 'exportModelFile', { model: project.repair.model.dir, out: to });
+        if (!model) return;
+        files.push(model.file);
+      }
     }
     const report = await this.#run('Writing the report', 'exportReport', {
       scan: project.scan.file, ...(project.repair ? { repair: project.repair.result } : {}), out: dest, title: `CLEAR report: ${project.name}`,
@@ -604,5 +636,8 @@ export class Wizard {
     this.notice = `Exported ${files.length} item${files.length === 1 ? '' : 's'} to ${report.dir}.`;
   }
 }
+
+/** How the Export step writes the repaired model: its folder, or one Keras or ONNX file. */
+export type ModelExportFormat = 'folder' | 'h5' | 'keras' | 'onnx';
 
 export const wizard = new Wizard();

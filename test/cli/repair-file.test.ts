@@ -13,6 +13,7 @@ import { getDataset } from '../../src-main/engine/jobs/datasets.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { kerasBytes } from '../../src-main/engine/model/keras.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
+import { exportModelFileJob } from '../../src-main/engine/jobs/repair-file.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-cli-repair-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,5 +114,22 @@ describe('clearwb repair --out a model file', () => {
     expect(third.code).toBe(1);
     expect(third.stderr.trim()).toBe(`Error: The file ${free}.repair-report.json already exists; choose a new name so nothing is overwritten.`);
     expect(existsSync(free)).toBe(false);
+  }, 300_000);
+
+  it('exports a repaired folder as one .keras file (the wizard\'s Export step) that predicts what the folder predicts; refuses a taken name, a wrong format and a non-model name', async () => {
+    const folder = path.join(dir, 'repaired');
+    expect(existsSync(folder)).toBe(true);
+    const out = path.join(dir, 'exported.keras');
+    const r = await exportModelFileJob({ model: folder, out });
+    expect(r).toEqual({ file: out, format: 'keras', bytes: readFileSync(out).length, fingerprint: sha256(out) });
+    expect(Array.from(await probabilities(out))).toEqual(Array.from(await probabilities(folder)));
+    const before = sha256(out);
+    await expect(exportModelFileJob({ model: folder, out })).rejects.toThrow(`The file ${out} already exists; choose a new name so nothing is overwritten.`);
+    expect(sha256(out)).toBe(before);
+    const onnx = path.join(dir, 'exported.onnx');
+    await expect(exportModelFileJob({ model: folder, out: onnx })).rejects.toThrow(`The output ${onnx} names an ONNX file, but the model ${folder} is not an ONNX model`);
+    const other = path.join(dir, 'exported.bin');
+    await expect(exportModelFileJob({ model: folder, out: other })).rejects.toThrow(`The output ${other} is not a new model file: name one ending in .h5, .keras or .onnx.`);
+    expect(existsSync(onnx) || existsSync(other)).toBe(false);
   }, 300_000);
 });

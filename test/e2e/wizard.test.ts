@@ -279,10 +279,22 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     expect(readFileSync(html, 'utf8')).toContain('Per-class statistics');
     const info = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'clearwb.js'), 'info', '--model', modelDir, '--json'], { encoding: 'utf8' }));
     expect(info).toMatchObject({ numClasses: 10, inputShape: [28, 28, 1] });
-    // Exporting again picks new names: nothing is overwritten.
+    // Exporting again picks new names: nothing is overwritten. This time the model goes as one
+    // Keras .h5 file, which predicts what the exported folder predicts.
+    expect(await page.getByTestId('export-format-folder').isChecked()).toBe(true);
+    // A model trained here is no ONNX model: that choice is there but cannot be made.
+    expect(await page.getByTestId('export-format-onnx').isDisabled()).toBe(true);
+    await page.getByTestId('export-format-h5').check();
+    await snap('export-format');
     await page.getByTestId('start-export').click();
     await settle(async () => (await page.getByTestId('exported').locator('> li').count()) === 2, 120_000);
     expect(readFileSync(html, 'utf8')).toContain('Per-class statistics');
+    const second = (await page.getByTestId('exported').locator('> li').first().locator('li.mono').allInnerTexts()).map((f) => f.trim());
+    const h5 = second.find((f) => f.endsWith('.h5'))!;
+    expect(path.basename(h5)).toBe('repaired-model.h5');
+    const predictWith = (model: string) => JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'clearwb.js'), 'predict', '--model', model, '--data', 'mnist', '--index', '3', '--json'], { encoding: 'utf8' })) as { probabilities: number[] };
+    const fromFile = predictWith(h5).probabilities; const fromFolder = predictWith(modelDir).probabilities;
+    fromFile.forEach((p, c) => expect(p).toBeCloseTo(fromFolder[c], 6));
     // The report carries the plan the repair followed.
     expect(readFileSync(html, 'utf8')).toContain('Repair plan');
     // A notice belongs to the step it was given on: moving to another step clears it.

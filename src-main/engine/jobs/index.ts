@@ -9,6 +9,7 @@ import { evalJob, featuresJob, infoJob, predictJob, repairJob, scanJob, trainJob
 import { datasetPreviewJob, pocketViewJob, sampleImagesJob } from './ui.js';
 import { attackJob, benchJob } from './bench.js';
 import { exportReportJob, scanReportJob } from './report.js';
+import { exportModelFileJob } from './repair-file.js';
 
 export const handlers: JobHandlers<JobContext> = {
   train: trainJob,
@@ -24,5 +25,6 @@ export const handlers: JobHandlers<JobContext> = {
   sampleImages: sampleImagesJob,
   pocketView: pocketViewJob,
   exportReport: exportReportJob,
+  exportModelFile: exportModelFileJob,
   scanReport: scanReportJob,
 };

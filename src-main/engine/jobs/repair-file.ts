@@ -12,7 +12,8 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, statSync,
 import os from 'node:os';
 import path from 'node:path';
 import { modelFileFormatOf, repairReportBeside, type ModelFileFormat } from '../../contract/format.js';
-import type { RepairResult } from '../../contract/results.js';
+import type { JobArgs } from '../../contract/jobs.js';
+import type { ExportModelFileResult, RepairResult } from '../../contract/results.js';
 import { UserError } from '../errors.js';
 import { writeNewFileAtomically } from '../model/files.js';
 import { loadModel, onnxInFolder } from '../model/io.js';
@@ -30,12 +31,13 @@ export interface ModelFileTarget {
 const exists = (p: string) => { try { lstatSync(p); return true; } catch { return false; } };
 
 /**
- * The model file a repair's output path names, checked against the model to repair before
- * anything is read; null when the output is a folder (any other name, or an existing folder).
- * An ONNX model's repair is head-only and exists only as its ONNX file, so it is written as
- * `.onnx` alone, and only it is: a Keras or TensorFlow.js model can go to `.h5` or `.keras`.
+ * The format of the model file `out` names, checked against `model` before anything is read;
+ * null when `out` is not a model file (any other name, or an existing folder). An ONNX model's
+ * repair is head-only and exists only as its ONNX file, so it is written as `.onnx` alone, and
+ * only it is: a Keras or TensorFlow.js model can go to `.h5` or `.keras`. A file that exists is
+ * refused, so nothing is overwritten.
  */
-export function modelFileTarget(out: string, model: string): ModelFileTarget | null {
+export function modelFileFormatFor(out: string, model: string): ModelFileFormat | null {
   const format = modelFileFormatOf(out);
   if (!format) return null;
   try { if (statSync(out).isDirectory()) return null; } catch { /* nothing there: a new file */ }
@@ -46,16 +48,25 @@ export function modelFileTarget(out: string, model: string): ModelFileTarget | n
   if (format !== 'onnx' && onnxModel) {
     throw new UserError(`The output ${out} names a Keras file, but the model ${model} is an ONNX model, whose head-only repair can only be written as an ONNX file (its other layers exist only there); name a .onnx file, or a new folder, instead.`);
   }
+  if (exists(out)) throw new UserError(`The file ${out} already exists; choose a new name so nothing is overwritten.`);
+  return format;
+}
+
+/** The model file a repair's output path names, and its report beside it (see {@link modelFileFormatFor}). */
+export function modelFileTarget(out: string, model: string): ModelFileTarget | null {
+  const format = modelFileFormatFor(out, model);
+  if (!format) return null;
   const report = repairReportBeside(out);
-  for (const f of [out, report]) {
-    if (exists(f)) throw new UserError(`The file ${f} already exists; choose a new name so nothing is overwritten.`);
-  }
+  if (exists(report)) throw new UserError(`The file ${report} already exists; choose a new name so nothing is overwritten.`);
   return { file: out, format, report };
 }
 
-/** The repaired model of `folder` (what repairModel wrote) as the bytes of a `format` file. */
+/**
+ * The model at `folder` (what repairModel wrote, or a model file) as the bytes of a `format`
+ * file.
+ */
 async function modelBytes(folder: string, format: ModelFileFormat): Promise<Uint8Array> {
-  if (format === 'onnx') return readFileSync(path.join(folder, ONNX_FILE));
+  if (format === 'onnx') return readFileSync(isOnnxPath(folder) ? folder : path.join(folder, ONNX_FILE));
   // A model that came in this format was written back in it, with the file's own config and names.
   const own = path.join(folder, kerasFileName(format));
   if (exists(own)) return readFileSync(own);
@@ -109,4 +120,17 @@ export async function repairToModelFile(target: ModelFileTarget, repair: (folder
   } finally {
     removeOurs(work);
   }
+}
+
+/**
+ * The `exportModelFile` job (the wizard's Export step): a model, usually the project's repaired
+ * model folder, written as one new `.h5`, `.keras` or `.onnx` file, whole or not at all, for a
+ * pipeline that takes a single file. The result gives the file's SHA-256, what loading it reports.
+ */
+export async function exportModelFileJob(args: JobArgs<'exportModelFile'>): Promise<ExportModelFileResult> {
+  const format = modelFileFormatFor(args.out, args.model);
+  if (!format) throw new UserError(`The output ${args.out} is not a new model file: name one ending in .h5, .keras or .onnx.`);
+  const bytes = await modelBytes(args.model, format);
+  writeNewFileAtomically(args.out, bytes);
+  return { file: args.out, format, bytes: bytes.length, fingerprint: createHash('sha256').update(bytes).digest('hex') };
 }

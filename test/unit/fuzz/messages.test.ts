@@ -24,6 +24,7 @@ const ARG_SEEDS: Record<string, unknown> = {
   pocketView: { data: 'mnist', model: '/tmp/m', scan: '/tmp/s.json', pocketId: 0 },
   exportReport: { scan: { schema: 'clear-scan/2' }, out: '/tmp/report' },
   scanReport: { scan: '/tmp/s.json', out: '/tmp/r.csv' },
+  exportModelFile: { model: '/tmp/r', out: '/tmp/r.h5' },
   bench: { data: 'mnist', trials: 1 },
   'app.info': {},
   'project.create': { dir: '/tmp/p', name: 'p' },
