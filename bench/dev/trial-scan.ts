@@ -2,7 +2,8 @@
 // engine/bench/defence.ts), caches its victim in the system temp folder, scans it with CLEAR
 // and prints every candidate pocket's evidence.
 //   node .trialx.mjs BENCH_SEED KIND(attack|clean) T [ATTACK=label-flip] [ARCH=cnn] [SCENARIO=e2e]
-// TRIAL_VARIANT=strong (or two-targets) rebuilds that variant's case of the attack instead.
+// TRIAL_VARIANT=strong (or two-targets) rebuilds that variant's case of the attack instead;
+// TRIAL_POISONS=K the case of that poison count.
 // The trial's clean feature model is trained as the bench trains it (arch ARCH, the trial's seed).
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import { loadDataset } from '../../src-main/engine/data/load.js';
 import { trainVictim, type AttackName } from '../../src-main/engine/attacks/index.js';
 import { benchCases, setupTrial, splitTestForBench, trialSeedOf } from '../../src-main/engine/bench/defence.js';
 import { prepareScan, scanModel } from '../../src-main/engine/clear/scan.js';
+import { extendGraphPastGroups, extendNeighbourRows } from '../../src-main/engine/clear/runs.js';
+import { classNeighbourScales, closedGroups, DEFAULT_CANDIDATE_SETTINGS, isolatedGroups, nearDuplicateGroups, samplesWithUnfinishedRuns } from '../../src-main/engine/clear/pockets.js';
 import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
 
@@ -24,14 +27,16 @@ const ds0 = await loadDataset('mnist');
 // The bench's own trial construction (no reference set): same seeds, feature extractor and poisons.
 // TRIAL_VARIANT=strong (or two-targets): the bench case of that variant, e.g. cp+strong.
 const variant = process.env.TRIAL_VARIANT;
+// TRIAL_POISONS=K: the case of that poison count (e.g. label-flip:160 of a --poisons 160 run).
+const poisons = process.env.TRIAL_POISONS ? [Number(process.env.TRIAL_POISONS)] : undefined;
 const benchCase = kind === 'attack'
-  ? (variant ? benchCases({ scenario, arch, variants: [variant as never] }, [attack]).find((c) => c.variant === variant)! : benchCases({ scenario, arch }, [attack])[0])
+  ? (variant ? benchCases({ scenario, arch, poisons, variants: [variant as never] }, [attack]).find((c) => c.variant === variant)! : benchCases({ scenario, arch, poisons }, [attack])[0])
   : null;
 const trialSeed = trialSeedOf(benchSeed, kind, benchCase?.id ?? scenario, t);
 const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
 const setup = await setupTrial(ds0, { seed: benchSeed, arch, pool }, benchCase, scenario, trialSeed, t);
 const ds = setup.data; const manifest: any = setup.manifests[0]; const clean = setup.feature;
-const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-${kind}-${t}-${attack}${variant ? `+${variant}` : ''}-${arch}-${scenario}`);
+const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-${kind}-${t}-${attack}${variant ? `+${variant}` : ''}${poisons ? `-k${poisons[0]}` : ''}-${arch}-${scenario}`);
 let model: any;
 if (existsSync(cache)) model = (await loadModel(cache)).model;
 else { model = (await trainVictim(ds, scenario, { arch, seed: trialSeed, ...(clean ? { frozenFeatureModel: clean } : {}), ...(manifest ? { manifest } : {}) })).model; await saveModel(model, cache); }
@@ -65,4 +70,46 @@ if (process.env.TRIAL_POISON_GRAPH && manifest) {
     for (const j of row) if (!poisonSet.has(j)) others[L[j]] = (others[L[j]] ?? 0) + 1;
     console.log(i, 'label', L[i], 'pred', prep.embedding.predictions[i], 'poison-neighbours', row.filter((j) => poisonSet.has(j)).length, 'others', JSON.stringify(others));
   }
+}
+
+// TRIAL_POISON_SHELL=1: what surrounds the poisons as a group: the labels (and the model's
+// predictions) of the 100 nearest samples outside the poisons, by distance to the nearest
+// poison, and how far they are against the poisons' own spacing.
+if (process.env.TRIAL_POISON_SHELL && manifest) {
+  const prep = await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2' });
+  const poisonList = manifest.poisonIndices as number[];
+  const rows = await extendNeighbourRows(prep.normalised, prep.embedding.n, prep.embedding.dim, poisonList, poisonList.length + 200);
+  const nearest = new Map<number, number>(); const inner: number[] = [];
+  for (const i of poisonList) {
+    const row = rows.get(i)!;
+    row.indices.forEach((j, r) => {
+      if (poisonSet.has(j)) { if (r === 0) inner.push(row.distances[r]); return; }
+      nearest.set(j, Math.min(nearest.get(j) ?? Infinity, row.distances[r]));
+    });
+  }
+  const shell = [...nearest.entries()].sort((a, b) => a[1] - b[1]).slice(0, 100);
+  const L = ds.train.labels; const P = prep.embedding.predictions;
+  const count = (xs: number[]) => JSON.stringify(xs.reduce<Record<number, number>>((m, x) => { m[x] = (m[x] ?? 0) + 1; return m; }, {}));
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log('poison nearest-poison distance median', med(inner).toFixed(4), 'shell distance first/median', shell[0][1].toFixed(4), med(shell.map((s) => s[1])).toFixed(4),
+    'typical nearest', med(Array.from({ length: prep.graph.n }, (_, i) => prep.graph.distances[i * prep.graph.k])).toFixed(4));
+  console.log('shell labels', count(shell.map((s) => L[s[0]])), 'shell predicted', count(shell.map((s) => P[s[0]])));
+  console.log('first 20 shell labels', shell.slice(0, 20).map((s) => L[s[0]]).join(','));
+}
+
+// TRIAL_GROUP_STEPS=1: where the poisons go in the search's group-forming steps (runs.ts,
+// pockets.ts): unfinished runs, closed groups, extended rows, near-duplicate and isolated groups.
+if (process.env.TRIAL_GROUP_STEPS && manifest) {
+  const prep = await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2' });
+  const L = ds.train.labels; const S = DEFAULT_CANDIDATE_SETTINGS;
+  const unfinished = samplesWithUnfinishedRuns(L, prep.graph, S);
+  const closed = closedGroups(L, prep.graph, unfinished, S.maxGroupSize);
+  const hits = (gs: number[][]) => gs.map((g) => [g.length, g.filter((m) => poisonSet.has(m)).length]).filter(([, h]) => h > 0);
+  console.log('unfinished poisons', unfinished.filter((i) => poisonSet.has(i)).length, 'closed groups with poisons [size, poisons]', JSON.stringify(hits(closed)));
+  const graph = await extendGraphPastGroups(prep.normalised, prep.embedding.dim, L, prep.graph);
+  console.log('extended poison rows', [...(graph.extended?.keys() ?? [])].filter((i) => poisonSet.has(i)).length);
+  const scale = classNeighbourScales(L, graph, 10, S.scaleNeighbourRank);
+  const p0 = [...poisonSet][0];
+  console.log('class scale', manifest.attackerClass, scale[manifest.attackerClass].toFixed(4), 'limit', (S.duplicateRatio * scale[manifest.attackerClass]).toFixed(4), 'first poison graph distances', Array.from(graph.distances.subarray(p0 * graph.k, p0 * graph.k + 5)).map((d) => d.toFixed(4)).join(' '));
+  console.log('near-duplicate groups with poisons', JSON.stringify(hits(nearDuplicateGroups(L, graph, scale, S))), 'isolated', JSON.stringify(hits(isolatedGroups(L, graph, S))));
 }

@@ -506,11 +506,13 @@ export function isolatedGroups(labels: Int32Array, graph: NeighbourGraph, settin
 
 /**
  * The components of `minGroupSize` to `maxGroupSize` members, at most half their class, whose
- * members' graph neighbours outside the component are, taken together, at least `minForeign`
- * of other labels than theirs.
+ * members' nearest `k` neighbours outside the component are, taken together, at least
+ * `minForeign` of other labels than theirs. A member's list is read past the component's own
+ * members where the graph holds it longer (runs.ts): the copies of a group larger than `k`
+ * list only each other among their first `k`, and what surrounds them lies beyond.
  */
 function groupsAmongOthers(components: Iterable<number[]>, labels: Int32Array, graph: NeighbourGraph, settings: Pick<CandidateSettings, 'minGroupSize' | 'maxGroupSize'>, minForeign: number): number[][] {
-  const { k, indices } = graph;
+  const { k } = graph;
   const withinHalf = withinHalfItsClass(labels);
   const groups: number[][] = [];
   for (const members of components) {
@@ -520,9 +522,12 @@ function groupsAmongOthers(components: Iterable<number[]>, labels: Int32Array, g
     let outside = 0;
     let foreign = 0;
     for (const i of members) {
-      for (let c = 0; c < k; c++) {
-        const j = indices[i * k + c];
+      const { indices: row } = neighbourRow(graph, i);
+      let seen = 0;
+      for (let c = 0; c < row.length && seen < k; c++) {
+        const j = row[c];
         if (inGroup.has(j)) continue;
+        seen++;
         outside++;
         if (labels[j] !== label) foreign++;
       }
@@ -532,12 +537,16 @@ function groupsAmongOthers(components: Iterable<number[]>, labels: Int32Array, g
   return groups;
 }
 
+/** Most rounds of joining near-duplicate cores (each round at least halves the cores that still join). */
+const MAX_CORE_ROUNDS = 16;
+
 /**
  * Step 4d: groups of near-duplicates. Cores are the components of samples linked when they
  * share a label, each lists the other, and they are closer than `duplicateRatio` of their
  * class's typical neighbour distance; cores of one label join when a member of one lists a
- * member of the other among its `memberCheckNeighbours` nearest (copies shifted by different
- * pixels form one core per shift, each other's next neighbours). Groups of `minGroupSize` to
+ * member of the other among its `memberCheckNeighbours` nearest samples outside its own core
+ * (copies shifted by different pixels form one core per shift, each other's next neighbours,
+ * past the core's own members when a core is large). Groups of `minGroupSize` to
  * `maxGroupSize` members, at most half their class, whose members' other graph neighbours are at
  * least `minDuplicateForeign` of other labels, are returned.
  */
@@ -556,12 +565,24 @@ export function nearDuplicateGroups(labels: Int32Array, graph: NeighbourGraph, t
       if (j > i && labels[j] === labels[i] && lists(j, i)) { union.join(i, j); linked[i] = 1; linked[j] = 1; }
     }
   }
+  // Cores join through each member's nearest samples outside its own core, round by round
+  // until none joins: a core of more copies than `memberCheckNeighbours` lists only itself
+  // first and its sibling cores next, and the joined cores list their further siblings.
   const depth = Math.min(settings.memberCheckNeighbours, k);
-  for (let i = 0; i < n; i++) {
-    if (!linked[i]) continue;
-    for (let c = 0; c < depth; c++) {
-      const j = indices[i * k + c];
-      if (linked[j] && labels[j] === labels[i]) union.join(i, j);
+  const coreOf = new Int32Array(n);
+  for (let round = 0, joined = true; joined && round < MAX_CORE_ROUNDS; round++) {
+    joined = false;
+    for (let i = 0; i < n; i++) if (linked[i]) coreOf[i] = union.find(i);
+    for (let i = 0; i < n; i++) {
+      if (!linked[i]) continue;
+      const { indices: row } = neighbourRow(graph, i);
+      let seen = 0;
+      for (let c = 0; c < row.length && seen < depth; c++) {
+        const j = row[c];
+        if (linked[j] && coreOf[j] === coreOf[i]) continue;
+        seen++;
+        if (linked[j] && labels[j] === labels[i] && union.find(i) !== union.find(j)) { union.join(i, j); joined = true; }
+      }
     }
   }
   const components = new Map<number, number[]>();
@@ -748,7 +769,7 @@ function maxOf(values: Int32Array): number {
 }
 
 /** Per class, the median distance of its samples to their `rank`-th neighbour (see settings). */
-function classNeighbourScales(labels: Int32Array, graph: NeighbourGraph, numClasses: number, rank: number): Float64Array {
+export function classNeighbourScales(labels: Int32Array, graph: NeighbourGraph, numClasses: number, rank: number): Float64Array {
   const column = Math.min(rank, graph.k) - 1;
   const perClass: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < graph.n; i++) {

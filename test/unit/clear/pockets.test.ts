@@ -354,14 +354,14 @@ describe('near-duplicate groups (step 4d)', () => {
    * clusters 0.15 σ apart: half their surroundings are 1s, half 2s. Optionally a cluster of 6
    * duplicates deep inside class 2, labelled 2 (natural duplicates, no pocket).
    */
-  function borderCopies(seed: number, innerDuplicates: boolean) {
+  function borderCopies(seed: number, innerDuplicates: boolean, clusters = 4, perCluster = 5) {
     const rng = createRng(seed);
     const { rows, labels } = gaussianClasses(rng);
     const border = Array.from({ length: DIM }, (_, t) => (t === 1 || t === 2 ? MEAN_SEPARATION / 2 : 0));
     const copies: number[] = [];
-    for (let cluster = 0; cluster < 4; cluster++) {
+    for (let cluster = 0; cluster < clusters; cluster++) {
       const centre = border.map((x) => x + 0.15 * rng.normal());
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < perCluster; i++) {
         copies.push(rows.length);
         rows.push(centre.map((x) => x + POCKET_SPREAD * rng.normal()));
         labels.push(1);
@@ -398,6 +398,21 @@ describe('near-duplicate groups (step 4d)', () => {
     // Without step 4d no candidate holds all the copies.
     const without = findPocketCandidates({ ...input, settings: { duplicateRatio: 0 } }).candidates;
     expect(without.some((c) => data.copies.every((i) => c.members.includes(i)))).toBe(false);
+  });
+
+  it('gathers 160 copies in 8 clusters of 20, more than K = 40 and than the member check, once the graph is extended past them', async () => {
+    const data = borderCopies(7, false, 8, 20);
+    const graph = await buildNeighbourGraph(data.features, data.n, DIM, 40);
+    const input = { features: data.features, n: data.n, dim: DIM, labels: data.labels, predictions: data.predictions, graph };
+    const scales = findPocketCandidates(input).typicalNeighbourDistance;
+    // Within K every copy lists only copies: nothing says what surrounds them.
+    expect(nearDuplicateGroups(data.labels, graph, scales, DEFAULT_CANDIDATE_SETTINGS).some((g) => g.includes(data.copies[0]))).toBe(false);
+    const extended = await extendGraphPastGroups(data.features, DIM, data.labels, graph);
+    const groups = nearDuplicateGroups(data.labels, extended, scales, DEFAULT_CANDIDATE_SETTINGS);
+    // One group: each cluster lists only itself among its ten nearest, its siblings after them.
+    expect(groups.map((g) => [...g].sort((a, b) => a - b))).toEqual([data.copies]);
+    const found = findPocketCandidates({ ...input, graph: extended }).candidates.find((c) => c.members.includes(data.copies[0]));
+    expect(found?.members).toEqual(data.copies);
   });
 
   it('leaves out natural samples and duplicates inside their own class', async () => {
