@@ -4,6 +4,7 @@
  * them in the project; its charts read `statistics` directly. Types and schema names only.
  */
 import type { AttackName, ScanReportFormat, Scenario } from './catalogue.js';
+import type { ModelFileFormat } from './format.js';
 
 export const SCAN_SCHEMA = 'clear-scan/2';
 export const REPAIR_SCHEMA = 'clear-repair/1';
@@ -458,7 +459,7 @@ export interface PocketView {
 export interface ExportReportResult { html: string; json: string; dir: string; pdf?: string }
 
 /** A model written as one file (the wizard's Export step): the file, its format, size and SHA-256. */
-export interface ExportModelFileResult { file: string; format: 'h5' | 'keras' | 'onnx'; bytes: number; fingerprint: string }
+export interface ExportModelFileResult { file: string; format: ModelFileFormat; bytes: number; fingerprint: string }
 
 /**
  * A report written to a file (`clearwb report`): for CSV how many rows (flagged samples) from how
