@@ -184,7 +184,11 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
   it('says what the export writes: the repaired model\'s folder, in the format the model came in', async () => {
     await page.locator('nav [data-step="export"]').click();
     const text = await page.locator('section[aria-labelledby="export-h"] > p').first().innerText();
-    expect(text).toContain('a copy of the repaired model\'s folder (TensorFlow.js files, plus model.h5 or model.keras for a model opened from a Keras file; for an ONNX model, its model.onnx instead)');
+    expect(text).toContain('Writes the repaired model (a copy of its folder, or one file in the format your pipeline takes; it starts as the format the model came in)');
+    // The folder choice says what the folder holds; the one-file choices name their format.
+    const choices = page.locator('section[aria-labelledby="export-h"] fieldset label');
+    expect(await choices.first().innerText()).toContain('A copy of the repaired model\'s folder (TensorFlow.js files, plus model.h5 or model.keras for a model opened from a Keras file; for an ONNX model, its model.onnx instead)');
+    expect(await choices.allInnerTexts()).toEqual(expect.arrayContaining([expect.stringContaining('One Keras .h5 file'), expect.stringContaining('One Keras .keras file'), expect.stringContaining('One ONNX .onnx file')]));
     await snap('export');
   });
 
