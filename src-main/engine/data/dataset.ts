@@ -80,6 +80,16 @@ export function gatherPixels(split: Pick<Split, 'images'>, shape: readonly [numb
   return out;
 }
 
+/**
+ * The pixels of batch `[start, end)` of a pass over a split: the consecutive samples (a view of
+ * an in-memory split), or with `indices` the samples they choose at those positions, gathered.
+ */
+export function batchPixels(split: Pick<Split, 'images'>, shape: readonly [number, number, number], start: number, end: number, indices?: ArrayLike<number>): Float32Array {
+  if (indices) return gatherPixels(split, shape, Array.prototype.slice.call(indices, start, end) as number[]);
+  const size = sampleSize(shape);
+  return split.images.subarray(start * size, end * size);
+}
+
 /** One sample's pixels: a view of an in-memory split, a copy read from the file of a lazy one. */
 export function sampleView(ds: Dataset, split: SplitName, index: number): Float32Array {
   const size = sampleSize(ds.shape);

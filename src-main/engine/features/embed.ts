@@ -3,7 +3,7 @@
  * never one tensor), with the model's predictions from the same pass.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gatherPixels, type Split } from '../data/dataset.js';
+import { batchPixels, type Split } from '../data/dataset.js';
 import { modelInput } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import type { SplitModel } from './split.js';
@@ -33,7 +33,6 @@ export async function embedSplit(
   ctx: JobContext & { batchSize?: number; indices?: ArrayLike<number> } = {},
 ): Promise<Embedding> {
   const batch = ctx.batchSize ?? EMBED_BATCH;
-  const size = shape[0] * shape[1] * shape[2];
   const n = ctx.indices ? ctx.indices.length : split.count;
   const dim = parts.featureDim;
   const features = new Float32Array(n * dim);
@@ -42,9 +41,7 @@ export async function embedSplit(
   for (let start = 0; start < n; start += batch) {
     throwIfCancelled(ctx.signal);
     const end = Math.min(n, start + batch);
-    let xs: Float32Array;
-    if (ctx.indices) xs = gatherPixels(split, shape, Array.prototype.slice.call(ctx.indices, start, end) as number[]);
-    else xs = split.images.subarray(start * size, end * size);
+    const xs = batchPixels(split, shape, start, end, ctx.indices);
     const [f, p, c] = tf.tidy(() => {
       const feats = featureTensor(parts, xs, end - start, shape);
       const probs = parts.head.predict(feats) as tf.Tensor2D;

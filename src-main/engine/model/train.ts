@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { gatherPixels, type Split } from '../data/dataset.js';
+import { batchPixels, gatherPixels, type Split } from '../data/dataset.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
 import { onnxFlatInputOrder } from './onnx.js';
@@ -245,7 +245,6 @@ export async function predictSplit(
   options: JobContext & { batchSize?: number; indices?: ArrayLike<number>; withProbabilities?: boolean; stage?: string } = {},
 ): Promise<Predictions> {
   const batchSize = options.batchSize ?? 256;
-  const size = shape[0] * shape[1] * shape[2];
   const indices = options.indices;
   const n = indices ? indices.length : split.count;
   const numClasses = Number(model.outputs[0].shape[model.outputs[0].shape.length - 1]);
@@ -254,12 +253,7 @@ export async function predictSplit(
   for (let start = 0; start < n; start += batchSize) {
     throwIfCancelled(options.signal);
     const end = Math.min(n, start + batchSize);
-    let xs: Float32Array;
-    if (indices) {
-      xs = gatherPixels(split, shape, Array.prototype.slice.call(indices, start, end) as number[]);
-    } else {
-      xs = split.images.subarray(start * size, end * size);
-    }
+    const xs = batchPixels(split, shape, start, end, indices);
     const [probs, arg] = tf.tidy(() => {
       const x = modelInput(model, tf.tensor4d(xs, [end - start, shape[0], shape[1], shape[2]]));
       const p = model.predict(x) as tf.Tensor2D;
