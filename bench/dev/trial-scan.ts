@@ -50,6 +50,9 @@ console.log(scan.verdict);
 // TRIAL_SCAN_OUT=FILE also writes the scan and the trial's manifest as JSON, for offline study.
 if (process.env.TRIAL_SCAN_OUT) writeFileSync(process.env.TRIAL_SCAN_OUT, JSON.stringify({ name: `${benchSeed}-${kind}-${t}-${attack}-${arch}-${scenario}`, manifest, scan }));
 const poisonSet = new Set<number>(manifest?.poisonIndices ?? []);
+// The K = 40 graph and features of the switches below, built once for all of them.
+let preparation: Awaited<ReturnType<typeof prepareScan>> | undefined;
+const prepared = async () => (preparation ??= await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2' }));
 for (const p of scan.pockets.slice(0, 10)) {
   const hit = p.members.filter((m) => poisonSet.has(m)).length;
   const e = p.evidence as Record<string, number>;
@@ -62,7 +65,7 @@ console.log('candidates', scan.pockets.length);
 // TRIAL_POISON_GRAPH=1: where the poisons sit in the feature graph (K = 40): per poison, the
 // model's prediction, how many of its neighbours are poisons, and the labels of the others.
 if (process.env.TRIAL_POISON_GRAPH && manifest) {
-  const prep = await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2' });
+  const prep = await prepared();
   const L = ds.train.labels; const g = prep.graph;
   for (const i of manifest.poisonIndices as number[]) {
     const row = Array.from(g.indices.subarray(i * g.k, (i + 1) * g.k));
@@ -76,7 +79,7 @@ if (process.env.TRIAL_POISON_GRAPH && manifest) {
 // predictions) of the 100 nearest samples outside the poisons, by distance to the nearest
 // poison, and how far they are against the poisons' own spacing.
 if (process.env.TRIAL_POISON_SHELL && manifest) {
-  const prep = await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2' });
+  const prep = await prepared();
   const poisonList = manifest.poisonIndices as number[];
   const rows = await extendNeighbourRows(prep.normalised, prep.embedding.n, prep.embedding.dim, poisonList, poisonList.length + 200);
   const nearest = new Map<number, number>(); const inner: number[] = [];
@@ -100,7 +103,7 @@ if (process.env.TRIAL_POISON_SHELL && manifest) {
 // TRIAL_GROUP_STEPS=1: where the poisons go in the search's group-forming steps (runs.ts,
 // pockets.ts): unfinished runs, closed groups, extended rows, near-duplicate and isolated groups.
 if (process.env.TRIAL_GROUP_STEPS && manifest) {
-  const prep = await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2' });
+  const prep = await prepared();
   const L = ds.train.labels; const S = DEFAULT_CANDIDATE_SETTINGS;
   const unfinished = samplesWithUnfinishedRuns(L, prep.graph, S);
   const closed = closedGroups(L, prep.graph, unfinished, S.maxGroupSize);
