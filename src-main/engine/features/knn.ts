@@ -181,21 +181,36 @@ export async function buildNeighbourGraph(
 }
 
 /**
+ * Lists longer than this are kept as heaps, shorter ones sorted by insertion (see
+ * {@link RunningTopK}).
+ */
+export const HEAP_FROM = 64;
+
+/**
  * The running `fetched` best columns of each row of a block of query rows, in the order the
  * backends' `topk` gives them: score descending, and among equal scores the lower column
  * first. Columns are offered in increasing order, so a column whose score only ties the worst
  * one kept ranks below it: one strict comparison with that score (the row's threshold)
- * decides whether a column enters, and only the few that do cost more. A row's list is kept
- * sorted by insertion. The buffers are allocated once, for `capacity` rows, and reused by
- * every block.
+ * decides whether a column enters, and only the few that do cost more. The buffers are
+ * allocated once, for `capacity` rows, and reused by every block.
+ *
+ * A short list (the graph's K + 1) is kept sorted by insertion: an entering column moves the
+ * few worse ones down. A long one (more than {@link HEAP_FROM}: the extended rows past large
+ * groups, hundreds long) is a binary heap with its worst entry at the root, so an entering
+ * column costs a logarithmic number of moves instead of up to `fetched`; the heap is sorted
+ * once, when the row is read. On 20,000 clustered vectors with 5,752 rows extended to 471
+ * neighbours the insertion sort took 6.1 s of a 8.6 s graph and extension.
  */
 export class RunningTopK {
-  /** `capacity × fetched`: each row's kept scores, best first. */
+  /** `capacity × fetched`: each row's kept scores (best first once the row is read). */
   readonly scores: Float32Array;
   /** `capacity × fetched`: the kept columns, in the same order. */
   readonly indices: Int32Array;
   private readonly filled: Int32Array;
   private readonly thresholds: Float64Array;
+  /** Heap mode: rows sorted since the last offer (their heap order is gone). */
+  private readonly sorted: Uint8Array;
+  private readonly heap: boolean;
   private rows = 0;
 
   constructor(readonly capacity: number, readonly fetched: number) {
@@ -203,6 +218,8 @@ export class RunningTopK {
     this.indices = new Int32Array(capacity * fetched);
     this.filled = new Int32Array(capacity);
     this.thresholds = new Float64Array(capacity);
+    this.sorted = new Uint8Array(capacity);
+    this.heap = fetched > HEAP_FROM;
   }
 
   /** Starts a new block of `rows` (≤ capacity) query rows with empty lists. */
@@ -211,21 +228,25 @@ export class RunningTopK {
     this.rows = rows;
     this.filled.fill(0, 0, rows);
     this.thresholds.fill(-Infinity, 0, rows);
+    this.sorted.fill(0, 0, rows);
   }
 
   /**
    * Offers `columns` scores per row of the current block (`block` is `rows × columns`,
    * row-major), for columns `firstColumn`… of the references; each call's columns must follow
-   * the previous call's. A NaN score never enters (the features are finite, so none arises).
+   * the previous call's, and no row may have been read since the block began. A NaN score
+   * never enters (the features are finite, so none arises).
    */
   offer(block: Float32Array, columns: number, firstColumn: number): void {
     const thresholds = this.thresholds;
+    const heap = this.heap;
     for (let r = 0; r < this.rows; r++) {
+      if (heap && this.sorted[r]) throw new Error('RunningTopK: a row was read before its last columns were offered.');
       let threshold = thresholds[r];
       const base = r * columns;
       for (let c = 0; c < columns; c++) {
         const score = block[base + c];
-        if (score > threshold) threshold = this.insert(r, score, firstColumn + c);
+        if (score > threshold) threshold = heap ? this.push(r, score, firstColumn + c) : this.insert(r, score, firstColumn + c);
       }
       thresholds[r] = threshold;
     }
@@ -234,6 +255,10 @@ export class RunningTopK {
   /** Row `r`'s kept columns, best first (a view, valid until the next `reset`). */
   row(r: number): Int32Array {
     const start = r * this.fetched;
+    if (this.heap && !this.sorted[r]) {
+      this.sortRow(start, this.filled[r]);
+      this.sorted[r] = 1;
+    }
     return this.indices.subarray(start, start + this.filled[r]);
   }
 
@@ -252,6 +277,62 @@ export class RunningTopK {
     scores[start + at] = score;
     indices[start + at] = column;
     return filled === fetched ? scores[start + fetched - 1] : -Infinity;
+  }
+
+  /**
+   * Heap mode: adds `column` to row `r`'s heap (replacing its worst entry when full); returns
+   * the row's new threshold. Worse means a lower score, or an equal score and a higher column.
+   */
+  private push(r: number, score: number, column: number): number {
+    const { fetched, scores, indices } = this;
+    const start = r * fetched;
+    const filled = this.filled[r];
+    if (filled < fetched) {
+      // Sift up from the new leaf: parents worse than the entry move down.
+      let at = filled;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        const ps = scores[start + parent];
+        if (!(ps > score || (ps === score && indices[start + parent] < column))) break;
+        scores[start + at] = ps;
+        indices[start + at] = indices[start + parent];
+        at = parent;
+      }
+      scores[start + at] = score;
+      indices[start + at] = column;
+      this.filled[r] = filled + 1;
+      return filled + 1 === fetched ? scores[start] : -Infinity;
+    }
+    // Full: the entry replaces the root and sinks below every child worse than it.
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= fetched) break;
+      const right = child + 1;
+      if (right < fetched) {
+        const cs = scores[start + child];
+        const rs = scores[start + right];
+        if (rs < cs || (rs === cs && indices[start + right] > indices[start + child])) child = right;
+      }
+      const cs = scores[start + child];
+      if (!(cs < score || (cs === score && indices[start + child] > column))) break;
+      scores[start + at] = cs;
+      indices[start + at] = indices[start + child];
+      at = child;
+    }
+    scores[start + at] = score;
+    indices[start + at] = column;
+    return scores[start];
+  }
+
+  /** Sorts `count` heap entries from `start` best first: score descending, lower column first on ties. */
+  private sortRow(start: number, count: number): void {
+    const { scores, indices } = this;
+    const order = Array.from({ length: count }, (_, k) => k)
+      .sort((a, b) => scores[start + b] - scores[start + a] || indices[start + a] - indices[start + b]);
+    const s = order.map((k) => scores[start + k]);
+    const c = order.map((k) => indices[start + k]);
+    for (let k = 0; k < count; k++) { scores[start + k] = s[k]; indices[start + k] = c[k]; }
   }
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src-main/engine/backend/index.js';
 import { CancelledError } from '../../../src-main/engine/errors.js';
 import {
-  buildNeighbourGraph, centreRows, exactRow, normaliseFeatures, rankCandidates, rankingRows, RunningTopK, type NeighbourGraph,
+  buildNeighbourGraph, centreRows, exactRow, HEAP_FROM, normaliseFeatures, rankCandidates, rankingRows, RunningTopK, type NeighbourGraph,
 } from '../../../src-main/engine/features/knn.js';
 import { createRng } from '../../../src-main/engine/random.js';
 
@@ -256,7 +256,8 @@ describe('buildNeighbourGraph input checks', () => {
 describe('RunningTopK', () => {
   it('keeps the fetched best of columns offered in blocks, in topk order: score descending, lower column first on ties', () => {
     const rng = createRng(21);
-    for (const [rows, columns, fetched, split] of [[5, 300, 7, 64], [3, 50, 50, 7], [4, 1000, 1, 333], [2, 90, 20, 1]]) {
+    // Past HEAP_FROM the lists are heaps sorted when read: the same order is expected.
+    for (const [rows, columns, fetched, split] of [[5, 300, 7, 64], [3, 50, 50, 7], [4, 1000, 1, 333], [2, 90, 20, 1], [3, 2000, 100, 97], [2, 700, 300, 256], [2, 150, 150, 40], [2, 400, HEAP_FROM + 1, 1]]) {
       // Scores from a few values only, so ties are everywhere.
       const scores = Float32Array.from({ length: rows * columns }, () => rng.int(9) - 4 + (rng.int(2) ? 0.5 : 0));
       const top = new RunningTopK(rows, fetched);
@@ -286,6 +287,18 @@ describe('RunningTopK', () => {
     top.offer(Float32Array.from([1, 2]), 2, 10);
     expect(Array.from(top.row(0))).toEqual([11, 10]);
     expect(() => top.reset(3)).toThrow(/3 rows do not fit its 2/);
+  });
+
+  it('refuses, in heap mode, columns offered after a row was read', () => {
+    const fetched = HEAP_FROM + 2;
+    const top = new RunningTopK(1, fetched);
+    top.reset(1);
+    top.offer(Float32Array.from({ length: 100 }, (_, c) => c % 7), 100, 0);
+    expect(top.row(0).length).toBe(fetched);
+    expect(() => top.offer(new Float32Array(5), 5, 100)).toThrow(/read before its last columns/);
+    top.reset(1);
+    top.offer(Float32Array.from([3, 1, 2]), 3, 0);
+    expect(Array.from(top.row(0))).toEqual([0, 2, 1]);
   });
 });
 
