@@ -4,25 +4,29 @@
  * active tfjs backend.
  *
  * This is the hot path of a scan, so the work is arranged for it:
- * - One matrix product per block gives a *ranking score* directly. With
- *   `a_i = [2·x_i, 1]` and `b_j = [x_j, −|x_j|²]`, `a_i · b_j = 2·x_i·x_j − |x_j|²
- *   = |x_i|² − d²(i, j)`: for a fixed row `i`, the largest scores are the nearest `j`. No
- *   element-wise pass over a block is needed before the selection.
- * - The products are blocked by rows and by columns: one block is at most
- *   {@link BLOCK_ROWS} × {@link BLOCK_COLUMNS} scores (16 MiB) whatever the number of samples,
- *   so nothing N × N ever exists and memory beyond the inputs and the graph stays flat.
- * - The K + 1 best columns of every row are selected as each block is read, once (on wasm in
- *   place on the wasm heap, without a copy): a row keeps its K + 1 best so far and the score
- *   of the worst of them, and a score that does not beat it (nearly every score after the
- *   first column block) costs one comparison. The backend's `topk`, which ranked each whole
- *   row, is gone; the selection gives the same candidates in the same order
- *   ({@link RunningTopK}), and a column block's scores are the same float32 values the
- *   whole row's product gave.
+ * - The products are the Gram matrix of the centred features, `G_ij = x_i · x_j`, in square
+ *   blocks of at most {@link BLOCK_SIZE} × {@link BLOCK_SIZE}, and only the blocks on and
+ *   above the diagonal: `G` is symmetric, so block (I, J) serves the rows of I (its rows) and
+ *   the rows of J (its columns) alike, and the arithmetic is half of a full product. Nothing
+ *   N × N ever exists: memory beyond the inputs is one block, and the graph.
+ * - Row `i` ranks column `j` by `2·G_ij − |x_j|² = |x_i|² − d²(i, j)`, computed in float64 from
+ *   the float32 product, so the same pair gets the same score for both its rows' rankings
+ *   whichever block it came from. The K + 1 best columns of every row are selected as each
+ *   block is read, once (on wasm in place on the wasm heap, without a copy): a row keeps its K
+ *   + 1 best so far and the score of the worst of them, and a score that does not beat it
+ *   (nearly every score after the first blocks) costs one comparison. Each row is offered its
+ *   columns in increasing order (blocks left of the diagonal through their transpose, then the
+ *   diagonal block, then the blocks right of it), so among equal scores the lower column wins
+ *   ({@link RunningTopK}), as a whole row's `topk` would order them.
  * - The score is float32 and loses precision through cancellation when two points are much
  *   closer to each other than to the origin (near-duplicates: exactly the points a pocket is
  *   made of). So the features are centred first, and the K distances kept per row are
  *   recomputed exactly in float64 on the CPU and the row re-sorted; the float32 product only
  *   has to *select* the neighbours.
+ *
+ * Longer lists for a chosen few rows (runs.ts) use {@link rankCandidates}: one product of
+ * `[2·x_i, 1]` against `[x_j, −|x_j|²]` per block, which gives the same ranking score without
+ * a pass over the block.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../backend/index.js';
@@ -60,17 +64,22 @@ export function neighbourRow(graph: NeighbourGraph, i: number): NeighbourRow {
 }
 
 export interface NeighbourGraphOptions {
-  /** Query rows per product block (default {@link BLOCK_ROWS}). */
-  blockRows?: number;
-  /** Reference columns per product block (default {@link BLOCK_COLUMNS}). */
-  blockColumns?: number;
+  /** Rows and columns of a square product block (default {@link BLOCK_SIZE}). */
+  blockSize?: number;
   signal?: AbortSignal;
   /** Called after each block of rows with the fraction of rows done, in (0, 1]. */
   onProgress?: (fraction: number) => void;
 }
 
 /**
- * Query rows per product block. With {@link BLOCK_COLUMNS} a block is 1,024 × 4,096 float32
+ * Rows and columns of the graph's square Gram blocks: 2,048 × 2,048 float32 values, 16 MiB,
+ * at any number of samples, as large as {@link BLOCK_ROWS} × {@link BLOCK_COLUMNS} below and
+ * for the same reason.
+ */
+export const BLOCK_SIZE = 2048;
+
+/**
+ * Query rows per product block of {@link rankCandidates}. With {@link BLOCK_COLUMNS} a block is 1,024 × 4,096 float32
  * scores, 16 MiB, at any number of samples. Blocks this large keep the per-call costs of a
  * product (a thread-pool dispatch, a tensor) small against its arithmetic: for 30k random
  * 128-d vectors on wasm, 128 × 1,024 blocks took 21.5 s of CPU, 1,024 × 4,096 ones 14.0 s, and
@@ -160,7 +169,6 @@ export async function buildNeighbourGraph(
   throwIfCancelled(signal);
 
   const centred = centreRows(features, n, dim);
-  const { queryRows, referenceRows } = rankingRows(centred, n, dim);
   // Self is almost always among the top k + 1 (score |x_i|², the row maximum); when it is not
   // (more than k exact duplicates), dropping the last of the k + 1 is just as exact.
   const fetched = k + 1;
@@ -168,16 +176,78 @@ export async function buildNeighbourGraph(
   const distances = new Float32Array(n * k);
   const rowDistances = new Float64Array(fetched);
   const rowIndices = new Int32Array(fetched);
-  await rankCandidates(queryRows, n, referenceRows, n, dim + 1, fetched, (start, rows, top) => {
+  await rankSymmetric(centred, n, dim, fetched, (start, rows, top) => {
     for (let r = 0; r < rows; r++) {
       const i = start + r;
-      exactRow(centred, dim, i, top.row(r), k, rowIndices, rowDistances);
+      exactRow(centred, dim, i, top.row(i), k, rowIndices, rowDistances);
       indices.set(rowIndices.subarray(0, k), i * k);
       for (let c = 0; c < k; c++) distances[i * k + c] = rowDistances[c];
     }
     onProgress?.((start + rows) / n);
   }, options);
   return { n, k, indices, distances };
+}
+
+/**
+ * For every one of the `n` rows of `centred` (`n × dim`), the `fetched` columns with the
+ * largest `2·x_i·x_j − |x_j|²` (self included), from the upper triangle of blocks of the Gram
+ * matrix (see the module comment). Rows finish a block at a time, in order: after the blocks
+ * of row block I are read, `onRows(start, rows, top)` receives rows `start…start + rows − 1`
+ * as `top.row(start…)`, and the event loop gets a turn, so a cancel can arrive.
+ */
+export async function rankSymmetric(
+  centred: Float32Array,
+  n: number,
+  dim: number,
+  fetched: number,
+  onRows: (start: number, rows: number, top: RunningTopK) => void,
+  options: { blockSize?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const size = blockSize(n, options.blockSize ?? BLOCK_SIZE, 'blockSize');
+  if (!Number.isInteger(fetched) || fetched < 1 || fetched > n) {
+    throw new RangeError(`rankSymmetric: fetched must be an integer in [1, n] = [1, ${n}], not ${fetched}.`);
+  }
+  const squared = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let t = 0; t < dim; t++) sum += centred[i * dim + t] * centred[i * dim + t];
+    squared[i] = sum;
+  }
+  const top = new RunningTopK(n, fetched);
+  top.reset(n);
+  const blocks = Math.ceil(n / size);
+  const columnBlocks: tf.Tensor2D[] = [];
+  try {
+    // Each block's columns are a separate tensor, transposed once: on wasm, XNNPACK packs a
+    // product's right operand once per tensor and keeps it, so every row block reuses it.
+    for (let b = 0; b < blocks; b++) columnBlocks.push(transposedColumns(centred, dim, b * size, Math.min(size, n - b * size)));
+    for (let rb = 0; rb < blocks; rb++) {
+      throwIfCancelled(options.signal);
+      const start = rb * size;
+      const rows = Math.min(size, n - start);
+      const queries = tf.tensor2d(centred.subarray(start * dim, (start + rows) * dim), [rows, dim]);
+      try {
+        for (let cb = rb; cb < blocks; cb++) {
+          const product = tf.matMul(queries, columnBlocks[cb]);
+          try {
+            const gram = readScores(product);
+            const first = cb * size;
+            const columns = Math.min(size, n - first);
+            top.offerGram(gram, start, rows, first, columns, squared, cb !== rb);
+          } finally {
+            product.dispose();
+          }
+          throwIfCancelled(options.signal);
+        }
+      } finally {
+        queries.dispose();
+      }
+      onRows(start, rows, top);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    tf.dispose(columnBlocks);
+  }
 }
 
 /**
@@ -203,7 +273,7 @@ export const HEAP_FROM = 64;
  */
 export class RunningTopK {
   /** `capacity × fetched`: each row's kept scores (best first once the row is read). */
-  readonly scores: Float32Array;
+  readonly scores: Float64Array;
   /** `capacity × fetched`: the kept columns, in the same order. */
   readonly indices: Int32Array;
   private readonly filled: Int32Array;
@@ -214,7 +284,7 @@ export class RunningTopK {
   private rows = 0;
 
   constructor(readonly capacity: number, readonly fetched: number) {
-    this.scores = new Float32Array(capacity * fetched);
+    this.scores = new Float64Array(capacity * fetched);
     this.indices = new Int32Array(capacity * fetched);
     this.filled = new Int32Array(capacity);
     this.thresholds = new Float64Array(capacity);
@@ -249,6 +319,36 @@ export class RunningTopK {
         if (score > threshold) threshold = heap ? this.push(r, score, firstColumn + c) : this.insert(r, score, firstColumn + c);
       }
       thresholds[r] = threshold;
+    }
+  }
+
+  /**
+   * Offers a block of the Gram matrix (`gram` is `rows × columns`, row-major, `G_ij` for rows
+   * `firstRow…` and columns `firstColumn…`, both counted among this selection's rows) to its
+   * rows, each column `j` scored `2·G_ij − |x_j|²` (`squared[j]`), and, with `mirrored`, to
+   * its columns' rows too, each row `i` scored `2·G_ij − |x_i|²` for row `j`. A row's
+   * columns must arrive in increasing order over the calls, as {@link rankSymmetric} offers
+   * them.
+   */
+  offerGram(gram: Float32Array, firstRow: number, rows: number, firstColumn: number, columns: number, squared: Float64Array, mirrored: boolean): void {
+    const thresholds = this.thresholds;
+    const heap = this.heap;
+    for (let r = 0; r < rows; r++) {
+      const i = firstRow + r;
+      let threshold = thresholds[i];
+      const base = r * columns;
+      const own = squared[i];
+      for (let c = 0; c < columns; c++) {
+        const j = firstColumn + c;
+        const twice = 2 * gram[base + c];
+        const score = twice - squared[j];
+        if (score > threshold) threshold = heap ? this.push(i, score, j) : this.insert(i, score, j);
+        if (mirrored) {
+          const back = twice - own;
+          if (back > thresholds[j]) thresholds[j] = heap ? this.push(j, back, i) : this.insert(j, back, i);
+        }
+      }
+      thresholds[i] = threshold;
     }
   }
 

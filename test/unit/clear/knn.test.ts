@@ -44,22 +44,28 @@ function expectSameGraph(actual: NeighbourGraph, expected: NeighbourGraph): void
 }
 
 /**
- * The graph as it was built before the running selection: the backend's topk over each whole
- * row of the product (references transposed once, as then), then the same exact re-sort.
+ * The graph of a whole-row ranking: the Gram matrix of the centred features in one product,
+ * each row's columns ranked by 2·G_ij − |x_j|² (score descending, lower column first on ties),
+ * its k + 1 best, then the same exact re-sort.
  */
 function topkGraph(features: Float32Array, n: number, dim: number, k: number): NeighbourGraph {
   const centred = centreRows(features, n, dim);
-  const { queryRows, referenceRows } = rankingRows(centred, n, dim);
-  const width = dim + 1;
-  const top = tf.tidy(() => tf.topk(tf.matMul(tf.tensor2d(queryRows, [n, width]), tf.transpose(tf.tensor2d(referenceRows, [n, width]))), k + 1, true).indices);
-  const candidates = top.dataSync() as Int32Array;
-  top.dispose();
+  const gram = tf.tidy(() => {
+    const x = tf.tensor2d(centred, [n, dim]);
+    return tf.matMul(x, tf.transpose(x));
+  });
+  const products = gram.dataSync() as Float32Array;
+  gram.dispose();
+  const squared = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let t = 0; t < dim; t++) squared[i] += centred[i * dim + t] * centred[i * dim + t];
   const indices = new Int32Array(n * k);
   const distances = new Float32Array(n * k);
   const rowIndices = new Int32Array(k + 1);
   const rowDistances = new Float64Array(k + 1);
   for (let i = 0; i < n; i++) {
-    exactRow(centred, dim, i, candidates.subarray(i * (k + 1), (i + 1) * (k + 1)), k, rowIndices, rowDistances);
+    const score = (j: number) => 2 * products[i * n + j] - squared[j];
+    const candidates = Array.from({ length: n }, (_, j) => j).sort((a, b) => score(b) - score(a) || a - b).slice(0, k + 1);
+    exactRow(centred, dim, i, candidates, k, rowIndices, rowDistances);
     indices.set(rowIndices.subarray(0, k), i * k);
     for (let c = 0; c < k; c++) distances[i * k + c] = rowDistances[c];
   }
@@ -116,7 +122,7 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
     await initBackend(backend);
     const features = randomFeatures(2, n, dim);
     const progress: number[] = [];
-    const blocked = await buildNeighbourGraph(features, n, dim, k, { blockRows: 37, onProgress: (f) => progress.push(f) });
+    const blocked = await buildNeighbourGraph(features, n, dim, k, { blockSize: 37, onProgress: (f) => progress.push(f) });
     expectSameGraph(blocked, await buildNeighbourGraph(features, n, dim, k));
     expect(progress.length).toBe(Math.ceil(n / 37));
     expect(progress[progress.length - 1]).toBe(1);
@@ -144,12 +150,12 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
 
   it('equals brute force for several n, k and block shapes, with duplicates and exact ties in index order', async () => {
     await initBackend(backend);
-    const cases: [string, Float32Array, number, number, number, { blockRows?: number; blockColumns?: number }][] = [
-      ['gaussian with duplicates', withDuplicates(11, 300, 8, 40), 300, 8, 5, { blockRows: 37, blockColumns: 61 }],
-      ['gaussian with duplicates', withDuplicates(12, 701, 12, 90), 701, 12, 25, { blockRows: 64, blockColumns: 128 }],
+    const cases: [string, Float32Array, number, number, number, { blockSize?: number }][] = [
+      ['gaussian with duplicates', withDuplicates(11, 300, 8, 40), 300, 8, 5, { blockSize: 37 }],
+      ['gaussian with duplicates', withDuplicates(12, 701, 12, 90), 701, 12, 25, { blockSize: 128 }],
       ['gaussian with duplicates', withDuplicates(13, 257, 5, 30), 257, 5, 256, {}],
-      ['lattice ties', latticeWithTies(14, 200, 4), 400, 4, 12, { blockRows: 50, blockColumns: 33 }],
-      ['lattice ties', latticeWithTies(15, 350, 6), 700, 6, 40, { blockRows: 1, blockColumns: 7 }],
+      ['lattice ties', latticeWithTies(14, 200, 4), 400, 4, 12, { blockSize: 33 }],
+      ['lattice ties', latticeWithTies(15, 350, 6), 700, 6, 40, { blockSize: 1 }],
       ['lattice ties', latticeWithTies(16, 150, 3), 300, 3, 60, {}],
     ];
     for (const [, features, n, dim, k, blocks] of cases) {
@@ -172,7 +178,7 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
     }
     for (const k of [3, 39, 41, 80]) {
       const expected = topkGraph(features, n, dim, k);
-      for (const blocks of [{}, { blockRows: 13, blockColumns: 40 }, { blockRows: 640, blockColumns: 1 }]) {
+      for (const blocks of [{}, { blockSize: 13 }, { blockSize: 1 }]) {
         const graph = await buildNeighbourGraph(features, n, dim, k, blocks);
         expect(Array.from(graph.indices)).toEqual(Array.from(expected.indices));
         expect(Array.from(graph.distances)).toEqual(Array.from(expected.distances));
@@ -180,12 +186,36 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
     }
     const normalised = normaliseFeatures(withDuplicates(19, 900, 32, 100), 900, 32, 'l2');
     const expected = topkGraph(normalised, 900, 32, 40);
-    const graph = await buildNeighbourGraph(normalised, 900, 32, 40, { blockRows: 100, blockColumns: 256 });
+    const graph = await buildNeighbourGraph(normalised, 900, 32, 40, { blockSize: 100 });
     expect(Array.from(graph.indices)).toEqual(Array.from(expected.indices));
     expect(Array.from(graph.distances)).toEqual(Array.from(expected.distances));
   });
 
-  it('holds one query block and one product block beyond the references, at any n, and reuses one selection buffer', async () => {
+  it('computes only the blocks on and above the diagonal, holds one query block and one product block beyond the features, at any n', async () => {
+    await initBackend(backend);
+    const dim = 8;
+    const k = 10;
+    const size = 200;
+    for (const n of [600, 2450]) {
+      const features = randomFeatures(20 + n, n, dim);
+      const blocks = Math.ceil(n / size);
+      const before = tf.memory().numBytes;
+      const profile = await tf.profile(() => buildNeighbourGraph(features, n, dim, k, { blockSize: size }).then(() => []));
+      const products = profile.kernels.filter((kernel) => kernel.name === 'BatchMatMul');
+      expect(products.length).toBe((blocks * (blocks + 1)) / 2);
+      for (const product of products) {
+        const [rows, columns] = product.outputShapes[0];
+        expect(rows).toBeLessThanOrEqual(size);
+        expect(columns).toBeLessThanOrEqual(size);
+      }
+      // Tensors at the fullest moment: the features (n × dim, once, as column blocks), one query block, one product block.
+      expect(profile.peakBytes - before).toBe(4 * (n * dim + size * dim + size * size));
+      expect(profile.newBytes).toBe(0);
+      expect(profile.newTensors).toBe(0);
+    }
+  });
+
+  it('rankCandidates holds one query block and one product block beyond the references, and reuses one selection buffer', async () => {
     await initBackend(backend);
     const dim = 8;
     const width = dim + 1;
@@ -194,32 +224,22 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
     const blockColumns = 256;
     for (const n of [600, 2400]) {
       const features = randomFeatures(20 + n, n, dim);
-      const before = tf.memory().numBytes;
-      const profile = await tf.profile(() => buildNeighbourGraph(features, n, dim, k, { blockRows, blockColumns }).then(() => []));
-      const products = profile.kernels.filter((kernel) => kernel.name === 'BatchMatMul');
-      expect(products.length).toBe(Math.ceil(n / blockRows) * Math.ceil(n / blockColumns));
-      for (const product of products) {
-        const [rows, columns] = product.outputShapes[0];
-        expect(rows).toBeLessThanOrEqual(blockRows);
-        expect(columns).toBeLessThanOrEqual(blockColumns);
-      }
-      // Tensors at the fullest moment: the references (n × width, once), one query block, one product block.
-      expect(profile.peakBytes - before).toBe(4 * (n * width + blockRows * width + blockRows * blockColumns));
-      expect(profile.newBytes).toBe(0);
-      expect(profile.newTensors).toBe(0);
-
-      // The selection: one buffer of blockRows × (k + 1) for the whole run, whatever n.
       const centred = centreRows(features, n, dim);
       const { queryRows, referenceRows } = rankingRows(centred, n, dim);
+      const before = tf.memory().numBytes;
       const seen = new Set<RunningTopK>();
       let rowsSeen = 0;
-      await rankCandidates(queryRows, n, referenceRows, n, width, k + 1, (start, rows, top) => {
+      const profile = await tf.profile(() => rankCandidates(queryRows, n, referenceRows, n, width, k + 1, (start, rows, top) => {
         expect(start).toBe(rowsSeen);
         rowsSeen += rows;
         seen.add(top);
         expect(top.scores.length).toBe(blockRows * (k + 1));
         expect(top.indices.length).toBe(blockRows * (k + 1));
-      }, { blockRows, blockColumns });
+      }, { blockRows, blockColumns }).then(() => []));
+      const products = profile.kernels.filter((kernel) => kernel.name === 'BatchMatMul');
+      expect(products.length).toBe(Math.ceil(n / blockRows) * Math.ceil(n / blockColumns));
+      expect(profile.peakBytes - before).toBe(4 * (n * width + blockRows * width + blockRows * blockColumns));
+      expect(profile.newTensors).toBe(0);
       expect(rowsSeen).toBe(n);
       expect(seen.size).toBe(1);
     }
@@ -231,7 +251,7 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
     const controller = new AbortController();
     const before = tf.memory().numTensors;
     const job = buildNeighbourGraph(features, n, dim, k, {
-      blockRows: 50,
+      blockSize: 50,
       signal: controller.signal,
       onProgress: (fraction) => { if (fraction >= 0.3) controller.abort(); },
     });
@@ -245,8 +265,8 @@ describe('buildNeighbourGraph input checks', () => {
     await initBackend('cpu');
     const features = randomFeatures(5, 10, 4);
     await expect(buildNeighbourGraph(features, 10, 4, 10)).rejects.toThrow(/k must be an integer in \[1, n − 1\]/);
-    await expect(buildNeighbourGraph(features, 10, 4, 3, { blockColumns: 0 })).rejects.toThrow(/blockColumns must be a positive integer/);
-    await expect(buildNeighbourGraph(features, 10, 4, 3, { blockRows: 2.5 })).rejects.toThrow(/blockRows must be a positive integer/);
+    await expect(buildNeighbourGraph(features, 10, 4, 3, { blockSize: 0 })).rejects.toThrow(/blockSize must be a positive integer/);
+    await expect(buildNeighbourGraph(features, 10, 4, 3, { blockSize: 2.5 })).rejects.toThrow(/blockSize must be a positive integer/);
     await expect(buildNeighbourGraph(features, 9, 4, 3)).rejects.toThrow(/not n × dim/);
     features[7] = Number.NaN;
     await expect(buildNeighbourGraph(features, 10, 4, 3)).rejects.toThrow(/feature 3 of sample 1 is not finite/);
