@@ -229,6 +229,13 @@ export interface ScanResult {
   timings: {
     embed: number; neighbours: number; hulls: number; pocketTest: number; total: number;
     /**
+     * Parts of the stages above, in seconds (absent in scans made before they were recorded):
+     * of `neighbours`, the longer lists for the members of groups larger than K
+     * (`extension`, for `extendedRows` samples); of `pocketTest`, squeezing every training
+     * sample for the crafted-samples test and running it (`craftedTest`).
+     */
+    extension?: number; extendedRows?: number; craftedTest?: number;
+    /**
      * The engine process's resident-memory peak during the scan, in MiB: the scan's own where
      * the process can reset its high-water mark (`rssScope` 'stage', Linux), else the peak
      * since the process started ('process'). Absent in scans made before it was recorded.

@@ -27,7 +27,13 @@ describe('scan and repair jobs', () => {
     expect(stored.schema).toBe('clear-scan/2');
     expect(stored.model.fingerprint).toBe(scan.model.fingerprint);
     expect(stored.statistics.classes).toHaveLength(10);
-    expect(Object.keys(stored.timings)).toEqual(['embed', 'neighbours', 'hulls', 'pocketTest', 'total', 'neighbourGraph', 'peakRssMiB', 'rssScope']);
+    expect(Object.keys(stored.timings)).toEqual(['embed', 'neighbours', 'hulls', 'pocketTest', 'extension', 'extendedRows', 'craftedTest', 'total', 'neighbourGraph', 'peakRssMiB', 'rssScope']);
+    // The parts are parts of their stages: the longer lists within the neighbours stage, the crafted-samples test within the pocket test.
+    expect(stored.timings.extension).toBeGreaterThanOrEqual(0);
+    expect(stored.timings.extension).toBeLessThanOrEqual(stored.timings.neighbours);
+    expect(Number.isInteger(stored.timings.extendedRows)).toBe(true);
+    expect(stored.timings.craftedTest).toBeGreaterThan(0);
+    expect(stored.timings.craftedTest).toBeLessThanOrEqual(stored.timings.pocketTest);
     // The scan's own memory peak: on Linux the high-water mark starts again with the scan, and
     // a process running a model holds far more than 50 MiB and (here) far less than 4 GiB.
     expect(stored.timings.rssScope).toBe(process.platform === 'linux' ? 'stage' : 'process');

@@ -94,6 +94,8 @@ export interface PerfResult extends PerfSummary {
   embedding: { arch: string; n: number; seconds: number; samplesPerSecond: number; batchSize: number } | null;
   scan: {
     arch: string; n: number; embed: number; neighbours: number; hulls: number; pocketTest: number; total: number; pockets: number;
+    /** Of the neighbours stage, the extended rows past large groups (seconds, rows); of the pocket test, the crafted-samples test with its squeezing pass. */
+    extension?: number; extendedRows?: number; craftedTest?: number;
     /** The whole scan in forward passes over the training set (its own embed stage is one). */
     forwardPasses: number;
     /** Peak RSS of the process during the scan ({@link PerfResult.rssScope}). */
@@ -346,8 +348,10 @@ export function perfMarkdown(r: PerfResult): string {
     lines.push(`| scan ${s.arch}: embed (one forward pass) | ${b} | ${s.n} | 256 | ${f2(s.embed)} s |`);
     const graph = s.neighbourGraph?.method === 'approximate' ? ` (approximate, recall ${s.neighbourGraph.recall?.toFixed(4) ?? '–'} on ${s.neighbourGraph.recallRows} rows)` : '';
     lines.push(`| scan ${s.arch}: neighbours${graph} | ${b} | ${s.n} | – | ${forward(s.neighbours)} |`);
+    if (s.extension !== undefined) lines.push(`| scan ${s.arch}: of which longer lists past groups larger than K (${s.extendedRows ?? 0} samples) | ${b} | ${s.n} | – | ${forward(s.extension)} |`);
     lines.push(`| scan ${s.arch}: hull search | ${b} | ${s.n} | – | ${forward(s.hulls)} |`);
     lines.push(`| scan ${s.arch}: pocket test | ${b} | ${s.n} | – | ${forward(s.pocketTest)} |`);
+    if (s.craftedTest !== undefined) lines.push(`| scan ${s.arch}: of which crafted-samples test (squeezing every sample) | ${b} | ${s.n} | – | ${forward(s.craftedTest)} |`);
     lines.push(`| scan ${s.arch}: total | ${b} | ${s.n} | – | ${forward(s.total)} (${s.pockets} confirmed pockets) |`);
     lines.push(`| scan ${s.arch}: peak RSS${r.rssScope === 'stage' ? '' : ' (process so far)'} | ${b} | ${s.n} | – | ${f1(s.peakRssMiB)} MiB |`);
   }

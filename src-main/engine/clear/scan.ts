@@ -543,7 +543,7 @@ async function scanPrepared(
     crafted,
     statistics: result.statistics,
     // The pocket test's time includes the crafted-samples test's forward pass.
-    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest: pocketTest + craftedTime, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0), ...(prep.graphReport ? { neighbourGraph: prep.graphReport } : {}) },
+    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest: pocketTest + craftedTime, extension: extend, extendedRows: graph.extended?.size ?? 0, craftedTest: craftedTime, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0), ...(prep.graphReport ? { neighbourGraph: prep.graphReport } : {}) },
   };
 }
 

@@ -81,12 +81,14 @@ describe('perf Markdown', () => {
   it('states every scan stage as a multiple of the scan\'s own forward pass, and appends the scaling table', () => {
     const result = {
       backend: { name: 'wasm', threads: 2 }, training: [], embedding: null, repair: null, peakRssMiB: 512,
-      scan: { arch: 'cnn', n: 8000, embed: 2, neighbours: 1, hulls: 0.5, pocketTest: 1.5, total: 5, pockets: 0, forwardPasses: 2.5, peakRssMiB: 400 },
+      scan: { arch: 'cnn', n: 8000, embed: 2, neighbours: 1, hulls: 0.5, pocketTest: 1.5, extension: 0.25, extendedRows: 120, craftedTest: 1, total: 5, pockets: 0, forwardPasses: 2.5, peakRssMiB: 400 },
       neighbourScaling: scaling, rssScope: 'stage',
     } as unknown as PerfResult;
     const md = perfMarkdown(result);
     expect(md).toContain('| scan cnn: embed (one forward pass) | wasm, 2 threads | 8000 | 256 | 2.00 s |');
     expect(md).toContain('| scan cnn: neighbours | wasm, 2 threads | 8000 | – | 1.00 s = 0.50× a forward pass |');
+    expect(md).toContain('| scan cnn: of which longer lists past groups larger than K (120 samples) | wasm, 2 threads | 8000 | – | 0.25 s = 0.13× a forward pass |');
+    expect(md).toContain('| scan cnn: of which crafted-samples test (squeezing every sample) | wasm, 2 threads | 8000 | – | 1.00 s = 0.50× a forward pass |');
     expect(md).toContain('| scan cnn: total | wasm, 2 threads | 8000 | – | 5.00 s = 2.50× a forward pass (0 confirmed pockets) |');
     expect(md).toContain('| scan cnn: peak RSS | wasm, 2 threads | 8000 | – | 400.0 MiB |');
     expect(md).toContain('| peak RSS | wasm, 2 threads | – | – | 512.0 MiB |');
