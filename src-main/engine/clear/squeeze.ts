@@ -106,7 +106,10 @@ export class SqueezeDrift {
     for (let start = 0; start < wanted.length; start += BATCH) {
       const rows = wanted.slice(start, start + BATCH);
       const xs = squeezeValues(gatherPixels(this.split, this.shape, rows));
-      const squeezed = tf.tidy(() => featureTensor(this.parts, xs, rows.length, this.shape).dataSync() as Float32Array);
+      // Read outside the tidy, which would walk a returned typed array element by element (headPredict).
+      const tensor = tf.tidy(() => featureTensor(this.parts, xs, rows.length, this.shape));
+      const squeezed = tensor.dataSync() as Float32Array;
+      tensor.dispose();
       rows.forEach((r, k) => this.drift.set(r, normalisedDistance(this.features, r, squeezed, k, dim)));
     }
   }

@@ -60,9 +60,17 @@ export async function embedSplit(
 /** Runs the head on feature vectors (pocket probes), returning predicted classes. */
 export function headPredict(parts: SplitModel, points: Float32Array, count: number): { predicted: Int32Array; probabilities: Float32Array } {
   const dim = parts.featureDim;
-  return tf.tidy(() => {
+  // The tensors leave the tidy and are read outside it: a tidy walks every key of what it
+  // returns looking for tensors, and a typed array's keys are its elements (for the null
+  // groups' probes that walk took a fifth of a scan).
+  const [probs, arg] = tf.tidy(() => {
     // One batch: predict()'s default of 32 rows a batch costs more in overhead than the head costs to run.
-    const probs = parts.head.predict(tf.tensor2d(points, [count, dim]), { batchSize: Math.max(1, count) }) as tf.Tensor2D;
-    return { predicted: tf.argMax(probs, 1).dataSync() as Int32Array, probabilities: probs.dataSync() as Float32Array };
+    const p = parts.head.predict(tf.tensor2d(points, [count, dim]), { batchSize: Math.max(1, count) }) as tf.Tensor2D;
+    return [p, tf.argMax(p, 1)];
   });
+  try {
+    return { predicted: arg.dataSync() as Int32Array, probabilities: probs.dataSync() as Float32Array };
+  } finally {
+    tf.dispose([probs, arg]);
+  }
 }
