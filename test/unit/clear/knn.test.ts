@@ -5,6 +5,7 @@ import {
   buildNeighbourGraph, centreRows, exactRow, HEAP_FROM, normaliseFeatures, rankCandidates, rankingRows, RunningTopK, type NeighbourGraph,
 } from '../../../src-main/engine/features/knn.js';
 import { createRng } from '../../../src-main/engine/random.js';
+import { selectKernel } from '../../../src-main/engine/features/select-kernel.js';
 
 function randomFeatures(seed: number, n: number, dim: number, offset = 0): Float32Array {
   const rng = createRng(seed);
@@ -257,6 +258,53 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
     });
     await expect(job).rejects.toBeInstanceOf(CancelledError);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('the SIMD selection filter on wasm', () => {
+  it('returns exactly the columns that pass, in order, for rows and mirrored rows', async () => {
+    await initBackend('wasm');
+    const kernel = selectKernel(tf.backend());
+    // The threaded wasm build runs here: without the filter the graph would silently fall back to JavaScript.
+    expect(kernel).toBeDefined();
+    const k = kernel!;
+    const rng = createRng(41);
+    const columns = 64;
+    const g = k.malloc(4 * columns); const squared = k.malloc(4 * columns); const thresholds = k.malloc(4 * columns); const out = k.malloc(4 * columns);
+    try {
+      for (let trial = 0; trial < 20; trial++) {
+        const heap = k.heapF32();
+        const values = Float32Array.from({ length: columns }, () => rng.int(7) - 3);
+        const norms = Float32Array.from({ length: columns }, () => rng.int(3));
+        const limits = Float32Array.from({ length: columns }, () => (rng.int(5) ? rng.int(7) - 3 : -Infinity));
+        heap.set(values, g >> 2); heap.set(norms, squared >> 2); heap.set(limits, thresholds >> 2);
+        const threshold = rng.int(5) - 2; const own = rng.int(3);
+        const found = k.filterRow(g, columns, squared, threshold, out);
+        expect(Array.from(k.heapI32().subarray(out >> 2, (out >> 2) + found)))
+          .toEqual(Array.from({ length: columns }, (_, c) => c).filter((c) => values[c] - norms[c] > threshold));
+        const mirrored = k.filterMirror(g, columns, own, thresholds, out);
+        expect(Array.from(k.heapI32().subarray(out >> 2, (out >> 2) + mirrored)))
+          .toEqual(Array.from({ length: columns }, (_, c) => c).filter((c) => values[c] - own > limits[c]));
+      }
+    } finally {
+      for (const pointer of [g, squared, thresholds, out]) k.free(pointer);
+    }
+  });
+
+  it('gives the graph the JavaScript selection gives, ties, duplicates and ragged blocks included', async () => {
+    await initBackend('wasm');
+    const cases: [Float32Array, number, number, number, number][] = [
+      [withDuplicates(31, 701, 12, 90), 701, 12, 25, 130],
+      [latticeWithTies(32, 350, 6), 700, 6, 40, 97],
+      [normaliseFeatures(withDuplicates(33, 900, 32, 100), 900, 32, 'l2'), 900, 32, 40, 2048],
+    ];
+    for (const [features, n, dim, k, blockSize] of cases) {
+      const filtered = await buildNeighbourGraph(features, n, dim, k, { blockSize });
+      const scalar = await buildNeighbourGraph(features, n, dim, k, { blockSize, scalarSelection: true });
+      expect(Array.from(filtered.indices)).toEqual(Array.from(scalar.indices));
+      expect(Array.from(filtered.distances)).toEqual(Array.from(scalar.distances));
+      expectSameGraph(filtered, bruteForceGraph(features, n, dim, k));
+    }
   });
 });
 
