@@ -213,9 +213,7 @@ export async function rankSymmetric(
   options: { blockSize?: number; signal?: AbortSignal; scalarSelection?: boolean } = {},
 ): Promise<void> {
   const size = blockSize(n, options.blockSize ?? BLOCK_SIZE, 'blockSize');
-  if (!Number.isInteger(fetched) || fetched < 1 || fetched > n) {
-    throw new RangeError(`rankSymmetric: fetched must be an integer in [1, n] = [1, ${n}], not ${fetched}.`);
-  }
+  checkFetched(fetched, n, 'rankSymmetric');
   const squared = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let sum = 0;
@@ -583,9 +581,7 @@ export async function rankCandidates(
 ): Promise<void> {
   const blockRows = blockSize(count, options.blockRows ?? BLOCK_ROWS, 'blockRows');
   const blockColumns = blockSize(n, options.blockColumns ?? BLOCK_COLUMNS, 'blockColumns');
-  if (!Number.isInteger(fetched) || fetched < 1 || fetched > n) {
-    throw new RangeError(`rankCandidates: fetched must be an integer in [1, n] = [1, ${n}], not ${fetched}.`);
-  }
+  checkFetched(fetched, n, 'rankCandidates');
   const top = new RunningTopK(blockRows, fetched);
   const columnBlocks: tf.Tensor2D[] = [];
   try {
@@ -637,6 +633,12 @@ function transposedColumns(referenceRows: Float32Array, width: number, first: nu
 function readScores(product: tf.Tensor): Float32Array {
   if (tf.getBackend() === 'wasm') return (tf.backend() as unknown as BackendWasm).typedArrayFromHeap(product) as Float32Array;
   return product.dataSync() as Float32Array;
+}
+
+function checkFetched(fetched: number, n: number, op: string): void {
+  if (!Number.isInteger(fetched) || fetched < 1 || fetched > n) {
+    throw new RangeError(`${op}: fetched must be an integer in [1, n] = [1, ${n}], not ${fetched}.`);
+  }
 }
 
 function blockSize(total: number, requested: number, name: string): number {
