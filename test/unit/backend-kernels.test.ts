@@ -290,6 +290,10 @@ describe('MaxPoolGrad on wasm', () => {
     { x: [1, 9, 9, 4], size: 3, stride: 1, pad: 'same' },
     { x: [2, 6, 5, 2], size: 2, stride: 1, pad: 'valid' },
     { x: [2, 5, 5, 2], size: 2, stride: 2, pad: 'same' },
+    // Channels in fours: the SIMD kernel (simd-kernels.ts), an odd last row and column included.
+    { x: [2, 8, 8, 8], size: 2, stride: 2, pad: 'valid' },
+    { x: [3, 7, 9, 12], size: 2, stride: 2, pad: 'valid' },
+    { x: [1, 6, 6, 4], size: 2, stride: 2, pad: 'same' },
   ];
   it.each(cases)('matches cpu, ties included, for x $x, pool $size, stride $stride, pad $pad', async ({ x, size, stride, pad }) => {
     const xv = values(x, 7);

@@ -19,7 +19,7 @@
  *   diagonal block, then the blocks right of it), so among equal scores the lower column wins
  *   ({@link RunningTopK}), as a whole row's `topk` would order them.
  * - On wasm the scores are not read one by one in JavaScript: a SIMD filter
- *   (select-kernel.ts) reads each block where the product landed and returns, per row, the
+ *   (backend/simd-kernels.ts) reads each block where the product landed and returns, per row, the
  *   few columns that may beat the row's threshold (and, mirrored, the rows that may beat their
  *   columns' thresholds), which are then compared exactly. On 60,000 clustered 128-d vectors
  *   this and the halved products took the graph from 17.3 s to 8.8 s (same graph, two busy
@@ -37,7 +37,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../backend/index.js';
 import { throwIfCancelled } from '../errors.js';
-import { selectKernel, type SelectKernel } from './select-kernel.js';
+import { selectKernel, type SelectKernel } from '../backend/simd-kernels.js';
 
 export interface NeighbourGraph {
   /** Number of samples. */
@@ -224,7 +224,7 @@ export async function rankSymmetric(
   top.reset(n);
   const blocks = Math.ceil(n / size);
   const columnBlocks: tf.Tensor2D[] = [];
-  // On wasm the SIMD filter (select-kernel.ts) reads the blocks where the products land.
+  // On wasm the SIMD filter (backend/simd-kernels.ts) reads the blocks where the products land.
   const kernel = tf.getBackend() === 'wasm' && !options.scalarSelection ? selectKernel(tf.backend()) : undefined;
   const filter = kernel ? new KernelFilter(kernel, squared, size) : undefined;
   // The queries are doubled, so a product holds 2·G_ij exactly (doubling is exact in float32).

@@ -5,7 +5,7 @@ import {
   buildNeighbourGraph, centreRows, exactRow, HEAP_FROM, normaliseFeatures, rankCandidates, rankingRows, RunningTopK, type NeighbourGraph,
 } from '../../../src-main/engine/features/knn.js';
 import { createRng } from '../../../src-main/engine/random.js';
-import { selectKernel } from '../../../src-main/engine/features/select-kernel.js';
+import { selectKernel } from '../../../src-main/engine/backend/simd-kernels.js';
 
 function randomFeatures(seed: number, n: number, dim: number, offset = 0): Float32Array {
   const rng = createRng(seed);
