@@ -680,6 +680,20 @@ export function nullGroups(input: CandidateSearchInput, centres: readonly number
 }
 
 /**
+ * Groups given from outside the search (the crafted-samples test's, scan.ts), described exactly
+ * as candidates are, so they are judged by the same evidence against the same null; undefined
+ * for a group with no shell to judge by. Members must share one label.
+ */
+export function describeGroups(input: CandidateSearchInput, groups: readonly (readonly number[])[]): (PocketCandidate | undefined)[] {
+  const { features, dim, labels, predictions, graph } = input;
+  const settings = resolveSettings(input.settings);
+  const numClasses = input.numClasses ?? 1 + Math.max(maxOf(labels), maxOf(predictions));
+  const typicalNeighbourDistance = classNeighbourScales(labels, graph, numClasses, settings.scaleNeighbourRank);
+  const frontier = new GroupFrontier(graph);
+  return groups.map((members) => describePocket([...members], { features, dim, labels, predictions, frontier, settings, typicalNeighbourDistance, seeds: 0 }));
+}
+
+/**
  * The nearest `count` samples outside `members`, by graph distance to the nearest member
  * (ties by index): the shell as the search measures it, for a group given from outside (a
  * scan file's pocket, measured again before a repair).

@@ -19,7 +19,7 @@ import { buildGraph, type GraphReport } from '../features/ann.js';
 import { buildImportedGraph, type ImportedGraphReport, type ImportedNeighbours } from '../features/imported.js';
 import { extendGraphPastGroups } from './runs.js';
 import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js';
-import { borderSamples, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
+import { borderSamples, describeGroups, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
 import { attemptScore, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from '../features/split.js';
 import { SqueezeDrift } from './squeeze.js';
@@ -414,6 +414,22 @@ async function scanPrepared(
   ctx.onProgress?.({ stage: 'hulls', fraction: 1, message: `${search.candidates.length} candidate groups from ${search.seedCount} seeds` });
   const hulls = now() - t;
 
+  // Step: crafted samples (crafted.ts): every training sample squeezed (one more forward pass),
+  // each class's most fragile tested against the class's own tail. A group the test finds at
+  // the scan's level is also a candidate pocket, judged below like any other against the same
+  // null: clean-label poisons scatter over fragments the search judges one by one (or not at
+  // all), but together they mark out the region around the target they were crafted to move,
+  // and where the model has learnt that region for their label it is a backdoor, not only an
+  // attempt. (A clean model rarely has such a group at all: the test's own level bounds it.)
+  t = now();
+  ctx.onProgress?.({ stage: 'hulls', fraction: 1, message: 'squeezing every training sample' });
+  throwIfCancelled(ctx.signal);
+  const tested = findCraftedSamples(squeeze.ratios(embedding.n), labels, ds.classNames.length);
+  const craftedCandidates = describeGroups(searchInput, tested.filter((c) => c.pValue <= settings.falseAlarm).map((c) => c.members))
+    .filter((c): c is PocketCandidate => c !== undefined);
+  search.candidates.push(...craftedCandidates);
+  let craftedTime = now() - t;
+
   // Step: judge the candidates, then this model's own null groups, by the same evidence.
   t = now();
   // Held-out support needs the reference set's landing places: one more forward pass.
@@ -497,13 +513,9 @@ async function scanPrepared(
     });
   }
 
-  // Step: crafted samples on their own (crafted.ts): every training sample squeezed (one more
-  // forward pass), each class's most fragile tested against the class's own tail. Members of
-  // reported groups are left out: those groups already stand for them.
+  // Step: crafted samples on their own (tested above). Members of reported groups are left
+  // out: those groups already stand for them.
   t = now();
-  ctx.onProgress?.({ stage: 'pocket-test', fraction: 1, message: 'squeezing every training sample' });
-  throwIfCancelled(ctx.signal);
-  const tested = findCraftedSamples(squeeze.ratios(embedding.n), labels, ds.classNames.length);
   const craftedPValue = tested.length ? Math.min(...tested.map((c) => c.pValue)) : 1;
   const inReported = new Set(pockets.filter((p) => p.confirmed || p.attempt).flatMap((p) => p.members));
   const crafted: CraftedGroup[] = [];
@@ -519,7 +531,7 @@ async function scanPrepared(
     };
     crafted.push({ ...group, explanation: explainCrafted(group, c.members.length, ds.classNames) });
   }
-  const craftedTime = now() - t;
+  craftedTime += now() - t;
 
   const result = summarise(pockets, crafted, craftedPValue, search, labels, ds.classNames, settings);
   return {

@@ -5,6 +5,7 @@ import { extendGraphPastGroups } from '../../../src-main/engine/clear/runs.js';
 import {
   closedGroups,
   DEFAULT_CANDIDATE_SETTINGS,
+  describeGroups,
   findPocketCandidates,
   isolatedGroups,
   nearDuplicateGroups,
@@ -217,6 +218,26 @@ describe('findPocketCandidates', () => {
     expect(findPlanted(capped.candidates, data.pocket)?.size ?? 0).toBeLessThan(POCKET_SIZE + 1);
     expect(() => findPocketCandidates({ ...input, settings: { minShellPurity: 0 } })).toThrow(/minShellPurity/);
     expect(() => findPocketCandidates({ ...input, labels: input.labels.subarray(1) })).toThrow(/labels/);
+  });
+});
+
+describe('groups given from outside the search (describeGroups)', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it('describes a given group as the search describes its candidates, and a group inside its own class as no pocket', async () => {
+    const data = plantedDataset(21);
+    const input = await searchInput(data);
+    const found = findPlanted(findPocketCandidates(input).candidates, data.pocket)!;
+    // Scattered members of class 0 inside class 0: hardly any foreign sample around them.
+    const ownClass = Array.from({ length: 12 }, (_, k) => k * 20).filter((i) => data.labels[i] === 0);
+    const [given, inOwnClass] = describeGroups(input, [data.pocket, ownClass]);
+    expect(given).toBeDefined();
+    for (const key of ['members', 'attackerClass', 'enclosingClass', 'shellPurity', 'shell', 'contamination', 'predictedAsAttacker', 'meanInnerDistance', 'shellDistance'] as const) {
+      expect(given![key]).toEqual(found[key]);
+    }
+    expect(inOwnClass === undefined || inOwnClass.shellPurity < 0.2).toBe(true);
   });
 });
 
