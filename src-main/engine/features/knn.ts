@@ -214,12 +214,7 @@ export async function rankSymmetric(
 ): Promise<void> {
   const size = blockSize(n, options.blockSize ?? BLOCK_SIZE, 'blockSize');
   checkFetched(fetched, n, 'rankSymmetric');
-  const squared = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let sum = 0;
-    for (let t = 0; t < dim; t++) sum += centred[i * dim + t] * centred[i * dim + t];
-    squared[i] = sum;
-  }
+  const squared = squaredNorms(centred, n, dim);
   const top = new RunningTopK(n, fetched);
   top.reset(n);
   const blocks = Math.ceil(n / size);
@@ -377,7 +372,7 @@ export class RunningTopK {
       const base = r * columns;
       for (let c = 0; c < columns; c++) {
         const score = block[base + c];
-        if (score > threshold) threshold = heap ? this.push(r, score, firstColumn + c) : this.insert(r, score, firstColumn + c);
+        if (score > threshold) threshold = this.enter(r, score, firstColumn + c);
       }
       thresholds[r] = threshold;
     }
@@ -393,7 +388,6 @@ export class RunningTopK {
    */
   offerGram(gram: Float32Array, firstRow: number, rows: number, firstColumn: number, columns: number, squared: Float64Array, mirrored: boolean): void {
     const thresholds = this.thresholds;
-    const heap = this.heap;
     for (let r = 0; r < rows; r++) {
       const i = firstRow + r;
       let threshold = thresholds[i];
@@ -403,10 +397,10 @@ export class RunningTopK {
         const j = firstColumn + c;
         const twice = gram[base + c];
         const score = twice - squared[j];
-        if (score > threshold) threshold = heap ? this.push(i, score, j) : this.insert(i, score, j);
+        if (score > threshold) threshold = this.enter(i, score, j);
         if (mirrored) {
           const back = twice - own;
-          if (back > thresholds[j]) thresholds[j] = heap ? this.push(j, back, i) : this.insert(j, back, i);
+          if (back > thresholds[j]) thresholds[j] = this.enter(j, back, i);
         }
       }
       thresholds[i] = threshold;
@@ -454,20 +448,17 @@ export class RunningTopK {
         if (score > threshold) threshold = this.enter(i, score, firstColumn + c);
       }
       thresholds[i] = threshold;
-      thresholds32[i] = threshold - margin;
       if (!mirrored) continue;
+      // Row j's own threshold moves as it takes row i; the filter reads its float32 copy.
       const own = squared[i];
-      const mirroredFound = kernel.filterMirror(rowPointer, aligned, own, thresholdPointer, filter.outPointer);
-      for (let q = 0; q <= mirroredFound + columns - aligned - 1; q++) {
-        // The filter's candidates, then the columns past the last multiple of four.
-        const c = q < mirroredFound ? out[q] : aligned + q - mirroredFound;
+      const back = (c: number): void => {
         const j = firstColumn + c;
         const score = gram[base + c] - own;
-        if (score > thresholds[j]) {
-          thresholds[j] = this.enter(j, score, i);
-          thresholds32[j] = thresholds[j] - margin;
-        }
-      }
+        if (score > thresholds[j]) thresholds32[j] = (thresholds[j] = this.enter(j, score, i)) - margin;
+      };
+      const mirroredFound = kernel.filterMirror(rowPointer, aligned, own, thresholdPointer, filter.outPointer);
+      for (let q = 0; q < mirroredFound; q++) back(out[q]);
+      for (let c = aligned; c < columns; c++) back(c);
     }
   }
 
@@ -635,6 +626,17 @@ function readScores(product: tf.Tensor): Float32Array {
   return product.dataSync() as Float32Array;
 }
 
+/** |x_i|² of each of the `n` rows, summed in float64. */
+function squaredNorms(rows: Float32Array, n: number, dim: number): Float64Array {
+  const squared = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let t = 0; t < dim; t++) sum += rows[i * dim + t] * rows[i * dim + t];
+    squared[i] = sum;
+  }
+  return squared;
+}
+
 function checkFetched(fetched: number, n: number, op: string): void {
   if (!Number.isInteger(fetched) || fetched < 1 || fetched > n) {
     throw new RangeError(`${op}: fetched must be an integer in [1, n] = [1, ${n}], not ${fetched}.`);
@@ -655,14 +657,10 @@ function blockSize(total: number, requested: number, name: string): number {
 export function rankingRows(centred: Float32Array, n: number, dim: number, rows?: readonly number[]): { queryRows: Float32Array; referenceRows: Float32Array } {
   const width = dim + 1;
   const referenceRows = new Float32Array(n * width);
+  const squared = squaredNorms(centred, n, dim);
   for (let i = 0; i < n; i++) {
-    let squared = 0;
-    for (let t = 0; t < dim; t++) {
-      const value = centred[i * dim + t];
-      squared += value * value;
-      referenceRows[i * width + t] = value;
-    }
-    referenceRows[i * width + dim] = -squared;
+    referenceRows.set(centred.subarray(i * dim, (i + 1) * dim), i * width);
+    referenceRows[i * width + dim] = -squared[i];
   }
   const count = rows ? rows.length : n;
   const queryRows = new Float32Array(count * width);
