@@ -31,16 +31,16 @@
  *
  * The module is assembled here from its bytes (under a kilobyte), so nothing is downloaded or
  * compiled at install. It needs the threaded wasm build (whose memory is shared and reachable
- * as `wasmMemory`) and WebAssembly SIMD; where either is missing, {@link selectKernel} returns
+ * as `wasmMemory`) and WebAssembly SIMD; where either is missing, {@link simdKernels} returns
  * undefined and the callers run their JavaScript loops.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-export interface SelectKernel {
+export interface SimdKernels {
   filterRow(g: number, columns: number, squared: number, threshold: number, out: number): number;
   filterMirror(g: number, columns: number, own: number, thresholds: number, out: number): number;
   maxPoolGrad2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, oh: number, ow: number, c: number): void;
-  /** Allocates `bytes` on the backend's heap; free with {@link SelectKernel.free}. */
+  /** Allocates `bytes` on the backend's heap; free with {@link SimdKernels.free}. */
   malloc(bytes: number): number;
   free(pointer: number): void;
   /** Current views of the backend's heap (a view goes stale when the heap grows: take them again after any tfjs call). */
@@ -205,7 +205,7 @@ function maxPoolGradBody(): number[] {
 }
 
 /** The module's bytes. */
-export function selectKernelBytes(): Uint8Array<ArrayBuffer> {
+export function simdKernelBytes(): Uint8Array<ArrayBuffer> {
   const at = (pointerParam: number) => [...op.get(pointerParam), ...op.get(8), ...op.i32Add, ...op.v128Load];
   // filterRow: (g[c..c+3] − squared[c..c+3]) > splat(threshold)
   const rowCompare = [...at(0), ...at(2), ...op.f32x4Sub, ...op.get(7), ...op.f32x4Gt];
@@ -227,23 +227,23 @@ export function selectKernelBytes(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-let cached: { module: EmscriptenModule; kernel: SelectKernel | undefined } | undefined;
+let cached: { module: EmscriptenModule; kernel: SimdKernels | undefined } | undefined;
 
 /**
- * The filter bound to the wasm backend's heap, or undefined where it cannot run (another
+ * The kernels bound to the wasm backend's heap, or undefined where they cannot run (another
  * backend, a build without shared memory, no SIMD). Built once per backend instance.
  */
-export function selectKernel(backend: unknown): SelectKernel | undefined {
+export function simdKernels(backend: unknown): SimdKernels | undefined {
   const module = (backend as Partial<BackendWasm> & { wasm?: EmscriptenModule }).wasm;
   if (!module) return undefined;
   if (cached?.module === module) return cached.kernel;
-  let kernel: SelectKernel | undefined;
+  let kernel: SimdKernels | undefined;
   try {
     const memory = module.wasmMemory;
-    const bytes = selectKernelBytes();
+    const bytes = simdKernelBytes();
     if (memory instanceof WebAssembly.Memory && memory.buffer instanceof SharedArrayBuffer && WebAssembly.validate(bytes)) {
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      const exported = instance.exports as unknown as Pick<SelectKernel, 'filterRow' | 'filterMirror' | 'maxPoolGrad2x2'>;
+      const exported = instance.exports as unknown as Pick<SimdKernels, 'filterRow' | 'filterMirror' | 'maxPoolGrad2x2'>;
       kernel = {
         filterRow: exported.filterRow,
         filterMirror: exported.filterMirror,

@@ -70,7 +70,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { selectKernel } from './simd-kernels.js';
+import { simdKernels } from './simd-kernels.js';
 
 const BACKEND = 'wasm';
 
@@ -673,7 +673,7 @@ function makeMaxPoolGrad(original: KernelFunc): KernelFunc {
     const dys = heap(wasm, dy);
     const dxs = heap(wasm, dx);
     const inside = top === 0 && left === 0 && (oh - 1) * sh + fh <= h && (ow - 1) * sw + fw <= w;
-    const simd = inside && fh === 2 && fw === 2 && sh === 2 && sw === 2 && c % 4 === 0 ? selectKernel(wasm) : undefined;
+    const simd = inside && fh === 2 && fw === 2 && sh === 2 && sw === 2 && c % 4 === 0 ? simdKernels(wasm) : undefined;
     if (simd) {
       // The CNN's 2×2 pools, four channels at a time (simd-kernels.ts); it writes every
       // position a window covers, so only an odd last row or column needs the zeros.

@@ -422,7 +422,7 @@ async function scanPrepared(
   // and where the model has learnt that region for their label it is a backdoor, not only an
   // attempt. (A clean model rarely has such a group at all: the test's own level bounds it.)
   t = now();
-  ctx.onProgress?.({ stage: 'hulls', fraction: 1, message: 'squeezing every training sample' });
+  ctx.onProgress?.({ stage: 'pocket-test', fraction: 0, message: 'squeezing every training sample' });
   throwIfCancelled(ctx.signal);
   const tested = findCraftedSamples(squeeze.ratios(embedding.n), labels, ds.classNames.length);
   const craftedCandidates = describeGroups(searchInput, tested.filter((c) => c.pValue <= settings.falseAlarm).map((c) => c.members))

@@ -37,7 +37,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../backend/index.js';
 import { throwIfCancelled } from '../errors.js';
-import { selectKernel, type SelectKernel } from '../backend/simd-kernels.js';
+import { simdKernels, type SimdKernels } from '../backend/simd-kernels.js';
 
 export interface NeighbourGraph {
   /** Number of samples. */
@@ -220,7 +220,7 @@ export async function rankSymmetric(
   const blocks = Math.ceil(n / size);
   const columnBlocks: tf.Tensor2D[] = [];
   // On wasm the SIMD filter (backend/simd-kernels.ts) reads the blocks where the products land.
-  const kernel = tf.getBackend() === 'wasm' && !options.scalarSelection ? selectKernel(tf.backend()) : undefined;
+  const kernel = tf.getBackend() === 'wasm' && !options.scalarSelection ? simdKernels(tf.backend()) : undefined;
   const filter = kernel ? new KernelFilter(kernel, squared, size) : undefined;
   // The queries are doubled, so a product holds 2·G_ij exactly (doubling is exact in float32).
   const doubled = new Float32Array(Math.min(size, n) * dim);
@@ -278,7 +278,7 @@ class KernelFilter {
 
   private readonly n: number;
 
-  constructor(readonly kernel: SelectKernel, squared: Float64Array, readonly size: number) {
+  constructor(readonly kernel: SimdKernels, squared: Float64Array, readonly size: number) {
     const n = squared.length;
     this.n = n;
     this.squaredPointer = kernel.malloc(4 * n);

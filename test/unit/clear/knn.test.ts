@@ -5,7 +5,7 @@ import {
   buildNeighbourGraph, centreRows, exactRow, HEAP_FROM, normaliseFeatures, rankCandidates, rankingRows, RunningTopK, type NeighbourGraph,
 } from '../../../src-main/engine/features/knn.js';
 import { createRng } from '../../../src-main/engine/random.js';
-import { selectKernel } from '../../../src-main/engine/backend/simd-kernels.js';
+import { simdKernels } from '../../../src-main/engine/backend/simd-kernels.js';
 
 function randomFeatures(seed: number, n: number, dim: number, offset = 0): Float32Array {
   const rng = createRng(seed);
@@ -264,7 +264,7 @@ describe.each(['cpu', 'wasm'] as const)('buildNeighbourGraph on the %s backend',
 describe('the SIMD selection filter on wasm', () => {
   it('returns exactly the columns that pass, in order, for rows and mirrored rows', async () => {
     await initBackend('wasm');
-    const kernel = selectKernel(tf.backend());
+    const kernel = simdKernels(tf.backend());
     // The threaded wasm build runs here: without the filter the graph would silently fall back to JavaScript.
     expect(kernel).toBeDefined();
     const k = kernel!;
