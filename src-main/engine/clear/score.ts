@@ -16,14 +16,22 @@
  * (shell purity ≈ 0.6–0.8, a few members); a planted one is deep inside the enclosing class
  * and as large as the attacker made it.
  *
+ * The targeted attacks leave a mark of how their poisons were made: copies of one image lie closer
+ * together than samples do (duplication), poisons crafted towards one point form a cluster apart
+ * from their shell (separation) or move under squeezing (fragility). A group of unaltered,
+ * diverse images whose members lie *further* apart than samples usually do is a natural
+ * sub-population spread among the enclosing class (a style of "1" written inside the region of
+ * the "2"s), however deep and large it is: its depth and size count only as far as its members
+ * are concentrated (the `spread` part, see {@link concentration}).
+ *
  * The model's own behaviour is graded, not a gate: `learnt` is the larger of the share of
  * members the model predicts as the attacker class and the share of hull-interior probes it
  * does. The backdoor score adds ln(learnt) (floored at LEARNT_FLOOR), so a group the model
  * only partly fitted (how clean-label attacks often succeed) still counts, for less. A group
  * the model did not learn (learnt < LEARNT_MAJORITY) is judged a second way, by its structure
- * alone, as a possible *poisoning attempt*. Feature-space spread is reported but not scored:
- * its scale differs by class (a class of "1"s is far tighter than a class of "8"s) more than
- * poisons differ from natural groups.
+ * alone, as a possible *poisoning attempt*. The hull's extent against its class's scale (relative
+ * spread) is reported but not scored: that scale differs by class (a class of "1"s is far
+ * tighter than a class of "8"s) more than poisons differ from natural groups.
  */
 export interface PocketEvidence {
   shellPurity: number;
@@ -81,6 +89,23 @@ export const FRAGILITY_WEIGHT = 1;
 export const LEARNT_FLOOR = 0.02;
 /** Below this share the model has not learnt the group: it is judged as a possible poisoning attempt. */
 export const LEARNT_MAJORITY = 0.5;
+/**
+ * How far (in ln of the nearest-neighbour ratio) a group's members may lie further apart than the
+ * data's samples do before its depth and size stop counting: at a ratio of 1 they count in
+ * full, at e^SPREAD_FADE ≈ 1.65 not at all.
+ */
+export const SPREAD_FADE = 0.5;
+
+/**
+ * The share of its depth and size a group keeps: 1 when its members are at least as close to
+ * their nearest neighbours as the data's samples are (nearestRatio ≤ 1), falling linearly in
+ * ln(nearestRatio) to 0 at e^SPREAD_FADE.
+ */
+export function concentration(nearestRatio: number | undefined): number {
+  const ratio = nearestRatio ?? 1;
+  if (!(ratio > 1)) return 1;
+  return Math.max(0, 1 - Math.log(ratio) / SPREAD_FADE);
+}
 
 /** How far the model learnt the group: the larger of its fitted share and its interior-probe share. */
 export function learntRate(e: Pick<PocketEvidence, 'fittedRate' | 'interiorAttackerRate'>): number {
@@ -90,9 +115,12 @@ export function learntRate(e: Pick<PocketEvidence, 'fittedRate' | 'interiorAttac
 export function scoreParts(e: PocketEvidence): Record<string, number> {
   const b = Math.round(e.shellPurity * e.shellSize);
   const smoothed = (b + 1) / (e.shellSize + 2);
+  const depth = Math.log(smoothed / (1 - smoothed));
+  const size = SIZE_WEIGHT * Math.log(Math.max(1, e.size));
   return {
-    depth: Math.log(smoothed / (1 - smoothed)),
-    size: SIZE_WEIGHT * Math.log(Math.max(1, e.size)),
+    depth,
+    size,
+    spread: -(1 - concentration(e.nearestRatio)) * (Math.max(0, depth) + size),
     contamination: -CONTAMINATION_WEIGHT * Math.log1p(e.contamination),
     duplication: -DUPLICATION_WEIGHT * Math.log(Math.max(e.nearestRatio ?? 1, 0.05)),
     heldOut: -HELD_OUT_WEIGHT * Math.log1p(e.heldOutAttacker ?? 0),

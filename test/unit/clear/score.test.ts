@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptScore, pocketScore, scoreParts, SEPARATION_FROM, structureScore, type PocketEvidence } from '../../../src-main/engine/clear/score.js';
+import { attemptScore, concentration, pocketScore, scoreParts, SEPARATION_FROM, SPREAD_FADE, structureScore, type PocketEvidence } from '../../../src-main/engine/clear/score.js';
 
 const base: PocketEvidence = {
   shellPurity: 1, shellSize: 50, size: 25, fittedRate: 1, interiorAttackerRate: 1, contamination: 0, nearestRatio: 1,
@@ -33,5 +33,32 @@ describe('pocket score: separation', () => {
     expect(pocketScore(apart) - pocketScore(base)).toBeCloseTo(gain, 10);
     const unlearnt = { fittedRate: 0.1, interiorAttackerRate: 0.1 };
     expect(attemptScore({ ...apart, ...unlearnt }) - attemptScore({ ...base, ...unlearnt })).toBeCloseTo(gain, 10);
+  });
+});
+
+describe('pocket score: spread', () => {
+  it('keeps depth and size in full for members as close as the data\'s samples, or closer', () => {
+    for (const nearestRatio of [0.05, 0.5, 1, undefined]) {
+      expect(concentration(nearestRatio)).toBe(1);
+      expect(scoreParts({ ...base, nearestRatio }).spread).toBeCloseTo(0, 12);
+    }
+  });
+
+  it('takes away depth and size as the members lie further apart, all of them at e^SPREAD_FADE', () => {
+    const parts = (nearestRatio: number) => scoreParts({ ...base, nearestRatio });
+    const full = parts(1);
+    expect(parts(1.3).spread).toBeLessThan(0);
+    expect(parts(1.5).spread).toBeLessThan(parts(1.3).spread);
+    expect(concentration(Math.exp(SPREAD_FADE / 2))).toBeCloseTo(0.5, 12);
+    expect(parts(Math.exp(SPREAD_FADE / 2)).spread).toBeCloseTo(-0.5 * (full.depth + full.size), 10);
+    for (const nearestRatio of [Math.exp(SPREAD_FADE), 3]) expect(parts(nearestRatio).spread).toBeCloseTo(-(full.depth + full.size), 10);
+    // The other parts do not change: a spread group keeps its duplication penalty, its separation and fragility.
+    expect(parts(3).fragility).toBe(full.fragility);
+  });
+
+  it('never takes more than the depth a group has: a shallow group keeps its negative depth', () => {
+    const shallow = scoreParts({ ...base, shellPurity: 0.3, nearestRatio: 3 });
+    expect(shallow.depth).toBeLessThan(0);
+    expect(shallow.spread).toBeCloseTo(-shallow.size, 10);
   });
 });
