@@ -306,6 +306,8 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(await rows.nth(0).getAttribute('data-kind')).toBe('repair');
     expect(await rows.nth(0).innerText()).toContain(modelDir);
     expect(await rows.nth(1).innerText()).toContain('Backdoor suspected');
+    // The project file is saved after the view updates: wait for the save that holds both entries.
+    await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).history?.length ?? 0, { timeout: 30_000 }).toBe(2);
     const saved = JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
     expect(saved.history.map((h: { kind: string; model: { fingerprint: string } }) => [h.kind, h.model.fingerprint])).toEqual([['scan', scan.model.fingerprint], ['repair', scan.model.fingerprint]]);
     expect(saved.scan).toBeNull();
@@ -347,8 +349,10 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await page.getByTestId('simulate').click();
     await appear('attack-summary');
     await expect.poll(() => page.getByTestId('dataset-summary').innerText()).toContain('125 training');
-    const saved = JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
-    expect(saved.attack.source).toMatchObject({ spec: `folder:${folder}`, limit: 120 });
+    // The project is saved after the view updates: wait for the save that records the attack.
+    const readProject = () => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
+    await expect.poll(() => readProject().attack?.source ?? null, { timeout: 30_000 }).toMatchObject({ spec: `folder:${folder}`, limit: 120 });
+    const saved = readProject();
     expect(saved.dataset.spec).toMatch(/^dir:/);
     await snap('load-own-data-attacked');
   }, 240_000);
