@@ -41,6 +41,8 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
   let server: Awaited<ReturnType<typeof startBrowserMode>>;
   let scan: ReturnType<typeof handMadeScan>;
   let dir: string;
+  /** The project file as the app last saved it (saves follow the view's updates: poll on it). */
+  const readProject = () => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
   let modelDir: string;
   const errors: string[] = [];
   const snap = async (name: string) => {
@@ -222,7 +224,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(await page.getByTestId('included-0').innerText()).toBe(`${MEMBERS - 1} of ${MEMBERS} members included`);
     expect(await page.getByTestId('plan-summary').innerText()).toBe(`The repair will relabel 0, remove ${MEMBERS - 1} and leave 1 sample as it is.`);
     await snap('repair-review');
-    await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).repairPlan?.plan)
+    await expect.poll(() => readProject().repairPlan?.plan)
       .toEqual({ pockets: [{ id: 0, action: 'remove', exclude: [left] }] });
     await page.reload();
     await expect.poll(() => main().getAttribute('data-step'), { timeout: 60_000 }).toBe('repair');
@@ -307,8 +309,8 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(await rows.nth(0).innerText()).toContain(modelDir);
     expect(await rows.nth(1).innerText()).toContain('Backdoor suspected');
     // The project file is saved after the view updates: wait for the save that holds both entries.
-    await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).history?.length ?? 0, { timeout: 30_000 }).toBe(2);
-    const saved = JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
+    await expect.poll(() => readProject().history?.length ?? 0, { timeout: 30_000 }).toBe(2);
+    const saved = readProject();
     expect(saved.history.map((h: { kind: string; model: { fingerprint: string } }) => [h.kind, h.model.fingerprint])).toEqual([['scan', scan.model.fingerprint], ['repair', scan.model.fingerprint]]);
     expect(saved.scan).toBeNull();
     await snap('scan-history');
@@ -320,11 +322,11 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
       .toEqual([expect.stringMatching(/^flatten\w* \(Flatten, 784\)$/), 'dense_1 (Dense, 256)', 'features (Dense, 128) · default']);
     expect(await select.inputValue()).toBe('features');
     await select.selectOption('dense_1');
-    await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).settings.scan.featureLayer).toBe('dense_1');
+    await expect.poll(() => readProject().settings.scan.featureLayer).toBe('dense_1');
     await page.getByTestId('start-scan').click();
     await appear('scan-verdict', 300_000);
     expect(await page.getByTestId('scan-layer').innerText()).toBe('dense_1');
-    await expect.poll(() => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8')).scan?.result.settings.featureLayer).toBe('dense_1');
+    await expect.poll(() => readProject().scan?.result.settings.featureLayer).toBe('dense_1');
     await snap('scan-feature-layer');
   }, 360_000);
 
@@ -350,7 +352,6 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await appear('attack-summary');
     await expect.poll(() => page.getByTestId('dataset-summary').innerText()).toContain('125 training');
     // The project is saved after the view updates: wait for the save that records the attack.
-    const readProject = () => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
     await expect.poll(() => readProject().attack?.source ?? null, { timeout: 30_000 }).toMatchObject({ spec: `folder:${folder}`, limit: 120 });
     const saved = readProject();
     expect(saved.dataset.spec).toMatch(/^dir:/);
