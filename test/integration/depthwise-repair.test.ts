@@ -24,13 +24,13 @@ const SEED = 0; const ATTACKER = 7; const POISONS = 20; const EPOCHS = 6;
 let dir: string;
 let clean: Dataset;
 
-/** Conv2D, then a strided DepthwiseConv2D with channel multiplier 2, then a SeparableConv2D. */
+/** Conv2D, then a strided DepthwiseConv2D with channel multiplier 2, then a SeparableConv2D dilated by 2 (tfjs-core's own gradient refuses dilations; gradients.ts lifts that on wasm). */
 function depthwiseModel(seed: number): tfl.LayersModel {
   const init = (salt: number) => tfl.initializers.glorotUniform({ seed: seed * 100 + salt });
   const model = tfl.sequential({ name: 'depthwise' });
   model.add(tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1), name: 'c1' }));
   model.add(tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same', activation: 'relu', depthwiseInitializer: init(2), name: 'dw' }));
-  model.add(tfl.layers.separableConv2d({ filters: 16, kernelSize: 3, padding: 'valid', activation: 'relu', depthwiseInitializer: init(3), pointwiseInitializer: init(4), name: 'sep' }));
+  model.add(tfl.layers.separableConv2d({ filters: 16, kernelSize: 3, dilationRate: 2, padding: 'valid', activation: 'relu', depthwiseInitializer: init(3), pointwiseInitializer: init(4), name: 'sep' }));
   model.add(tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool' }));
   model.add(tfl.layers.flatten({ name: 'flat' }));
   model.add(tfl.layers.dense({ units: 32, activation: 'relu', kernelInitializer: init(5), name: 'features' }));
@@ -60,6 +60,7 @@ describe('repair of a Keras model with depthwise and separable convolutions on w
     const victim = await loadModel(file);
     expect(victim.model.layers.map((l) => l.getClassName())).toEqual(
       ['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense']);
+    expect(victim.model.getLayer('sep').getConfig().dilationRate, 'the Keras file keeps the dilation').toEqual([2, 2]);
     const hit = await predictSplit(victim.model, ds.test, ds.shape, { indices: [target] });
     expect(hit.predicted[0], 'the attack must succeed for this test to mean anything').toBe(ATTACKER);
 

@@ -254,6 +254,56 @@ describe('gradients of depthwiseConv2d and separableConv2d through tf.grads, was
     });
     for (let k = 0; k < 3; k++) expectClose(wasm[k], cpu[k]);
   });
+
+  // tfjs-core's own gradient refuses dilations above 1; the engine's (gradients.ts) asks the
+  // wasm kernels for it. Checked against cpu with the undilated zero-spread filter.
+  it.each([
+    { x: [2, 11, 11, 3] as Shape4, f: [3, 3, 1] as [number, number, number], d: [2, 2] as Pair, pad: 'same' as const, separable: false },
+    { x: [1, 12, 10, 2] as Shape4, f: [3, 2, 2] as [number, number, number], d: [2, 3] as Pair, pad: 'valid' as const, separable: false },
+    { x: [2, 10, 10, 3] as Shape4, f: [3, 3, 2] as [number, number, number], d: [2, 2] as Pair, pad: 'same' as const, separable: true },
+  ])('match through a dilated convolution, dilations $d (x $x, filter $f, pad $pad, separable $separable)', async ({ x, f, d, pad, separable }) => {
+    const { filter } = depthwiseShapes(x, f, [1, 1], pad, d);
+    const spread: Shape4 = [(f[0] - 1) * d[0] + 1, (f[1] - 1) * d[1] + 1, x[3], f[2]];
+    const pointwise: Shape4 = [1, 1, x[3] * f[2], 4];
+    const [xv, fv, pv] = [values(x, 22), values(filter, 23), values(pointwise, 24)];
+    const tap = x[3] * f[2];
+    const fSpread = new Float32Array(spread.reduce((p, v) => p * v, 1));
+    for (let i = 0; i < f[0]; i++) {
+      for (let j = 0; j < f[1]; j++) fSpread.set(fv.subarray((i * f[1] + j) * tap, (i * f[1] + j + 1) * tap), (i * d[0] * spread[1] + j * d[1]) * tap);
+    }
+    const grads = (fValues: Float32Array, fShape: Shape4, dilation: Pair) => () => {
+      const loss = (a: tf.Tensor, b: tf.Tensor, c?: tf.Tensor): tf.Tensor => {
+        const y = c
+          ? tf.separableConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, 1, pad, dilation)
+          : tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad, 'NHWC', dilation);
+        return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+      };
+      const inputs = [tf.tensor4d(xv, x), tf.tensor4d(fValues, fShape)];
+      return tf.grads(loss)(separable ? [...inputs, tf.tensor4d(pv, pointwise)] : inputs);
+    };
+    const wasm = await on('wasm', grads(fv, filter, d));
+    const cpu = await on('cpu', grads(fSpread, spread, [1, 1]));
+    expectClose(wasm[0], cpu[0]); // dx
+    const dwCpu = new Float32Array(wasm[1].length);
+    for (let i = 0; i < f[0]; i++) {
+      for (let j = 0; j < f[1]; j++) dwCpu.set(cpu[1].subarray((i * d[0] * spread[1] + j * d[1]) * tap, (i * d[0] * spread[1] + j * d[1] + 1) * tap), (i * f[1] + j) * tap);
+    }
+    expectClose(wasm[1], dwCpu); // dW at the dilated taps
+    if (separable) expectClose(wasm[2], cpu[2]);
+  });
+
+  it('refuse a dilated depthwise convolution on cpu, whose kernels ignore dilations, with a sentence that says so', async () => {
+    await tf.setBackend('cpu');
+    try {
+      const x = tf.tensor4d(values([1, 7, 7, 2], 25), [1, 7, 7, 2]);
+      const w = tf.tensor4d(values([3, 3, 2, 1], 26), [3, 3, 2, 1]);
+      expect(() => tf.grad((a: tf.Tensor) => tf.sum(tf.depthwiseConv2d(a as tf.Tensor4D, w, 1, 'same', 'NHWC', 2)))(x))
+        .toThrow('Training through a depthwise convolution with dilation 2×2 needs the wasm backend; the cpu backend');
+      tf.dispose([x, w]);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
 });
 
 describe('BatchMatMul on wasm', () => {

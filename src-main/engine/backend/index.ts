@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import os from 'node:os';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { registerEngineGradients } from './gradients.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -82,6 +83,7 @@ export async function initBackend(
     if (tf.getBackend() !== current.name) await tf.setBackend(current.name);
     return current;
   }
+  registerEngineGradients();
   const threads = options.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const order: BackendName[] = preference === 'auto' ? [...BACKEND_NAMES] : [preference];
   const skipped: string[] = [];

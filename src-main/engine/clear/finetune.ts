@@ -12,6 +12,7 @@ import { splitModel } from '../features/split.js';
 import { trainModel, type TrainResult } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
+import { UserError } from '../errors.js';
 
 export interface FineTuneSettings {
   epochs: number;
@@ -63,6 +64,33 @@ export interface Correction {
    * where the unknown target usually sits, is closed and not only its corners.
    */
   hulls?: { featureLayer: string; groups: readonly HullGroup[] };
+}
+
+/** Layers whose gradient TensorFlow.js cannot take when dilated, and the backends where the engine's own gradient (backend/gradients.ts) takes it. */
+const DILATED_GRADIENT: Record<string, readonly string[]> = {
+  Conv1D: [], Conv2D: [], Conv2DTranspose: [],
+  DepthwiseConv2D: ['wasm'], SeparableConv2D: ['wasm'],
+};
+
+/**
+ * Refuses, before anything is written, a model that fine-tuning cannot train: one with a
+ * dilated layer whose gradient this backend cannot take. `where` names the model in the sentence.
+ */
+export function assertCanFineTune(model: tfl.LayersModel, where: string): void {
+  const backend = tf.getBackend();
+  const visit = (layers: readonly tfl.layers.Layer[]): void => {
+    for (const layer of layers) {
+      const nested = (layer as unknown as { layers?: tfl.layers.Layer[] }).layers;
+      if (nested) visit(nested);
+      const backends = DILATED_GRADIENT[layer.getClassName()];
+      if (!backends) continue;
+      const rate = ([] as number[]).concat((layer.getConfig().dilationRate as number | number[] | undefined) ?? 1);
+      if (rate.every((d) => d === 1) || backends.includes(backend)) continue;
+      const on = backends.length ? `on the ${backend} backend (the engine trains it on ${backends.join(', ')})` : 'in TensorFlow.js';
+      throw new UserError(`The model ${where} cannot be fine-tuned: its layer "${layer.name}" (${layer.getClassName()}) is dilated (${rate.join('×')}), and training through a dilated ${layer.getClassName()} is not supported ${on}; the scan's findings stand.`);
+    }
+  };
+  visit(model.layers);
 }
 
 export async function fineTune(

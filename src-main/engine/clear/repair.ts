@@ -20,7 +20,7 @@ import { evaluateSplit, predictSplit } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
 import { embedSplit } from '../features/embed.js';
-import { DEFAULT_FINE_TUNE, fineTune, type FineTuneSettings } from './finetune.js';
+import { assertCanFineTune, DEFAULT_FINE_TUNE, fineTune, type FineTuneSettings } from './finetune.js';
 import { probePocket } from './pocket-test.js';
 import { scanModel, type ReferenceSet } from './scan.js';
 import { disposeSplitModel, splitModel } from '../features/split.js';
@@ -88,6 +88,7 @@ export async function repairModel(
   const s = { ...DEFAULT_REPAIR_SETTINGS, ...options };
   assertScanMatches(scan, original, ds, options.scanFile);
   assertWritableOutput(out, 'repaired model folder');
+  assertCanFineTune(original.model, `in ${original.dir}`);
   const start = performance.now();
   // Poisoning attempts are repaired too: the model did not learn them this time, but training
   // on them again (or longer) could. The plan says which members are relabelled or removed.
