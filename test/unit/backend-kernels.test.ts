@@ -306,6 +306,72 @@ describe('gradients of depthwiseConv2d and separableConv2d through tf.grads, was
   });
 });
 
+// tfjs-core's gradient of conv2d refuses dilations above 1; the engine's (gradients.ts) builds
+// both gradients from forward convolutions, on any backend. Checked against cpu's gradient of
+// the undilated zero-spread filter.
+describe('gradients of a dilated conv2d through tf.grads', () => {
+  it.each([
+    { x: [2, 11, 11, 3] as Shape4, f: [3, 3, 4] as [number, number, number], d: [2, 2] as Pair, pad: 'same' as Pad },
+    { x: [1, 12, 10, 2] as Shape4, f: [3, 2, 3] as [number, number, number], d: [2, 3] as Pair, pad: 'valid' as Pad },
+    { x: [2, 9, 9, 2] as Shape4, f: [2, 3, 2] as [number, number, number], d: [3, 2] as Pair, pad: 'same' as Pad },
+    { x: [1, 10, 10, 2] as Shape4, f: [3, 3, 2] as [number, number, number], d: [2, 2] as Pair, pad: 1 as Pad },
+  ])('match the zero-spread filter on wasm and cpu for x $x, filter $f, dilations $d, pad $pad', async ({ x, f, d, pad }) => {
+    const filter: Shape4 = [f[0], f[1], x[3], f[2]];
+    const spread: Shape4 = [(f[0] - 1) * d[0] + 1, (f[1] - 1) * d[1] + 1, x[3], f[2]];
+    const [xv, fv] = [values(x, 27), values(filter, 28)];
+    const tap = x[3] * f[2];
+    const fSpread = new Float32Array(spread.reduce((p, v) => p * v, 1));
+    for (let i = 0; i < f[0]; i++) {
+      for (let j = 0; j < f[1]; j++) fSpread.set(fv.subarray((i * f[1] + j) * tap, (i * f[1] + j + 1) * tap), (i * d[0] * spread[1] + j * d[1]) * tap);
+    }
+    const grads = (fValues: Float32Array, fShape: Shape4, dilation: Pair) => () => {
+      const loss = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+        const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad as 'same', 'NHWC', dilation);
+        return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+      };
+      return tf.grads(loss)([tf.tensor4d(xv, x), tf.tensor4d(fValues, fShape)]);
+    };
+    const reference = await on('cpu', grads(fSpread, spread, [1, 1]));
+    const dwReference = new Float32Array(fv.length);
+    for (let i = 0; i < f[0]; i++) {
+      for (let j = 0; j < f[1]; j++) dwReference.set(reference[1].subarray((i * d[0] * spread[1] + j * d[1]) * tap, (i * d[0] * spread[1] + j * d[1] + 1) * tap), (i * f[1] + j) * tap);
+    }
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const dilated = await on(backend, grads(fv, filter, d));
+      expectClose(dilated[0], reference[0]); // dx
+      expectClose(dilated[1], dwReference); // dW at the dilated taps
+    }
+    await tf.setBackend('wasm');
+  });
+
+  it('train a dilated Conv2D layer with a relu (tfjs-layers runs it unfused) on wasm', async () => {
+    await tf.setBackend('wasm');
+    const model = tfl.sequential();
+    model.add(tfl.layers.conv2d({ inputShape: [10, 10, 1], filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 7 }) }));
+    model.add(tfl.layers.flatten());
+    model.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 8 }) }));
+    const optimizer = tf.train.adam(0.02);
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    const n = 16;
+    const img = new Float32Array(n * 100);
+    const noise = values([n * 100], 29);
+    const labels = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      labels[i * 2 + (i % 2)] = 1;
+      for (let p = 0; p < 100; p++) img[i * 100 + p] = ((p % 10 < 5) === (i % 2 === 1) ? 0.8 : 0.1) + 0.1 * noise[i * 100 + p];
+    }
+    const xs = tf.tensor4d(img, [n, 10, 10, 1]);
+    const ys = tf.tensor2d(labels, [n, 2]);
+    const before = model.getWeights()[0].dataSync().slice();
+    const losses: number[] = [];
+    for (let step = 0; step < 10; step++) losses.push(await model.trainOnBatch(xs, ys) as number);
+    const after = model.getWeights()[0].dataSync();
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+    expect(after.some((v, i) => Math.abs(v - before[i]) > 1e-4)).toBe(true);
+    model.dispose(); optimizer.dispose(); tf.dispose([xs, ys]);
+  });
+});
+
 describe('BatchMatMul on wasm', () => {
   const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
     { a: [5, 3], b: [5, 4], ta: true, tb: false },

@@ -20,12 +20,18 @@ beforeAll(async () => { await initBackend('wasm'); });
 afterAll(async () => { models.forEach((m) => m.dispose()); await tf.setBackend('wasm'); });
 
 describe('assertCanFineTune', () => {
-  it('refuses a dilated Conv2D on every backend, naming the layer, its type and its dilation', () => {
+  it('refuses a dilated Conv2D with a linear activation (a fused convolution in training), naming the layer, its type and its dilation', () => {
     const m = model(tfl.layers.conv2d({ filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same', name: 'wide' }));
     models.push(m);
     expect(() => assertCanFineTune(m, 'in victim.h5')).toThrow(
-      'The model in victim.h5 cannot be fine-tuned: its layer "wide" (Conv2D) is dilated (2×2), and training through a dilated Conv2D is not supported in TensorFlow.js',
+      'The model in victim.h5 cannot be fine-tuned: its layer "wide" (Conv2D) is dilated (2×2) with a linear activation, which TensorFlow.js trains through a fused convolution that has no dilated gradient',
     );
+  });
+
+  it('lets a dilated Conv2D with a relu through (its gradient is the engine\'s, on any backend)', () => {
+    const m = model(tfl.layers.conv2d({ filters: 2, kernelSize: 3, dilationRate: [2, 3], padding: 'same', activation: 'relu' }));
+    models.push(m);
+    expect(() => assertCanFineTune(m, 'x')).not.toThrow();
   });
 
   it('lets undilated layers and, on wasm, a dilated SeparableConv2D through; refuses the latter on cpu', async () => {

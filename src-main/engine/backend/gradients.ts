@@ -1,15 +1,33 @@
 /**
  * Gradients the engine registers over tfjs-core's own.
  *
- * tfjs-core's gradient of DepthwiseConv2dNative refuses dilations above 1 before any kernel
- * runs, so a model with a dilated DepthwiseConv2D or SeparableConv2D (common in Keras image
- * classifiers) could be scanned but not repaired. The wasm backend's depthwise gradient
- * kernels (wasm-kernels.ts) honour dilations, so on wasm the gradient here asks them for it;
- * every undilated case still goes through tfjs-core's gradient unchanged. The cpu backend's
- * kernels step the filter by 1 whatever the dilation, and tfjs-node's are not checked here, so
- * on those a dilated depthwise convolution is refused with a sentence that says so, as before.
+ * tfjs-core's gradients of DepthwiseConv2dNative and Conv2D refuse dilations above 1 before
+ * any kernel runs, so a model with a dilated DepthwiseConv2D, SeparableConv2D or Conv2D
+ * (common in Keras image classifiers) could be scanned but not repaired. Every undilated case
+ * still goes through tfjs-core's gradient unchanged.
+ *
+ * - DepthwiseConv2dNative: the wasm backend's depthwise gradient kernels (wasm-kernels.ts)
+ *   honour dilations, so on wasm the gradient asks them for it. The cpu backend's kernels step
+ *   the filter by 1 whatever the dilation, and tfjs-node's are not checked here, so on those a
+ *   dilated depthwise convolution is refused with a sentence that says so, as before.
+ * - Conv2D: both gradients are forward convolutions, which every backend runs dilated:
+ *   dx = the convolution of dy, padded by (K−1)·d − pad before and H + pad − OH after, with the
+ *   filter rotated 180° and its channels swapped, at the forward dilation; dW = the convolution
+ *   of xᵀ ([CI, H, W, N], padded as the forward pass pads x) with dyᵀ ([OH, OW, N, CO]) as the
+ *   filter, at a stride of the forward dilation, transposed back. (A Conv2D layer with a linear
+ *   activation trains through tfjs-core's fused convolution, whose own gradient still refuses
+ *   dilations; clear/finetune.ts says so before a repair starts.)
  */
 import {
+  backend_util,
+  conv2d,
+  Conv2D,
+  pad as padTensor,
+  reverse,
+  slice,
+  transpose,
+  type Conv2DAttrs,
+  type Tensor4D,
   DepthwiseConv2dNative,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
@@ -60,5 +78,54 @@ export function registerEngineGradients(): void {
     },
   };
   registerGradient(config);
+  const stockConv = getGradient(Conv2D);
+  if (!stockConv) throw new Error('tfjs-core registers no gradient for Conv2D; import @tensorflow/tfjs-core first');
+  registerGradient({
+    kernelName: Conv2D,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+      const a = attrs as unknown as Conv2DAttrs;
+      const dilations = pair(a.dilations);
+      if (dilations[0] === 1 && dilations[1] === 1) return stockConv.gradFunc(dy, saved, attrs);
+      if (a.dataFormat === 'NCHW') throw new Error('Training through a dilated convolution needs channels-last (NHWC) data.');
+      const [x, filter] = saved as Tensor4D[];
+      return dilatedConv2DGradients(x, filter, dy as Tensor4D, a, dilations);
+    },
+  });
   registered = true;
+}
+
+/** `t` padded (positive) or cropped (negative) by the given rows and columns on each side. */
+function padOrCrop(t: Tensor4D, top: number, bottom: number, left: number, right: number): Tensor4D {
+  const [n, h, w, c] = t.shape;
+  const cropped = top < 0 || bottom < 0 || left < 0 || right < 0
+    ? slice(t, [0, Math.max(0, -top), Math.max(0, -left), 0], [n, h - Math.max(0, -top) - Math.max(0, -bottom), w - Math.max(0, -left) - Math.max(0, -right), c])
+    : t;
+  if (top <= 0 && bottom <= 0 && left <= 0 && right <= 0) return cropped;
+  return padTensor(cropped, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+}
+
+/** The input and filter gradients of a stride-1 convolution at `dilations`, from forward convolutions (see the file's comment). */
+function dilatedConv2DGradients(x: Tensor4D, filter: Tensor4D, dy: Tensor4D, a: Conv2DAttrs, dilations: [number, number]) {
+  const strides = pair(a.strides);
+  if (strides[0] !== 1 || strides[1] !== 1) {
+    throw new Error(`A convolution cannot have both strides (${strides.join('×')}) and dilations (${dilations.join('×')}) above 1.`);
+  }
+  const info = backend_util.computeConv2DInfo(x.shape, filter.shape, strides, dilations, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
+  const [dh, dw] = dilations;
+  const { top, left } = info.padInfo;
+  return {
+    x: () => {
+      const lead = [(kh - 1) * dh - top, (kw - 1) * dw - left];
+      const padded = padOrCrop(dy, lead[0], h + top - oh, lead[1], w + left - ow);
+      const rotated = transpose(reverse(filter, [0, 1]), [0, 1, 3, 2]);
+      return conv2d(padded, rotated, 1, 'valid', 'NHWC', dilations);
+    },
+    filter: () => {
+      const padded = padOrCrop(x, top, (kh - 1) * dh + oh - h - top, left, (kw - 1) * dw + ow - w - left);
+      const product = conv2d(transpose(padded, [3, 1, 2, 0]), transpose(dy, [1, 2, 0, 3]), dilations, 'valid');
+      return transpose(product, [1, 2, 0, 3]);
+    },
+  };
 }

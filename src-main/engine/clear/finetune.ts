@@ -66,11 +66,28 @@ export interface Correction {
   hulls?: { featureLayer: string; groups: readonly HullGroup[] };
 }
 
-/** Layers whose gradient TensorFlow.js cannot take when dilated, and the backends where the engine's own gradient (backend/gradients.ts) takes it. */
-const DILATED_GRADIENT: Record<string, readonly string[]> = {
-  Conv1D: [], Conv2D: [], Conv2DTranspose: [],
-  DepthwiseConv2D: ['wasm'], SeparableConv2D: ['wasm'],
-};
+/**
+ * Why fine-tuning cannot train through `layer` on `backend`, or undefined when it can. Dilated
+ * layers are the only ones in question (backend/gradients.ts): depthwise and separable ones train
+ * on wasm only; a Conv2D trains on any backend unless its activation is linear, which
+ * TensorFlow.js runs through its fused convolution, whose gradient refuses dilations.
+ */
+function dilationBlocker(layer: tfl.layers.Layer, backend: string): string | undefined {
+  const kind = layer.getClassName();
+  if (!['Conv1D', 'Conv2D', 'Conv2DTranspose', 'DepthwiseConv2D', 'SeparableConv2D'].includes(kind)) return undefined;
+  const config = layer.getConfig();
+  const rate = ([] as number[]).concat((config.dilationRate as number | number[] | undefined) ?? 1);
+  if (rate.every((d) => d === 1)) return undefined;
+  const dilated = `its layer "${layer.name}" (${kind}) is dilated (${rate.join('×')})`;
+  if (kind === 'DepthwiseConv2D' || kind === 'SeparableConv2D') {
+    return backend === 'wasm' ? undefined : `${dilated}, and training through a dilated ${kind} is not supported on the ${backend} backend (the engine trains it on wasm)`;
+  }
+  if (kind === 'Conv2D') {
+    const activation = String(config.activation ?? 'linear');
+    return activation !== 'linear' ? undefined : `${dilated} with a linear activation, which TensorFlow.js trains through a fused convolution that has no dilated gradient`;
+  }
+  return kind === 'Conv1D' ? undefined : `${dilated}, and training through a dilated ${kind} is not supported in TensorFlow.js`;
+}
 
 /**
  * Refuses, before anything is written, a model that fine-tuning cannot train: one with a
@@ -82,12 +99,8 @@ export function assertCanFineTune(model: tfl.LayersModel, where: string): void {
     for (const layer of layers) {
       const nested = (layer as unknown as { layers?: tfl.layers.Layer[] }).layers;
       if (nested) visit(nested);
-      const backends = DILATED_GRADIENT[layer.getClassName()];
-      if (!backends) continue;
-      const rate = ([] as number[]).concat((layer.getConfig().dilationRate as number | number[] | undefined) ?? 1);
-      if (rate.every((d) => d === 1) || backends.includes(backend)) continue;
-      const on = backends.length ? `on the ${backend} backend (the engine trains it on ${backends.join(', ')})` : 'in TensorFlow.js';
-      throw new UserError(`The model ${where} cannot be fine-tuned: its layer "${layer.name}" (${layer.getClassName()}) is dilated (${rate.join('×')}), and training through a dilated ${layer.getClassName()} is not supported ${on}; the scan's findings stand.`);
+      const why = dilationBlocker(layer, backend);
+      if (why) throw new UserError(`The model ${where} cannot be fine-tuned: ${why}; the scan's findings stand.`);
     }
   };
   visit(model.layers);
