@@ -10,7 +10,7 @@
  *   honour dilations, so on wasm the gradient asks them for it. The cpu backend's kernels step
  *   the filter by 1 whatever the dilation, and tfjs-node's are not checked here, so on those a
  *   dilated depthwise convolution is refused with a sentence that says so, as before.
- * - Conv2D: both gradients are forward convolutions, which every backend runs dilated:
+ * - Conv2D: both gradients are forward convolutions (dilated or strided; checked on wasm and cpu):
  *   dx = the convolution of dy, padded by (K−1)·d − pad before and H + pad − OH after, with the
  *   filter rotated 180° and its channels swapped, at the forward dilation; dW = the convolution
  *   of xᵀ ([CI, H, W, N], padded as the forward pass pads x) with dyᵀ ([OH, OW, N, CO]) as the
@@ -22,23 +22,23 @@ import {
   backend_util,
   conv2d,
   Conv2D,
-  pad as padTensor,
-  reverse,
-  slice,
-  transpose,
-  type Conv2DAttrs,
-  type Tensor4D,
   DepthwiseConv2dNative,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
   engine,
   getBackend,
   getGradient,
+  pad as padTensor,
   registerGradient,
+  reverse,
+  slice,
+  transpose,
+  type Conv2DAttrs,
   type DepthwiseConv2dNativeAttrs,
   type GradConfig,
   type NamedAttrMap,
   type Tensor,
+  type Tensor4D,
 } from '@tensorflow/tfjs-core';
 
 /** Backends whose depthwise gradient kernels honour dilations. */
@@ -49,7 +49,7 @@ const pair = (v: number | [number, number] | undefined): [number, number] =>
 
 let registered = false;
 
-/** Registers the gradient above in place of tfjs-core's (which it keeps for undilated cases). Idempotent. */
+/** Registers the gradients above in place of tfjs-core's (which they keep for undilated cases). Idempotent. */
 export function registerEngineGradients(): void {
   if (registered) return;
   const stock = getGradient(DepthwiseConv2dNative);
