@@ -316,7 +316,9 @@ describe('gradients of a dilated conv2d through tf.grads', () => {
     { x: [2, 9, 9, 2] as Shape4, f: [2, 3, 2] as [number, number, number], d: [3, 2] as Pair, pad: 'same' as Pad },
     { x: [1, 10, 10, 2] as Shape4, f: [3, 3, 2] as [number, number, number], d: [2, 2] as Pair, pad: 1 as Pad },
     // Padding wider than the dilated filter: dy is cropped, not padded, before the convolution.
-    { x: [1, 8, 7, 2] as Shape4, f: [3, 2, 2] as [number, number, number], d: [2, 2] as Pair, pad: 5 as Pad },
+    // (A numeric padding only with a square filter: tfjs sizes its output by the filter's height
+    // in both directions, and the stock wasm convolution then writes past its output.)
+    { x: [1, 8, 7, 2] as Shape4, f: [3, 3, 2] as [number, number, number], d: [2, 2] as Pair, pad: 5 as Pad },
   ])('match the zero-spread filter on wasm and cpu for x $x, filter $f, dilations $d, pad $pad', async ({ x, f, d, pad }) => {
     const filter: Shape4 = [f[0], f[1], x[3], f[2]];
     const spread: Shape4 = [(f[0] - 1) * d[0] + 1, (f[1] - 1) * d[1] + 1, x[3], f[2]];

@@ -18,6 +18,9 @@
  *   activation trains through tfjs-core's fused convolution, whose own gradient still refuses
  *   dilations; clear/finetune.ts says so before a repair starts.)
  */
+// tfjs-layers registers every stock gradient when it loads (its Node build carries its own
+// copies): loading it first means the registrations below come after, and stand.
+import '@tensorflow/tfjs-layers';
 import {
   backend_util,
   conv2d,
