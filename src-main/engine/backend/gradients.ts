@@ -38,7 +38,6 @@ import {
   transpose,
   type Conv2DAttrs,
   type DepthwiseConv2dNativeAttrs,
-  type GradConfig,
   type NamedAttrMap,
   type Tensor,
   type Tensor4D,
@@ -47,53 +46,59 @@ import {
 /** Backends whose depthwise gradient kernels honour dilations. */
 const DILATION_AWARE = new Set(['wasm']);
 
+/** Whether a dilated depthwise (or separable) convolution can be trained on `backend`. */
+export function trainsDilatedDepthwise(backend: string): boolean {
+  return DILATION_AWARE.has(backend);
+}
+
 const pair = (v: number | [number, number] | undefined): [number, number] =>
   v == null ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+
+type Gradients = Record<string, () => Tensor>;
+
+/**
+ * Registers a gradient for `kernelName` that leaves undilated cases to tfjs-core's own and
+ * hands dilated ones (with strides of 1, as the forward ops require) to `dilated`.
+ */
+function overrideDilated(kernelName: string, dilated: (dy: Tensor4D, x: Tensor4D, filter: Tensor4D, attrs: DepthwiseConv2dNativeAttrs & Conv2DAttrs, dilations: [number, number]) => Gradients): void {
+  const stock = getGradient(kernelName);
+  if (!stock) throw new Error(`tfjs-core registers no gradient for ${kernelName}; load @tensorflow/tfjs-layers first`);
+  registerGradient({
+    kernelName,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+      const a = attrs as unknown as DepthwiseConv2dNativeAttrs & Conv2DAttrs;
+      const dilations = pair(a.dilations);
+      if (dilations[0] === 1 && dilations[1] === 1) return stock.gradFunc(dy, saved, attrs);
+      const strides = pair(a.strides);
+      if (strides[0] !== 1 || strides[1] !== 1) {
+        throw new Error(`A convolution cannot have both strides (${strides.join('×')}) and dilations (${dilations.join('×')}) above 1.`);
+      }
+      const [x, filter] = saved as Tensor4D[];
+      return dilated(dy as Tensor4D, x, filter, a, dilations);
+    },
+  });
+}
 
 let registered = false;
 
 /** Registers the gradients above in place of tfjs-core's (which they keep for undilated cases). Idempotent. */
 export function registerEngineGradients(): void {
   if (registered) return;
-  const stock = getGradient(DepthwiseConv2dNative);
-  if (!stock) throw new Error('tfjs-core registers no gradient for DepthwiseConv2dNative; import @tensorflow/tfjs-core first');
-  const config: GradConfig = {
-    kernelName: DepthwiseConv2dNative,
-    inputsToSave: ['x', 'filter'],
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-      const a = attrs as unknown as DepthwiseConv2dNativeAttrs;
-      const dilations = pair(a.dilations);
-      if (dilations[0] === 1 && dilations[1] === 1) return stock.gradFunc(dy, saved, attrs);
-      const backend = getBackend();
-      if (!DILATION_AWARE.has(backend)) {
-        throw new Error(`Training through a depthwise convolution with dilation ${dilations.join('×')} needs the wasm backend; the ${backend} backend's gradient kernels do not honour dilations.`);
-      }
-      const strides = pair(a.strides);
-      if (strides[0] !== 1 || strides[1] !== 1) {
-        throw new Error(`A depthwise convolution cannot have both strides (${strides.join('×')}) and dilations (${dilations.join('×')}) above 1.`);
-      }
-      const [x, filter] = saved;
-      const common = { strides, pad: a.pad, dilations, dimRoundingMode: a.dimRoundingMode };
-      return {
-        x: () => engine().runKernel(DepthwiseConv2dNativeBackpropInput, { dy: dy as Tensor, filter }, { ...common, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
-        filter: () => engine().runKernel(DepthwiseConv2dNativeBackpropFilter, { x, dy: dy as Tensor }, { ...common, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
-      };
-    },
-  };
-  registerGradient(config);
-  const stockConv = getGradient(Conv2D);
-  if (!stockConv) throw new Error('tfjs-core registers no gradient for Conv2D; import @tensorflow/tfjs-core first');
-  registerGradient({
-    kernelName: Conv2D,
-    inputsToSave: ['x', 'filter'],
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-      const a = attrs as unknown as Conv2DAttrs;
-      const dilations = pair(a.dilations);
-      if (dilations[0] === 1 && dilations[1] === 1) return stockConv.gradFunc(dy, saved, attrs);
-      if (a.dataFormat === 'NCHW') throw new Error('Training through a dilated convolution needs channels-last (NHWC) data.');
-      const [x, filter] = saved as Tensor4D[];
-      return dilatedConv2DGradients(x, filter, dy as Tensor4D, a, dilations);
-    },
+  overrideDilated(DepthwiseConv2dNative, (dy, x, filter, a, dilations) => {
+    const backend = getBackend();
+    if (!trainsDilatedDepthwise(backend)) {
+      throw new Error(`Training through a depthwise convolution with dilation ${dilations.join('×')} needs the wasm backend; the ${backend} backend's gradient kernels do not honour dilations.`);
+    }
+    const common = { strides: [1, 1], pad: a.pad, dilations, dimRoundingMode: a.dimRoundingMode };
+    return {
+      x: () => engine().runKernel(DepthwiseConv2dNativeBackpropInput, { dy, filter }, { ...common, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
+      filter: () => engine().runKernel(DepthwiseConv2dNativeBackpropFilter, { x, dy }, { ...common, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+    };
+  });
+  overrideDilated(Conv2D, (dy, x, filter, a, dilations) => {
+    if (a.dataFormat === 'NCHW') throw new Error('Training through a dilated convolution needs channels-last (NHWC) data.');
+    return dilatedConv2DGradients(x, filter, dy, a, dilations);
   });
   registered = true;
 }
@@ -109,12 +114,8 @@ function padOrCrop(t: Tensor4D, top: number, bottom: number, left: number, right
 }
 
 /** The input and filter gradients of a stride-1 convolution at `dilations`, from forward convolutions (see the file's comment). */
-function dilatedConv2DGradients(x: Tensor4D, filter: Tensor4D, dy: Tensor4D, a: Conv2DAttrs, dilations: [number, number]) {
-  const strides = pair(a.strides);
-  if (strides[0] !== 1 || strides[1] !== 1) {
-    throw new Error(`A convolution cannot have both strides (${strides.join('×')}) and dilations (${dilations.join('×')}) above 1.`);
-  }
-  const info = backend_util.computeConv2DInfo(x.shape, filter.shape, strides, dilations, a.pad, a.dimRoundingMode, false, 'channelsLast');
+function dilatedConv2DGradients(x: Tensor4D, filter: Tensor4D, dy: Tensor4D, a: Conv2DAttrs, dilations: [number, number]): Gradients {
+  const info = backend_util.computeConv2DInfo(x.shape, filter.shape, [1, 1], dilations, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
   const [dh, dw] = dilations;
   const { top, left } = info.padInfo;

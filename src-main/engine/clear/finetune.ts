@@ -13,6 +13,7 @@ import { trainModel, type TrainResult } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
 import { UserError } from '../errors.js';
+import { trainsDilatedDepthwise } from '../backend/gradients.js';
 
 export interface FineTuneSettings {
   epochs: number;
@@ -80,7 +81,7 @@ function dilationBlocker(layer: tfl.layers.Layer, backend: string): string | und
   if (rate.every((d) => d === 1)) return undefined;
   const dilated = `its layer "${layer.name}" (${kind}) is dilated (${rate.join('×')})`;
   if (kind === 'DepthwiseConv2D' || kind === 'SeparableConv2D') {
-    return backend === 'wasm' ? undefined : `${dilated}, and training through a dilated ${kind} is not supported on the ${backend} backend (the engine trains it on wasm)`;
+    return trainsDilatedDepthwise(backend) ? undefined : `${dilated}, and training through a dilated ${kind} is not supported on the ${backend} backend (the engine trains it on wasm)`;
   }
   if (kind === 'Conv2D') {
     const activation = String(config.activation ?? 'linear');
