@@ -11,6 +11,7 @@ import { initBackend, tf } from '../../src-main/engine/backend/index.js';
 import {
   setDepthwiseInputGradStrategy, setFilterGradStrategy, type DepthwiseInputGradStrategy, type FilterGradStrategy,
 } from '../../src-main/engine/backend/wasm-kernels.js';
+import { unfuseDilatedConv2Ds } from '../../src-main/engine/backend/gradients.js';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number;
@@ -373,6 +374,59 @@ describe('gradients of a dilated conv2d through tf.grads', () => {
     expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
     expect(after.some((v, i) => Math.abs(v - before[i]) > 1e-4)).toBe(true);
     model.dispose(); optimizer.dispose(); tf.dispose([xs, ys]);
+  });
+
+  // tfjs-layers runs a Conv2D whose activation it does not fuse as relu or elu through
+  // tfjs-core's fused convolution even in training, and that gradient refuses dilations;
+  // unfuseDilatedConv2Ds runs it as convolution, bias, activation. One SGD step must move the
+  // dilated layer's taps, its bias and the dense layer exactly as the undilated zero-spread
+  // filter's model moves them.
+  it.each(['linear', 'tanh'] as const)('train a dilated Conv2D layer with a %s activation once unfused, as the zero-spread filter trains', async (activation) => {
+    await tf.setBackend('wasm');
+    const [n, size, ci, co, k, d] = [6, 9, 2, 3, 3, 2];
+    const span = (k - 1) * d + 1;
+    const build = (kernel: number, dilation: number): tfl.LayersModel => {
+      const m = tfl.sequential();
+      m.add(tfl.layers.conv2d({ inputShape: [size, size, ci], filters: co, kernelSize: kernel, dilationRate: dilation, padding: 'same', activation, name: 'conv' }));
+      m.add(tfl.layers.flatten());
+      m.add(tfl.layers.dense({ units: 4, name: 'dense' }));
+      return m;
+    };
+    const kv = values([k, k, ci, co], 31);
+    const spread = new Float32Array(span * span * ci * co);
+    const tap = ci * co;
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) spread.set(kv.subarray((i * k + j) * tap, (i * k + j + 1) * tap), (i * d * span + j * d) * tap);
+    const bias = values([co], 32);
+    const dense = values([size * size * co, 4], 33).map((v) => v * 0.1);
+    const denseBias = values([4], 34);
+    const dilated = build(k, d);
+    const reference = build(span, 1);
+    dilated.setWeights([tf.tensor4d(kv, [k, k, ci, co]), tf.tensor1d(bias), tf.tensor2d(dense, [size * size * co, 4]), tf.tensor1d(denseBias)]);
+    reference.setWeights([tf.tensor4d(spread, [span, span, ci, co]), tf.tensor1d(bias), tf.tensor2d(dense, [size * size * co, 4]), tf.tensor1d(denseBias)]);
+    const xs = tf.tensor4d(values([n, size, size, ci], 35), [n, size, size, ci]);
+    const ys = tf.tensor2d(values([n, 4], 36), [n, 4]);
+    const optimizers = [tf.train.sgd(0.1), tf.train.sgd(0.1)];
+    dilated.compile({ optimizer: optimizers[0], loss: 'meanSquaredError' });
+    reference.compile({ optimizer: optimizers[1], loss: 'meanSquaredError' });
+    // Without the engine's help the fused convolution's gradient stops training.
+    await expect(dilated.trainOnBatch(xs, ys)).rejects.toThrow(/[Dd]ilation/);
+    const restore = unfuseDilatedConv2Ds(dilated);
+    const lossDilated = await dilated.trainOnBatch(xs, ys) as number;
+    restore();
+    const lossReference = await reference.trainOnBatch(xs, ys) as number;
+    expect(Math.abs(lossDilated - lossReference)).toBeLessThan(1e-4 * Math.max(1, lossReference));
+    const [kd, bd, wd, cd] = dilated.getWeights().map((w) => w.dataSync() as Float32Array);
+    const [ks, bs, ws, cs] = reference.getWeights().map((w) => w.dataSync() as Float32Array);
+    const taps = new Float32Array(kv.length);
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) taps.set(ks.subarray((i * d * span + j * d) * tap, (i * d * span + j * d + 1) * tap), (i * k + j) * tap);
+    expect(kd.some((v, i) => Math.abs(v - kv[i]) > 1e-4), 'the dilated kernel moved').toBe(true);
+    expectClose(kd, taps);
+    expectClose(bd, bs);
+    expectClose(wd, ws);
+    expectClose(cd, cs);
+    // Restored: the layer is tfjs-layers' own again (its training refuses the dilation once more).
+    expect(Object.prototype.hasOwnProperty.call(dilated.getLayer('conv'), 'call')).toBe(false);
+    dilated.dispose(); reference.dispose(); optimizers.forEach((o) => o.dispose()); tf.dispose([xs, ys]);
   });
 });
 

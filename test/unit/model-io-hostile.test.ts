@@ -293,6 +293,18 @@ describe('sizes declared by a hostile model.json', () => {
     expect(await refusal(() => loadModel(dir))).toMatch(/model\.json uses layer "flatten_\w*" \(TimeDistributed\), a layer class whose size cannot be checked before loading/);
   });
 
+  it('refuses a dilated Conv2DTranspose, whose dilation TensorFlow.js would ignore', async () => {
+    const dir = path.join(root, `transpose-${count++}`);
+    mkdirSync(dir);
+    const layer = (dilation: number) => ({ modelTopology: { class_name: 'Sequential', config: { layers: [
+      { class_name: 'Conv2DTranspose', config: { filters: 2, kernel_size: [3, 3], padding: 'same', dilation_rate: [dilation, dilation], batch_input_shape: [null, 8, 8, 1], name: 'up' } },
+    ] } }, weightsManifest: [] });
+    writeJson(dir, layer(2));
+    expect(await refusal(() => loadModel(dir))).toMatch(/model\.json gives layer "up" \(Conv2DTranspose\) a dilation of 2×2, which TensorFlow\.js's Conv2DTranspose ignores/);
+    // Undilated, the same topology is sized (its weights are what is missing then).
+    expect(sizeTopology(layer(1).modelTopology, 'model.json').parameters).toBe(3 * 3 * 1 * 2 + 2);
+  });
+
   it('refuses a model.json above modelJsonBytes by its size, without reading it', async () => {
     const { dir } = copyModel();
     setLimits({ modelJsonBytes: 1000 });

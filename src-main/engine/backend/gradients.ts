@@ -14,14 +14,20 @@
  *   dx = the convolution of dy, padded by (K−1)·d − pad before and H + pad − OH after, with the
  *   filter rotated 180° and its channels swapped, at the forward dilation; dW = the convolution
  *   of xᵀ ([CI, H, W, N], padded as the forward pass pads x) with dyᵀ ([OH, OW, N, CO]) as the
- *   filter, at a stride of the forward dilation, transposed back. (A Conv2D layer with a linear
- *   activation trains through tfjs-core's fused convolution, whose own gradient still refuses
- *   dilations; clear/finetune.ts says so before a repair starts.)
+ *   filter, at a stride of the forward dilation, transposed back.
+ * - A Conv2D layer whose activation tfjs-layers does not fuse as relu or elu (a linear one, as
+ *   in Keras's Conv2D → BatchNormalization → Activation blocks, or tanh, sigmoid…) runs, even in
+ *   training, through tfjs-core's fused convolution, whose gradient is its own closure (not in
+ *   the registry) and refuses dilations. `unfuseDilatedConv2Ds` has such layers run as a plain
+ *   convolution, bias and activation while a model trains: the same function, whose gradients
+ *   are the ones above.
  */
 // tfjs-layers registers every stock gradient when it loads (its Node build carries its own
 // copies): loading it first means the registrations below come after, and stand.
 import '@tensorflow/tfjs-layers';
+import type { LayersModel, layers as tflLayers } from '@tensorflow/tfjs-layers';
 import {
+  add,
   backend_util,
   conv2d,
   Conv2D,
@@ -35,6 +41,7 @@ import {
   registerGradient,
   reverse,
   slice,
+  tidy,
   transpose,
   type Conv2DAttrs,
   type DepthwiseConv2dNativeAttrs,
@@ -132,4 +139,55 @@ function dilatedConv2DGradients(x: Tensor4D, filter: Tensor4D, dy: Tensor4D, a: 
       return transpose(product, [1, 2, 0, 3]);
     },
   };
+}
+
+/** The parts of a tfjs-layers convolution layer its forward pass reads (protected in its typings). */
+interface ConvLayerInternals {
+  rank: number;
+  kernel: { read(): Tensor };
+  bias: { read(): Tensor } | null;
+  strides: number[];
+  padding: string;
+  dataFormat: 'channelsFirst' | 'channelsLast';
+  dilationRate: number | number[];
+  activation: { apply(t: Tensor): Tensor } | null;
+}
+
+type Call = tflLayers.Layer['call'];
+
+/**
+ * Has every dilated 2-D Conv2D layer of `model` (nested models included) compute a plain
+ * convolution, then its bias, then its activation, in place of tfjs-layers' fused convolution,
+ * whose gradient refuses dilations (see the file's comment). The outputs are the same; only the
+ * gradient's path changes. Returns the function that puts the layers' own forward pass back.
+ */
+export function unfuseDilatedConv2Ds(model: LayersModel): () => void {
+  const restore: (() => void)[] = [];
+  const visit = (layers: readonly tflLayers.Layer[]): void => {
+    for (const layer of layers) {
+      const nested = (layer as unknown as { layers?: tflLayers.Layer[] }).layers;
+      if (nested) visit(nested);
+      if (layer.getClassName() !== 'Conv2D') continue;
+      const c = layer as unknown as ConvLayerInternals;
+      const dilations = pair(c.dilationRate as number | [number, number]);
+      if (c.rank !== 2 || (dilations[0] === 1 && dilations[1] === 1)) continue;
+      const own = Object.prototype.hasOwnProperty.call(layer, 'call') ? layer.call : undefined;
+      const call: Call = (inputs) => tidy(() => {
+        const input = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor4D;
+        const first = c.dataFormat === 'channelsFirst';
+        let y: Tensor = conv2d(first ? transpose(input, [0, 2, 3, 1]) : input, c.kernel.read() as Tensor4D,
+          pair(c.strides as [number, number]), c.padding === 'same' ? 'same' : 'valid', 'NHWC', dilations);
+        if (c.bias) y = add(y, c.bias.read());
+        if (first) y = transpose(y, [0, 3, 1, 2]);
+        return c.activation ? c.activation.apply(y) : y;
+      });
+      layer.call = call;
+      restore.push(() => {
+        if (own) layer.call = own;
+        else delete (layer as unknown as { call?: Call }).call;
+      });
+    }
+  };
+  visit(model.layers);
+  return () => { for (const r of restore.reverse()) r(); };
 }

@@ -70,8 +70,7 @@ export interface Correction {
 /**
  * Why fine-tuning cannot train through `layer` on `backend`, or undefined when it can. Dilated
  * layers are the only ones in question (backend/gradients.ts): depthwise and separable ones train
- * on wasm only; a Conv2D trains on any backend unless its activation is linear, which
- * TensorFlow.js runs through its fused convolution, whose gradient refuses dilations.
+ * on wasm only; Conv1D and Conv2D ones on any backend (trainModel runs a dilated Conv2D unfused).
  */
 function dilationBlocker(layer: tfl.layers.Layer, backend: string): string | undefined {
   const kind = layer.getClassName();
@@ -83,11 +82,7 @@ function dilationBlocker(layer: tfl.layers.Layer, backend: string): string | und
   if (kind === 'DepthwiseConv2D' || kind === 'SeparableConv2D') {
     return trainsDilatedDepthwise(backend) ? undefined : `${dilated}, and training through a dilated ${kind} is not supported on the ${backend} backend (the engine trains it on wasm)`;
   }
-  if (kind === 'Conv2D') {
-    const activation = String(config.activation ?? 'linear');
-    return activation !== 'linear' ? undefined : `${dilated} with a linear activation, which TensorFlow.js trains through a fused convolution that has no dilated gradient`;
-  }
-  return kind === 'Conv1D' ? undefined : `${dilated}, and training through a dilated ${kind} is not supported in TensorFlow.js`;
+  return kind === 'Conv1D' || kind === 'Conv2D' ? undefined : `${dilated}, and training through a dilated ${kind} is not supported in TensorFlow.js`;
 }
 
 /**

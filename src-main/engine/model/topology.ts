@@ -183,6 +183,8 @@ function conv(kind: 'conv' | 'depthwise' | 'separable' | 'transpose'): Handler {
     if (kh === 0) throw fail(ctx, `gives ${l.label} no kernel_size`);
     const [sh, sw] = pair(ctx, l, 'strides', [1, 1]);
     const [dh, dw] = pair(ctx, l, 'dilationRate', [1, 1]);
+    // TensorFlow.js's Conv2DTranspose reads no dilation: it would compute another function than the file's.
+    if (kind === 'transpose' && (dh !== 1 || dw !== 1)) throw fail(ctx, `gives ${l.label} a dilation of ${dh}×${dw}, which TensorFlow.js's Conv2DTranspose ignores, so the model would not compute what it computes in Keras`);
     const pad = paddingMode(ctx, l);
     const dm = kind === 'depthwise' || kind === 'separable' ? (l.cfg.depthMultiplier == null ? 1 : int(ctx, l, 'depth_multiplier', l.cfg.depthMultiplier)) : 1;
     const filters = kind === 'depthwise' ? im.c * dm : int(ctx, l, 'filters', l.cfg.filters);

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { unfuseDilatedConv2Ds } from '../backend/gradients.js';
 import { batchPixels, gatherPixels, type Split } from '../data/dataset.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
@@ -138,9 +139,12 @@ export async function trainModel(
 ): Promise<TrainResult> {
   const s = { ...DEFAULT_TRAIN_SETTINGS, ...settings };
   const optimizer = ctx.compile !== false ? compileForTraining(model, s.learningRate) : undefined;
+  // A dilated Conv2D with a linear (or tanh…) activation would train through a fused convolution without a dilated gradient.
+  const restore = unfuseDilatedConv2Ds(model);
   try {
     return await trainLoop(model, split, shape, numClasses, s, ctx);
   } finally {
+    restore();
     // Adam's moment estimates are tensors; a second training run compiles a fresh optimiser.
     optimizer?.dispose();
   }
