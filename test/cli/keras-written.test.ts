@@ -1,0 +1,97 @@
+// Issue 11: Keras files the product did not write. test/fixtures/keras/make.py writes Keras 2
+// .h5 and Keras 3 .keras files in Keras's own layouts with h5py (libhdf5, the library Keras saves
+// with) and NumPy: an MLP trained there on digits with a planted label-flip pocket, and a
+// functional CNN (BatchNormalization, ReLU, a dilated tanh Conv2D, DepthwiseConv2D, Add, global
+// pooling, custom layer names). The product must compute what NumPy computes from them, find the
+// pocket, and write a repaired file that h5py and NumPy read back (check.py) with the target fixed.
+// python3-h5py is a test dependency (.ci/run installs it).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src-main/engine/backend/index.js';
+import { loadDataset } from '../../src-main/engine/data/load.js';
+import type { Dataset } from '../../src-main/engine/data/dataset.js';
+import { loadModel } from '../../src-main/engine/model/io.js';
+import { predictSplit } from '../../src-main/engine/model/train.js';
+
+const KERAS = path.resolve('test/fixtures/keras');
+const DIGITS = path.resolve('test/fixtures/onnx/digits.npz');
+const data = ['--data', `npz:${DIGITS}`];
+const expected = JSON.parse(readFileSync(path.join(KERAS, 'expected.json'), 'utf8')) as {
+  shown: number;
+  mlp: { probabilities: number[][]; accuracy: number; target: number; targetPredicted: number; trueClass: number; attackerClass: number };
+  cnn: { probabilities: number[][] };
+};
+const dir = mkdtempSync(path.join(os.tmpdir(), 'clear-keras-written-'));
+let ds: Dataset;
+let python = 'python3';
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+function clear(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/clearwb.js', ...args], { encoding: 'utf8', env: { ...process.env, CLEAR_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(async () => {
+  // The Python with h5py: CLEAR_PYTHON when set, else python3 on the PATH, else Debian's own interpreter.
+  const candidates = [process.env.CLEAR_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+  const probes = candidates.map((p) => ({ p, r: spawnSync(p, ['-c', 'import h5py, numpy'], { encoding: 'utf8' }) }));
+  const found = probes.find(({ r }) => r.status === 0);
+  if (!found) {
+    const why = probes.map(({ p, r }) => `${p}: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`).join('; ');
+    throw new Error(`Python with h5py is needed for this test and is missing here (${why}): install it with apt-get install -y python3-h5py, as .ci/run does.`);
+  }
+  python = found.p;
+  await initBackend('wasm');
+  ds = await loadDataset(`npz:${DIGITS}`);
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('Keras files written by h5py in Keras\'s layouts', () => {
+  it.each(['mlp.h5', 'mlp.keras', 'cnn.h5', 'cnn.keras'])('%s computes what NumPy computes from it on the first test digits', async (file) => {
+    const loaded = await loadModel(path.join(KERAS, file));
+    const reference = expected[file.startsWith('mlp') ? 'mlp' : 'cnn'].probabilities;
+    const indices = reference.map((_, i) => i);
+    const out = await predictSplit(loaded.model, ds.test, ds.shape, { indices, withProbabilities: true });
+    loaded.model.dispose();
+    let worst = 0;
+    reference.forEach((row, i) => row.forEach((p, c) => { worst = Math.max(worst, Math.abs(out.probabilities![i * 10 + c] - p)); }));
+    expect(worst).toBeLessThan(1e-4);
+    // The reference is not flat: its predictions spread over several classes (the first 64 test digits are 0s, 1s and 2s).
+    expect(new Set(reference.map((row) => row.indexOf(Math.max(...row)))).size).toBeGreaterThan(file.startsWith('cnn') ? 4 : 2);
+  });
+
+  it.each(['h5', 'keras'])('the .%s MLP: scan finds the planted pocket, repair writes a Keras file that h5py reads with the target fixed', async (format) => {
+    const model = path.join(KERAS, `mlp.${format}`);
+    const before = sha256(model);
+    const { target, trueClass, attackerClass } = expected.mlp;
+    expect(expected.mlp.targetPredicted, 'the attack took in the NumPy-trained model').toBe(attackerClass);
+    const scan = path.join(dir, `scan-${format}.json`);
+    const s = clear('scan', '--model', model, ...data, '--out', scan, '--quiet');
+    expect(s.code, s.stderr).toBe(3);
+    const pockets = (JSON.parse(readFileSync(scan, 'utf8')) as { pockets: { confirmed: boolean; attackerClass: number; enclosingClass: number; members: number[] }[] }).pockets.filter((p) => p.confirmed);
+    expect(pockets.map((p) => [p.attackerClass, p.enclosingClass])).toEqual([[attackerClass, trueClass]]);
+    expect(pockets[0].members.length).toBeGreaterThanOrEqual(20);
+
+    const out = path.join(dir, `repaired-${format}`);
+    const r = clear('repair', '--model', model, ...data, '--scan', scan, '--out', out, '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out)).toContain(`model.${format}`);
+    expect(sha256(model), 'the original file is unchanged').toBe(before);
+
+    // Read back by the product...
+    const repaired = await loadModel(path.join(out, `model.${format}`));
+    const hit = await predictSplit(repaired.model, ds.test, ds.shape, { indices: [target] });
+    repaired.model.dispose();
+    expect(hit.predicted[0]).toBe(trueClass);
+    // ...and by h5py and NumPy, where Keras would look for the weights.
+    const checked = spawnSync(python, [path.join(KERAS, 'check.py'), path.join(out, `model.${format}`), DIGITS, String(target)], { encoding: 'utf8' });
+    expect(checked.status, checked.stderr).toBe(0);
+    const result = JSON.parse(checked.stdout) as { accuracy: number; targetPredicted: number };
+    expect(result.targetPredicted).toBe(trueClass);
+    expect(result.accuracy).toBeGreaterThan(expected.mlp.accuracy - 0.02);
+  }, 120_000);
+});
