@@ -23,3 +23,18 @@ export function joinPath(dir: string, name: string): string {
   return dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`;
 }
 
+
+/**
+ * A sample's source for a narrow column: an absolute file path loses its folders, so what tells
+ * the samples apart shows (`digits.npz[x_train][6]`, `data.csv:14`); a path inside a dataset
+ * folder (`cat/001.png`) and a name (`label-flip poisons[3]`) stay whole. The full source goes
+ * in the cell's tooltip.
+ */
+export function shortSource(source: string): string {
+  if (!/^(\/|\\\\|[A-Za-z]:[\\/])/.test(source)) return source;
+  // The file's part ends where its row (":14") or item ("[6]") begins.
+  const tail = source.search(/(\[[^\]]*\]|:\d+)+$/);
+  const file = tail > 0 ? source.slice(0, tail) : source;
+  const cut = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  return cut >= 0 ? source.slice(cut + 1) : source;
+}

@@ -1,0 +1,158 @@
+/**
+ * An analyst's own Keras model, through the whole wizard in browser mode: a Keras 2 .h5 file the
+ * product did not write (test/fixtures/keras/make.py: h5py and NumPy, in Keras's layout, trained
+ * with a planted label-flip pocket) and the digits it was trained on as an .npz. Load shows the
+ * model's accuracy on the data before any scan; the scan reports the pocket; the repair closes
+ * it; Export writes a repaired .h5 (the format the model came in) that h5py and NumPy read back
+ * with the target digit classified correctly again. Screenshots in test-artifacts/keras-*.png.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatasetPreview } from '../../src-main/contract/results.js';
+import { ProjectStore } from '../../src-main/project/store.js';
+import { startBrowserMode } from '../../src-main/serve/index.js';
+import { openHeadlessPage } from './fixtures.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIST = path.join(ROOT, 'dist');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const KERAS = path.join(ROOT, 'test/fixtures/keras');
+const missing = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (install it with: apt-get install -y chromium)`
+  : !existsSync(path.join(DIST, 'renderer', 'index.html')) || !existsSync(path.join(DIST, 'worker.js'))
+    ? 'the app is not built (run npm run build first)'
+    : null;
+if (missing) console.warn(`Skipping the Keras-model wizard e2e test: ${missing}.`);
+
+const expected = JSON.parse(readFileSync(path.join(KERAS, 'expected.json'), 'utf8')) as {
+  mlp: { accuracy: number; target: number; targetPredicted: number; trueClass: number; attackerClass: number };
+};
+
+describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let browser: Browser;
+  let page: Page;
+  let server: Awaited<ReturnType<typeof startBrowserMode>>;
+  let work: string;
+  let dir: string;
+  const errors: string[] = [];
+  let python = '';
+  const snap = async (name: string) => {
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(ARTIFACTS, `keras-${name}.png`), fullPage: true });
+  };
+  /** Waits for an element, failing early with the page's own error sentence if one appears. */
+  const appear = async (testid: string, timeout = 180_000) => {
+    const start = Date.now();
+    while (Date.now() - start < timeout) {
+      if (await page.getByTestId(testid).count() && await page.getByTestId('cancel').count() === 0) return;
+      const error = page.getByTestId('error');
+      if (await error.count()) throw new Error(`The page shows an error: ${await error.innerText()}`);
+      await page.waitForTimeout(250);
+    }
+    throw new Error(`Timed out waiting for ${testid}.`);
+  };
+  const step = async (id: string) => {
+    await page.locator(`nav [data-step="${id}"]`).click();
+    await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe(id);
+  };
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const candidates = [process.env.CLEAR_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+    python = candidates.find((p) => spawnSync(p, ['-c', 'import h5py, numpy']).status === 0) ?? '';
+    work = mkdtempSync(path.join(os.tmpdir(), 'clear-keras-e2e-'));
+    dir = path.join(work, 'Keras project');
+    server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
+    const store = new ProjectStore();
+    const { project } = await store.create(dir);
+    // Inside the project folder, which the session may read.
+    mkdirSync(path.join(dir, 'inputs'));
+    copyFileSync(path.join(ROOT, 'test/fixtures/onnx/digits.npz'), path.join(dir, 'inputs', 'digits.npz'));
+    copyFileSync(path.join(KERAS, 'mlp.h5'), path.join(dir, 'inputs', 'classifier.h5'));
+    const spec = `npz:${path.join(dir, 'inputs', 'digits.npz')}`;
+    const preview = await server.engine.run('datasetPreview', { data: spec, samplesPerClass: 1 }, { id: 'fixture-preview', onProgress: () => {} }) as DatasetPreview;
+    await store.save(dir, {
+      ...project, step: 'load',
+      dataset: { spec, name: preview.name, fingerprint: preview.fingerprint, classNames: preview.classNames, trainCount: preview.trainCount, testCount: preview.testCount },
+    });
+    ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('opens the .h5 file and shows its accuracy on the digits before any scan', async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.locator('main').getAttribute('data-step'), { timeout: 60_000 }).toBe('load');
+    await page.getByText('Open a model (TensorFlow.js folder, Keras .h5/.keras or ONNX file)').click();
+    const file = path.join(dir, 'inputs', 'classifier.h5');
+    await page.getByTestId('model-path').fill(file);
+    await page.getByRole('button', { name: 'Open model' }).click();
+    await appear('fit-accuracy');
+    expect(await page.getByTestId('model-summary').innerText()).toContain(file);
+    // The accuracy NumPy computed from the same weights when it wrote the file.
+    expect(await page.getByTestId('fit-accuracy').innerText()).toBe(`${(expected.mlp.accuracy * 100).toFixed(1)}%`);
+    expect(await page.getByTestId('fit-warnings').count()).toBe(0);
+    await snap('load');
+  }, 180_000);
+
+  it('scans and reports the planted pocket', async () => {
+    await step('scan');
+    await page.getByTestId('start-scan').click();
+    await appear('scan-verdict');
+    expect(await page.getByTestId('scan-verdict').innerText()).toContain('Backdoor suspected');
+    await snap('scan');
+    await step('inspect');
+    const { attackerClass, trueClass } = expected.mlp;
+    expect(await page.getByTestId('pocket-list').innerText()).toMatch(new RegExp(`${attackerClass} inside ${trueClass}\\s+\\d+\\s+[\\d.]+\\s+(< )?[\\d.]+\\s+backdoor pocket`));
+    await appear('pocket-plot');
+    await snap('inspect');
+  }, 300_000);
+
+  it('repairs, and Verify shows the pocket closed', async () => {
+    await step('repair');
+    // Each member's source names its array and row in the user's file; the column shows the file's name, the tooltip its path.
+    const cells = page.locator('td.source');
+    await expect.poll(() => cells.count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    expect((await cells.allInnerTexts()).every((t) => /^digits\.npz\[x_train\]\[\d+\]$/.test(t.trim()))).toBe(true);
+    expect(await cells.first().getAttribute('title')).toMatch(new RegExp(`^${path.join(dir, 'inputs', 'digits.npz').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\[x_train\\]\\[\\d+\\]$`));
+    await page.getByTestId('start-repair').click();
+    await appear('repair-result');
+    await snap('repair');
+    await step('verify');
+    expect(await page.getByTestId('pocket-closure').innerText()).toContain('closed');
+    expect(await page.getByTestId('side-after').innerText()).toContain('Held-out accuracy');
+    await snap('verify');
+  }, 300_000);
+
+  it('exports a repaired .h5 that h5py and NumPy read with the target fixed', async () => {
+    await step('export');
+    // The format the model came in is the first choice offered.
+    expect(await page.getByTestId('export-format-h5').isChecked()).toBe(true);
+    const dest = path.join(work, 'handed-on');
+    await page.locator('section[aria-labelledby="export-h"]').getByRole('button', { name: 'Browse…' }).click();
+    await page.getByTestId('path-input').fill(dest);
+    await expect.poll(() => page.getByTestId('path-prompt').innerText()).toContain(dest);
+    await page.getByTestId('path-choose').click();
+    await page.getByTestId('start-export').click();
+    await appear('exported', 120_000);
+    await snap('export');
+    const files = (await page.getByTestId('exported').locator('li.mono').allInnerTexts()).map((f) => f.trim());
+    const h5 = files.find((f) => f.endsWith('.h5'));
+    expect(h5, `exported: ${files.join(', ')}`).toBeDefined();
+    expect(python, 'Python with h5py is needed to read the export back (apt-get install -y python3-h5py, as .ci/run does)').not.toBe('');
+    const checked = spawnSync(python, [path.join(KERAS, 'check.py'), h5!, path.join(dir, 'inputs', 'digits.npz'), String(expected.mlp.target)], { encoding: 'utf8' });
+    expect(checked.status, checked.stderr).toBe(0);
+    const result = JSON.parse(checked.stdout) as { accuracy: number; targetPredicted: number };
+    expect(result.targetPredicted).toBe(expected.mlp.trueClass);
+    expect(errors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
+  }, 180_000);
+});
