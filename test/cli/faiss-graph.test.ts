@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { clearwb } from './helpers.js';
+import { clearwb, pythonWith } from './helpers.js';
 import type { FeaturesResult, ScanResult } from '../../src-main/contract/results.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'clearwb-faiss-'));
@@ -27,21 +27,10 @@ function ok(args: string[]) {
   return r;
 }
 
-/**
- * The Python that has faiss: CLEAR_PYTHON when set, else `python3` on the PATH, else Debian's
- * own interpreter, where apt-get installs python3-faiss (a PATH may put another Python first).
- */
 let python = 'python3';
 
 beforeAll(() => {
-  const candidates = [process.env.CLEAR_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
-  const probes = candidates.map((p) => ({ p, r: spawnSync(p, ['-c', 'import faiss, numpy'], { encoding: 'utf8' }) }));
-  const found = probes.find(({ r }) => r.status === 0);
-  if (!found) {
-    const why = probes.map(({ p, r }) => `${p}: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`).join('; ');
-    throw new Error(`Python with faiss is needed for this test and is missing here (${why}): install it with apt-get install -y python3-faiss, as .ci/run does.`);
-  }
-  python = found.p;
+  python = pythonWith(['faiss', 'numpy'], 'python3-faiss');
   ok(['train', ...data, '--arch', 'mlp', '--epochs', '3', '--out', model, '--quiet']);
 }, 300_000);
 

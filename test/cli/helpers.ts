@@ -40,3 +40,17 @@ export function startInGroup(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 export const ANSI = /\u001b\[/;
+
+/**
+ * The Python that can import `modules` (test dependencies from Debian's packages, which .ci/run
+ * installs): CLEAR_PYTHON when set, else `python3` on the PATH, else Debian's own interpreter
+ * (a PATH may put another Python first). Throws, naming the package to install, when none can.
+ */
+export function pythonWith(modules: string[], debianPackage: string): string {
+  const candidates = [process.env.CLEAR_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+  const probes = candidates.map((p) => ({ p, r: spawnSync(p, ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8' }) }));
+  const found = probes.find(({ r }) => r.status === 0);
+  if (found) return found.p;
+  const why = probes.map(({ p, r }) => `${p}: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`).join('; ');
+  throw new Error(`Python with ${modules[0]} is needed for this test and is missing here (${why}): install it with apt-get install -y ${debianPackage}, as .ci/run does.`);
+}

@@ -16,6 +16,7 @@ import { loadDataset } from '../../src-main/engine/data/load.js';
 import type { Dataset } from '../../src-main/engine/data/dataset.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
+import { clearwb, pythonWith } from './helpers.js';
 
 const KERAS = path.resolve('test/fixtures/keras');
 const DIGITS = path.resolve('test/fixtures/onnx/digits.npz');
@@ -30,21 +31,9 @@ let ds: Dataset;
 let python = 'python3';
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-function clear(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/clearwb.js', ...args], { encoding: 'utf8', env: { ...process.env, CLEAR_BACKEND: 'wasm' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 beforeAll(async () => {
-  // The Python with h5py: CLEAR_PYTHON when set, else python3 on the PATH, else Debian's own interpreter.
-  const candidates = [process.env.CLEAR_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
-  const probes = candidates.map((p) => ({ p, r: spawnSync(p, ['-c', 'import h5py, numpy'], { encoding: 'utf8' }) }));
-  const found = probes.find(({ r }) => r.status === 0);
-  if (!found) {
-    const why = probes.map(({ p, r }) => `${p}: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`).join('; ');
-    throw new Error(`Python with h5py is needed for this test and is missing here (${why}): install it with apt-get install -y python3-h5py, as .ci/run does.`);
-  }
-  python = found.p;
+  python = pythonWith(['h5py', 'numpy'], 'python3-h5py');
   await initBackend('wasm');
   ds = await loadDataset(`npz:${DIGITS}`);
 }, 120_000);
@@ -70,14 +59,14 @@ describe('Keras files written by h5py in Keras\'s layouts', () => {
     const { target, trueClass, attackerClass } = expected.mlp;
     expect(expected.mlp.targetPredicted, 'the attack took in the NumPy-trained model').toBe(attackerClass);
     const scan = path.join(dir, `scan-${format}.json`);
-    const s = clear('scan', '--model', model, ...data, '--out', scan, '--quiet');
+    const s = clearwb(['scan', '--model', model, ...data, '--out', scan, '--quiet']);
     expect(s.code, s.stderr).toBe(3);
     const pockets = (JSON.parse(readFileSync(scan, 'utf8')) as { pockets: { confirmed: boolean; attackerClass: number; enclosingClass: number; members: number[] }[] }).pockets.filter((p) => p.confirmed);
     expect(pockets.map((p) => [p.attackerClass, p.enclosingClass])).toEqual([[attackerClass, trueClass]]);
     expect(pockets[0].members.length).toBeGreaterThanOrEqual(20);
 
     const out = path.join(dir, `repaired-${format}`);
-    const r = clear('repair', '--model', model, ...data, '--scan', scan, '--out', out, '--quiet');
+    const r = clearwb(['repair', '--model', model, ...data, '--scan', scan, '--out', out, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out)).toContain(`model.${format}`);
     expect(sha256(model), 'the original file is unchanged').toBe(before);

@@ -3,7 +3,12 @@
  * Inspect and Verify views can be checked on known numbers, independent of what a real scan
  * of a small model happens to find.
  */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { DatasetPreview } from '../../src-main/contract/results.js';
 import type { RepairResult, ScanResult } from '../../src-main/engine/clear/types.js';
+import { ProjectStore } from '../../src-main/project/store.js';
+import type { startBrowserMode } from '../../src-main/serve/index.js';
 
 export interface FixtureInput {
   dataset: { spec: string; fingerprint: string; trainCount: number };
@@ -114,4 +119,24 @@ export async function openHeadlessPage(executablePath: string, errors: string[],
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(e.message));
   return { browser, page };
+}
+
+/**
+ * A new project at `dir` on the Load step whose dataset is the .npz file `npz`: `files` (name in
+ * the project → file to copy) go into its `inputs` folder, inside the project, which the session
+ * may read. Returns that folder.
+ */
+export async function projectWithNpzInputs(server: Awaited<ReturnType<typeof startBrowserMode>>, dir: string, files: Record<string, string>, npz: string): Promise<string> {
+  const store = new ProjectStore();
+  const { project } = await store.create(dir);
+  const inputs = path.join(dir, 'inputs');
+  mkdirSync(inputs);
+  for (const [name, from] of Object.entries(files)) copyFileSync(from, path.join(inputs, name));
+  const spec = `npz:${path.join(inputs, npz)}`;
+  const preview = await server.engine.run('datasetPreview', { data: spec, samplesPerClass: 1 }, { id: 'fixture-preview', onProgress: () => {} }) as DatasetPreview;
+  await store.save(dir, {
+    ...project, step: 'load',
+    dataset: { spec, name: preview.name, fingerprint: preview.fingerprint, classNames: preview.classNames, trainCount: preview.trainCount, testCount: preview.testCount },
+  });
+  return inputs;
 }

@@ -7,16 +7,14 @@
  * with the target digit classified correctly again. Screenshots in test-artifacts/keras-*.png.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatasetPreview } from '../../src-main/contract/results.js';
-import { ProjectStore } from '../../src-main/project/store.js';
 import { startBrowserMode } from '../../src-main/serve/index.js';
-import { openHeadlessPage } from './fixtures.js';
+import { openHeadlessPage, projectWithNpzInputs } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,18 +67,7 @@ describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model$
     work = mkdtempSync(path.join(os.tmpdir(), 'clear-keras-e2e-'));
     dir = path.join(work, 'Keras project');
     server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
-    const store = new ProjectStore();
-    const { project } = await store.create(dir);
-    // Inside the project folder, which the session may read.
-    mkdirSync(path.join(dir, 'inputs'));
-    copyFileSync(path.join(ROOT, 'test/fixtures/onnx/digits.npz'), path.join(dir, 'inputs', 'digits.npz'));
-    copyFileSync(path.join(KERAS, 'mlp.h5'), path.join(dir, 'inputs', 'classifier.h5'));
-    const spec = `npz:${path.join(dir, 'inputs', 'digits.npz')}`;
-    const preview = await server.engine.run('datasetPreview', { data: spec, samplesPerClass: 1 }, { id: 'fixture-preview', onProgress: () => {} }) as DatasetPreview;
-    await store.save(dir, {
-      ...project, step: 'load',
-      dataset: { spec, name: preview.name, fingerprint: preview.fingerprint, classNames: preview.classNames, trainCount: preview.trainCount, testCount: preview.testCount },
-    });
+    await projectWithNpzInputs(server, dir, { 'digits.npz': path.join(ROOT, 'test/fixtures/onnx/digits.npz'), 'classifier.h5': path.join(KERAS, 'mlp.h5') }, 'digits.npz');
     ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
   }, 300_000);
 

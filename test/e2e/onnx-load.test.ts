@@ -4,16 +4,14 @@
  * model is head-only; for a model with a flat input and colour data, the model-on-data card says in
  * what order the images are fed.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProjectStore } from '../../src-main/project/store.js';
 import { startBrowserMode } from '../../src-main/serve/index.js';
-import type { DatasetPreview } from '../../src-main/contract/results.js';
-import { openHeadlessPage } from './fixtures.js';
+import { openHeadlessPage, projectWithNpzInputs } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,17 +34,8 @@ describe.skipIf(Boolean(missing))(`Load step with an ONNX model${missing ? ` (sk
     const work = mkdtempSync(path.join(os.tmpdir(), 'clear-onnx-e2e-'));
     dir = path.join(work, 'ONNX project');
     server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
-    const store = new ProjectStore();
-    const { project } = await store.create(dir);
-    // Inside the project folder, which the session may read.
-    mkdirSync(path.join(dir, 'inputs'));
-    for (const f of ['digits.npz', 'cnn.onnx', 'flat-rgb.npz', 'flat-rgb.onnx']) copyFileSync(path.join(ROOT, 'test/fixtures/onnx', f), path.join(dir, 'inputs', f));
-    const spec = `npz:${path.join(dir, 'inputs', 'digits.npz')}`;
-    const preview = await server.engine.run('datasetPreview', { data: spec, samplesPerClass: 1 }, { id: 'fixture-preview', onProgress: () => {} }) as DatasetPreview;
-    await store.save(dir, {
-      ...project, step: 'load',
-      dataset: { spec, name: preview.name, fingerprint: preview.fingerprint, classNames: preview.classNames, trainCount: preview.trainCount, testCount: preview.testCount },
-    });
+    const fixtures = path.join(ROOT, 'test/fixtures/onnx');
+    await projectWithNpzInputs(server, dir, Object.fromEntries(['digits.npz', 'cnn.onnx', 'flat-rgb.npz', 'flat-rgb.onnx'].map((f) => [f, path.join(fixtures, f)])), 'digits.npz');
     ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
   }, 300_000);
 
