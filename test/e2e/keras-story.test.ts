@@ -85,6 +85,7 @@ describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model$
     await page.getByRole('button', { name: 'Open model' }).click();
     await appear('fit-accuracy');
     expect(await page.getByTestId('model-summary').innerText()).toContain(file);
+    expect(await page.getByTestId('model-format-note').innerText()).toContain('Keras .h5 file: a repair fine-tunes every layer and writes the repaired model back as a .h5 file');
     // The accuracy NumPy computed from the same weights when it wrote the file.
     expect(await page.getByTestId('fit-accuracy').innerText()).toBe(`${(expected.mlp.accuracy * 100).toFixed(1)}%`);
     expect(await page.getByTestId('fit-warnings').count()).toBe(0);
