@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { DEFAULT_FALSE_ALARM, type Pocket, type RepairPlan, type RepairResult, type ScanResult } from '../contract/results.js';
 import { RepairPlanSchema, describeIssue } from '../contract/evidence.js';
 import { jobArgs } from '../contract/jobs.js';
-import { formatPValue, modelFileFormatOf, ONNX_FEATURES_LAYER, repairReportBeside } from '../contract/format.js';
+import { describeInputTransform, formatPValue, modelFileFormatOf, ONNX_FEATURES_LAYER, repairReportBeside } from '../contract/format.js';
 import { withSchemas } from './args.js';
-import { dataArgs, dataOptions, modelOption, type Command } from './commands.js';
+import { dataArgs, dataOptions, inputArgs, inputOptions, modelOption, type Command } from './commands.js';
 import { EXIT } from './exit.js';
 import { formatSeconds } from './progress.js';
 import { noStyle, type Style } from './style.js';
@@ -56,6 +56,7 @@ export function describeScan(r: ScanResult, say: (s: string) => void, options: D
   for (const line of formatTable(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'])) say(line);
   say(SCAN_TABLE_LEGEND);
   for (const p of shown) if ((p.confirmed || p.attempt) && p.sources) say(describeSources(p, more));
+  if (r.model.input) say(`The model was fed ${describeInputTransform(r.model.input)} (--input-scale, --input-normalize); a repair of this scan feeds it the same.`);
   if (r.settings.reference) say(`Held-out support from the reference set ${r.settings.reference}.`);
   const t = r.timings;
   say(`Scan took ${formatSeconds(t.total)} (embed ${t.embed.toFixed(2)} s, neighbours ${t.neighbours.toFixed(2)} s, hulls ${t.hulls.toFixed(2)} s, pocket test ${t.pocketTest.toFixed(2)} s; backend ${r.backend}${t.peakRssMiB !== undefined ? `; peak memory ${Math.round(t.peakRssMiB)} MiB${t.rssScope === 'process' ? ' (the process so far)' : ''}` : ''}).`);
@@ -91,6 +92,7 @@ export const scanCommand: Command = {
   summary: 'look for backdoor pockets in a model trained on a dataset',
   options: withSchemas(jobArgs.scan.shape, [
     modelOption(),
+    ...inputOptions,
     ...dataOptions,
     { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at (default: the input of the last Dense layer)' },
     { name: 'false-alarm', type: 'number', value: 'RATE', help: `family-wise level at which a pocket is reported, above 0 and below 1 (default ${DEFAULT_FALSE_ALARM})` },
@@ -109,7 +111,7 @@ export const scanCommand: Command = {
   exitCode: (r) => scanExitCode(r as ScanResult),
   async run(a, io) {
     const r = await io.run('scan', {
-      ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined,
+      ...dataArgs(a), ...inputArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined,
       falseAlarm: a.falseAlarm as number | undefined, neighbours: a.neighbours as number | undefined,
       neighbourGraph: a.neighbourGraph as 'auto' | 'exact' | 'approximate' | undefined, approximateAbove: a.approximateAbove as number | undefined,
       neighbourGraphFrom: a.neighbourGraphFrom as string | undefined,
@@ -126,12 +128,13 @@ export const featuresCommand: Command = {
   summary: 'write the features a scan builds its neighbour graph from, as a float32 .npy file (for a vector index elsewhere)',
   options: withSchemas(jobArgs.features.shape, [
     modelOption(),
+    ...inputOptions,
     ...dataOptions,
     { name: 'feature-layer', type: 'string', value: 'NAME', help: 'layer to split the model at, as for scan (default: the input of the last Dense layer)' },
     { name: 'out', type: 'string', value: 'FEATURES.npy', help: 'a new .npy file: N×d float32, row i = training sample i, normalised as the scan normalises them', required: true },
   ]),
   async run(a, io) {
-    const r = await io.run('features', { ...dataArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined, out: a.out as string });
+    const r = await io.run('features', { ...dataArgs(a), ...inputArgs(a), model: a.model as string, featureLayer: a.featureLayer as string | undefined, out: a.out as string });
     io.say(`Wrote the features of ${r.samples} training samples (${r.samples}×${r.dim} float32, layer ${r.featureLayer}, ${r.normalisation === 'l2' ? 'scaled to unit length' : 'standardised'}) to ${r.out} in ${formatSeconds(r.seconds)} (backend ${r.backend}).`);
     io.say(`A scan with the default ${r.neighbours} neighbours takes their ${r.neighbours + 1} nearest (each row's own match included) as an N×${r.neighbours + 1} index: clearwb scan … --neighbour-graph-from INDICES.npy.`);
     return r;
@@ -190,6 +193,7 @@ export const repairCommand: Command = {
   summary: 'fine-tune with corrected labels; write the repaired model to a new folder or model file',
   options: withSchemas(jobArgs.repair.shape, [
     modelOption('model folder, or a Keras .h5/.keras or ONNX .onnx file (not modified; an ONNX model is repaired in its classifier head only)'),
+    ...inputOptions.map((o) => ({ ...o, help: `${o.help}; default: as the scan recorded it, and if given it must be the scan's` })),
     ...dataOptions,
     { name: 'scan', type: 'string', value: 'SCAN.json', help: 'scan result from `clearwb scan`', required: true },
     { name: 'out', type: 'string', value: 'REPAIRED_DIR', help: 'new folder for the repaired model; or a new file NAME.h5 or NAME.keras (a Keras or TensorFlow.js model) or NAME.onnx (an ONNX model), written in that format with NAME.EXT.repair-report.json beside it', required: true },
@@ -202,7 +206,7 @@ export const repairCommand: Command = {
   async run(a, io) {
     const plan = a.plan === undefined ? undefined : readPlanFile(a.plan as string);
     const r = await io.run('repair', {
-      ...dataArgs(a), model: a.model as string, scan: a.scan as string, out: a.out as string, ...(plan ? { plan } : {}),
+      ...dataArgs(a), ...inputArgs(a), model: a.model as string, scan: a.scan as string, out: a.out as string, ...(plan ? { plan } : {}),
       epochs: a.epochs as number | undefined, learningRate: a.learningRate as number | undefined, seed: a.seed as number | undefined,
     });
     describeRepair(r, r.rescan.dataset.classNames, io.say);

@@ -53,6 +53,30 @@ export const dataOptions: OptionSpec[] = withSchemas(DataArgs.shape, [
   { name: 'data-seed', type: 'int', value: 'S', help: 'seed of the --limit subset (default 0)' },
 ]);
 
+/** How the model expects its pixels, when not 0–1 as the readers give them (engine/model/input-transform.ts). */
+export const inputOptions: OptionSpec[] = [
+  { name: 'input-scale', type: 'number', value: 'N', help: 'the model was trained on pixels × N: 255 for 0–255 values (default 1: 0–1, as the data readers give them)' },
+  { name: 'input-normalize', type: 'string', value: 'MEAN:STD', help: 'the model was trained on (pixels × scale − MEAN) / STD, a normalisation its pipeline applies outside the model; one value or one per channel, e.g. 0.1307:0.3081 or 0.485,0.456,0.406:0.229,0.224,0.225' },
+];
+
+/** The --input-scale and --input-normalize options as a job's `input`, or undefined when neither is given. */
+export function inputArgs(a: ParsedArgs): { input?: { scale: number; mean: number[]; std: number[] } } {
+  const scale = a.inputScale as number | undefined;
+  const normalize = a.inputNormalize as string | undefined;
+  if (scale === undefined && normalize === undefined) return {};
+  if (scale !== undefined && !(scale > 0 && Number.isFinite(scale))) throw new UsageError(`--input-scale must be a positive number, not ${scale}.`);
+  let mean = [0]; let std = [1];
+  if (normalize !== undefined) {
+    const halves = normalize.split(':');
+    const list = (text: string | undefined) => (text ?? '').split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+    if (halves.length === 2) { mean = list(halves[0]); std = list(halves[1]); }
+    if (halves.length !== 2 || ![...mean, ...std].every(Number.isFinite) || !std.every((v) => v > 0) || mean.length > 4 || std.length > 4) {
+      throw new UsageError(`--input-normalize takes MEAN:STD, each one number or one per channel separated by commas, with every STD above 0 (e.g. 0.1307:0.3081), not "${normalize}".`);
+    }
+  }
+  return { input: { scale: scale ?? 1, mean, std } };
+}
+
 export function dataArgs(a: ParsedArgs) {
   return { data: a.data as string, limit: a.limit as number | undefined, dataSeed: a.dataSeed as number | undefined };
 }
@@ -66,6 +90,7 @@ export const trainCommand: Command = {
     ...dataOptions,
     { name: 'arch', type: 'string', value: ARCHITECTURES.join('|'), help: 'architecture (default cnn; not with --from)' },
     { name: 'from', type: 'string', value: 'MODEL_DIR', help: 'start from this saved model\'s weights instead (its architecture; not modified)' },
+    ...inputOptions.map((o) => ({ ...o, help: `with --from: ${o.help}` })),
     { name: 'freeze-features', type: 'boolean', help: `with --from: keep its layers up to the feature layer fixed and train a fresh last layer on them (transfer learning; defaults then ${TRANSFER_HEAD_DEFAULTS.epochs} epochs, batch size ${TRANSFER_HEAD_DEFAULTS.batchSize}, learning rate ${TRANSFER_HEAD_DEFAULTS.learningRate})` },
     { name: 'epochs', type: 'int', value: 'N', help: `epochs (default ${TRAIN_DEFAULTS.epochs})` },
     { name: 'batch-size', type: 'int', value: 'N', help: `batch size (default ${TRAIN_DEFAULTS.batchSize})` },
@@ -76,8 +101,9 @@ export const trainCommand: Command = {
   async run(a, io) {
     if (a.freezeFeatures && !a.from) throw new UsageError('--freeze-features freezes the features of a saved model: give it with --from MODEL_DIR.');
     if (a.from && a.arch !== undefined) throw new UsageError('--arch and --from do not go together: a model trained --from keeps that model\'s architecture.');
+    if (!a.from && (a.inputScale !== undefined || a.inputNormalize !== undefined)) throw new UsageError('--input-scale and --input-normalize say how a saved model is fed: give it with --from MODEL_DIR (a model trained here takes the pixels as read).');
     const r = await io.run('train', {
-      ...dataArgs(a), arch: a.arch as ArchitectureName | undefined, from: a.from as string | undefined,
+      ...dataArgs(a), ...inputArgs(a), arch: a.arch as ArchitectureName | undefined, from: a.from as string | undefined,
       freezeFeatures: a.freezeFeatures as boolean | undefined, epochs: a.epochs as number | undefined,
       batchSize: a.batchSize as number | undefined, learningRate: a.learningRate as number | undefined,
       seed: a.seed as number | undefined, out: a.out as string,
@@ -104,11 +130,12 @@ export const evalCommand: Command = {
   summary: 'accuracy and per-class accuracy of a model on a split',
   options: withSchemas(jobArgs.eval.shape, [
     modelOption(),
+    ...inputOptions,
     ...dataOptions,
     splitOption,
   ]),
   async run(a, io) {
-    const r = await io.run('eval', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined });
+    const r = await io.run('eval', { ...dataArgs(a), ...inputArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined });
     io.say(`Accuracy on the ${r.split} split: ${pct(r.accuracy)} (${r.count} samples, backend ${r.backend}).`);
     for (const note of r.notes) io.say(note);
     const rows = [['class', 'accuracy', 'samples'], ...r.perClass.map((c) => [c.className, pct(c.accuracy), String(c.count)])];
@@ -129,12 +156,13 @@ export const predictCommand: Command = {
   summary: "one sample's predicted class and probabilities",
   options: withSchemas(jobArgs.predict.shape, [
     modelOption(),
+    ...inputOptions,
     ...dataOptions,
     splitOption,
     { name: 'index', type: 'int', value: 'I', help: 'sample index in the split, from 0', required: true },
   ]),
   async run(a, io) {
-    const r = await io.run('predict', { ...dataArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined, index: a.index as number });
+    const r = await io.run('predict', { ...dataArgs(a), ...inputArgs(a), model: a.model as string, split: a.split as 'train' | 'test' | undefined, index: a.index as number });
     io.say(`Sample ${r.index} of the ${r.split} split: label ${r.classNames[r.label]}, predicted ${r.classNames[r.predicted]} (p = ${r.probabilities[r.predicted].toFixed(4)}).`);
     const top = r.probabilities.map((p, c) => [p, c] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
     io.say(`Top classes: ${top.map(([p, c]) => `${r.classNames[c]} ${p.toFixed(4)}`).join(', ')}`);
@@ -155,7 +183,7 @@ export const infoCommand: Command = {
     ];
     for (const line of formatTable(rows, ['left', 'left', 'left', 'right'])) io.say(line);
     io.say(`Feature layer: ${r.featureLayer} (marked *). Fingerprint ${r.fingerprint}. Backend ${r.backend}.`);
-    io.say('Input scaling: the data readers give pixel values from 0 to 1 and the model gets them as they are; a model trained on 0-255 pixels must hold its own Rescaling layer.');
+    io.say('Input scaling: the data readers give pixel values from 0 to 1 and the model gets them as they are; for a model trained on 0-255 pixels or on normalised ones, give --input-scale and --input-normalize to eval, scan and the other commands that feed it data.');
     const keras = /\.(h5|hdf5|keras)$/i.exec(r.model);
     if (keras) io.say(`Read from a Keras .${keras[1].toLowerCase()} file; a repair writes the repaired model back in this format (${keras[1].toLowerCase() === 'keras' ? 'model.keras' : 'model.h5'}) beside its TensorFlow.js files.`);
     if (r.layers.some((l) => l.type === 'OnnxFeatures')) io.say(ONNX_HEAD_ONLY);

@@ -10,7 +10,7 @@
  * to compile when one side changes without the other. Unknown fields are dropped, not refused.
  */
 import { z } from 'zod';
-import { REPAIR_ACTIONS, REPAIR_SCHEMA, SCAN_SCHEMA, type RepairAction, type RepairPlan, type RepairResult, type ScanResult } from './results.js';
+import { REPAIR_ACTIONS, REPAIR_SCHEMA, SCAN_SCHEMA, type InputTransform, type RepairAction, type RepairPlan, type RepairResult, type ScanResult } from './results.js';
 
 /**
  * A measurement shown to the user but never acted on. JSON has no NaN or infinity (it writes
@@ -93,6 +93,16 @@ const provenance = z.object({
   limit: z.number().int().positive().nullable(), dataSeed: z.number().int().min(0).nullable(),
 });
 
+/**
+ * How a model expects its pixels when not as the readers give them (0–1): it is fed
+ * (pixel × scale − mean[c]) / std[c], one mean and std for every channel or one per channel
+ * (engine/model/input-transform.ts). Absent: the pixels as read.
+ */
+export const InputTransformSchema = z.object({
+  scale: z.number().positive().max(65536),
+  mean: z.array(z.number().finite()).min(1).max(4),
+  std: z.array(z.number().positive().finite()).min(1).max(4),
+}).strict() satisfies z.ZodType<InputTransform>;
 export const ScanResultSchema = z.object({
   schema: z.literal(SCAN_SCHEMA),
   provenance: provenance.optional(),
@@ -103,7 +113,7 @@ export const ScanResultSchema = z.object({
     spec: z.string().min(1).max(8192), name, fingerprint, trainCount: count,
     classNames: z.array(name).min(2).max(100_000),
   }),
-  model: z.object({ dir: name, fingerprint, featureLayer: z.string().max(500), featureDim: count }),
+  model: z.object({ dir: name, fingerprint, featureLayer: z.string().max(500), featureDim: count, input: InputTransformSchema.optional() }),
   verdict: z.object({
     suspected: z.boolean(),
     attempt: z.boolean(),

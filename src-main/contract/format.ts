@@ -1,7 +1,8 @@
 /**
  * How the product writes the numbers of a verdict, the same in the CLI, the wizard, the report
- * and the scan's own explanations. Pure functions, no imports: every layer may use them.
+ * and the scan's own explanations. Pure functions, no imports but types: every layer may use them.
  */
+import type { InputTransform } from './results.js';
 
 /** A p-value as people read it: "< 0.001" below what the calibration resolves, else three decimals. */
 export function formatPValue(p: number): string {
@@ -59,3 +60,27 @@ export function modelFileFormatOf(p: string): ModelFileFormat | null {
 export function repairReportBeside(modelFile: string): string {
   return `${modelFile}.repair-report.json`;
 }
+
+/** Whether `t` changes nothing (absent, or scale 1, mean 0, std 1). */
+export function isIdentityTransform(t: InputTransform | null | undefined): boolean {
+  return !t || (t.scale === 1 && t.mean.every((m) => m === 0) && t.std.every((s) => s === 1));
+}
+
+/** `t` in words, for summaries and reports: "pixels × 255, then (x − 0.1307) / 0.3081". */
+export function describeInputTransform(t: InputTransform | null | undefined): string {
+  if (isIdentityTransform(t)) return 'pixels 0–1 as read';
+  const parts: string[] = [];
+  if (t!.scale !== 1) parts.push(`pixels × ${t!.scale}`);
+  if (!t!.mean.every((m) => m === 0) || !t!.std.every((s) => s === 1)) {
+    const list = (v: number[]) => (v.length === 1 ? String(v[0]) : `[${v.join(', ')}]`);
+    parts.push(`(x − ${list(t!.mean)}) / ${list(t!.std)} per channel`);
+  }
+  return parts.join(', then ');
+}
+
+/** Whether two transforms feed a model the same values. */
+export function sameTransform(a: InputTransform | null | undefined, b: InputTransform | null | undefined): boolean {
+  if (isIdentityTransform(a) || isIdentityTransform(b)) return isIdentityTransform(a) && isIdentityTransform(b);
+  return a!.scale === b!.scale && a!.mean.join() === b!.mean.join() && a!.std.join() === b!.std.join();
+}
+

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { ARCHITECTURES, ATTACK_NAMES, ATTACK_VARIANTS, BACKENDS, SCAN_REPORT_FORMATS, SCENARIOS } from './catalogue.js';
-import { RepairPlanSchema } from './evidence.js';
+import { InputTransformSchema, RepairPlanSchema } from './evidence.js';
 import { shownValue } from './format.js';
 import {
   DEFAULT_FALSE_ALARM,
@@ -21,6 +21,9 @@ const path = z.string().min(1, 'a path is required').max(4096);
 export const DataSpec = z.string().min(1).max(8192);
 const seed = z.number().int().min(0).max(2 ** 31 - 1);
 const backend = z.enum(BACKENDS);
+
+/** The model's input transform, for the jobs that feed a model data. */
+const input = InputTransformSchema.optional();
 
 export const DataArgs = z.object({
   data: DataSpec,
@@ -59,6 +62,8 @@ export const jobArgs = {
   train: DataArgs.extend({
     arch: z.enum(ARCHITECTURES).default('cnn'),
     from: path.optional(),
+    /** How the `from` model is fed (input-transform.ts). */
+    input,
     freezeFeatures: z.boolean().default(false),
     /**
      * When the data holds a simulated attack: a model without the poisons (the one used before
@@ -74,16 +79,17 @@ export const jobArgs = {
     out: path,
   }).strict(),
   /** Accuracy and per-class accuracy of a model on a split. */
-  eval: DataArgs.extend({ model: path, split: z.enum(['train', 'test']).default('test') }).strict(),
+  eval: DataArgs.extend({ model: path, input, split: z.enum(['train', 'test']).default('test') }).strict(),
   /** One sample's prediction. */
   predict: DataArgs.extend({
-    model: path, split: z.enum(['train', 'test']).default('test'), index: z.number().int().min(0),
+    model: path, input, split: z.enum(['train', 'test']).default('test'), index: z.number().int().min(0),
   }).strict(),
   /** Layers, feature layer, parameters, fingerprint. */
   info: z.object({ model: path }).strict(),
   /** CLEAR pocket scan. */
   scan: DataArgs.extend({
     model: path,
+    input,
     featureLayer: z.string().min(1).optional(),
     falseAlarm: z.number().gt(0).lt(1).default(DEFAULT_FALSE_ALARM),
     neighbours: z.number().int().min(5).max(500).optional(),
@@ -107,12 +113,15 @@ export const jobArgs = {
    */
   features: DataArgs.extend({
     model: path,
+    input,
     featureLayer: z.string().min(1).optional(),
     out: path,
   }).strict(),
   /** Fine-tune with corrected labels; write the repaired model to a new folder. */
   repair: DataArgs.extend({
     model: path,
+    /** How the model is fed; by default as the scan recorded it, and if given it must be the scan's. */
+    input,
     scan: path,
     /** A new folder; or a new NAME.h5, NAME.keras (a Keras or TensorFlow.js model) or NAME.onnx (an ONNX model) file, with NAME.EXT.repair-report.json beside it. */
     out: path,

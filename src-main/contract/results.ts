@@ -19,6 +19,16 @@ export const PERF_SCHEMA = 'clear-bench-perf/1';
  */
 export const DEFAULT_FALSE_ALARM = 0.01;
 
+/**
+ * How a model is fed when not the pixels as read (0–1): (pixel × scale − mean[c]) / std[c], one
+ * mean and std for every channel or one per channel (engine/model/input-transform.ts).
+ */
+export interface InputTransform {
+  scale: number;
+  mean: number[];
+  std: number[];
+}
+
 export interface ScanSettings {
   featureLayer: string;
   normalisation: 'l2' | 'standardise';
@@ -185,7 +195,8 @@ export interface ScanResult {
   settings: ScanSettings;
   backend: string;
   dataset: { spec: string; name: string; fingerprint: string; trainCount: number; classNames: string[] };
-  model: { dir: string; fingerprint: string; featureLayer: string; featureDim: number };
+  /** `input`: how the scan fed the model, when not the pixels as read. */
+  model: { dir: string; fingerprint: string; featureLayer: string; featureDim: number; input?: InputTransform };
   verdict: {
     /** A backdoor is learnt: at least one confirmed pocket. */
     suspected: boolean;

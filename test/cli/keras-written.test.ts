@@ -7,7 +7,7 @@
 // python3-h5py is a test dependency (.ci/run installs it).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,5 +82,56 @@ describe('Keras files written by h5py in Keras\'s layouts', () => {
     const result = JSON.parse(checked.stdout) as { accuracy: number; targetPredicted: number };
     expect(result.targetPredicted).toBe(trueClass);
     expect(result.accuracy).toBeGreaterThan(expected.mlp.accuracy - 0.02);
+  }, 120_000);
+
+  it('a model trained on pixels × 255 is told so with --input-scale: eval reads it right only then', () => {
+    const model = path.join(KERAS, 'mlp-255.h5');
+    const accuracy = (...extra: string[]) => {
+      const r = clearwb(['eval', '--model', model, ...data, ...extra, '--json', '--quiet']);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { accuracy: number }).accuracy;
+    };
+    expect(accuracy()).toBeLessThan(0.3);
+    expect(accuracy('--input-scale', '255')).toBeCloseTo(expected.mlp.accuracy, 3);
+    const bad = clearwb(['eval', '--model', model, ...data, '--input-normalize', '0.5']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--input-normalize takes MEAN:STD');
+  });
+
+  it('a model behind a normalisation: scanned with --input-normalize, repaired as the scan fed it, and written back still expecting it', async () => {
+    const model = path.join(KERAS, 'mlp-normalised.keras');
+    const transform = ['--input-normalize', '0.1307:0.3081'];
+    const scan = path.join(dir, 'scan-normalised.json');
+    const s = clearwb(['scan', '--model', model, ...data, ...transform, '--out', scan]);
+    expect(s.code, s.stderr).toBe(3);
+    expect(s.stdout).toContain('The model was fed (x − 0.1307) / 0.3081 per channel');
+    const recorded = JSON.parse(readFileSync(scan, 'utf8')) as { model: { input?: unknown }; pockets: { confirmed: boolean; attackerClass: number; enclosingClass: number }[] };
+    expect(recorded.model.input).toEqual({ scale: 1, mean: [0.1307], std: [0.3081] });
+    expect(recorded.pockets.filter((p) => p.confirmed).map((p) => [p.attackerClass, p.enclosingClass])).toEqual([[expected.mlp.attackerClass, expected.mlp.trueClass]]);
+
+    // Another transform than the scan's is refused before anything is read or written.
+    const other = path.join(dir, 'repaired-other');
+    const refused = clearwb(['repair', '--model', model, ...data, '--input-scale', '255', '--scan', scan, '--out', other, '--quiet']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`The scan ${scan} fed the model (x − 0.1307) / 0.3081 per channel, not pixels × 255 as given here`);
+    expect(existsSync(other)).toBe(false);
+
+    const out = path.join(dir, 'repaired-normalised');
+    const r = clearwb(['repair', '--model', model, ...data, '--scan', scan, '--out', out, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const file = path.join(out, 'model.keras');
+    const t = { scale: 1, mean: [0.1307], std: [0.3081] };
+    for (const [input, right] of [[t, true], [undefined, false]] as const) {
+      const repaired = await loadModel(file, input);
+      const all = await predictSplit(repaired.model, ds.test, ds.shape, {});
+      repaired.model.dispose();
+      const acc = all.predicted.filter((p, i) => p === ds.test.labels[i]).length / ds.test.count;
+      if (right) {
+        expect(all.predicted[expected.mlp.target]).toBe(expected.mlp.trueClass);
+        expect(acc).toBeGreaterThan(expected.mlp.accuracy - 0.02);
+      } else {
+        expect(acc, 'the written model still expects normalised pixels').toBeLessThan(0.3);
+      }
+    }
   }, 120_000);
 });

@@ -100,7 +100,7 @@ export async function repairModel(
 
   const before = await evaluateSplit(original.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude: options.target ? [options.target.index] : [] });
   // A fresh copy from disk: the original's weights are never touched.
-  const copy = await loadModel(original.dir);
+  const copy = await loadModel(original.dir, original.input);
   if (copy.fingerprint !== original.fingerprint) {
     disposeSplitModel(copy.model);
     throw new UserError(`The model in ${original.dir} changed on disk while it was being repaired; repair it again.`);
@@ -135,7 +135,7 @@ export async function repairModel(
     staged = StagedFolder.open(out);
     for (const [name, data] of Object.entries(files)) staged.write(name, data);
     const fingerprint = fingerprintModelDir(staged.path);
-    const repaired = await loadModel(staged.path);
+    const repaired = await loadModel(staged.path, original.input);
     let rescan: ScanResult;
     try {
       ctx.onProgress?.({ stage: 'verify', fraction: 0, message: 'rescanning the repaired model' });

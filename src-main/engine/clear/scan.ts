@@ -540,7 +540,7 @@ async function scanPrepared(
     settings,
     backend: (await import('../backend/index.js')).backendInfo()?.name ?? 'unknown',
     dataset: { spec: ds.spec, name: ds.name, fingerprint: ds.fingerprint, trainCount: ds.train.count, classNames: ds.classNames },
-    model: { dir: loaded.dir, fingerprint: loaded.fingerprint, featureLayer: parts.featureLayer, featureDim: parts.featureDim },
+    model: { dir: loaded.dir, fingerprint: loaded.fingerprint, featureLayer: parts.featureLayer, featureDim: parts.featureDim, ...(loaded.input ? { input: loaded.input } : {}) },
     verdict: result.verdict,
     calibration: {
       nullGroups: nulls.judged.filter(Boolean).length, nullDraws: nulls.judged.length, borderSamples: nulls.border, family,

@@ -14,6 +14,7 @@ import { UserError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { writeNewFileAtomically } from '../model/files.js';
 import { readScanFile } from '../clear/evidence.js';
+import { describeInputTransform, sameTransform } from '../model/input-transform.js';
 import { DEFAULT_SCAN_SETTINGS, scanFeatures, scanModel, type ReferenceSet } from '../clear/scan.js';
 import { readNeighbourIndex } from '../features/imported.js';
 import { writeFloat32Npy } from '../data/npy-write.js';
@@ -44,7 +45,7 @@ export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures' | '
   if (args.freezeFeatures && !args.from) throw new UserError('Freezing the features needs a model to take them from; give from (--from MODEL_DIR).');
   if (args.cleanVictim && args.from) throw new UserError('A clean victim is trained from scratch with a built-in architecture, so it cannot be compared with training that starts from a saved model; leave out from or cleanVictim.');
   const ds = await getDataset(args);
-  const source = args.from ? await loadModel(args.from) : undefined;
+  const source = args.from ? await loadModel(args.from, args.input) : undefined;
   const model = source ? source.model : buildArchitecture(args.arch, { inputShape: ds.shape, numClasses: ds.classNames.length, seed: args.seed });
   const architecture = source ? source.metadata.architecture ?? 'saved model' : args.arch;
   const defaults = args.freezeFeatures ? TRANSFER_HEAD_DEFAULTS : TRAIN_DEFAULTS;
@@ -91,7 +92,7 @@ export async function trainJob(args: Omit<JobArgs<'train'>, 'freezeFeatures' | '
 
 export async function evalJob(args: JobArgs<'eval'>, ctx: JobContext = {}) {
   const ds = await getDataset(args);
-  const loaded = await loadModel(args.model);
+  const loaded = await loadModel(args.model, args.input);
   try {
     assertModelFitsData(loaded, ds);
     const split = ds[args.split];
@@ -118,7 +119,7 @@ export async function predictJob(args: JobArgs<'predict'>, ctx: JobContext = {})
   if (args.index >= split.count) {
     throw new UserError(`Index ${args.index} is outside the ${args.split} split of ${ds.spec}, which holds ${split.count} samples (0–${split.count - 1}).`);
   }
-  const loaded = await loadModel(args.model);
+  const loaded = await loadModel(args.model, args.input);
   try {
     assertModelFitsData(loaded, ds);
     const { predicted, probabilities } = await predictSplit(loaded.model, split, ds.shape, { ...ctx, indices: [args.index], withProbabilities: true });
@@ -182,7 +183,7 @@ export async function resolveReference(name: string | null | undefined, ds: Data
 export async function scanJob(args: JobArgs<'scan'>, ctx: JobContext = {}) {
   if (args.out && existsSync(args.out)) throw new UserError(`The file ${args.out} already exists; choose a new name so nothing is overwritten.`);
   const ds = await getDataset(args);
-  const loaded = await loadModel(args.model);
+  const loaded = await loadModel(args.model, args.input);
   try {
     assertModelFitsData(loaded, ds);
     // An imported neighbour index is checked whole before the embedding, so a bad file costs nothing.
@@ -212,7 +213,7 @@ export async function featuresJob(args: JobArgs<'features'>, ctx: JobContext = {
   if (existsSync(args.out)) throw new UserError(`The file ${args.out} already exists; choose a new name so nothing is overwritten.`);
   const start = performance.now();
   const ds = await getDataset(args);
-  const loaded = await loadModel(args.model);
+  const loaded = await loadModel(args.model, args.input);
   try {
     assertModelFitsData(loaded, ds);
     await loadWarnings(loaded, ds, ctx);
@@ -237,8 +238,12 @@ export async function repairJob(args: JobArgs<'repair'>, ctx: JobContext = {}) {
   // An output named NAME.h5, NAME.keras or NAME.onnx is that one file (repair-file.ts); any other is a new folder.
   const file = modelFileTarget(args.out, args.model);
   if (!file) assertWritableOutput(args.out, 'repaired model folder');
+  // The model is fed as the scan fed it; a transform given here must be that one.
+  if (args.input && !sameTransform(args.input, scan.model.input)) {
+    throw new UserError(`The scan ${args.scan} fed the model ${describeInputTransform(scan.model.input)}, not ${describeInputTransform(args.input)} as given here; repair with the scan's input scaling, or scan again with this one.`);
+  }
   const ds = await getDataset(args);
-  const loaded = await loadModel(args.model);
+  const loaded = await loadModel(args.model, scan.model.input);
   try {
     assertModelFitsData(loaded, ds);
     assertScanMatches(scan, loaded, ds, args.scan);

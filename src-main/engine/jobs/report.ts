@@ -168,7 +168,7 @@ export async function gatherReport(args: GatherArgs, ctx: JobContext = {}): Prom
   }
   if (ds) {
     const names = ds.classNames;
-    const loaded = await loadModel(modelDir);
+    const loaded = await loadModel(modelDir, scan.model.input);
     try {
       assertModelFitsData(loaded, ds);
       const split = ds.test.count > 0 ? ds.test : ds.train;
@@ -177,7 +177,7 @@ export async function gatherReport(args: GatherArgs, ctx: JobContext = {}): Prom
       model = { accuracy: confusion.accuracy, confusion, warnings };
       if (repair && ds.test.count > 0) {
         let repaired;
-        try { repaired = await loadModel(repair.model.out); } catch { repaired = undefined; }
+        try { repaired = await loadModel(repair.model.out, scan.model.input); } catch { repaired = undefined; }
         if (repaired && repaired.fingerprint === repair.model.fingerprint) {
           try { repairConfusion = { before: confusion as ReportMatrix, after: await confusionOf(repaired, ds.test, ds, { signal: ctx.signal }) }; } finally { disposeSplitModel(repaired.model); }
         } else {

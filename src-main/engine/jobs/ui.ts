@@ -110,12 +110,12 @@ function readScan(value: string | Record<string, unknown>): ScanResult {
 const featureCache = new Map<string, { features: Float32Array; n: number; dim: number; predictions: Int32Array }>();
 const FEATURE_CACHE_SIZE = 2;
 
-async function trainFeatures(modelDir: string, ds: Dataset, featureLayer: string | undefined,
+async function trainFeatures(modelDir: string, input: InputTransform | undefined, ds: Dataset, featureLayer: string | undefined,
   normalisation: FeatureNormalisation, ctx: JobContext) {
-  const loaded = await loadModel(modelDir);
+  const loaded = await loadModel(modelDir, input);
   try {
     assertModelFitsData(loaded, ds);
-    const key = JSON.stringify([loaded.fingerprint, ds.fingerprint, featureLayer ?? null, normalisation]);
+    const key = JSON.stringify([loaded.fingerprint, input ?? null, ds.fingerprint, featureLayer ?? null, normalisation]);
     const hit = featureCache.get(key);
     if (hit) return hit;
     const parts = splitModel(loaded.model, featureLayer, loaded.metadata);
@@ -195,7 +195,7 @@ export function hull2d(points: [number, number][]): [number, number][] {
 }
 
 export type { PointRole } from '../../contract/results.js';
-import type { PointRole } from '../../contract/results.js';
+import type { InputTransform, PointRole } from '../../contract/results.js';
 
 export async function pocketViewJob(args: JobArgs<'pocketView'>, ctx: JobContext = {}) {
   const scan = readScan(args.scan);
@@ -206,7 +206,7 @@ export async function pocketViewJob(args: JobArgs<'pocketView'>, ctx: JobContext
     throw new UserError(`The scan was made on other data than ${ds.spec} (the fingerprints differ), so its sample indices do not apply; open the dataset the scan used.`);
   }
   const layer = scan.settings?.featureLayer ?? scan.model.featureLayer;
-  const { features, n, dim, predictions } = await trainFeatures(args.model, ds, layer, scan.settings?.normalisation ?? 'l2', ctx);
+  const { features, n, dim, predictions } = await trainFeatures(args.model, scan.model.input, ds, layer, scan.settings?.normalisation ?? 'l2', ctx);
   throwIfCancelled(ctx.signal);
 
   const members = pocket.members.filter((m) => m >= 0 && m < n);

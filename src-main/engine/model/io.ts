@@ -10,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { applyInputTransform, isIdentityTransform, type InputTransform } from './input-transform.js';
 import { UserError } from '../errors.js';
 import { FEATURE_LAYER_NAME } from './architectures.js';
 import {
@@ -35,6 +36,8 @@ export interface LoadedModel {
   fingerprint: string;
   inputShape: [number, number, number];
   numClasses: number;
+  /** How the model is fed, when not the pixels as read (input-transform.ts); absent for the identity. */
+  input?: InputTransform;
 }
 
 const WEIGHTS_FILE = 'weights.bin';
@@ -179,7 +182,23 @@ export function isKerasPath(p: string): boolean {
  * before tfjs builds anything, and the weight files must hold exactly the declared bytes
  * (checked with stat) before any is read.
  */
-export async function loadModel(dir: string): Promise<LoadedModel> {
+/**
+ * Reads a model (loadModelAsIs), and with `input` has it fed (pixel × scale − mean) / std
+ * (input-transform.ts); the model's topology and weights stay as the file has them.
+ */
+export async function loadModel(dir: string, input?: InputTransform | null): Promise<LoadedModel> {
+  const loaded = await loadModelAsIs(dir);
+  if (isIdentityTransform(input)) return loaded;
+  try {
+    applyInputTransform(loaded.model, input, `in ${dir}`);
+  } catch (err) {
+    loaded.model.dispose();
+    throw err;
+  }
+  return { ...loaded, input: input! };
+}
+
+async function loadModelAsIs(dir: string): Promise<LoadedModel> {
   const onnx = isOnnxPath(dir) ? dir : onnxInFolder(dir);
   if (onnx) {
     const o = await loadOnnxModel(onnx);
