@@ -1,7 +1,8 @@
 /** The `clearwb` commands: each parses its options, runs engine jobs through the worker, prints. */
 import { DataArgs, jobArgs, TRAIN_DEFAULTS, TRANSFER_HEAD_DEFAULTS, type JobInput, type JobName, type JobResults } from '../contract/jobs.js';
 import { ARCHITECTURES, DATA_SPEC_CHOICES, type ArchitectureName } from '../contract/catalogue.js';
-import { FLAT_ORDER_KEY } from '../contract/format.js';
+import { FLAT_ORDER_KEY, parseInputTransform } from '../contract/format.js';
+import type { InputTransform } from '../contract/results.js';
 import { UsageError, withSchemas, type OptionSpec, type ParsedArgs } from './args.js';
 import type { ExitStatus } from './exit.js';
 import { formatSeconds } from './progress.js';
@@ -59,22 +60,15 @@ export const inputOptions: OptionSpec[] = [
   { name: 'input-normalize', type: 'string', value: 'MEAN:STD', help: 'the model was trained on (pixels × scale − MEAN) / STD, a normalisation its pipeline applies outside the model; one value or one per channel, e.g. 0.1307:0.3081 or 0.485,0.456,0.406:0.229,0.224,0.225' },
 ];
 
-/** The --input-scale and --input-normalize options as a job's `input`, or undefined when neither is given. */
-export function inputArgs(a: ParsedArgs): { input?: { scale: number; mean: number[]; std: number[] } } {
-  const scale = a.inputScale as number | undefined;
-  const normalize = a.inputNormalize as string | undefined;
-  if (scale === undefined && normalize === undefined) return {};
-  if (scale !== undefined && !(scale > 0 && Number.isFinite(scale))) throw new UsageError(`--input-scale must be a positive number, not ${scale}.`);
-  let mean = [0]; let std = [1];
-  if (normalize !== undefined) {
-    const halves = normalize.split(':');
-    const list = (text: string | undefined) => (text ?? '').split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
-    if (halves.length === 2) { mean = list(halves[0]); std = list(halves[1]); }
-    if (halves.length !== 2 || ![...mean, ...std].every(Number.isFinite) || !std.every((v) => v > 0) || mean.length > 4 || std.length > 4) {
-      throw new UsageError(`--input-normalize takes MEAN:STD, each one number or one per channel separated by commas, with every STD above 0 (e.g. 0.1307:0.3081), not "${normalize}".`);
-    }
+/** The --input-scale and --input-normalize options as a job's `input` (none when neither is given). */
+export function inputArgs(a: ParsedArgs): { input?: InputTransform } {
+  let input: InputTransform | undefined;
+  try {
+    input = parseInputTransform(a.inputScale as number | undefined, a.inputNormalize as string | undefined);
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^The input scale/, '--input-scale').replace(/^The input normalisation/, '--input-normalize'));
   }
-  return { input: { scale: scale ?? 1, mean, std } };
+  return input ? { input } : {};
 }
 
 export function dataArgs(a: ParsedArgs) {

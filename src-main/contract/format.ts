@@ -84,3 +84,23 @@ export function sameTransform(a: InputTransform | null | undefined, b: InputTran
   return a!.scale === b!.scale && a!.mean.join() === b!.mean.join() && a!.std.join() === b!.std.join();
 }
 
+
+/**
+ * The transform from how a user writes it: a scale (255 for 0–255 pixels) and a normalisation
+ * "MEAN:STD", each side one number or one per channel separated by commas. Undefined when
+ * neither is given; throws an Error whose message is one sentence naming the mistake.
+ */
+export function parseInputTransform(scale: number | undefined, normalize: string | undefined): InputTransform | undefined {
+  if (scale === undefined && (normalize === undefined || normalize.trim() === '')) return undefined;
+  if (scale !== undefined && !(scale > 0 && Number.isFinite(scale) && scale <= 65536)) throw new Error(`The input scale must be a positive number up to 65536, not ${scale}.`);
+  let mean = [0]; let std = [1];
+  if (normalize !== undefined && normalize.trim() !== '') {
+    const halves = normalize.split(':');
+    const list = (text: string | undefined) => (text ?? '').split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+    if (halves.length === 2) { mean = list(halves[0]); std = list(halves[1]); }
+    if (halves.length !== 2 || ![...mean, ...std].every(Number.isFinite) || !std.every((v) => v > 0) || mean.length > 4 || std.length > 4) {
+      throw new Error(`The input normalisation takes MEAN:STD, each one number or one per channel separated by commas, with every STD above 0 (e.g. 0.1307:0.3081), not "${normalize}".`);
+    }
+  }
+  return { scale: scale ?? 1, mean, std };
+}

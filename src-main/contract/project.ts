@@ -1,7 +1,7 @@
 /** The project file (project.json): what a project folder records. The host writes it; the renderer sends it on save. */
 import { z } from 'zod';
 import { ARCHITECTURES, ATTACK_NAMES } from './catalogue.js';
-import { RepairPlanSchema, RepairResultSchema, ScanResultSchema } from './evidence.js';
+import { InputTransformSchema, RepairPlanSchema, RepairResultSchema, ScanResultSchema } from './evidence.js';
 import { DEFAULT_FALSE_ALARM } from './results.js';
 import { path, seed, fingerprint, engineResult } from './fields.js';
 
@@ -58,6 +58,8 @@ export const ModelRef = z.object({
   fingerprint,
   origin: z.enum(['trained', 'opened', 'repaired']),
   architecture: z.string().max(100).optional(),
+  /** How an opened model is fed, when not the pixels as read (engine/model/input-transform.ts). */
+  input: InputTransformSchema.optional(),
 }).strict();
 export type ModelRef = z.infer<typeof ModelRef>;
 

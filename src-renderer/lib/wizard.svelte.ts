@@ -14,7 +14,7 @@ import type { JobInput, JobName } from '../../src-main/contract/jobs.js';
 import { api, ApiError, type Progress } from './api.js';
 import { joinPath } from './format.js';
 import type { JobResults } from '../../src-main/contract/jobs.js';
-import type { DatasetPreview, InfoResult, Pocket, PocketView, RepairAction, RepairPlan, RepairResult, SampleImages, ScanResult } from '../../src-main/contract/results.js';
+import type { DatasetPreview, InfoResult, InputTransform, Pocket, PocketView, RepairAction, RepairPlan, RepairResult, SampleImages, ScanResult } from '../../src-main/contract/results.js';
 import { applyProgress, type TaskProgress } from './progress.js';
 import { STEPS, stepStatus } from './steps.js';
 
@@ -371,7 +371,7 @@ export class Wizard {
     });
     // An opened model is checked against the new data at once; a model trained here is trained on it.
     const model = this.#project?.model;
-    if (!same && model?.origin === 'opened') await this.checkFit(model.dir);
+    if (!same && model?.origin === 'opened') await this.checkFit(model.dir, model.input);
     return true;
   }
 
@@ -401,22 +401,23 @@ export class Wizard {
    * Warnings must be acknowledged before a scan; a wrong input shape or class count is an error
    * here, at Load, and the model is not taken.
    */
-  async checkFit(model: string): Promise<JobResults['eval'] | null> {
+  async checkFit(model: string, input?: InputTransform): Promise<JobResults['eval'] | null> {
     const d = this.#project?.dataset;
     if (!d) return null;
-    const fit = await this.#run('Checking the model on the data', 'eval', { ...this.#dataArgs(), model, split: d.testCount > 0 ? 'test' : 'train' });
+    const fit = await this.#run('Checking the model on the data', 'eval', { ...this.#dataArgs(), model, ...(input ? { input } : {}), split: d.testCount > 0 ? 'test' : 'train' });
     this.#fit = fit;
     this.fitAcknowledged = !fit?.warnings.length;
     return fit;
   }
 
-  async openModel(dir: string): Promise<void> {
+  /** Opens a model file or folder; `input` says how it is fed when not the pixels as read (0–1). */
+  async openModel(dir: string, input?: InputTransform): Promise<void> {
     const info = await this.#run('Reading the model', 'info', { model: dir });
     if (!info) return;
-    if (this.#project?.dataset && !(await this.checkFit(info.model))) return;
+    if (this.#project?.dataset && !(await this.checkFit(info.model, input))) return;
     if (!(await this.#mayReplaceRepair('Open another model'))) return;
     this.#update({
-      model: { dir: info.model, fingerprint: info.fingerprint, origin: 'opened', ...(info.metadata.architecture ? { architecture: info.metadata.architecture } : {}) },
+      model: { dir: info.model, fingerprint: info.fingerprint, origin: 'opened', ...(info.metadata.architecture ? { architecture: info.metadata.architecture } : {}), ...(input ? { input } : {}) },
       training: null, scan: null, repair: null,
     });
   }
@@ -467,7 +468,7 @@ export class Wizard {
     if (!out) return;
     const s = project.settings.scan;
     const featureLayer = s.featureLayer && this.featureLayers.some((l) => l.name === s.featureLayer) ? { featureLayer: s.featureLayer } : {};
-    const result = await this.#run('Scanning', 'scan', { ...this.#dataArgs(), model: project.model.dir, ...featureLayer, falseAlarm: s.falseAlarm, ...(s.neighbours ? { neighbours: s.neighbours } : {}), ...(s.useTestAsReference ? { reference: 'test' } : {}), out });
+    const result = await this.#run('Scanning', 'scan', { ...this.#dataArgs(), model: project.model.dir, ...(project.model.input ? { input: project.model.input } : {}), ...featureLayer, falseAlarm: s.falseAlarm, ...(s.neighbours ? { neighbours: s.neighbours } : {}), ...(s.useTestAsReference ? { reference: 'test' } : {}), out });
     if (!result) return;
     this.#pocketViews = new Map();
     this.#viewsAsked.clear();

@@ -67,7 +67,7 @@ describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model$
     work = mkdtempSync(path.join(os.tmpdir(), 'clear-keras-e2e-'));
     dir = path.join(work, 'Keras project');
     server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
-    await projectWithNpzInputs(server, dir, { 'digits.npz': path.join(ROOT, 'test/fixtures/onnx/digits.npz'), 'classifier.h5': path.join(KERAS, 'mlp.h5') }, 'digits.npz');
+    await projectWithNpzInputs(server, dir, { 'digits.npz': path.join(ROOT, 'test/fixtures/onnx/digits.npz'), 'classifier.h5': path.join(KERAS, 'mlp.h5'), 'classifier-255.h5': path.join(KERAS, 'mlp-255.h5') }, 'digits.npz');
     ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
   }, 300_000);
 
@@ -143,4 +143,34 @@ describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model$
     expect(result.targetPredicted).toBe(expected.mlp.trueClass);
     expect(errors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
   }, 180_000);
+
+  it('opens a model trained on 0–255 pixels: wrong until told so, then right, and the scan feeds it the same', async () => {
+    await step('load');
+    await page.getByText('Open a model (TensorFlow.js folder, Keras .h5/.keras or ONNX file)').click();
+    const file = path.join(dir, 'inputs', 'classifier-255.h5');
+    await page.getByTestId('model-path').fill(file);
+    await page.getByTestId('input-scale-1').check();
+    await page.getByRole('button', { name: 'Open model' }).click();
+    // The project holds a repair: opening another model asks first.
+    await page.getByTestId('confirm-ok').click({ timeout: 120_000 });
+    // Fed 0–1 pixels, it is near chance: the Load step warns, and the model is not taken until acknowledged.
+    await appear('fit-warnings');
+    expect(Number((await page.getByTestId('fit-accuracy').innerText()).replace('%', ''))).toBeLessThan(30);
+    await snap('load-unscaled');
+    // A malformed normalisation is one sentence, and nothing changes.
+    await page.getByTestId('input-normalize').fill('0.5');
+    await page.getByRole('button', { name: 'Open model' }).click();
+    await expect.poll(() => page.getByTestId('error').innerText()).toContain('The input normalisation takes MEAN:STD');
+    await page.getByTestId('input-normalize').fill('');
+    await page.getByTestId('input-scale-255').check();
+    await page.getByRole('button', { name: 'Open model' }).click();
+    await expect.poll(() => page.getByTestId('fit-accuracy').innerText(), { timeout: 120_000 }).toBe(`${(expected.mlp.accuracy * 100).toFixed(1)}%`);
+    await expect.poll(() => page.getByTestId('model-summary').innerText()).toContain(file);
+    expect(await page.getByTestId('model-input').innerText()).toBe('Fed pixels × 255.');
+    await snap('load-scaled');
+    await step('scan');
+    await page.getByTestId('start-scan').click();
+    await appear('scan-verdict');
+    expect(await page.getByTestId('scan-verdict').innerText()).toContain('Backdoor suspected');
+  }, 300_000);
 });
