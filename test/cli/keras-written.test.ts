@@ -64,6 +64,11 @@ describe('Keras files written by h5py in Keras\'s layouts', () => {
     const pockets = (JSON.parse(readFileSync(scan, 'utf8')) as { pockets: { confirmed: boolean; attackerClass: number; enclosingClass: number; members: number[] }[] }).pockets.filter((p) => p.confirmed);
     expect(pockets.map((p) => [p.attackerClass, p.enclosingClass])).toEqual([[attackerClass, trueClass]]);
     expect(pockets[0].members.length).toBeGreaterThanOrEqual(20);
+    // A report of the scan finds the model file and the data again: pictures and confusion matrices are in.
+    const html = path.join(dir, `report-${format}.html`);
+    const rep = clearwb(['report', '--scan', scan, '--format', 'html', '--out', html]);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(rep.stdout + rep.stderr).not.toContain('left out');
 
     const out = path.join(dir, `repaired-${format}`);
     const r = clearwb(['repair', '--model', model, ...data, '--scan', scan, '--out', out, '--quiet']);
@@ -108,6 +113,15 @@ describe('Keras files written by h5py in Keras\'s layouts', () => {
     const recorded = JSON.parse(readFileSync(scan, 'utf8')) as { model: { input?: unknown }; pockets: { confirmed: boolean; attackerClass: number; enclosingClass: number }[] };
     expect(recorded.model.input).toEqual({ scale: 1, mean: [0.1307], std: [0.3081] });
     expect(recorded.pockets.filter((p) => p.confirmed).map((p) => [p.attackerClass, p.enclosingClass])).toEqual([[expected.mlp.attackerClass, expected.mlp.trueClass]]);
+
+    // The report feeds it as the scan did (its accuracy is the model's), and says how.
+    const html = path.join(dir, 'report-normalised.html');
+    const rep = clearwb(['report', '--scan', scan, '--format', 'html', '--out', html]);
+    expect(rep.code, rep.stderr).toBe(0);
+    const text = readFileSync(html, 'utf8').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    expect(text).toContain('Model input (x − 0.1307) / 0.3081 per channel (as its pipeline feeds it)');
+    expect(text).toContain(`The scanned model on the test split: ${(expected.mlp.accuracy * 100).toFixed(1)}% of 300 correct`);
+    expect(text).toContain('--input-normalize 0.1307:0.3081');
 
     // Another transform than the scan's is refused before anything is read or written.
     const other = path.join(dir, 'repaired-other');

@@ -157,8 +157,9 @@ export function onnxInFolder(dir: string): string | null {
 
 /** SHA-256 over model.json and the weight files it lists, in manifest order (files that do not exist are skipped); of model.onnx for a repaired ONNX model's folder. */
 export function fingerprintModelDir(dir: string): string {
-  const onnx = onnxInFolder(dir);
-  if (onnx) return createHash('sha256').update(readModelFile(onnx)).digest('hex');
+  // A model file (Keras, ONNX) is fingerprinted by its bytes, as loadModel does; an ONNX folder by its model.onnx.
+  const file = isKerasPath(dir) || isOnnxPath(dir) ? dir : onnxInFolder(dir);
+  if (file) return createHash('sha256').update(readModelFile(file)).digest('hex');
   const read = readModelJson(dir);
   const hash = createHash('sha256').update(read.bytes);
   for (const group of read.json.weightsManifest as { paths?: unknown }[]) {

@@ -10,8 +10,8 @@
  * Pure: the images, pictures, confusion matrices and file hashes are gathered by the caller
  * (engine/jobs/report.ts) and passed in, so this module reads nothing.
  */
-import type { PointRole, RepairResult, ScanResult } from '../../contract/results.js';
-import { formatPValue } from '../../contract/format.js';
+import type { InputTransform, PointRole, RepairResult, ScanResult } from '../../contract/results.js';
+import { describeInputTransform, formatPValue, isIdentityTransform } from '../../contract/format.js';
 
 export const REPORT_SCHEMA = 'clear-report/2';
 
@@ -229,10 +229,18 @@ function recommendation(scan: ScanResult, repair: RepairResult | undefined, repo
   return 'No action is needed for sample-targeted backdoors: the scan found no planted group of training samples at the stated false-alarm level. This scan does not look for other kinds of attack.';
 }
 
+/** The --input-scale and --input-normalize words that feed a model as `t` does (none for the pixels as read). */
+function inputWords(t: InputTransform | undefined): string[] {
+  if (isIdentityTransform(t)) return [];
+  const normalised = t!.mean.some((m) => m !== 0) || t!.std.some((v) => v !== 1);
+  return [...(t!.scale !== 1 ? ['--input-scale', String(t!.scale)] : []), ...(normalised ? ['--input-normalize', `${t!.mean.join(',')}:${t!.std.join(',')}`] : [])];
+}
+
 function equivalentScanCommand(scan: ScanResult, limit: number | null, dataSeed: number | null): string {
   const s = scan.settings;
   const words = ['clearwb', 'scan', '--model', scan.model.dir, '--data', scan.dataset.spec,
     ...(limit !== null ? ['--limit', String(limit)] : []), ...(dataSeed !== null ? ['--data-seed', String(dataSeed)] : []),
+    ...inputWords(scan.model.input),
     '--feature-layer', s.featureLayer, '--false-alarm', String(s.falseAlarm), '--neighbours', String(s.neighbours),
     ...(s.reference ? ['--reference', s.reference] : []),
     ...(scan.timings.neighbourGraph?.method === 'imported' && scan.timings.neighbourGraph.file ? ['--neighbour-graph-from', scan.timings.neighbourGraph.file] : []),
@@ -284,6 +292,7 @@ export function buildReport(scan: ScanResult, repair: RepairResult | undefined, 
     ['Dataset fingerprint', scan.dataset.fingerprint],
     ['Model', scan.model.dir], ['Model fingerprint', scan.model.fingerprint],
     ['Feature layer', `${scan.model.featureLayer} (${scan.model.featureDim} dimensions)`],
+    ['Model input', `${describeInputTransform(scan.model.input)}${scan.model.input ? ' (as its pipeline feeds it)' : ''}`],
     ['False-alarm level', `${falseAlarm} family-wise, against ${scan.calibration.nullGroups} random border groups of this model (${scan.calibration.family} natural groups in the family)`],
     ['Trusted reference set', scan.settings.reference ?? 'none'],
     ['Subset of the training data', custody.limit !== null ? `${custody.limit} samples, seed ${custody.dataSeed ?? 0}` : 'all of it'],
