@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../src-main/engine/backend/index.js';
 import { applyInputTransform, describeInputTransform, isIdentityTransform, sameTransform } from '../../src-main/engine/model/input-transform.js';
 import { UserError } from '../../src-main/engine/errors.js';
+import { unfuseDilatedConv2Ds } from '../../src-main/engine/backend/gradients.js';
 
 const models: tfl.LayersModel[] = [];
 beforeAll(async () => { await initBackend('wasm'); });
@@ -72,6 +73,32 @@ describe('applyInputTransform', () => {
     const a = m.getWeights()[0].dataSync(); const b = plain.getWeights()[0].dataSync();
     const worst = Math.max(...Array.from(a).map((v, i) => Math.abs(v - b[i]))); const moved = Math.max(...Array.from(a).map((v, i) => Math.abs(v - before[i])));
     expect(worst, `moved ${moved}`).toBeLessThan(1e-5);
+  });
+
+  it('trains a dilated Conv2D that reads the input, run unfused (gradients.ts), through the transform too', async () => {
+    const dilated = () => {
+      const m = tfl.sequential();
+      m.add(tfl.layers.conv2d({ inputShape: [6, 6, 3], filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same', kernelInitializer: init(5) }));
+      m.add(tfl.layers.flatten());
+      m.add(tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(6) }));
+      models.push(m);
+      return m;
+    };
+    const m = dilated();
+    const plain = dilated();
+    plain.setWeights(m.getWeights());
+    applyInputTransform(m, t, 'in test');
+    const input = x();
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1], 'int32'), 3);
+    for (const [model, fed] of [[m, input], [plain, byHand(input)]] as const) {
+      model.compile({ optimizer: tf.train.sgd(0.05), loss: 'categoricalCrossentropy' });
+      const restore = unfuseDilatedConv2Ds(model);
+      try { await model.trainOnBatch(fed, y); } finally { restore(); }
+    }
+    const a = m.getWeights()[0].dataSync(); const b = plain.getWeights()[0].dataSync();
+    expect(Math.max(...Array.from(a).map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
+    // Put back: the layer is the transform's wrapper again.
+    expect(Array.from((m.predict(input) as tf.Tensor).dataSync()).map((v, i) => Math.abs(v - (plain.predict(byHand(input)) as tf.Tensor).dataSync()[i])).every((d) => d < 1e-5)).toBe(true);
   });
 
   it('refuses a mean or std list whose length is neither 1 nor the channel count, naming the model', () => {

@@ -26,6 +26,7 @@
 // copies): loading it first means the registrations below come after, and stand.
 import '@tensorflow/tfjs-layers';
 import type { LayersModel, layers as tflLayers } from '@tensorflow/tfjs-layers';
+import { INPUT_TRANSFORM } from '../model/input-transform.js';
 import {
   add,
   backend_util,
@@ -172,8 +173,11 @@ export function unfuseDilatedConv2Ds(model: LayersModel): () => void {
       const dilations = pair(c.dilationRate as number | [number, number]);
       if (c.rank !== 2 || (dilations[0] === 1 && dilations[1] === 1)) continue;
       const own = Object.prototype.hasOwnProperty.call(layer, 'call') ? layer.call : undefined;
+      // A layer that reads the model's input may carry the model's input transform (model/input-transform.ts): it comes first.
+      const fed = (layer as unknown as { [INPUT_TRANSFORM]?: (t: Tensor) => Tensor })[INPUT_TRANSFORM];
       const call: Call = (inputs) => tidy(() => {
-        const input = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor4D;
+        const given = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor4D;
+        const input = (fed ? fed(given) : given) as Tensor4D;
         const first = c.dataFormat === 'channelsFirst';
         let y: Tensor = conv2d(first ? transpose(input, [0, 2, 3, 1]) : input, c.kernel.read() as Tensor4D,
           pair(c.strides as [number, number]), c.padding === 'same' ? 'same' : 'valid', 'NHWC', dilations);

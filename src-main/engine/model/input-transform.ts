@@ -24,6 +24,10 @@ export { describeInputTransform, isIdentityTransform, sameTransform } from '../.
 
 type Call = tfl.layers.Layer['call'];
 
+/** The property by which a layer that reads the model's input carries its transform (read by backend/gradients.ts). */
+export const INPUT_TRANSFORM = 'clearInputTransform';
+interface InputTransformed { [INPUT_TRANSFORM]?: (t: tf.Tensor) => tf.Tensor }
+
 /**
  * Has every layer of `model` that reads the model's input apply `t` to it first. `where` names
  * the model in the sentence that refuses a transform whose channel count does not match its
@@ -51,5 +55,7 @@ export function applyInputTransform(model: tfl.LayersModel, t: InputTransform | 
     const transform = (v: tf.Tensor) => tf.div(tf.sub(tf.mul(v, scale), tf.tensor1d(mean)), tf.tensor1d(std));
     const call: Call = (x, kwargs) => tf.tidy(() => own(Array.isArray(x) ? x.map(transform) : transform(x), kwargs));
     layer.call = call;
+    // Whatever else stands in for this layer's forward pass while it trains (gradients.ts) applies it too.
+    (layer as unknown as InputTransformed)[INPUT_TRANSFORM] = transform;
   }
 }
