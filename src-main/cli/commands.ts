@@ -64,9 +64,9 @@ export const inputOptions: OptionSpec[] = [
 export function inputArgs(a: ParsedArgs): { input?: InputTransform } {
   let input: InputTransform | undefined;
   try {
-    input = parseInputTransform(a.inputScale as number | undefined, a.inputNormalize as string | undefined);
+    input = parseInputTransform(a.inputScale as number | undefined, a.inputNormalize as string | undefined, { scale: '--input-scale', normalize: '--input-normalize' });
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/^The input scale/, '--input-scale').replace(/^The input normalisation/, '--input-normalize'));
+    throw new UsageError((err as Error).message);
   }
   return input ? { input } : {};
 }

@@ -61,45 +61,52 @@ export function repairReportBeside(modelFile: string): string {
   return `${modelFile}.repair-report.json`;
 }
 
+/** `t`'s normalisation as a user writes it, "MEAN:STD" ("0.1307:0.3081"), or null when it has none (mean 0, std 1). */
+export function formatNormalisation(t: InputTransform | null | undefined): string | null {
+  if (!t || (t.mean.every((m) => m === 0) && t.std.every((s) => s === 1))) return null;
+  return `${t.mean.join(',')}:${t.std.join(',')}`;
+}
+
 /** Whether `t` changes nothing (absent, or scale 1, mean 0, std 1). */
 export function isIdentityTransform(t: InputTransform | null | undefined): boolean {
-  return !t || (t.scale === 1 && t.mean.every((m) => m === 0) && t.std.every((s) => s === 1));
+  return !t || (t.scale === 1 && formatNormalisation(t) === null);
 }
 
 /** `t` in words, for summaries and reports: "pixels × 255, then (x − 0.1307) / 0.3081". */
 export function describeInputTransform(t: InputTransform | null | undefined): string {
-  if (isIdentityTransform(t)) return 'pixels 0–1 as read';
+  if (!t || isIdentityTransform(t)) return 'pixels 0–1 as read';
   const parts: string[] = [];
-  if (t!.scale !== 1) parts.push(`pixels × ${t!.scale}`);
-  if (!t!.mean.every((m) => m === 0) || !t!.std.every((s) => s === 1)) {
+  if (t.scale !== 1) parts.push(`pixels × ${t.scale}`);
+  if (formatNormalisation(t) !== null) {
     const list = (v: number[]) => (v.length === 1 ? String(v[0]) : `[${v.join(', ')}]`);
-    parts.push(`(x − ${list(t!.mean)}) / ${list(t!.std)} per channel`);
+    parts.push(`(x − ${list(t.mean)}) / ${list(t.std)} per channel`);
   }
   return parts.join(', then ');
 }
 
 /** Whether two transforms feed a model the same values. */
 export function sameTransform(a: InputTransform | null | undefined, b: InputTransform | null | undefined): boolean {
-  if (isIdentityTransform(a) || isIdentityTransform(b)) return isIdentityTransform(a) && isIdentityTransform(b);
-  return a!.scale === b!.scale && a!.mean.join() === b!.mean.join() && a!.std.join() === b!.std.join();
+  if (!a || !b || isIdentityTransform(a) || isIdentityTransform(b)) return isIdentityTransform(a) && isIdentityTransform(b);
+  return a.scale === b.scale && formatNormalisation(a) === formatNormalisation(b);
 }
-
 
 /**
  * The transform from how a user writes it: a scale (255 for 0–255 pixels) and a normalisation
  * "MEAN:STD", each side one number or one per channel separated by commas. Undefined when
- * neither is given; throws an Error whose message is one sentence naming the mistake.
+ * neither is given; throws an Error whose message is one sentence naming the mistake, the
+ * two settings called by `names` (the CLI's option names, or the wizard's words).
  */
-export function parseInputTransform(scale: number | undefined, normalize: string | undefined): InputTransform | undefined {
+export function parseInputTransform(scale: number | undefined, normalize: string | undefined,
+  names = { scale: 'The input scale', normalize: 'The input normalisation' }): InputTransform | undefined {
   if (scale === undefined && (normalize === undefined || normalize.trim() === '')) return undefined;
-  if (scale !== undefined && !(scale > 0 && Number.isFinite(scale) && scale <= 65536)) throw new Error(`The input scale must be a positive number up to 65536, not ${scale}.`);
+  if (scale !== undefined && !(scale > 0 && Number.isFinite(scale) && scale <= 65536)) throw new Error(`${names.scale} must be a positive number up to 65536, not ${scale}.`);
   let mean = [0]; let std = [1];
   if (normalize !== undefined && normalize.trim() !== '') {
     const halves = normalize.split(':');
     const list = (text: string | undefined) => (text ?? '').split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
     if (halves.length === 2) { mean = list(halves[0]); std = list(halves[1]); }
     if (halves.length !== 2 || ![...mean, ...std].every(Number.isFinite) || !std.every((v) => v > 0) || mean.length > 4 || std.length > 4) {
-      throw new Error(`The input normalisation takes MEAN:STD, each one number or one per channel separated by commas, with every STD above 0 (e.g. 0.1307:0.3081), not "${normalize}".`);
+      throw new Error(`${names.normalize} takes MEAN:STD, each one number or one per channel separated by commas, with every STD above 0 (e.g. 0.1307:0.3081), not "${normalize}".`);
     }
   }
   return { scale: scale ?? 1, mean, std };

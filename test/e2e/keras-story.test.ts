@@ -15,6 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrowserMode } from '../../src-main/serve/index.js';
 import { openHeadlessPage, projectWithNpzInputs } from './fixtures.js';
+import { pythonWith } from '../cli/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -39,7 +40,6 @@ describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model$
   let work: string;
   let dir: string;
   const errors: string[] = [];
-  let python = '';
   const snap = async (name: string) => {
     await page.waitForTimeout(150);
     await page.screenshot({ path: path.join(ARTIFACTS, `keras-${name}.png`), fullPage: true });
@@ -62,8 +62,6 @@ describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model$
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const candidates = [process.env.CLEAR_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
-    python = candidates.find((p) => spawnSync(p, ['-c', 'import h5py, numpy']).status === 0) ?? '';
     work = mkdtempSync(path.join(os.tmpdir(), 'clear-keras-e2e-'));
     dir = path.join(work, 'Keras project');
     server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
@@ -136,7 +134,7 @@ describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model$
     const files = (await page.getByTestId('exported').locator('li.mono').allInnerTexts()).map((f) => f.trim());
     const h5 = files.find((f) => f.endsWith('.h5'));
     expect(h5, `exported: ${files.join(', ')}`).toBeDefined();
-    expect(python, 'Python with h5py is needed to read the export back (apt-get install -y python3-h5py, as .ci/run does)').not.toBe('');
+    const python = pythonWith(['h5py', 'numpy'], 'python3-h5py');
     const checked = spawnSync(python, [path.join(KERAS, 'check.py'), h5!, path.join(dir, 'inputs', 'digits.npz'), String(expected.mlp.target)], { encoding: 'utf8' });
     expect(checked.status, checked.stderr).toBe(0);
     const result = JSON.parse(checked.stdout) as { accuracy: number; targetPredicted: number };

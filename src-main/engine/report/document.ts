@@ -11,7 +11,7 @@
  * (engine/jobs/report.ts) and passed in, so this module reads nothing.
  */
 import type { InputTransform, PointRole, RepairResult, ScanResult } from '../../contract/results.js';
-import { describeInputTransform, formatPValue, isIdentityTransform } from '../../contract/format.js';
+import { describeInputTransform, formatNormalisation, formatPValue } from '../../contract/format.js';
 
 export const REPORT_SCHEMA = 'clear-report/2';
 
@@ -231,9 +231,8 @@ function recommendation(scan: ScanResult, repair: RepairResult | undefined, repo
 
 /** The --input-scale and --input-normalize words that feed a model as `t` does (none for the pixels as read). */
 function inputWords(t: InputTransform | undefined): string[] {
-  if (isIdentityTransform(t)) return [];
-  const normalised = t!.mean.some((m) => m !== 0) || t!.std.some((v) => v !== 1);
-  return [...(t!.scale !== 1 ? ['--input-scale', String(t!.scale)] : []), ...(normalised ? ['--input-normalize', `${t!.mean.join(',')}:${t!.std.join(',')}`] : [])];
+  const normalisation = formatNormalisation(t);
+  return [...(t && t.scale !== 1 ? ['--input-scale', String(t.scale)] : []), ...(normalisation ? ['--input-normalize', normalisation] : [])];
 }
 
 function equivalentScanCommand(scan: ScanResult, limit: number | null, dataSeed: number | null): string {
