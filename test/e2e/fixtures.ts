@@ -3,12 +3,15 @@
  * Inspect and Verify views can be checked on known numbers, independent of what a real scan
  * of a small model happens to find.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
 import type { DatasetPreview } from '../../src-main/contract/results.js';
 import type { RepairResult, ScanResult } from '../../src-main/engine/clear/types.js';
 import { ProjectStore } from '../../src-main/project/store.js';
-import type { startBrowserMode } from '../../src-main/serve/index.js';
+import { startBrowserMode } from '../../src-main/serve/index.js';
 
 export interface FixtureInput {
   dataset: { spec: string; fingerprint: string; trainCount: number };
@@ -105,14 +108,86 @@ export function handMadeRepair(scan: ScanResult, out: string): RepairResult {
   };
 }
 
+export const CHROMIUM = '/usr/bin/chromium';
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const DIST = path.join(ROOT, 'dist');
+/** Where every e2e test leaves its screenshots. */
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+
+/**
+ * Why the browser-mode tests cannot run on this machine (Chromium missing, the app not built),
+ * or null. The reason is printed once with `what`, the name of the skipped test, so a skip is
+ * never silent.
+ */
+export function browserModeMissing(what: string): string | null {
+  const missing = !existsSync(CHROMIUM)
+    ? `${CHROMIUM} is missing (install it with: apt-get install -y chromium)`
+    : !existsSync(path.join(DIST, 'renderer', 'index.html')) || !existsSync(path.join(DIST, 'worker.js'))
+      ? 'the app is not built (run npm run build first)'
+      : null;
+  if (missing) console.warn(`Skipping ${what}: ${missing}.`);
+  return missing;
+}
+
+export type BrowserModeServer = Awaited<ReturnType<typeof startBrowserMode>>;
+
+/**
+ * Browser mode over the built app in a new temporary folder `work` (`prefix` names it), with its
+ * own configuration folder. `dir` is the folder `project` inside it (not created); the app opens
+ * it at start unless `openAtStart` is false.
+ */
+export async function startServer(prefix: string, project: string, openAtStart = true): Promise<{ work: string; dir: string; server: BrowserModeServer }> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const work = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = path.join(work, project);
+  const server = await startBrowserMode({
+    workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0,
+    configDir: path.join(work, 'config'), ...(openAtStart ? { startupProject: dir } : {}),
+  });
+  return { work, dir, server };
+}
+
+/**
+ * How a test waits on the page. Every wait fails early with the page's own error sentence (the
+ * `error` element) rather than timing out on it, and treats a task as finished only once its
+ * Cancel button has gone. `page` is read at each call (it is opened in `beforeAll`).
+ */
+export function pageWaits(page: () => Page) {
+  const noError = async () => {
+    const error = page().getByTestId('error');
+    if (await error.count()) throw new Error(`The page shows an error: ${await error.innerText()}`);
+  };
+  /** Waits until no task runs and `done` holds; with `failFast` false, an error sentence is left to the caller. */
+  const settle = async (done: () => Promise<unknown>, timeout = 600_000, failFast = true) => {
+    const start = Date.now();
+    while (Date.now() - start < timeout) {
+      if (failFast) await noError();
+      if (await page().getByTestId('cancel').count() === 0 && await done()) return;
+      await page().waitForTimeout(250);
+    }
+    throw new Error('Timed out waiting for the step to finish.');
+  };
+  const visible = (testid: string) => async () => (await page().getByTestId(testid).count()) > 0;
+  /** Waits for the element `testid`, once no task runs. */
+  const appear = (testid: string, timeout = 180_000) => settle(visible(testid), timeout)
+    .catch((e: Error) => { throw e.message.startsWith('Timed out') ? new Error(`Timed out waiting for ${testid}.`) : e; });
+  return { noError, settle, visible, appear };
+}
+
+/** Writes a full-page screenshot to test-artifacts/`name`.png once charts have drawn. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
 /**
  * Headless Debian Chromium with the flags this offline machine needs (no background network
  * traffic), and a 1280×900 page that records console errors into `errors`.
  */
-export async function openHeadlessPage(executablePath: string, errors: string[], colorScheme: 'light' | 'dark' = 'light') {
+export async function openHeadlessPage(errors: string[], colorScheme: 'light' | 'dark' = 'light'): Promise<{ browser: Browser; page: Page }> {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
-    executablePath,
+    executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme });
@@ -126,7 +201,7 @@ export async function openHeadlessPage(executablePath: string, errors: string[],
  * the project → file to copy) go into its `inputs` folder, inside the project, which the session
  * may read. Returns that folder.
  */
-export async function projectWithNpzInputs(server: Awaited<ReturnType<typeof startBrowserMode>>, dir: string, files: Record<string, string>, npz: string): Promise<string> {
+export async function projectWithNpzInputs(server: BrowserModeServer, dir: string, files: Record<string, string>, npz: string): Promise<string> {
   const store = new ProjectStore();
   const { project } = await store.create(dir);
   const inputs = path.join(dir, 'inputs');

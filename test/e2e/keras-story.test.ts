@@ -7,27 +7,15 @@
  * with the target digit classified correctly again. Screenshots in test-artifacts/keras-*.png.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBrowserMode } from '../../src-main/serve/index.js';
-import { openHeadlessPage, projectWithNpzInputs } from './fixtures.js';
+import { browserModeMissing, openHeadlessPage, pageWaits, projectWithNpzInputs, ROOT, screenshot, startServer, type BrowserModeServer } from './fixtures.js';
 import { pythonWith } from '../cli/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DIST = path.join(ROOT, 'dist');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const KERAS = path.join(ROOT, 'test/fixtures/keras');
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is missing (install it with: apt-get install -y chromium)`
-  : !existsSync(path.join(DIST, 'renderer', 'index.html')) || !existsSync(path.join(DIST, 'worker.js'))
-    ? 'the app is not built (run npm run build first)'
-    : null;
-if (missing) console.warn(`Skipping the Keras-model wizard e2e test: ${missing}.`);
+const missing = browserModeMissing('the Keras-model wizard e2e test');
 
 const expected = JSON.parse(readFileSync(path.join(KERAS, 'expected.json'), 'utf8')) as {
   mlp: { accuracy: number; target: number; targetPredicted: number; trueClass: number; attackerClass: number };
@@ -36,37 +24,21 @@ const expected = JSON.parse(readFileSync(path.join(KERAS, 'expected.json'), 'utf
 describe.skipIf(Boolean(missing))(`the wizard with an analyst's Keras .h5 model${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let browser: Browser;
   let page: Page;
-  let server: Awaited<ReturnType<typeof startBrowserMode>>;
+  let server: BrowserModeServer;
   let work: string;
   let dir: string;
   const errors: string[] = [];
-  const snap = async (name: string) => {
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: path.join(ARTIFACTS, `keras-${name}.png`), fullPage: true });
-  };
-  /** Waits for an element, failing early with the page's own error sentence if one appears. */
-  const appear = async (testid: string, timeout = 180_000) => {
-    const start = Date.now();
-    while (Date.now() - start < timeout) {
-      if (await page.getByTestId(testid).count() && await page.getByTestId('cancel').count() === 0) return;
-      const error = page.getByTestId('error');
-      if (await error.count()) throw new Error(`The page shows an error: ${await error.innerText()}`);
-      await page.waitForTimeout(250);
-    }
-    throw new Error(`Timed out waiting for ${testid}.`);
-  };
+  const snap = (name: string) => screenshot(page, `keras-${name}`);
+  const { appear } = pageWaits(() => page);
   const step = async (id: string) => {
     await page.locator(`nav [data-step="${id}"]`).click();
     await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe(id);
   };
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    work = mkdtempSync(path.join(os.tmpdir(), 'clear-keras-e2e-'));
-    dir = path.join(work, 'Keras project');
-    server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
+    ({ server, work, dir } = await startServer('clear-keras-e2e-', 'Keras project'));
     await projectWithNpzInputs(server, dir, { 'digits.npz': path.join(ROOT, 'test/fixtures/onnx/digits.npz'), 'classifier.h5': path.join(KERAS, 'mlp.h5'), 'classifier-255.h5': path.join(KERAS, 'mlp-255.h5') }, 'digits.npz');
-    ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
+    ({ browser, page } = await openHeadlessPage(errors));
   }, 300_000);
 
   afterAll(async () => {

@@ -4,39 +4,25 @@
  * model is head-only; for a model with a flat input and colour data, the model-on-data card says in
  * what order the images are fed.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBrowserMode } from '../../src-main/serve/index.js';
-import { openHeadlessPage, projectWithNpzInputs } from './fixtures.js';
+import { browserModeMissing, openHeadlessPage, projectWithNpzInputs, ROOT, screenshot, startServer, type BrowserModeServer } from './fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DIST = path.join(ROOT, 'dist');
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is missing (install it with: apt-get install -y chromium)`
-  : !existsSync(path.join(DIST, 'renderer', 'index.html')) || !existsSync(path.join(DIST, 'worker.js'))
-    ? 'the app is not built (run npm run build first)'
-    : null;
-if (missing) console.warn(`Skipping the ONNX Load-step e2e test: ${missing}.`);
+const missing = browserModeMissing('the ONNX Load-step e2e test');
 
 describe.skipIf(Boolean(missing))(`Load step with an ONNX model${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let browser: Browser;
   let page: Page;
-  let server: Awaited<ReturnType<typeof startBrowserMode>>;
+  let server: BrowserModeServer;
   let dir: string;
   const errors: string[] = [];
 
   beforeAll(async () => {
-    const work = mkdtempSync(path.join(os.tmpdir(), 'clear-onnx-e2e-'));
-    dir = path.join(work, 'ONNX project');
-    server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
+    ({ server, dir } = await startServer('clear-onnx-e2e-', 'ONNX project'));
     const fixtures = path.join(ROOT, 'test/fixtures/onnx');
     await projectWithNpzInputs(server, dir, Object.fromEntries(['digits.npz', 'cnn.onnx', 'flat-rgb.npz', 'flat-rgb.onnx'].map((f) => [f, path.join(fixtures, f)])), 'digits.npz');
-    ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
+    ({ browser, page } = await openHeadlessPage(errors));
   }, 300_000);
 
   afterAll(async () => {
@@ -60,9 +46,7 @@ describe.skipIf(Boolean(missing))(`Load step with an ONNX model${missing ? ` (sk
     expect(note).toContain('ONNX model: a repair is head-only.');
     expect(note).toContain('a pocket carved into the earlier layers\' features stays there');
     expect(errors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
-    const artifacts = path.join(ROOT, 'test-artifacts');
-    mkdirSync(artifacts, { recursive: true });
-    await page.screenshot({ path: path.join(artifacts, 'onnx-load.png'), fullPage: true });
+    await screenshot(page, 'onnx-load');
   }, 180_000);
 
   it('says in what order a flat-input ONNX model is fed colour images', async () => {

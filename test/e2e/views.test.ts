@@ -4,27 +4,15 @@
  * Verify show exactly the data they were given, that opening a project runs no training,
  * and that a mistake reads as one sentence; screenshots in light and dark themes.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/project/store.js';
-import { startBrowserMode } from '../../src-main/serve/index.js';
-import { handMadeRepair, handMadeScan, openHeadlessPage } from './fixtures.js';
+import { browserModeMissing, handMadeRepair, handMadeScan, openHeadlessPage, pageWaits, screenshot, startServer, type BrowserModeServer } from './fixtures.js';
 import { digitFolders } from '../digit-folders.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DIST = path.join(ROOT, 'dist');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is missing (install it with: apt-get install -y chromium)`
-  : !existsSync(path.join(DIST, 'renderer', 'index.html')) || !existsSync(path.join(DIST, 'worker.js'))
-    ? 'the app is not built (run npm run build first)'
-    : null;
-if (missing) console.warn(`Skipping the result-view e2e test: ${missing}.`);
+const missing = browserModeMissing('the result-view e2e test');
 
 const LIMIT = 600;
 /** Members of the planted pocket: more than the repair review lists before "Show all" (8). */
@@ -38,35 +26,19 @@ const CRAFTED_CLASS = 3;
 describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let browser: Browser;
   let page: Page;
-  let server: Awaited<ReturnType<typeof startBrowserMode>>;
+  let server: BrowserModeServer;
   let scan: ReturnType<typeof handMadeScan>;
   let dir: string;
   /** The project file as the app last saved it (saves follow the view's updates: poll on it). */
   const readProject = () => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
   let modelDir: string;
   const errors: string[] = [];
-  const snap = async (name: string) => {
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: path.join(ARTIFACTS, `views-${name}.png`), fullPage: true });
-  };
+  const snap = (name: string) => screenshot(page, `views-${name}`);
   const main = () => page.locator('main');
-  /** Waits for an element, failing early with the page's own error sentence if one appears. */
-  const appear = async (testid: string, timeout = 120_000) => {
-    const start = Date.now();
-    while (Date.now() - start < timeout) {
-      if (await page.getByTestId(testid).count()) return;
-      const error = page.getByTestId('error');
-      if (await error.count()) throw new Error(`The page shows an error: ${await error.innerText()}`);
-      await page.waitForTimeout(250);
-    }
-    throw new Error(`Timed out waiting for ${testid}.`);
-  };
+  const { appear } = pageWaits(() => page);
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const work = mkdtempSync(path.join(os.tmpdir(), 'clear-views-'));
-    dir = path.join(work, 'Known results');
-    server = await startBrowserMode({ workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0, configDir: path.join(work, 'config'), startupProject: dir });
+    ({ server, dir } = await startServer('clear-views-', 'Known results'));
     const store = new ProjectStore();
     const { project } = await store.create(dir);
     const data = { data: 'mnist', limit: LIMIT };
@@ -93,7 +65,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
       scan: { file: scanFile, result: scan },
       repair: { model: { dir: modelDir, fingerprint: trained.fingerprint, origin: 'repaired' }, result: handMadeRepair(scan, modelDir) },
     });
-    ({ browser, page } = await openHeadlessPage(CHROMIUM, errors));
+    ({ browser, page } = await openHeadlessPage(errors));
   }, 300_000);
 
   afterAll(async () => {
@@ -284,7 +256,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await page.getByTestId('model-path').fill(modelDir);
     await page.getByRole('button', { name: 'Open model' }).click();
     await appear('confirm');
-    await expect.poll(() => page.getByTestId('confirm').isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('confirm').isVisible(), { timeout: 30_000 }).toBe(true);
     expect(await page.getByTestId('confirm').innerText()).toContain(`The repaired model stays on disk at ${modelDir}`);
     await snap('confirm-replace');
     await page.getByTestId('confirm-cancel').click();
@@ -293,7 +265,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(await page.getByTestId('model-summary').innerText()).toContain('Trained here');
     await page.getByRole('button', { name: 'Open model' }).click();
     await page.getByTestId('confirm-ok').click();
-    await expect.poll(() => page.getByTestId('model-summary').innerText()).toContain('Opened');
+    await expect.poll(() => page.getByTestId('model-summary').innerText(), { timeout: 60_000 }).toContain('Opened');
     expect(await page.locator('nav [data-step="verify"]').isDisabled()).toBe(true);
     // The card goes on showing how the model got there, also after leaving the step and coming back.
     await page.locator('nav [data-step="train"]').click();
@@ -304,7 +276,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     await page.locator('nav [data-step="scan"]').click();
     await page.getByTestId('history').locator('summary').click();
     const rows = page.getByTestId('history').locator('tbody tr');
-    expect(await rows.count()).toBe(2);
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
     expect(await rows.nth(0).getAttribute('data-kind')).toBe('repair');
     expect(await rows.nth(0).innerText()).toContain(modelDir);
     expect(await rows.nth(1).innerText()).toContain('Backdoor suspected');
@@ -322,7 +294,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
       .toEqual([expect.stringMatching(/^flatten\w* \(Flatten, 784\)$/), 'dense_1 (Dense, 256)', 'features (Dense, 128) · default']);
     expect(await select.inputValue()).toBe('features');
     await select.selectOption('dense_1');
-    await expect.poll(() => readProject().settings.scan.featureLayer).toBe('dense_1');
+    await expect.poll(() => readProject().settings.scan.featureLayer, { timeout: 30_000 }).toBe('dense_1');
     await page.getByTestId('start-scan').click();
     await appear('scan-verdict', 300_000);
     expect(await page.getByTestId('scan-layer').innerText()).toBe('dense_1');

@@ -8,27 +8,14 @@
  * Every step leaves a screenshot in test-artifacts/.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { openHeadlessPage } from './fixtures.js';
+import { browserModeMissing, openHeadlessPage, pageWaits, ROOT, screenshot, startServer, type BrowserModeServer } from './fixtures.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FALSE_ALARM } from '../../src-main/contract/results.js';
-import { startBrowserMode } from '../../src-main/serve/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DIST = path.join(ROOT, 'dist');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is missing (install it with: apt-get install -y chromium)`
-  : !existsSync(path.join(DIST, 'renderer', 'index.html')) || !existsSync(path.join(DIST, 'worker.js'))
-    ? 'the app is not built (run npm run build first)'
-    : null;
-if (missing) console.warn(`Skipping the wizard e2e test: ${missing}.`);
+const missing = browserModeMissing('the wizard e2e test');
 
 /**
  * A small story that runs in a few minutes on two cores. Test digit 0 is a "1"; 40 shifted
@@ -41,35 +28,20 @@ const LONG = 600_000;
 describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let browser: Browser;
   let page: Page;
-  let server: Awaited<ReturnType<typeof startBrowserMode>>;
+  let server: BrowserModeServer;
   let work: string;
+  /** The project folder the wizard creates (typed into its path prompt). */
+  let dir: string;
   const consoleErrors: string[] = [];
   let shot = 0;
 
-  const snap = async (name: string) => {
-    await page.waitForTimeout(150); // let charts finish their last draw
-    await page.screenshot({ path: path.join(ARTIFACTS, `wizard-${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
-  };
+  const snap = (name: string) => screenshot(page, `wizard-${String(++shot).padStart(2, '0')}-${name}`);
   const step = (id: string) => page.locator(`nav [data-step="${id}"]`);
   const next = () => page.getByTestId('next').click();
-  const noError = async () => {
-    const error = page.getByTestId('error');
-    if (await error.count()) throw new Error(`The page shows an error: ${await error.innerText()}`);
-  };
-  /** Waits until no task runs and `done` holds; with `failFast`, stops at the page's own error sentence. */
-  const settle = async (done: () => Promise<unknown>, timeout = LONG, failFast = true) => {
-    const start = Date.now();
-    while (Date.now() - start < timeout) {
-      if (failFast) await noError();
-      if (await page.getByTestId('cancel').count() === 0 && await done()) return;
-      await page.waitForTimeout(250);
-    }
-    throw new Error('Timed out waiting for the step to finish.');
-  };
-  const visible = (testid: string) => async () => (await page.getByTestId(testid).count()) > 0;
+  const { settle, visible } = pageWaits(() => page);
   /** The project file as the wizard saved it (the engine's results it stores); its paths are relative to the project folder. */
-  const project = () => JSON.parse(readFileSync(path.join(work, 'My project', 'project.json'), 'utf8'));
-  const inProject = (p: string) => path.resolve(work, 'My project', p);
+  const project = () => JSON.parse(readFileSync(path.join(dir, 'project.json'), 'utf8'));
+  const inProject = (p: string) => path.resolve(dir, p);
   /** The project file once the wizard's save after the last step has landed (saves follow the page). */
   const saved = async (ready: (p: ReturnType<typeof project>) => unknown) => {
     await expect.poll(() => Boolean(ready(project())), { timeout: 30_000 }).toBe(true);
@@ -79,13 +51,8 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
   const clearwb = (...args: string[]) => JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'clearwb.js'), ...args, '--json', '--quiet'], { encoding: 'utf8' }));
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    work = mkdtempSync(path.join(os.tmpdir(), 'clear-e2e-'));
-    server = await startBrowserMode({
-      workerPath: path.join(DIST, 'worker.js'), rendererDir: path.join(DIST, 'renderer'), port: 0,
-      configDir: path.join(work, 'config'),
-    });
-    ({ browser, page } = await openHeadlessPage(CHROMIUM, consoleErrors));
+    ({ server, work, dir } = await startServer('clear-e2e-', 'My project', false));
+    ({ browser, page } = await openHeadlessPage(consoleErrors));
   }, 120_000);
 
   afterAll(async () => {
@@ -99,13 +66,13 @@ describe.skipIf(Boolean(missing))(`wizard, end to end in Chromium${missing ? ` (
     await expect.poll(() => page.locator('main').getAttribute('data-step')).toBe('load');
     await snap('load-empty');
     await page.getByTestId('choose-project').click();
-    await page.getByTestId('path-input').fill(path.join(work, 'My project'));
+    await page.getByTestId('path-input').fill(dir);
     // A new folder, shown as such under the home folder; elsewhere (the temporary folder) not looked at until chosen.
-    await expect.poll(() => page.getByTestId('path-prompt').innerText()).toMatch(new RegExp(`(New folder|Outside your home folder and the folders chosen so far: Choose uses) ${path.join(work, 'My project').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    await expect.poll(() => page.getByTestId('path-prompt').innerText()).toMatch(new RegExp(`(New folder|Outside your home folder and the folders chosen so far: Choose uses) ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     await snap('project-path-entry');
     await page.getByTestId('path-choose').click();
     await expect.poll(() => page.locator('header').innerText()).toContain('My project');
-    expect(existsSync(path.join(work, 'My project', 'project.json'))).toBe(true);
+    expect(existsSync(path.join(dir, 'project.json'))).toBe(true);
   }, 120_000);
 
   it('loads a subset of the built-in MNIST digits', async () => {
