@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UsageError, withSchemas, type ParsedArgs } from './args.js';
-import { dataOptions, type Command } from './commands.js';
+import { dataOptions, inputArgs, inputOptions, type Command } from './commands.js';
 import { formatSeconds } from './progress.js';
 import { BENCH_SCHEMA, PERF_SCHEMA, type BenchSummary, type PerfSummary } from '../contract/results.js';
 import { BackendChoice, jobArgs } from '../contract/jobs.js';
@@ -32,7 +32,8 @@ export const attackCommand: Command = {
     { name: 'poisons', type: 'int', value: 'K', help: 'number of poisons (default 20 for label-flip, 25 for fc, cp, bp)' },
     { name: 'epsilon', type: 'number', value: 'E', help: 'cp, bp: L∞ budget per poison, pixels in [0, 1] (default 8/255); fc, cp, bp poisons replace bases drawn at random from the attacker class' },
     { name: 'seed', type: 'int', value: 'S', help: 'seed (default 0)' },
-    { name: 'feature-model', type: 'string', value: 'MODEL_DIR', help: 'fc, cp, bp: the feature extractor to attack (default: train a clean cnn here)' },
+    { name: 'feature-model', type: 'string', value: 'MODEL', help: 'fc, cp, bp: the feature extractor to attack, a model folder or Keras/ONNX file (default: train a clean cnn here)' },
+    ...inputOptions.map((o) => ({ ...o, help: `with --feature-model: ${o.help}` })),
     { name: 'out', type: 'string', value: 'DATA_DIR', help: 'new folder for the poisoned dataset (load it as dir:DATA_DIR)', required: true },
   ]),
   async run(a, io) {
@@ -41,7 +42,7 @@ export const attackCommand: Command = {
       data: a.data as string, limit: a.limit as number | undefined, dataSeed: a.dataSeed as number | undefined,
       attack, target: a.target as number, attackerClass: a.attackerClass as number,
       poisons: a.poisons as number | undefined, epsilon: a.epsilon as number | undefined, seed: a.seed as number | undefined,
-      featureModel: a.featureModel as string | undefined, out: a.out as string,
+      featureModel: a.featureModel as string | undefined, ...inputArgs(a), out: a.out as string,
     });
     const m = r.manifest;
     io.say(`${r.label}: ${m.poisonIndices.length} poisons for test sample ${m.targetIndex} (class ${m.targetClass} → ${m.attackerClass}), crafted in ${formatSeconds(r.seconds)}.`);

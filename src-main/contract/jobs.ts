@@ -140,6 +140,8 @@ export const jobArgs = {
     epsilon: z.number().positive().optional(),
     seed: seed.default(0),
     featureModel: path.optional(),
+    /** How the feature model is fed (its pixel scaling and normalisation); only with `featureModel`. */
+    input,
     out: path,
   }).strict(),
   // Jobs the desktop app's views need beyond the command line's (engine/jobs/ui.ts).

@@ -16,6 +16,8 @@ import { loadDataset } from '../../src-main/engine/data/load.js';
 import type { Dataset } from '../../src-main/engine/data/dataset.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
+import { splitModel } from '../../src-main/engine/features/split.js';
+import { embedSplit } from '../../src-main/engine/features/embed.js';
 import { clearwb, pythonWith } from './helpers.js';
 
 const KERAS = path.resolve('test/fixtures/keras');
@@ -102,6 +104,41 @@ describe('Keras files written by h5py in Keras\'s layouts', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--input-normalize takes MEAN:STD');
   });
+
+  it('attack --feature-model takes --input-scale: Feature Collision poisons crafted against a 0–255 model fed as it was trained collide with the target in its features', async () => {
+    const model = path.join(KERAS, 'mlp-255.h5');
+    const { target, attackerClass } = expected.mlp;
+    const craft = (name: string, ...extra: string[]) => {
+      const out = path.join(dir, name);
+      const r = clearwb(['attack', ...data, '--attack', 'fc', '--target', String(target), '--attacker-class', String(attackerClass), '--poisons', '5', '--feature-model', model, ...extra, '--out', out, '--json', '--quiet']);
+      expect(r.code, r.stderr).toBe(0);
+      return { out, manifest: JSON.parse(r.stdout) as { poisonIndices: number[]; featureModel?: string } };
+    };
+    const told = craft('fc-told', '--input-scale', '255');
+    const untold = craft('fc-untold');
+    expect(told.manifest.featureModel).toBe(`${model} (fed pixels × 255)`);
+    expect(untold.manifest.featureModel).toBe(model);
+    // Distances in the features of the model as it was trained to be fed.
+    const loaded = await loadModel(model, { scale: 255, mean: [0], std: [1] });
+    const parts = splitModel(loaded.model, undefined, loaded.metadata);
+    const at = async (split: Dataset['train'], indices: number[]) => (await embedSplit(parts, split, ds.shape, { indices })).features;
+    const aim = await at(ds.test, [target]);
+    const distance = (f: Float32Array, k: number) => Math.hypot(...aim.map((v, d) => v - f[k * aim.length + d]));
+    const mean = (f: Float32Array, n: number) => Array.from({ length: n }, (_, k) => distance(f, k)).reduce((a, b) => a + b, 0) / n;
+    const indices = told.manifest.poisonIndices;
+    const bases = mean(await at(ds.train, indices), indices.length);
+    const collided = mean(await at((await loadDataset(`dir:${told.out}`)).train, indices), indices.length);
+    const missed = mean(await at((await loadDataset(`dir:${untold.out}`)).train, untold.manifest.poisonIndices), untold.manifest.poisonIndices.length);
+    loaded.model.dispose();
+    expect(collided).toBeLessThan(0.5 * bases);
+    expect(collided).toBeLessThan(0.5 * missed);
+    // Without a feature model there is nothing to scale: one sentence, nothing written.
+    const lone = path.join(dir, 'fc-lone');
+    const refused = clearwb(['attack', ...data, '--attack', 'fc', '--target', String(target), '--attacker-class', String(attackerClass), '--input-scale', '255', '--out', lone]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--input-scale and --input-normalize say how the --feature-model is fed');
+    expect(existsSync(lone)).toBe(false);
+  }, 180_000);
 
   it('a model behind a normalisation: scanned with --input-normalize, repaired as the scan fed it, and written back still expecting it', async () => {
     const model = path.join(KERAS, 'mlp-normalised.keras');

@@ -19,6 +19,7 @@ import { getDataset } from './datasets.js';
 import { assertModelFitsData, assertWritableOutput, loadModel } from '../model/io.js';
 import type { JobContext } from '../progress.js';
 import type { JobArgs, JobInput } from '../../contract/jobs.js';
+import { describeInputTransform, isIdentityTransform } from '../../contract/format.js';
 
 /** The attack job's arguments as the contract declares them. */
 export type AttackJobArgs = JobArgs<'attack'>;
@@ -29,17 +30,19 @@ export async function attackJob(args: AttackJobArgs, ctx: JobContext = {}) {
   const info = getAttack(args.attack);
   if (args.target >= ds.test.count) throw new UserError(`--target ${args.target} is past the end of the test split (${ds.test.count} samples).`);
   if (args.attackerClass >= ds.classNames.length) throw new UserError(`--attacker-class ${args.attackerClass} is not a class of this dataset (0–${ds.classNames.length - 1}).`);
+  if (args.input && !args.featureModel) throw new UserError('--input-scale and --input-normalize say how the --feature-model is fed: give them with --feature-model MODEL (a feature model trained here takes the pixels as read).');
   let featureModel: SplitModel | undefined;
   let featureSource: string | undefined;
   const disposers: (() => void)[] = [];
   try {
     if (info.cleanLabel) {
       if (args.featureModel) {
-        const loaded = await loadModel(args.featureModel);
+        // The poisons are crafted in the data's 0–1 pixels; the model applies its own scaling first.
+        const loaded = await loadModel(args.featureModel, args.input);
         disposers.push(() => loaded.model.dispose());
         assertModelFitsData(loaded, ds);
         featureModel = splitModel(loaded.model, undefined, loaded.metadata);
-        featureSource = args.featureModel;
+        featureSource = args.input && !isIdentityTransform(args.input) ? `${args.featureModel} (fed ${describeInputTransform(args.input)})` : args.featureModel;
       } else {
         ctx.onProgress?.({ stage: 'attack-feature-model', fraction: 0, message: 'training a clean feature model (no --feature-model given)' });
         const clean = await trainCleanFeatureModel(ds, 'cnn', args.seed, ctx);
