@@ -17,6 +17,7 @@ import { extendGraphPastGroups, extendNeighbourRows } from '../../src-main/engin
 import { classNeighbourScales, closedGroups, DEFAULT_CANDIDATE_SETTINGS, isolatedGroups, nearDuplicateGroups, samplesWithUnfinishedRuns } from '../../src-main/engine/clear/pockets.js';
 import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
+import { gatherPixels } from '../../src-main/engine/data/dataset.js';
 
 const [seedArg, kindArg, tArg, attackArg, archArg, scenarioArg] = process.argv.slice(2);
 const scenario = (scenarioArg ?? 'e2e') as 'e2e' | 'transfer';
@@ -115,4 +116,48 @@ if (process.env.TRIAL_GROUP_STEPS && manifest) {
   const p0 = [...poisonSet][0];
   console.log('class scale', manifest.attackerClass, scale[manifest.attackerClass].toFixed(4), 'limit', (S.duplicateRatio * scale[manifest.attackerClass]).toFixed(4), 'first poison graph distances', Array.from(graph.distances.subarray(p0 * graph.k, p0 * graph.k + 5)).map((d) => d.toFixed(4)).join(' '));
   console.log('near-duplicate groups with poisons', JSON.stringify(hits(nearDuplicateGroups(L, graph, scale, S))), 'isolated', JSON.stringify(hits(isolatedGroups(L, graph, S))));
+}
+
+// TRIAL_COPIES=1: how far each reported group (and the poisons) are copies of each other in pixel
+// space, up to a shift of TRIAL_COPIES_SHIFT pixels (default 2): per member, the aligned pixel
+// distance to its nearest fellow member over that to its nearest feature-space neighbour outside
+// the group (K = 40); the group's median. ≈ 1 for distinct images, ≪ 1 for copies of one image.
+if (process.env.TRIAL_COPIES) {
+  const prep = await prepared();
+  const g = prep.graph; const [h, w, c] = ds.shape; const size = h * w * c;
+  const maxShift = Number(process.env.TRIAL_COPIES_SHIFT ?? 2);
+  const pixels = (i: number) => gatherPixels(ds.train, ds.shape, [i]);
+  const cacheP = new Map<number, Float32Array>();
+  const px = (i: number) => { let v = cacheP.get(i); if (!v) { v = pixels(i); cacheP.set(i, v); } return v; };
+  const aligned = (a: Float32Array, b: Float32Array) => {
+    let best = Infinity;
+    for (let dy = -maxShift; dy <= maxShift; dy++) for (let dx = -maxShift; dx <= maxShift; dx++) {
+      let s = 0;
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const ys = y + dy; const xs = x + dx; const inside = ys >= 0 && ys < h && xs >= 0 && xs < w;
+        for (let k = 0; k < c; k++) { const d = a[(y * w + x) * c + k] - (inside ? b[(ys * w + xs) * c + k] : 0); s += d * d; }
+        if (s >= best) break;
+      }
+      if (s < best) best = s;
+    }
+    return Math.sqrt(best);
+  };
+  void size;
+  const copies = (members: number[]) => {
+    const set = new Set(members);
+    const ratios = members.map((i) => {
+      let inner = Infinity; for (const j of members) if (j !== i) inner = Math.min(inner, aligned(px(i), px(j)));
+      // TRIAL_COPIES=other: against the nearest neighbour of another label (copies left outside the group do not count as the outside).
+      const other = process.env.TRIAL_COPIES === 'other';
+      let outer = Infinity; for (const j of g.indices.subarray(i * g.k, (i + 1) * g.k)) if (j !== i && !set.has(j) && (!other || ds.train.labels[j] !== ds.train.labels[i])) outer = Math.min(outer, aligned(px(i), px(j)));
+      return inner / outer;
+    }).sort((a, b) => a - b);
+    return ratios[Math.floor(ratios.length / 2)];
+  };
+  if (manifest) console.log(`copies poisons n=${poisonSet.size} ratio=${copies([...poisonSet]).toFixed(3)}`);
+  for (const p of scan.pockets.slice(0, 30)) {
+    const hit = p.members.filter((m) => poisonSet.has(m)).length;
+    const members = p.members.length > 60 ? p.members.slice(0, 60) : p.members;
+    console.log(`copies #${p.id} ${p.attackerClass} in ${p.enclosingClass} n=${p.members.length} poison=${hit} score=${p.score.toFixed(2)} p=${p.pValue.toExponential(1)} ratio=${copies(members).toFixed(3)}`);
+  }
 }

@@ -12,6 +12,8 @@ import { predictSplit } from '../../src-main/engine/model/train.js';
 import { DEFAULT_SCAN_SETTINGS, scanModel } from '../../src-main/engine/clear/scan.js';
 import type { LoadedModel } from '../../src-main/engine/model/io.js';
 import type { ScanResult } from '../../src-main/engine/clear/types.js';
+import { COPIES_DISTINCT } from '../../src-main/engine/clear/score.js';
+import { METRIC_TERMS } from '../../src-main/engine/report/document.js';
 
 const SEED = 0;
 let clean: Dataset;
@@ -100,6 +102,12 @@ describe('pockets of any size, at default settings', () => {
     expect(found.pocket.enclosingClass).toBe(1);
     // Copies of a natural digit: their labels are what gives them away, not crafting.
     expect(found.pocket.explanation).toContain('Their labels are contradicted by their neighbours:');
+    // Shifted, noised copies of one digit: copies in pixel space, and the scan says so.
+    expect(found.pocket.evidence.copiesRatio).toBeLessThan(COPIES_DISTINCT);
+    expect(found.pocket.evidence.copies).toBeGreaterThan(0);
+    expect(found.pocket.explanation).toContain('their images are shifted copies of one another');
+    // Every measurement the scan records reaches the report and the wizard under a plain name.
+    for (const key of Object.keys(found.pocket.evidence)) expect(METRIC_TERMS[key], `no term for evidence "${key}"`).toBeDefined();
     expect(found.recall).toBeGreaterThanOrEqual(0.9);
     expect(found.precision).toBeGreaterThanOrEqual(0.9);
     // The same model on its own clean data reports nothing.

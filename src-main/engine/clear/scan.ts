@@ -22,6 +22,7 @@ import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js'
 import { borderSamples, describeGroups, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
 import { attemptScore, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from '../features/split.js';
+import { PixelCopies } from './copies.js';
 import { SqueezeDrift } from './squeeze.js';
 import { findCraftedSamples } from './crafted.js';
 import { RssPeaks } from '../memory.js';
@@ -209,6 +210,7 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const inner = p.evidence.meanInner; const shell = p.evidence.shellDistance;
   if (p.members.length > 4 && inner > 0 && shell > 0 && inner / shell < 0.75) parts.push(`on average they are ${fixedRatio(shell / inner)} times closer to each other than to the samples around them`);
   if (p.tightness.relativeSpread < 0.3) parts.push('they are near-duplicates of each other in the model\'s feature space (much closer together than ordinary "' + b + '" samples are)');
+  if (p.members.length > 1 && (p.evidence.copiesRatio ?? 1) < 0.5) parts.push(`their images are shifted copies of one another: aligned, they are ${fixedRatio(1 / p.evidence.copiesRatio)} times closer to each other than to the nearest images of other labels around them`);
   if (p.members.length > 1 && looksCrafted(p)) parts.push(`when their images are reduced to 8 levels per value, their feature vectors move ${fixedRatio(p.evidence.driftRatio ?? 1)} times as far as this model's samples usually do, as images placed by a crafted perturbation do`);
   const outvoted = p.evidence.disagreeing ?? 0;
   if (outvoted > 0) {
@@ -266,11 +268,13 @@ interface JudgeContext {
   probes: number;
   /** Squeezing drifts of the training samples (squeeze.ts), measured as groups ask for them. */
   squeeze?: SqueezeDrift;
+  /** Pixel-space copies among a group's members (copies.ts). */
+  copies?: PixelCopies;
 }
 
 /** Step: the model's behaviour and the group's structure, for many groups (one head prediction per batch of probes). */
 function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, rng: Rng): JudgedGroup[] {
-  const { parts, features, labels, graph, typicalNearest, landing, squeeze } = context;
+  const { parts, features, labels, graph, typicalNearest, landing, squeeze, copies } = context;
   squeeze?.measure(groups.flatMap((c) => c.members));
   const probes = runProbes(parts, groups.map((c) =>
     buildProbe(parts.featureDim, features, c.members, c.shell, c.attackerClass, c.enclosingClass, rng, context.probes)));
@@ -286,6 +290,7 @@ function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, 
       innerToShell: c.shellDistance > 0 ? c.meanInnerDistance / c.shellDistance : 1,
       heldOutAttacker: support?.attackerClass, heldOutMisclassified: support?.misclassified,
       fragility: squeezing?.fragility,
+      copiesRatio: copies?.ratio(c.members),
       shellPurity: depth.purity, shellSize: depth.size, size: c.members.length,
       fittedRate: c.predictedAsAttacker, interiorAttackerRate: probe.interiorAttackerRate, contamination: c.contamination,
     };
@@ -439,7 +444,7 @@ async function scanPrepared(
   const context: JudgeContext = {
     parts, features: embedding.features, labels, graph, landing, probes: settings.probesPerPocket,
     typicalNearest: median(Array.from({ length: graph.n }, (_, i) => graph.distances[i * graph.k])),
-    squeeze,
+    squeeze, copies: new PixelCopies(ds.train, ds.shape, labels, graph),
   };
   const rng = createRng(settings.seed);
   const total = search.candidates.length + settings.nullGroups;
@@ -488,6 +493,7 @@ async function scanPrepared(
       evidence: {
         ...scoreParts(g.evidence), learnt: Math.log(Math.max(learnt, LEARNT_FLOOR)), flipToEnclosingRate: g.probe.flipToEnclosingRate,
         meanInner: c.meanInnerDistance, shellDistance: c.shellDistance, nearestRatio: g.evidence.nearestRatio ?? 1,
+        copiesRatio: g.evidence.copiesRatio ?? 1,
         driftRatio: g.driftRatio,
         heldOutAttacker: g.evidence.heldOutAttacker ?? -1, heldOutMisclassified: g.evidence.heldOutMisclassified ?? -1,
         disagreeing: c.disagreeing,

@@ -9,6 +9,7 @@
  *           − HELD_OUT_WEIGHT · ln(1 + held-out samples of class A landing in the pocket)
  *           + SEPARATION_WEIGHT · max(0, −ln(inner ÷ shell distance)) · √(size − SEPARATION_FROM)
  *           + FRAGILITY_WEIGHT · max(0, median ln(squeezing drift ÷ its 90th percentile)) · √(size − 1)
+ *           + COPIES_WEIGHT · max(0, −ln(copies ratio ÷ COPIES_DISTINCT)) · √(size − 1)
  *           + ln(max(learnt, LEARNT_FLOOR))
  *
  * where b of the M nearest points outside the group belong to the enclosing class (depth,
@@ -18,11 +19,13 @@
  *
  * The targeted attacks leave a mark of how their poisons were made: copies of one image lie closer
  * together than samples do (duplication), poisons crafted towards one point form a cluster apart
- * from their shell (separation) or move under squeezing (fragility). A group of unaltered,
+ * from their shell (separation) or move under squeezing (fragility), and shifted copies of one
+ * image stay copies in pixel space where the model's features spread them out (copies, copies.ts). A group of unaltered,
  * diverse images whose members lie *further* apart than samples usually do is a natural
  * sub-population spread among the enclosing class (a style of "1" written inside the region of
  * the "2"s), however deep and large it is: its depth and size count only as far as its members
- * are concentrated (the `spread` part, see {@link concentration}).
+ * are concentrated (the `spread` part, see {@link concentration}), unless its images are copies
+ * of one another in pixel space, which no diverse sub-population is ({@link distinctImages}).
  *
  * The model's own behaviour is graded, not a gate: `learnt` is the larger of the share of
  * members the model predicts as the attacker class and the share of hull-interior probes it
@@ -49,6 +52,8 @@ export interface PocketEvidence {
   innerToShell?: number;
   /** Median over members of ln(feature drift under squeezing ÷ the 90th percentile of the model's drifts) (squeeze.ts); undefined when not measured. */
   fragility?: number;
+  /** Median member's aligned pixel distance to its nearest fellow member ÷ to its nearest other-label neighbours, capped at 1 (copies.ts); undefined when not measured. */
+  copiesRatio?: number;
 }
 
 /**
@@ -85,6 +90,14 @@ export const CONTAMINATION_WEIGHT = 0.5;
  * pair of samples can both move far by chance.
  */
 export const FRAGILITY_WEIGHT = 1;
+/**
+ * Weight of copies: members that are shifted copies of one image in pixel space (label-flip
+ * copies), measured against the images of another label around them (copies.ts: the ratio of
+ * the aligned pixel distances). Only a ratio under COPIES_DISTINCT counts: the images of one
+ * class are closer to each other than to another class's, so distinct images of a simple class
+ * (a group of "1"s) reach ratios near 0.7. Like fragility, the term grows with √(size − 1).
+ */
+export const COPIES_WEIGHT = 1;
 /** Floor of `learnt` in the backdoor score: a group the model ignores entirely scores ln(0.02) ≈ −3.9 below its structure. */
 export const LEARNT_FLOOR = 0.02;
 /** Below this share the model has not learnt the group: it is judged as a possible poisoning attempt. */
@@ -107,6 +120,22 @@ export function concentration(nearestRatio: number | undefined): number {
   return Math.max(0, 1 - Math.log(ratio) / SPREAD_FADE);
 }
 
+/**
+ * Pixel-space copies ratio (copies.ts) at and above which a group's members count as distinct
+ * images. Natural candidate groups of development MNIST cnns measured 0.67 and above, five
+ * label-flip copies 0.09–0.16.
+ */
+export const COPIES_DISTINCT = 0.5;
+
+/**
+ * The share of the spread penalty a group takes: 1 for distinct images, falling linearly to 0
+ * for exact copies. Spread stands for "a diverse sub-population" only where the members are
+ * distinct images; shifted copies of one image that the features happen to spread apart are not.
+ */
+export function distinctImages(copiesRatio: number | undefined): number {
+  return Math.min(1, (copiesRatio ?? 1) / COPIES_DISTINCT);
+}
+
 /** How far the model learnt the group: the larger of its fitted share and its interior-probe share. */
 export function learntRate(e: Pick<PocketEvidence, 'fittedRate' | 'interiorAttackerRate'>): number {
   return Math.max(e.fittedRate, e.interiorAttackerRate);
@@ -120,16 +149,17 @@ export function scoreParts(e: PocketEvidence): Record<string, number> {
   return {
     depth,
     size,
-    spread: -(1 - concentration(e.nearestRatio)) * (Math.max(0, depth) + size),
+    spread: -(1 - concentration(e.nearestRatio)) * (Math.max(0, depth) + size) * distinctImages(e.copiesRatio),
     contamination: -CONTAMINATION_WEIGHT * Math.log1p(e.contamination),
     duplication: -DUPLICATION_WEIGHT * Math.log(Math.max(e.nearestRatio ?? 1, 0.05)),
     heldOut: -HELD_OUT_WEIGHT * Math.log1p(e.heldOutAttacker ?? 0),
     separation: SEPARATION_WEIGHT * Math.max(0, -Math.log(Math.max(e.innerToShell ?? 1, 0.05))) * Math.sqrt(Math.max(0, e.size - SEPARATION_FROM)),
     fragility: FRAGILITY_WEIGHT * Math.max(0, e.fragility ?? 0) * Math.sqrt(Math.max(0, e.size - 1)),
+    copies: COPIES_WEIGHT * Math.max(0, -Math.log(Math.max(e.copiesRatio ?? 1, 0.05) / COPIES_DISTINCT)) * Math.sqrt(Math.max(0, e.size - 1)),
   };
 }
 
-/** The group's structure alone: depth, size, duplication, contamination, held-out support, separation and fragility. */
+/** The group's structure alone: depth, size, duplication, contamination, held-out support, separation, fragility and copies. */
 export function structureScore(e: PocketEvidence): number {
   return Object.values(scoreParts(e)).reduce((a, b) => a + b, 0);
 }

@@ -162,7 +162,7 @@ export function shellWord(word: string): string {
  * termFor), so a new metric never appears as a raw field name.
  */
 export const METRIC_TERMS: Record<string, { term: string; meaning: string }> = {
-  score: { term: 'Score', meaning: 'How unlike this model\'s own natural groups of border samples the group is: the sum of its depth, size, spread, separation, fragility, duplication, contamination, held-out and learnt parts; higher is stranger.' },
+  score: { term: 'Score', meaning: 'How unlike this model\'s own natural groups of border samples the group is: the sum of its depth, size, spread, separation, fragility, copies, duplication, contamination, held-out and learnt parts; higher is stranger.' },
   pValue: { term: 'p-value', meaning: 'The chance that a model with no backdoor has a natural group scoring at least this high anywhere (family-wise, measured on this model); small means the group is unlikely to be natural.' },
   attemptPValue: { term: 'Attempt p-value', meaning: 'The same chance for a group the model did not learn, judged on its structure alone: small means a planted group of samples the model has not (yet) learnt.' },
   falseAlarm: { term: 'False-alarm level', meaning: 'The chance the scan reports anything on a model with no backdoor; a group is reported when its p-value is at or below it.' },
@@ -179,6 +179,8 @@ export const METRIC_TERMS: Record<string, { term: string; meaning: string }> = {
   contamination: { term: 'Contamination', meaning: 'Score part (and count): samples of another label inside the group\'s hull; a natural border group usually has some.' },
   fragility: { term: 'Fragility', meaning: 'Score part: how much further than this model\'s samples the members\' feature vectors move when their images are reduced to 8 levels per value, weighed by how many they are; poisons placed by a crafted perturbation move, natural samples do not.' },
   separation: { term: 'Separation', meaning: 'Score part: how much closer the members are to each other than to the samples around them, weighed by how many they are; poisons crafted towards one point form such a cluster, natural border groups do not.' },
+  copies: { term: 'Copies', meaning: 'Score part: how much closer the members\' images are to each other, aligned by up to 2 pixels, than to the nearest images of other labels around them, weighed by how many they are; shifted copies of one image (label-flip poisons) score high, distinct images nothing.' },
+  copiesRatio: { term: 'Copies ratio', meaning: 'The median member\'s aligned pixel distance to its nearest fellow member divided by that to its nearest images of other labels (at most 1): near 0 for copies of one image.' },
   duplication: { term: 'Duplication', meaning: 'Score part: how much closer the members are to each other than ordinary neighbours are; copies of one image score high.' },
   spread: { term: 'Spread', meaning: 'Score part (never positive): the share of depth and size a group gives up because its members lie further apart than ordinary neighbours do; a natural style of one class written among another is spread out, planted copies and crafted poisons are not.' },
   heldOut: { term: 'Held-out support', meaning: 'Score part: trusted reference samples of the members\' label near the group lower the score, since real data of that class lives there.' },

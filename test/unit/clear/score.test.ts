@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptScore, concentration, pocketScore, scoreParts, SEPARATION_FROM, SPREAD_FADE, structureScore, type PocketEvidence } from '../../../src-main/engine/clear/score.js';
+import { attemptScore, concentration, COPIES_DISTINCT, distinctImages, pocketScore, scoreParts, SEPARATION_FROM, SPREAD_FADE, structureScore, type PocketEvidence } from '../../../src-main/engine/clear/score.js';
 
 const base: PocketEvidence = {
   shellPurity: 1, shellSize: 50, size: 25, fittedRate: 1, interiorAttackerRate: 1, contamination: 0, nearestRatio: 1,
@@ -60,5 +60,33 @@ describe('pocket score: spread', () => {
     const shallow = scoreParts({ ...base, shellPurity: 0.3, nearestRatio: 3 });
     expect(shallow.depth).toBeLessThan(0);
     expect(shallow.spread).toBeCloseTo(-shallow.size, 10);
+  });
+});
+
+describe('pocket score: copies', () => {
+  it('adds nothing for distinct images or a lone member, and grows as the members become copies and with their number', () => {
+    const at = (copiesRatio: number | undefined, size = 5) => scoreParts({ ...base, size, copiesRatio }).copies;
+    expect(at(undefined)).toBe(0);
+    expect(at(1)).toBe(0);
+    expect(at(0.1, 1)).toBe(0);
+    // Distinct images of one class are closer than images of two: a ratio of COPIES_DISTINCT or more counts nothing.
+    expect(at(COPIES_DISTINCT)).toBe(0);
+    expect(at(0.7)).toBe(0);
+    expect(at(0.1)).toBeGreaterThan(at(0.3));
+    expect(at(0.3)).toBeGreaterThan(0);
+    expect(at(0.1, 20)).toBeGreaterThan(at(0.1, 5));
+    // √(size − 1) growth, bounded for exact copies as if the ratio were 0.05.
+    expect(at(0.1, 17) / at(0.1, 5)).toBeCloseTo(2, 10);
+    expect(at(0, 5)).toBeCloseTo(at(0.05, 5), 10);
+  });
+
+  it('lifts the spread penalty from shifted copies of one image, not from distinct images', () => {
+    const spreadOut = { ...base, size: 5, nearestRatio: 1.3 };
+    const full = scoreParts({ ...spreadOut, copiesRatio: 1 }).spread;
+    expect(full).toBeLessThan(0);
+    expect(scoreParts({ ...spreadOut, copiesRatio: COPIES_DISTINCT }).spread).toBeCloseTo(full, 10);
+    expect(scoreParts({ ...spreadOut, copiesRatio: 0.1 }).spread).toBeCloseTo(full * distinctImages(0.1), 10);
+    expect(distinctImages(0.1)).toBeCloseTo(0.1 / COPIES_DISTINCT, 10);
+    expect(scoreParts({ ...spreadOut, copiesRatio: 0 }).spread).toBeCloseTo(0, 10);
   });
 });

@@ -1,0 +1,130 @@
+/**
+ * Copies of one image. A label-flip attacker adds several copies of the target, each shifted by
+ * a pixel or two and lightly noised so that no two are identical files. In the model's feature
+ * space such copies need not be near-duplicates (a convolutional network moves a digit's features
+ * as far under a one-pixel shift as from one writer's digit to another's), but in pixel space,
+ * once aligned, they are far closer to each other than to any image of another label around
+ * them. Natural groups of border samples are different images: their members are about as close
+ * to each other as to their other-label neighbours.
+ *
+ * For a group, each measured member's ratio is its aligned pixel distance to its nearest fellow
+ * member over that to its nearest feature-space neighbours of another label (the surrounding
+ * class), capped at 1; the group's ratio is the median. Measured on development scans of MNIST
+ * cnns (bench/dev/trial-scan.ts, TRIAL_COPIES=other): five label-flip copies 0.09–0.15; natural
+ * candidate groups of clean models 0.67 and above. The ratio compares the data with itself: a
+ * dataset of many near-identical images has near-identical outside neighbours too.
+ */
+import type { NeighbourGraph } from '../features/knn.js';
+import { gatherPixels, type Split } from '../data/dataset.js';
+
+/** Largest shift, in pixels along each axis, under which two images are compared. */
+export const COPIES_MAX_SHIFT = 2;
+/** Members a group's ratio is measured on (the first ones of an evenly spaced subsample). */
+export const COPIES_MEMBERS = 16;
+/** Fellow members each measured member is compared with. */
+export const COPIES_PEERS = 32;
+/** Nearest feature-space neighbours of another label each measured member is compared with. */
+export const COPIES_OUTSIDE = 12;
+
+/** The shifts up to `maxShift` along each axis, smallest first, so that a bound tightens early. */
+function shiftOrder(maxShift: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let dy = -maxShift; dy <= maxShift; dy++) for (let dx = -maxShift; dx <= maxShift; dx++) out.push([dy, dx]);
+  return out.sort((p, q) => Math.abs(p[0]) + Math.abs(p[1]) - Math.abs(q[0]) - Math.abs(q[1]));
+}
+const SHIFTS = new Map<number, [number, number][]>();
+
+/** Summed squared pixels of `a` over every top-left rectangle, (H + 1) × (W + 1), for the part of `a` a shift leaves uncovered. */
+export function squaredPrefix(a: Float32Array, h: number, w: number, c: number): Float64Array {
+  const prefix = new Float64Array((h + 1) * (w + 1));
+  for (let y = 0; y < h; y++) {
+    let run = 0;
+    for (let x = 0; x < w; x++) {
+      for (let k = 0; k < c; k++) { const v = a[(y * w + x) * c + k]; run += v * v; }
+      prefix[(y + 1) * (w + 1) + x + 1] = prefix[y * (w + 1) + x + 1] + run;
+    }
+  }
+  return prefix;
+}
+
+/**
+ * Squared L2 distance between images `a` and `b` (H×W×C, channels last) at the best of the
+ * shifts of `b` up to `maxShift` pixels (pixels shifted in from outside count as 0). Stops a
+ * shift's sum once it passes `bound` (the best so far), so the answer is exact only below it.
+ * `prefixOfA` is {@link squaredPrefix} of `a`, for callers that compare one image with many.
+ */
+export function alignedSquaredDistance(a: Float32Array, b: Float32Array, h: number, w: number, c: number, maxShift: number, bound = Infinity, prefixOfA = squaredPrefix(a, h, w, c)): number {
+  let shifts = SHIFTS.get(maxShift);
+  if (!shifts) { shifts = shiftOrder(maxShift); SHIFTS.set(maxShift, shifts); }
+  const rowWidth = w * c;
+  const prefix = prefixOfA;
+  const total = prefix[h * (w + 1) + w];
+  const boxSum = (y0: number, y1: number, x0: number, x1: number) =>
+    prefix[y1 * (w + 1) + x1] - prefix[y0 * (w + 1) + x1] - prefix[y1 * (w + 1) + x0] + prefix[y0 * (w + 1) + x0];
+  let best = bound;
+  for (const [dy, dx] of shifts) {
+    // Where b, shifted, covers a: a's pixels elsewhere are compared with 0.
+    const y0 = Math.max(0, -dy); const y1 = Math.min(h, h - dy);
+    const x0 = Math.max(0, -dx); const x1 = Math.min(w, w - dx);
+    let s = y1 > y0 && x1 > x0 ? total - boxSum(y0, y1, x0, x1) : total;
+    const offset = (dy * w + dx) * c;
+    for (let y = y0; y < y1 && s < best; y++) {
+      const end = y * rowWidth + x1 * c;
+      for (let p = y * rowWidth + x0 * c; p < end; p++) { const d = a[p] - b[p + offset]; s += d * d; }
+    }
+    if (s < best) best = s;
+  }
+  return best;
+}
+
+/** Measures how far groups of training samples are shifted copies of each other (see the module comment). */
+export class PixelCopies {
+  private readonly cache = new Map<number, Float32Array>();
+
+  constructor(
+    private readonly split: Pick<Split, 'images'>,
+    private readonly shape: readonly [number, number, number],
+    private readonly labels: Int32Array,
+    private readonly graph: NeighbourGraph,
+  ) {}
+
+  private pixels(i: number): Float32Array {
+    let v = this.cache.get(i);
+    if (!v) {
+      v = gatherPixels(this.split, this.shape, [i]);
+      // Null groups draw from all over the border: keep the cache bounded.
+      if (this.cache.size > 20_000) this.cache.clear();
+      this.cache.set(i, v);
+    }
+    return v;
+  }
+
+  /** The group's median member ratio in [0, 1]; 1 for a single member or where no neighbour of another label is at hand. */
+  ratio(members: readonly number[]): number {
+    if (members.length < 2) return 1;
+    const [h, w, c] = this.shape;
+    const spaced = (list: readonly number[], n: number) => (list.length <= n ? list : Array.from({ length: n }, (_, k) => list[Math.floor((k * list.length) / n)]));
+    const measured = spaced(members, COPIES_MEMBERS);
+    const inGroup = new Set(members);
+    const g = this.graph;
+    const ratios = measured.map((i) => {
+      const own = this.pixels(i);
+      const ownPrefix = squaredPrefix(own, h, w, c);
+      const label = this.labels[i];
+      let outside = Infinity; let seen = 0;
+      for (let r = 0; r < g.k && seen < COPIES_OUTSIDE; r++) {
+        const j = g.indices[i * g.k + r];
+        if (j === i || inGroup.has(j) || this.labels[j] === label) continue;
+        seen++;
+        outside = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, outside, ownPrefix);
+      }
+      if (!seen || !(outside > 0)) return 1;
+      const peers = spaced(members.filter((m) => m !== i), COPIES_PEERS);
+      // Only a fellow member nearer than the nearest outside image matters: the bound stops the rest early.
+      let inner = outside;
+      for (const j of peers) inner = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, inner, ownPrefix);
+      return Math.min(1, Math.sqrt(inner / outside));
+    }).sort((x, y) => x - y);
+    return ratios[Math.floor(ratios.length / 2)];
+  }
+}

@@ -1,0 +1,79 @@
+// Copies in pixel space (clear/copies.ts): label-flip copies of one test digit, shifted and
+// noised by the product's own attack, are copies of each other once aligned; groups of natural
+// digits of one class are not. Real MNIST digits.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ATTACKS } from '../../../src-main/engine/attacks/index.js';
+import { shiftImage } from '../../../src-main/engine/attacks/label-flip.js';
+import { alignedSquaredDistance, PixelCopies } from '../../../src-main/engine/clear/copies.js';
+import { gatherPixels, pixelsInMemory, type Dataset } from '../../../src-main/engine/data/dataset.js';
+import { loadDataset } from '../../../src-main/engine/data/load.js';
+import { buildNeighbourGraph, type NeighbourGraph } from '../../../src-main/engine/features/knn.js';
+
+let ds: Dataset;
+beforeAll(async () => { ds = await loadDataset('mnist', { limit: 600, seed: 2 }); });
+
+describe('alignedSquaredDistance', () => {
+  it('is 0 between a digit and itself shifted within the allowed shift, and not beyond it', () => {
+    const [h, w, c] = ds.shape;
+    // A digit with 2 blank pixels at its edges, so that a shift by 2 loses nothing.
+    const blankEdges = (im: Float32Array) => im.every((v, p) => { const y = Math.floor(p / (w * c)); const x = Math.floor(p / c) % w; return v === 0 || (y >= 2 && y < h - 2 && x >= 2 && x < w - 2); });
+    const digit = Array.from({ length: 50 }, (_, i) => gatherPixels(ds.train, ds.shape, [i])).find(blankEdges)!;
+    expect(digit).toBeDefined();
+    const moved = shiftImage(digit, ds.shape, 2, -1, new Float32Array(digit.length));
+    expect(alignedSquaredDistance(digit, moved, h, w, c, 2)).toBeCloseTo(0, 10);
+    expect(alignedSquaredDistance(digit, moved, h, w, c, 1)).toBeGreaterThan(1);
+    // Under a bound it never computes past, it answers the bound.
+    const other = gatherPixels(ds.train, ds.shape, [4]);
+    const full = alignedSquaredDistance(digit, other, h, w, c, 2);
+    expect(full).toBeGreaterThan(1);
+    expect(alignedSquaredDistance(digit, other, h, w, c, 2, full / 2)).toBe(full / 2);
+  });
+
+  it('equals the plain sum over every pixel at the best shift, for colour images of any shape', () => {
+    // The direct definition: each pixel of a against b's pixel a shift away, or 0 outside b.
+    const plain = (a: Float32Array, b: Float32Array, h: number, w: number, c: number, m: number) => {
+      let best = Infinity;
+      for (let dy = -m; dy <= m; dy++) for (let dx = -m; dx <= m; dx++) {
+        let s = 0;
+        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
+          const ys = y + dy; const xs = x + dx;
+          const v = ys >= 0 && ys < h && xs >= 0 && xs < w ? b[(ys * w + xs) * c + k] : 0;
+          const d = a[(y * w + x) * c + k] - v; s += d * d;
+        }
+        best = Math.min(best, s);
+      }
+      return best;
+    };
+    let state = 7;
+    const random = () => { state = (state * 1103515245 + 12345) % 2147483648; return state / 2147483648; };
+    for (const [h, w, c, m] of [[5, 7, 3, 2], [9, 4, 1, 1], [3, 3, 2, 3]]) {
+      const a = Float32Array.from({ length: h * w * c }, random);
+      const b = Float32Array.from({ length: h * w * c }, random);
+      expect(alignedSquaredDistance(a, b, h, w, c, m)).toBeCloseTo(plain(a, b, h, w, c, m), 4);
+    }
+  });
+});
+
+describe('PixelCopies', () => {
+  it('finds label-flip copies far closer to each other than to the digits around them; natural groups of a class are not', async () => {
+    const targetIndex = Array.from(ds.test.labels).indexOf(1);
+    const { dataset, manifest } = await ATTACKS['label-flip'].run(ds, { targetIndex, attackerClass: 7, poisons: 6, seed: 3 });
+    const n = dataset.train.count;
+    const dim = dataset.shape.reduce((a, b) => a * b, 1);
+    // The pixels as the feature space: each sample's 40 nearest images.
+    const graph: NeighbourGraph = await buildNeighbourGraph(pixelsInMemory(dataset.train.images), n, dim, 40);
+    const copies = new PixelCopies(dataset.train, dataset.shape, dataset.train.labels, graph);
+    const poisons = manifest.poisonIndices;
+    expect(copies.ratio(poisons)).toBeLessThan(0.3);
+    // Split in two, each half still finds its copies (the other half is not its outside).
+    expect(copies.ratio(poisons.slice(0, 3))).toBeLessThan(0.3);
+    // Natural digits: for each class, groups of five of its digits.
+    let lowest = Infinity;
+    for (let c = 0; c < 10; c++) {
+      const own = Array.from({ length: n }, (_, i) => i).filter((i) => dataset.train.labels[i] === c && !poisons.includes(i));
+      for (let g = 0; g + 5 <= Math.min(own.length, 25); g += 5) lowest = Math.min(lowest, copies.ratio(own.slice(g, g + 5)));
+    }
+    expect(lowest).toBeGreaterThan(0.5);
+    expect(copies.ratio([poisons[0]])).toBe(1);
+  }, 60_000);
+});
