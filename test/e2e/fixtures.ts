@@ -33,7 +33,7 @@ export function handMadeScan(f: FixtureInput): ScanResult {
     shell: members.map((m) => m + 100), contaminants: [] as number[],
     tightness: { contamination: 1, diameter: 0.9, relativeSpread: 0.8, shellPurity: 0.6 },
     interiorAttackerRate: 0.7, flipDistance: 0.5, fittedRate: 0.8,
-    evidence: { depth: 0.6, tightness: 0.2, behaviour: 0.5 },
+    evidence: { depth: 0.6, size: 1.39, spread: -0.8, copies: 0, learnt: -0.22, copiesRatio: 0.91 },
     explanation: `A natural group of ${members.length} samples labelled ${a} at the border of class ${b}; pockets like it are common in this model.`,
   });
   const pockets = [
@@ -43,7 +43,7 @@ export function handMadeScan(f: FixtureInput): ScanResult {
       shell: f.members.map((m) => m + 1000), contaminants: [] as number[],
       tightness: { contamination: 0, diameter: 0.12, relativeSpread: 0.05, shellPurity: 0.97 },
       interiorAttackerRate: 1, flipDistance: 0.3, fittedRate: 1,
-      evidence: { depth: 0.97, tightness: 0.95, behaviour: 1 },
+      evidence: { depth: 3.48, size: 2.2, spread: 0, copies: 3.1, learnt: 0, copiesRatio: 0.12 },
       explanation: `${f.members.length} near-identical samples labelled ${f.attackerClass} sit deep inside class ${f.enclosingClass} (97% of their nearest outside neighbours are ${f.enclosingClass}); the model predicts ${f.attackerClass} everywhere inside their hull and ${f.enclosingClass} 30% of the way out. No natural pocket of this model is that tight and that deep (p < 0.001).`,
     },
     natural(1, 4, 9, [11, 12, 13, 14], 1.3, 0.41),

@@ -95,6 +95,12 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(await page.locator('[data-testid="pairs"] img').count()).toBe(12);
     expect(await page.locator('[data-testid="pocket-plot"] [data-chart-table]').innerText()).toMatch(new RegExp(`^${MEMBERS} members`));
     expect(await page.getByTestId('pocket-detail').locator('h4').first().innerText()).toBe('Why this was flagged');
+    // The evidence, opened, names each measurement as the report's glossary does, with its meaning.
+    await page.getByTestId('pocket-detail').locator('summary', { hasText: 'Evidence' }).click();
+    const evidence = await page.getByTestId('evidence').innerText();
+    expect(evidence).toContain('Copies ratio');
+    expect(evidence).toContain('near 0 for copies of one image');
+    expect(evidence).not.toContain('copiesRatio');
     await snap('inspect-light');
     await page.emulateMedia({ colorScheme: 'dark' });
     await snap('inspect-dark');

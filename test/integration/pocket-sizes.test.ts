@@ -13,7 +13,7 @@ import { DEFAULT_SCAN_SETTINGS, scanModel } from '../../src-main/engine/clear/sc
 import type { LoadedModel } from '../../src-main/engine/model/io.js';
 import type { ScanResult } from '../../src-main/engine/clear/types.js';
 import { COPIES_DISTINCT } from '../../src-main/engine/clear/score.js';
-import { METRIC_TERMS } from '../../src-main/engine/report/document.js';
+import { METRIC_TERMS } from '../../src-main/contract/terms.js';
 
 const SEED = 0;
 let clean: Dataset;
