@@ -18,6 +18,7 @@ import { classNeighbourScales, closedGroups, DEFAULT_CANDIDATE_SETTINGS, isolate
 import { saveModel, loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit } from '../../src-main/engine/model/train.js';
 import { gatherPixels } from '../../src-main/engine/data/dataset.js';
+import { alignedSquaredDistance } from '../../src-main/engine/clear/copies.js';
 
 const [seedArg, kindArg, tArg, attackArg, archArg, scenarioArg] = process.argv.slice(2);
 const scenario = (scenarioArg ?? 'e2e') as 'e2e' | 'transfer';
@@ -124,25 +125,12 @@ if (process.env.TRIAL_GROUP_STEPS && manifest) {
 // the group (K = 40); the group's median. ≈ 1 for distinct images, ≪ 1 for copies of one image.
 if (process.env.TRIAL_COPIES) {
   const prep = await prepared();
-  const g = prep.graph; const [h, w, c] = ds.shape; const size = h * w * c;
+  const g = prep.graph; const [h, w, c] = ds.shape;
   const maxShift = Number(process.env.TRIAL_COPIES_SHIFT ?? 2);
   const pixels = (i: number) => gatherPixels(ds.train, ds.shape, [i]);
   const cacheP = new Map<number, Float32Array>();
   const px = (i: number) => { let v = cacheP.get(i); if (!v) { v = pixels(i); cacheP.set(i, v); } return v; };
-  const aligned = (a: Float32Array, b: Float32Array) => {
-    let best = Infinity;
-    for (let dy = -maxShift; dy <= maxShift; dy++) for (let dx = -maxShift; dx <= maxShift; dx++) {
-      let s = 0;
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-        const ys = y + dy; const xs = x + dx; const inside = ys >= 0 && ys < h && xs >= 0 && xs < w;
-        for (let k = 0; k < c; k++) { const d = a[(y * w + x) * c + k] - (inside ? b[(ys * w + xs) * c + k] : 0); s += d * d; }
-        if (s >= best) break;
-      }
-      if (s < best) best = s;
-    }
-    return Math.sqrt(best);
-  };
-  void size;
+  const aligned = (a: Float32Array, b: Float32Array) => Math.sqrt(alignedSquaredDistance(a, b, h, w, c, maxShift));
   const copies = (members: number[]) => {
     const set = new Set(members);
     const ratios = members.map((i) => {
