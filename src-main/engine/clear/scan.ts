@@ -20,7 +20,7 @@ import { buildImportedGraph, type ImportedGraphReport, type ImportedNeighbours }
 import { extendGraphPastGroups } from './runs.js';
 import { buildProbe, runProbes, type PocketProbeResult } from './pocket-test.js';
 import { borderSamples, describeGroups, findPocketCandidates, nullGroups, type CandidateSearchResult, type PocketCandidate } from './pockets.js';
-import { attemptScore, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
+import { attemptScore, COPIES_DISTINCT, LEARNT_FLOOR, learntRate, LEARNT_MAJORITY, pocketScore, scoreParts, structureScore, type PocketEvidence } from './score.js';
 import { splitModel, type SplitModel } from '../features/split.js';
 import { PixelCopies } from './copies.js';
 import { SqueezeDrift } from './squeeze.js';
@@ -210,7 +210,7 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const inner = p.evidence.meanInner; const shell = p.evidence.shellDistance;
   if (p.members.length > 4 && inner > 0 && shell > 0 && inner / shell < 0.75) parts.push(`on average they are ${fixedRatio(shell / inner)} times closer to each other than to the samples around them`);
   if (p.tightness.relativeSpread < 0.3) parts.push('they are near-duplicates of each other in the model\'s feature space (much closer together than ordinary "' + b + '" samples are)');
-  if (p.members.length > 1 && (p.evidence.copiesRatio ?? 1) < 0.5) parts.push(`their images are shifted copies of one another: aligned, they are ${fixedRatio(1 / p.evidence.copiesRatio)} times closer to each other than to the nearest images of other labels around them`);
+  if (p.members.length > 1 && (p.evidence.copiesRatio ?? 1) < COPIES_DISTINCT) parts.push(`their images are shifted copies of one another: aligned, they are ${fixedRatio(1 / p.evidence.copiesRatio)} times closer to each other than to the nearest images of other labels around them`);
   if (p.members.length > 1 && looksCrafted(p)) parts.push(`when their images are reduced to 8 levels per value, their feature vectors move ${fixedRatio(p.evidence.driftRatio ?? 1)} times as far as this model's samples usually do, as images placed by a crafted perturbation do`);
   const outvoted = p.evidence.disagreeing ?? 0;
   if (outvoted > 0) {
