@@ -9,13 +9,17 @@
  *
  * For a group, each measured member's ratio is its aligned pixel distance to its nearest fellow
  * member over that to its nearest feature-space neighbours of another label (the surrounding
- * class), capped at 1; the group's ratio is the median. Measured on development scans of MNIST
+ * class); the group's ratio is the median. Only a ratio under COPIES_DISTINCT counts in the score
+ * (score.ts), so a member's ratio is measured exactly below it and recorded as 1 (distinct) at or
+ * above it, which lets a natural group's comparisons stop after a few rows; the group's median
+ * is the same either way whenever it is under COPIES_DISTINCT. Measured on development scans of MNIST
  * cnns (bench/dev/trial-scan.ts, TRIAL_COPIES=other): five label-flip copies 0.09–0.15; natural
  * candidate groups of clean models 0.67 and above. The ratio compares the data with itself: a
  * dataset of many near-identical images has near-identical outside neighbours too.
  */
 import type { NeighbourGraph } from '../features/knn.js';
 import { gatherPixels, type Split } from '../data/dataset.js';
+import { COPIES_DISTINCT } from './score.js';
 
 /** Largest shift, in pixels along each axis, under which two images are compared. */
 export const COPIES_MAX_SHIFT = 2;
@@ -34,30 +38,39 @@ function shiftOrder(maxShift: number): [number, number][] {
 }
 const SHIFTS = new Map<number, [number, number][]>();
 
-/** Summed squared pixels of `a` over every top-left rectangle, (H + 1) × (W + 1), for the part of `a` a shift leaves uncovered. */
-export function squaredPrefix(a: Float32Array, h: number, w: number, c: number): Float64Array {
+/**
+ * What a comparison needs to know about `a` once, for callers that compare one image with many:
+ * its summed squared pixels over every top-left rectangle ((H + 1) × (W + 1), for the part of `a`
+ * a shift leaves uncovered), and its rows from the most ink to the least, the order in which a
+ * bounded sum passes its bound soonest.
+ */
+export interface AlignedImage { prefix: Float64Array; rows: Int32Array }
+
+export function alignedImage(a: Float32Array, h: number, w: number, c: number): AlignedImage {
   const prefix = new Float64Array((h + 1) * (w + 1));
+  const energy = new Float64Array(h);
   for (let y = 0; y < h; y++) {
     let run = 0;
     for (let x = 0; x < w; x++) {
       for (let k = 0; k < c; k++) { const v = a[(y * w + x) * c + k]; run += v * v; }
       prefix[(y + 1) * (w + 1) + x + 1] = prefix[y * (w + 1) + x + 1] + run;
     }
+    energy[y] = run;
   }
-  return prefix;
+  const rows = Int32Array.from({ length: h }, (_, y) => y).sort((p, q) => energy[q] - energy[p]);
+  return { prefix, rows };
 }
 
 /**
  * Squared L2 distance between images `a` and `b` (H×W×C, channels last) at the best of the
  * shifts of `b` up to `maxShift` pixels (pixels shifted in from outside count as 0). Stops a
  * shift's sum once it passes `bound` (the best so far), so the answer is exact only below it.
- * `prefixOfA` is {@link squaredPrefix} of `a`, for callers that compare one image with many.
  */
-export function alignedSquaredDistance(a: Float32Array, b: Float32Array, h: number, w: number, c: number, maxShift: number, bound = Infinity, prefixOfA = squaredPrefix(a, h, w, c)): number {
+export function alignedSquaredDistance(a: Float32Array, b: Float32Array, h: number, w: number, c: number, maxShift: number, bound = Infinity, prepared = alignedImage(a, h, w, c)): number {
   let shifts = SHIFTS.get(maxShift);
   if (!shifts) { shifts = shiftOrder(maxShift); SHIFTS.set(maxShift, shifts); }
   const rowWidth = w * c;
-  const prefix = prefixOfA;
+  const { prefix, rows } = prepared;
   const total = prefix[h * (w + 1) + w];
   const boxSum = (y0: number, y1: number, x0: number, x1: number) =>
     prefix[y1 * (w + 1) + x1] - prefix[y0 * (w + 1) + x1] - prefix[y1 * (w + 1) + x0] + prefix[y0 * (w + 1) + x0];
@@ -68,7 +81,9 @@ export function alignedSquaredDistance(a: Float32Array, b: Float32Array, h: numb
     const x0 = Math.max(0, -dx); const x1 = Math.min(w, w - dx);
     let s = y1 > y0 && x1 > x0 ? total - boxSum(y0, y1, x0, x1) : total;
     const offset = (dy * w + dx) * c;
-    for (let y = y0; y < y1 && s < best; y++) {
+    for (let r = 0; r < h && s < best; r++) {
+      const y = rows[r];
+      if (y < y0 || y >= y1) continue;
       const end = y * rowWidth + x1 * c;
       for (let p = y * rowWidth + x0 * c; p < end; p++) { const d = a[p] - b[p + offset]; s += d * d; }
     }
@@ -80,6 +95,8 @@ export function alignedSquaredDistance(a: Float32Array, b: Float32Array, h: numb
 /** Measures how far groups of training samples are shifted copies of each other (see the module comment). */
 export class PixelCopies {
   private readonly cache = new Map<number, Float32Array>();
+  /** Each measured sample's squared aligned distance to its nearest other-label neighbours: the same in every group of its label. */
+  private readonly outsideOf = new Map<number, number>();
 
   constructor(
     private readonly split: Pick<Split, 'images'>,
@@ -99,31 +116,40 @@ export class PixelCopies {
     return v;
   }
 
-  /** The group's median member ratio in [0, 1]; 1 for a single member or where no neighbour of another label is at hand. */
+  /** The group's median member ratio: under COPIES_DISTINCT for copies, else 1 (also for a single member, or where no neighbour of another label is at hand). */
   ratio(members: readonly number[]): number {
     if (members.length < 2) return 1;
     const [h, w, c] = this.shape;
     const spaced = (list: readonly number[], n: number) => (list.length <= n ? list : Array.from({ length: n }, (_, k) => list[Math.floor((k * list.length) / n)]));
     const measured = spaced(members, COPIES_MEMBERS);
     const inGroup = new Set(members);
+    // Where every member carries one label, no member is anyone's other-label neighbour, and a
+    // sample's outside distance is the same in every such group (the null groups share many samples).
+    const oneLabel = members.every((m) => this.labels[m] === this.labels[members[0]]);
     const g = this.graph;
     const ratios = measured.map((i) => {
       const own = this.pixels(i);
-      const ownPrefix = squaredPrefix(own, h, w, c);
+      const ownPrefix = alignedImage(own, h, w, c);
       const label = this.labels[i];
-      let outside = Infinity; let seen = 0;
-      for (let r = 0; r < g.k && seen < COPIES_OUTSIDE; r++) {
-        const j = g.indices[i * g.k + r];
-        if (j === i || inGroup.has(j) || this.labels[j] === label) continue;
-        seen++;
-        outside = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, outside, ownPrefix);
+      let outside = oneLabel ? this.outsideOf.get(i) : undefined;
+      if (outside === undefined) {
+        outside = Infinity; let seen = 0;
+        for (let r = 0; r < g.k && seen < COPIES_OUTSIDE; r++) {
+          const j = g.indices[i * g.k + r];
+          if (j === i || inGroup.has(j) || this.labels[j] === label) continue;
+          seen++;
+          outside = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, outside, ownPrefix);
+        }
+        if (!seen) outside = 0;
+        if (oneLabel) this.outsideOf.set(i, outside);
       }
-      if (!seen || !(outside > 0)) return 1;
+      if (!(outside > 0)) return 1;
       const peers = spaced(members.filter((m) => m !== i), COPIES_PEERS);
-      // Only a fellow member nearer than the nearest outside image matters: the bound stops the rest early.
-      let inner = outside;
+      // Only a fellow member nearer than COPIES_DISTINCT of the outside distance counts: the bound stops the rest early.
+      const limit = outside * COPIES_DISTINCT * COPIES_DISTINCT;
+      let inner = limit;
       for (const j of peers) inner = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, inner, ownPrefix);
-      return Math.min(1, Math.sqrt(inner / outside));
+      return inner < limit ? Math.sqrt(inner / outside) : 1;
     }).sort((x, y) => x - y);
     return ratios[Math.floor(ratios.length / 2)];
   }
