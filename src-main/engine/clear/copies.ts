@@ -92,6 +92,9 @@ export function alignedSquaredDistance(a: Float32Array, b: Float32Array, h: numb
   return best;
 }
 
+/** Pixel values the images cached by a scan may hold (float32: 64 MB). */
+const PIXEL_CACHE_VALUES = 16_000_000;
+
 /** Measures how far groups of training samples are shifted copies of each other (see the module comment). */
 export class PixelCopies {
   private readonly cache = new Map<number, Float32Array>();
@@ -109,8 +112,8 @@ export class PixelCopies {
     let v = this.cache.get(i);
     if (!v) {
       v = gatherPixels(this.split, this.shape, [i]);
-      // Null groups draw from all over the border: keep the cache bounded.
-      if (this.cache.size > 20_000) this.cache.clear();
+      // Null groups draw from all over the border: keep the cache to about 64 MB of pixels.
+      if (this.cache.size * v.length > PIXEL_CACHE_VALUES) this.cache.clear();
       this.cache.set(i, v);
     }
     return v;
@@ -129,7 +132,7 @@ export class PixelCopies {
     const g = this.graph;
     const ratios = measured.map((i) => {
       const own = this.pixels(i);
-      const ownPrefix = alignedImage(own, h, w, c);
+      const ownPrepared = alignedImage(own, h, w, c);
       const label = this.labels[i];
       let outside = oneLabel ? this.outsideOf.get(i) : undefined;
       if (outside === undefined) {
@@ -138,7 +141,7 @@ export class PixelCopies {
           const j = g.indices[i * g.k + r];
           if (j === i || inGroup.has(j) || this.labels[j] === label) continue;
           seen++;
-          outside = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, outside, ownPrefix);
+          outside = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, outside, ownPrepared);
         }
         if (!seen) outside = 0;
         if (oneLabel) this.outsideOf.set(i, outside);
@@ -148,7 +151,7 @@ export class PixelCopies {
       // Only a fellow member nearer than COPIES_DISTINCT of the outside distance counts: the bound stops the rest early.
       const limit = outside * COPIES_DISTINCT * COPIES_DISTINCT;
       let inner = limit;
-      for (const j of peers) inner = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, inner, ownPrefix);
+      for (const j of peers) inner = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, inner, ownPrepared);
       return inner < limit ? Math.sqrt(inner / outside) : 1;
     }).sort((x, y) => x - y);
     return ratios[Math.floor(ratios.length / 2)];
