@@ -29,6 +29,10 @@ export const COPIES_MEMBERS = 16;
 export const COPIES_PEERS = 32;
 /** Nearest feature-space neighbours of another label each measured member is compared with. */
 export const COPIES_OUTSIDE = 12;
+/** Copy members a group's other copies are looked for with (copiesOutside). */
+export const COPIES_SOURCES = 4;
+/** Samples read at a time while looking for a group's other copies. */
+const COPIES_BLOCK = 512;
 
 /** The shifts up to `maxShift` along each axis, smallest first, so that a bound tightens early. */
 function shiftOrder(maxShift: number): [number, number][] {
@@ -119,9 +123,12 @@ export class PixelCopies {
     return v;
   }
 
-  /** The group's median member ratio: under COPIES_DISTINCT for copies, else 1 (also for a single member, or where no neighbour of another label is at hand). */
-  ratio(members: readonly number[]): number {
-    if (members.length < 2) return 1;
+  /**
+   * Each measured member's ratio (see the module comment) with what it was measured against: its
+   * squared aligned distance to its nearest other-label neighbours (`outside`, 0 where none is at
+   * hand). A ratio at or above COPIES_DISTINCT is recorded as 1.
+   */
+  private measure(members: readonly number[]): { member: number; ratio: number; outside: number }[] {
     const [h, w, c] = this.shape;
     const spaced = (list: readonly number[], n: number) => (list.length <= n ? list : Array.from({ length: n }, (_, k) => list[Math.floor((k * list.length) / n)]));
     const measured = spaced(members, COPIES_MEMBERS);
@@ -130,7 +137,7 @@ export class PixelCopies {
     // sample's outside distance is the same in every such group (the null groups share many samples).
     const oneLabel = members.every((m) => this.labels[m] === this.labels[members[0]]);
     const g = this.graph;
-    const ratios = measured.map((i) => {
+    return measured.map((i) => {
       const own = this.pixels(i);
       const ownPrepared = alignedImage(own, h, w, c);
       const label = this.labels[i];
@@ -146,14 +153,57 @@ export class PixelCopies {
         if (!seen) outside = 0;
         if (oneLabel) this.outsideOf.set(i, outside);
       }
-      if (!(outside > 0)) return 1;
+      if (!(outside > 0)) return { member: i, ratio: 1, outside: 0 };
       const peers = spaced(members.filter((m) => m !== i), COPIES_PEERS);
       // Only a fellow member nearer than COPIES_DISTINCT of the outside distance counts: the bound stops the rest early.
       const limit = outside * COPIES_DISTINCT * COPIES_DISTINCT;
       let inner = limit;
       for (const j of peers) inner = alignedSquaredDistance(own, this.pixels(j), h, w, c, COPIES_MAX_SHIFT, inner, ownPrepared);
-      return inner < limit ? Math.sqrt(inner / outside) : 1;
-    }).sort((x, y) => x - y);
+      return { member: i, ratio: inner < limit ? Math.sqrt(inner / outside) : 1, outside };
+    });
+  }
+
+  /** The group's median member ratio: under COPIES_DISTINCT for copies, else 1 (also for a single member, or where no neighbour of another label is at hand). */
+  ratio(members: readonly number[]): number {
+    if (members.length < 2) return 1;
+    const ratios = this.measure(members).map((m) => m.ratio).sort((x, y) => x - y);
     return ratios[Math.floor(ratios.length / 2)];
+  }
+
+  /**
+   * The rest of a group of copies: training samples of the group's label, outside it, that are
+   * copies of its members by the same measure (aligned nearer to a copy member than COPIES_DISTINCT
+   * of that member's distance to the images of other labels around it), ascending. Empty unless
+   * the group carries one label and its ratio is under COPIES_DISTINCT. The model's features need
+   * not keep copies together (module comment), so the search may take only some of them into a
+   * group; the rest are found here in pixel space, among every sample of the label, compared
+   * with at most COPIES_SOURCES of the members.
+   */
+  copiesOutside(members: readonly number[]): number[] {
+    if (members.length < 2) return [];
+    const label = this.labels[members[0]];
+    if (!members.every((m) => this.labels[m] === label)) return [];
+    const measured = this.measure(members);
+    const ratios = measured.map((m) => m.ratio).sort((x, y) => x - y);
+    if (!(ratios[Math.floor(ratios.length / 2)] < COPIES_DISTINCT)) return [];
+    const [h, w, c] = this.shape;
+    const sources = measured.filter((m) => m.ratio < COPIES_DISTINCT).slice(0, COPIES_SOURCES)
+      .map((m) => ({ pixels: this.pixels(m.member), limit: m.outside * COPIES_DISTINCT * COPIES_DISTINCT }))
+      .map((m) => ({ ...m, prepared: alignedImage(m.pixels, h, w, c) }));
+    const inGroup = new Set(members);
+    const candidates: number[] = [];
+    for (let j = 0; j < this.labels.length; j++) if (this.labels[j] === label && !inGroup.has(j)) candidates.push(j);
+    const size = h * w * c;
+    const found: number[] = [];
+    // The label's samples are read a block at a time (a lazily loaded file is read per block) and not cached.
+    for (let start = 0; start < candidates.length; start += COPIES_BLOCK) {
+      const block = candidates.slice(start, start + COPIES_BLOCK);
+      const pixels = gatherPixels(this.split, this.shape, block);
+      block.forEach((j, k) => {
+        const b = pixels.subarray(k * size, (k + 1) * size);
+        if (sources.some((s) => alignedSquaredDistance(s.pixels, b, h, w, c, COPIES_MAX_SHIFT, s.limit, s.prepared) < s.limit)) found.push(j);
+      });
+    }
+    return found;
   }
 }

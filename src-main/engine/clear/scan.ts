@@ -298,6 +298,37 @@ function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, 
   });
 }
 
+/**
+ * Step: a candidate whose members are shifted copies of one image (copies.ts) takes in the other
+ * copies of its label wherever the model's features put them, as one group described afresh; a
+ * group the description cannot give a shell keeps its members. Label-flip copies the model spread
+ * over its feature space fall into several small groups, or partly into none, and a group of two
+ * copies says far less than the five the attacker made. Natural groups are distinct images (a
+ * copies ratio of 1), so nothing is added to them.
+ */
+function completeCopies(candidates: PocketCandidate[], copies: PixelCopies, input: Parameters<typeof describeGroups>[0]): PocketCandidate[] {
+  const grown = candidates.map((c) => {
+    const more = copies.copiesOutside(c.members);
+    return more.length ? [...c.members, ...more].sort((a, b) => a - b) : undefined;
+  });
+  const wanted = grown.filter((g): g is number[] => g !== undefined);
+  if (!wanted.length) return candidates;
+  const described = describeGroups(input, wanted);
+  let next = 0;
+  const out: PocketCandidate[] = [];
+  const seen = new Set<string>();
+  candidates.forEach((c, i) => {
+    const d = grown[i] ? described[next++] : undefined;
+    const group = d ? { ...d, seeds: c.seeds, disagreeing: c.disagreeing } : c;
+    // Two fragments of one set of copies complete to the same group: it is judged once.
+    const key = group.members.join(',');
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(group);
+  });
+  return out;
+}
+
 /** Most draws made per group asked for: border samples whose neighbourhood gives no shell make no group. */
 const MAX_DRAWS_PER_GROUP = 10;
 
@@ -435,6 +466,12 @@ async function scanPrepared(
   search.candidates.push(...craftedCandidates);
   let craftedTime = now() - t;
 
+  // Step: groups of copies completed in pixel space (copies.ts).
+  t = now();
+  const copies = new PixelCopies(ds.train, ds.shape, labels, graph);
+  search.candidates = completeCopies(search.candidates, copies, searchInput);
+  const copiesTime = now() - t;
+
   // Step: judge the candidates, then this model's own null groups, by the same evidence.
   t = now();
   // Held-out support needs the reference set's landing places: one more forward pass.
@@ -444,7 +481,7 @@ async function scanPrepared(
   const context: JudgeContext = {
     parts, features: embedding.features, labels, graph, landing, probes: settings.probesPerPocket,
     typicalNearest: median(Array.from({ length: graph.n }, (_, i) => graph.distances[i * graph.k])),
-    squeeze, copies: new PixelCopies(ds.train, ds.shape, labels, graph),
+    squeeze, copies,
   };
   const rng = createRng(settings.seed);
   const total = search.candidates.length + settings.nullGroups;
@@ -561,7 +598,7 @@ async function scanPrepared(
     crafted,
     statistics: result.statistics,
     // The pocket test's time includes the crafted-samples test's forward pass.
-    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls, pocketTest: pocketTest + craftedTime, extension: extend, extendedRows: graph.extended?.size ?? 0, craftedTest: craftedTime, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0), ...(prep.graphReport ? { neighbourGraph: prep.graphReport } : {}) },
+    timings: { embed: prep.timings.embed, neighbours: prep.timings.neighbours + extend, hulls: hulls + copiesTime, pocketTest: pocketTest + craftedTime, extension: extend, extendedRows: graph.extended?.size ?? 0, craftedTest: craftedTime, total: now() - start + (ctx.preparation ? prep.timings.embed + prep.timings.neighbours : 0), ...(prep.graphReport ? { neighbourGraph: prep.graphReport } : {}) },
   };
 }
 

@@ -96,8 +96,13 @@ export const FRAGILITY_WEIGHT = 1;
  * the aligned pixel distances). Only a ratio under COPIES_DISTINCT counts: the images of one
  * class are closer to each other than to another class's, so distinct images of a simple class
  * (a group of "1"s) reach ratios near 0.7. Like fragility, the term grows with √(size − 1).
+ * Set on development seed 2026 (five-copy label-flip trials 0–23 of the end-to-end cnn, with the
+ * copies completed as scan.ts does): at weight 1, 20 of the 24 were noticed, three missed at
+ * p = 0.012–0.085 with all five copies grouped (and one with no copy in any candidate); at 2,
+ * 22 of 24 (p = 0.018 and that one). No candidate of the 20 clean
+ * development cnns (seeds 301–320) has a ratio under COPIES_DISTINCT, so the weight cannot move them.
  */
-export const COPIES_WEIGHT = 1;
+export const COPIES_WEIGHT = 2;
 /** Floor of `learnt` in the backdoor score: a group the model ignores entirely scores ln(0.02) ≈ −3.9 below its structure. */
 export const LEARNT_FLOOR = 0.02;
 /** Below this share the model has not learnt the group: it is judged as a possible poisoning attempt. */

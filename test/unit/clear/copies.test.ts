@@ -89,4 +89,27 @@ describe('PixelCopies', () => {
     expect(natural.every((r) => r === 1)).toBe(true);
     expect(copies.ratio([poisons[0]])).toBe(1);
   }, 60_000);
+
+  it('completes a fragment of the copies with the rest of them, from every sample of their label, and adds nothing to natural groups', async () => {
+    const targetIndex = Array.from(ds.test.labels).indexOf(3);
+    const { dataset, manifest } = await ATTACKS['label-flip'].run(ds, { targetIndex, attackerClass: 0, poisons: 8, seed: 5 });
+    const n = dataset.train.count;
+    const dim = dataset.shape.reduce((a, b) => a * b, 1);
+    // A small graph (K = 5): most copies are not among a fragment's neighbours, so only a search
+    // over the whole label finds them.
+    const graph: NeighbourGraph = await buildNeighbourGraph(pixelsInMemory(dataset.train.images), n, dim, 5);
+    const copies = new PixelCopies(dataset.train, dataset.shape, dataset.train.labels, graph);
+    const poisons = [...manifest.poisonIndices].sort((a, b) => a - b);
+    expect(copies.copiesOutside(poisons.slice(0, 2))).toEqual(poisons.slice(2));
+    expect(copies.copiesOutside(poisons.slice(3, 6))).toEqual([...poisons.slice(0, 3), ...poisons.slice(6)]);
+    expect(copies.copiesOutside(poisons)).toEqual([]);
+    // A fragment with a sample of another label, a single copy, and natural groups: nothing.
+    const other = Array.from({ length: n }, (_, i) => i).find((i) => dataset.train.labels[i] !== 0)!;
+    expect(copies.copiesOutside([poisons[0], poisons[1], other])).toEqual([]);
+    expect(copies.copiesOutside([poisons[0]])).toEqual([]);
+    for (let k = 0; k < 10; k++) {
+      const own = Array.from({ length: n }, (_, i) => i).filter((i) => dataset.train.labels[i] === k && !poisons.includes(i));
+      expect(copies.copiesOutside(own.slice(0, 5))).toEqual([]);
+    }
+  }, 60_000);
 });
