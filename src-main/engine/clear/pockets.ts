@@ -165,6 +165,8 @@ export interface PocketCandidate {
   seeds: number;
   /** Members that came from a group of samples whose labels their neighbours outvote (step 4b). */
   disagreeing: number;
+  /** Members added as pixel-space copies of the group's own (scan.ts, completeCopies); 0 or absent for the rest. */
+  copiesFound?: number;
 }
 
 export interface ClassPocketStatistics {

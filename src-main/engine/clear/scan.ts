@@ -201,7 +201,7 @@ export function attemptReason(p: Omit<Pocket, 'explanation'>): string {
   return 'Their labels are contradicted by their neighbours:';
 }
 
-function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
+export function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const a = classNames[p.attackerClass]; const b = classNames[p.enclosingClass];
   const parts: string[] = [];
   const among = p.tightness.shellPurity >= 0.5 ? `inside the region of class "${b}"` : `where class "${b}" meets other classes`;
@@ -210,7 +210,10 @@ function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): string {
   const inner = p.evidence.meanInner; const shell = p.evidence.shellDistance;
   if (p.members.length > 4 && inner > 0 && shell > 0 && inner / shell < 0.75) parts.push(`on average they are ${fixedRatio(shell / inner)} times closer to each other than to the samples around them`);
   if (p.tightness.relativeSpread < 0.3) parts.push('they are near-duplicates of each other in the model\'s feature space (much closer together than ordinary "' + b + '" samples are)');
-  if (p.members.length > 1 && (p.evidence.copiesRatio ?? 1) < COPIES_DISTINCT) parts.push(`their images are shifted copies of one another: aligned, they are ${fixedRatio(1 / p.evidence.copiesRatio)} times closer to each other than to the nearest images of other labels around them`);
+  if (p.members.length > 1 && (p.evidence.copiesRatio ?? 1) < COPIES_DISTINCT) {
+    const found = p.evidence.copiesFound ?? 0;
+    parts.push(`their images are shifted copies of one another: aligned, they are ${fixedRatio(1 / p.evidence.copiesRatio)} times closer to each other than to the nearest images of other labels around them${found > 0 ? ` (${found} of them found by comparing images, where the model's features had put them apart from the rest)` : ''}`);
+  }
   if (p.members.length > 1 && looksCrafted(p)) parts.push(`when their images are reduced to 8 levels per value, their feature vectors move ${fixedRatio(p.evidence.driftRatio ?? 1)} times as far as this model's samples usually do, as images placed by a crafted perturbation do`);
   const outvoted = p.evidence.disagreeing ?? 0;
   if (outvoted > 0) {
@@ -306,7 +309,7 @@ function judgeGroups(groups: readonly PocketCandidate[], context: JudgeContext, 
  * copies says far less than the five the attacker made. Natural groups are distinct images (a
  * copies ratio of 1), so nothing is added to them.
  */
-function completeCopies(candidates: PocketCandidate[], copies: PixelCopies, input: Parameters<typeof describeGroups>[0]): PocketCandidate[] {
+export function completeCopies(candidates: PocketCandidate[], copies: PixelCopies, input: Parameters<typeof describeGroups>[0]): PocketCandidate[] {
   const grown = candidates.map((c) => {
     const more = copies.copiesOutside(c.members);
     return more.length ? [...c.members, ...more].sort((a, b) => a - b) : undefined;
@@ -319,7 +322,7 @@ function completeCopies(candidates: PocketCandidate[], copies: PixelCopies, inpu
   const seen = new Set<string>();
   candidates.forEach((c, i) => {
     const d = grown[i] ? described[next++] : undefined;
-    const group = d ? { ...d, seeds: c.seeds, disagreeing: c.disagreeing } : c;
+    const group = d ? { ...d, seeds: c.seeds, disagreeing: c.disagreeing, copiesFound: d.members.length - c.members.length } : c;
     // Two fragments of one set of copies complete to the same group: it is judged once.
     const key = group.members.join(',');
     if (seen.has(key)) return;
@@ -531,6 +534,7 @@ async function scanPrepared(
         ...scoreParts(g.evidence), learnt: Math.log(Math.max(learnt, LEARNT_FLOOR)), flipToEnclosingRate: g.probe.flipToEnclosingRate,
         meanInner: c.meanInnerDistance, shellDistance: c.shellDistance, nearestRatio: g.evidence.nearestRatio ?? 1,
         copiesRatio: g.evidence.copiesRatio ?? 1,
+        copiesFound: c.copiesFound ?? 0,
         driftRatio: g.driftRatio,
         heldOutAttacker: g.evidence.heldOutAttacker ?? -1, heldOutMisclassified: g.evidence.heldOutMisclassified ?? -1,
         disagreeing: c.disagreeing,

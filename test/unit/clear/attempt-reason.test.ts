@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptReason } from '../../../src-main/engine/clear/scan.js';
+import { attemptReason, explain } from '../../../src-main/engine/clear/scan.js';
 
 type Reported = Parameters<typeof attemptReason>[0];
 const evidence = (fragility: number, driftRatio: number, disagreeing: number) =>
@@ -12,5 +12,20 @@ describe('why a poisoning attempt is reported', () => {
     expect(attemptReason(evidence(1.2, 9, 3))).toMatch(/^Their labels are contradicted by their neighbours and their images look crafted/);
     // Moving further than nine in ten samples, but not twice as far as the typical one, is not crafting.
     expect(attemptReason(evidence(0.1, 1.8, 0))).toBe('Their labels are contradicted by their neighbours:');
+  });
+});
+
+describe('a pocket\'s explanation', () => {
+  const pocket = (copiesRatio: number, copiesFound: number) => ({
+    members: [1, 2, 3, 4, 5], attackerClass: 0, enclosingClass: 1, confirmed: true, attempt: false, pValue: 0.001, attemptPValue: 1, learnt: 1,
+    tightness: { shellPurity: 0.9, relativeSpread: 1, contamination: 0, diameter: 1 }, fittedRate: 1, interiorAttackerRate: 1, flipDistance: 0.5,
+    evidence: { meanInner: 1, shellDistance: 1, copiesRatio, copiesFound, fragility: 0, driftRatio: 1, disagreeing: 0 },
+  }) as unknown as Parameters<typeof explain>[0];
+
+  it('says how many copies were found by comparing images, and says nothing of copies for distinct images', () => {
+    const names = ['zero', 'one'];
+    expect(explain(pocket(0.1, 3), names)).toContain('their images are shifted copies of one another: aligned, they are 10 times closer to each other than to the nearest images of other labels around them (3 of them found by comparing images');
+    expect(explain(pocket(0.1, 0), names)).not.toContain('found by comparing images');
+    expect(explain(pocket(1, 0), names)).not.toContain('copies');
   });
 });

@@ -8,6 +8,8 @@ import { alignedSquaredDistance, PixelCopies } from '../../../src-main/engine/cl
 import { gatherPixels, pixelsInMemory, type Dataset } from '../../../src-main/engine/data/dataset.js';
 import { loadDataset } from '../../../src-main/engine/data/load.js';
 import { buildNeighbourGraph, type NeighbourGraph } from '../../../src-main/engine/features/knn.js';
+import { describeGroups } from '../../../src-main/engine/clear/pockets.js';
+import { completeCopies } from '../../../src-main/engine/clear/scan.js';
 
 let ds: Dataset;
 beforeAll(async () => { ds = await loadDataset('mnist', { limit: 600, seed: 2 }); });
@@ -111,5 +113,35 @@ describe('PixelCopies', () => {
       const own = Array.from({ length: n }, (_, i) => i).filter((i) => dataset.train.labels[i] === k && !poisons.includes(i));
       expect(copies.copiesOutside(own.slice(0, 5))).toEqual([]);
     }
+  }, 60_000);
+
+  it('as a scan step, replaces a fragment of the copies by the whole group, described afresh, once, and leaves natural groups as they are', async () => {
+    const targetIndex = Array.from(ds.test.labels).indexOf(3);
+    const { dataset, manifest } = await ATTACKS['label-flip'].run(ds, { targetIndex, attackerClass: 0, poisons: 8, seed: 5 });
+    const n = dataset.train.count;
+    const dim = dataset.shape.reduce((a, b) => a * b, 1);
+    // The pixels as the feature space, as above.
+    const features = pixelsInMemory(dataset.train.images);
+    const graph: NeighbourGraph = await buildNeighbourGraph(features, n, dim, 5);
+    const labels = dataset.train.labels;
+    const input = { features, n, dim, labels, predictions: labels, graph, numClasses: 10, settings: {} };
+    const poisons = [...manifest.poisonIndices].sort((a, b) => a - b);
+    // A natural group: a digit with a neighbour of another label, and its nearest neighbours of its own.
+    const row = (i: number) => Array.from(graph.indices.subarray(i * graph.k, (i + 1) * graph.k)).filter((j) => j !== i && !poisons.includes(j));
+    const sample = Array.from({ length: n }, (_, i) => i).find((i) => !poisons.includes(i)
+      && row(i).some((j) => labels[j] !== labels[i]) && row(i).some((j) => labels[j] === labels[i]))!;
+    const natural = [sample, ...row(sample).filter((j) => labels[j] === labels[sample])].slice(0, 3);
+    expect(natural.length).toBeGreaterThan(1);
+    const [first, second, plain] = describeGroups(input, [poisons.slice(0, 2), poisons.slice(4, 7), natural]);
+    expect(first).toBeDefined(); expect(second).toBeDefined(); expect(plain).toBeDefined();
+    const copies = new PixelCopies(dataset.train, dataset.shape, labels, graph);
+    const out = completeCopies([first!, plain!, second!], copies, input);
+    // Both fragments complete to the same eight copies: judged once, in the first one's place.
+    expect(out).toHaveLength(2);
+    expect(out[0].members).toEqual(poisons);
+    expect(out[0].size).toBe(8);
+    expect(out[0].copiesFound).toBe(6);
+    expect(out[0].shell.some((j) => poisons.includes(j))).toBe(false);
+    expect(out[1]).toBe(plain);
   }, 60_000);
 });
