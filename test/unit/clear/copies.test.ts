@@ -56,16 +56,26 @@ describe('alignedSquaredDistance', () => {
   });
 });
 
+/**
+ * MNIST with `poisons` label-flip copies of the first test digit of `targetClass` labelled
+ * `attackerClass`, its pixels as the feature space (each sample's `k` nearest images), and the
+ * copies measured on that graph.
+ */
+async function pixelCase(targetClass: number, attackerClass: number, poisons: number, seed: number, k: number) {
+  const targetIndex = Array.from(ds.test.labels).indexOf(targetClass);
+  const { dataset, manifest } = await ATTACKS['label-flip'].run(ds, { targetIndex, attackerClass, poisons, seed });
+  const n = dataset.train.count;
+  const dim = dataset.shape.reduce((a, b) => a * b, 1);
+  const features = pixelsInMemory(dataset.train.images);
+  const graph: NeighbourGraph = await buildNeighbourGraph(features, n, dim, k);
+  const copies = new PixelCopies(dataset.train, dataset.shape, dataset.train.labels, graph);
+  return { dataset, n, dim, features, graph, copies, poisons: [...manifest.poisonIndices].sort((a, b) => a - b) };
+}
+
 describe('PixelCopies', () => {
   it('finds label-flip copies far closer to each other than to the digits around them; natural groups of a class are not', async () => {
-    const targetIndex = Array.from(ds.test.labels).indexOf(1);
-    const { dataset, manifest } = await ATTACKS['label-flip'].run(ds, { targetIndex, attackerClass: 7, poisons: 6, seed: 3 });
-    const n = dataset.train.count;
-    const dim = dataset.shape.reduce((a, b) => a * b, 1);
     // The pixels as the feature space: each sample's 40 nearest images.
-    const graph: NeighbourGraph = await buildNeighbourGraph(pixelsInMemory(dataset.train.images), n, dim, 40);
-    const copies = new PixelCopies(dataset.train, dataset.shape, dataset.train.labels, graph);
-    const poisons = manifest.poisonIndices;
+    const { dataset, n, graph, copies, poisons } = await pixelCase(1, 7, 6, 3, 40);
     expect(copies.ratio(poisons)).toBeLessThan(0.3);
     // The same ratio computed plainly: every member, every fellow member and its first 12
     // neighbours of another label compared in full, the median member's ratio.
@@ -93,15 +103,9 @@ describe('PixelCopies', () => {
   }, 60_000);
 
   it('completes a fragment of the copies with the rest of them, from every sample of their label, and adds nothing to natural groups', async () => {
-    const targetIndex = Array.from(ds.test.labels).indexOf(3);
-    const { dataset, manifest } = await ATTACKS['label-flip'].run(ds, { targetIndex, attackerClass: 0, poisons: 8, seed: 5 });
-    const n = dataset.train.count;
-    const dim = dataset.shape.reduce((a, b) => a * b, 1);
     // A small graph (K = 5): most copies are not among a fragment's neighbours, so only a search
     // over the whole label finds them.
-    const graph: NeighbourGraph = await buildNeighbourGraph(pixelsInMemory(dataset.train.images), n, dim, 5);
-    const copies = new PixelCopies(dataset.train, dataset.shape, dataset.train.labels, graph);
-    const poisons = [...manifest.poisonIndices].sort((a, b) => a - b);
+    const { dataset, n, copies, poisons } = await pixelCase(3, 0, 8, 5, 5);
     expect(copies.copiesOutside(poisons.slice(0, 2))).toEqual(poisons.slice(2));
     expect(copies.copiesOutside(poisons.slice(3, 6))).toEqual([...poisons.slice(0, 3), ...poisons.slice(6)]);
     expect(copies.copiesOutside(poisons)).toEqual([]);
@@ -116,16 +120,9 @@ describe('PixelCopies', () => {
   }, 60_000);
 
   it('as a scan step, replaces a fragment of the copies by the whole group, described afresh, once, and leaves natural groups as they are', async () => {
-    const targetIndex = Array.from(ds.test.labels).indexOf(3);
-    const { dataset, manifest } = await ATTACKS['label-flip'].run(ds, { targetIndex, attackerClass: 0, poisons: 8, seed: 5 });
-    const n = dataset.train.count;
-    const dim = dataset.shape.reduce((a, b) => a * b, 1);
-    // The pixels as the feature space, as above.
-    const features = pixelsInMemory(dataset.train.images);
-    const graph: NeighbourGraph = await buildNeighbourGraph(features, n, dim, 5);
+    const { dataset, n, dim, features, graph, copies, poisons } = await pixelCase(3, 0, 8, 5, 5);
     const labels = dataset.train.labels;
     const input = { features, n, dim, labels, predictions: labels, graph, numClasses: 10, settings: {} };
-    const poisons = [...manifest.poisonIndices].sort((a, b) => a - b);
     // A natural group: a digit with a neighbour of another label, and its nearest neighbours of its own.
     const row = (i: number) => Array.from(graph.indices.subarray(i * graph.k, (i + 1) * graph.k)).filter((j) => j !== i && !poisons.includes(j));
     const sample = Array.from({ length: n }, (_, i) => i).find((i) => !poisons.includes(i)
@@ -134,7 +131,6 @@ describe('PixelCopies', () => {
     expect(natural.length).toBeGreaterThan(1);
     const [first, second, plain] = describeGroups(input, [poisons.slice(0, 2), poisons.slice(4, 7), natural]);
     expect(first).toBeDefined(); expect(second).toBeDefined(); expect(plain).toBeDefined();
-    const copies = new PixelCopies(dataset.train, dataset.shape, labels, graph);
     const out = completeCopies([first!, plain!, second!], copies, input);
     // Both fragments complete to the same eight copies: judged once, in the first one's place.
     expect(out).toHaveLength(2);
