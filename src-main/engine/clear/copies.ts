@@ -96,6 +96,12 @@ export function alignedSquaredDistance(a: Float32Array, b: Float32Array, h: numb
   return best;
 }
 
+/** The median of the measured members' ratios. */
+function medianRatio(measured: readonly { ratio: number }[]): number {
+  const ratios = measured.map((m) => m.ratio).sort((x, y) => x - y);
+  return ratios[Math.floor(ratios.length / 2)];
+}
+
 /** Pixel values the images cached by a scan may hold (float32: 64 MB). */
 const PIXEL_CACHE_VALUES = 16_000_000;
 
@@ -104,6 +110,8 @@ export class PixelCopies {
   private readonly cache = new Map<number, Float32Array>();
   /** Each measured sample's squared aligned distance to its nearest other-label neighbours: the same in every group of its label. */
   private readonly outsideOf = new Map<number, number>();
+  /** The ratios of the groups copiesOutside measured (the scan's candidates), by their members. */
+  private readonly candidateRatios = new Map<string, number>();
 
   constructor(
     private readonly split: Pick<Split, 'images'>,
@@ -166,8 +174,7 @@ export class PixelCopies {
   /** The group's median member ratio: under COPIES_DISTINCT for copies, else 1 (also for a single member, or where no neighbour of another label is at hand). */
   ratio(members: readonly number[]): number {
     if (members.length < 2) return 1;
-    const ratios = this.measure(members).map((m) => m.ratio).sort((x, y) => x - y);
-    return ratios[Math.floor(ratios.length / 2)];
+    return this.candidateRatios.get(members.join(',')) ?? medianRatio(this.measure(members));
   }
 
   /**
@@ -184,8 +191,10 @@ export class PixelCopies {
     const label = this.labels[members[0]];
     if (!members.every((m) => this.labels[m] === label)) return [];
     const measured = this.measure(members);
-    const ratios = measured.map((m) => m.ratio).sort((x, y) => x - y);
-    if (!(ratios[Math.floor(ratios.length / 2)] < COPIES_DISTINCT)) return [];
+    const median = medianRatio(measured);
+    // The scan judges the candidate next: its ratio is kept rather than measured again.
+    this.candidateRatios.set(members.join(','), median);
+    if (!(median < COPIES_DISTINCT)) return [];
     const [h, w, c] = this.shape;
     const sources = measured.filter((m) => m.ratio < COPIES_DISTINCT).slice(0, COPIES_SOURCES)
       .map((m) => ({ pixels: this.pixels(m.member), limit: m.outside * COPIES_DISTINCT * COPIES_DISTINCT }))

@@ -99,8 +99,9 @@ export const FRAGILITY_WEIGHT = 1;
  * Set on development seed 2026 (five-copy label-flip trials 0–23 of the end-to-end cnn, with the
  * copies completed as scan.ts does): at weight 1, 20 of the 24 were noticed, three missed at
  * p = 0.012–0.085 with all five copies grouped (and one with no copy in any candidate); at 2,
- * 22 of 24 (p = 0.018 and that one). No candidate of the 20 clean
- * development cnns (seeds 301–320) has a ratio under COPIES_DISTINCT, so the weight cannot move them.
+ * 22 of 24 (p = 0.018 and that one). No candidate of the 20 clean development cnns (seeds
+ * 301–320) has a ratio under COPIES_DISTINCT; through a few of their null draws the weight moved
+ * their smallest p-values by at most 0.002.
  */
 export const COPIES_WEIGHT = 2;
 /** Floor of `learnt` in the backdoor score: a group the model ignores entirely scores ln(0.02) ≈ −3.9 below its structure. */
