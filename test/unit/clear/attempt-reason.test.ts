@@ -16,10 +16,10 @@ describe('why a poisoning attempt is reported', () => {
 });
 
 describe('a pocket\'s explanation', () => {
-  const pocket = (copiesRatio: number, copiesFound: number) => ({
+  const pocket = (copiesRatio: number, copiesFound: number, flipDistance = 0.5) => ({
     members: [1, 2, 3, 4, 5], attackerClass: 0, enclosingClass: 1, confirmed: true, attempt: false, pValue: 0.001, attemptPValue: 1, learnt: 1,
-    tightness: { shellPurity: 0.9, relativeSpread: 1, contamination: 0, diameter: 1 }, fittedRate: 1, interiorAttackerRate: 1, flipDistance: 0.5,
-    evidence: { meanInner: 1, shellDistance: 1, copiesRatio, copiesFound, fragility: 0, driftRatio: 1, disagreeing: 0 },
+    tightness: { shellPurity: 0.9, relativeSpread: 1, contamination: 0, diameter: 1 }, fittedRate: 1, interiorAttackerRate: 1, flipDistance,
+    evidence: { meanInner: 1, shellDistance: 1, copiesRatio, copiesFound, fragility: 0, driftRatio: 1, disagreeing: 0, flipToEnclosingRate: 0.75 },
   }) as unknown as Parameters<typeof explain>[0];
 
   it('says how many copies were found by comparing images, and says nothing of copies for distinct images', () => {
@@ -27,5 +27,13 @@ describe('a pocket\'s explanation', () => {
     expect(explain(pocket(0.1, 3), names)).toContain('their images are shifted copies of one another: aligned, they are 10 times closer to each other than to the nearest images of other labels around them (3 of them found by comparing images');
     expect(explain(pocket(0.1, 0), names)).not.toContain('found by comparing images');
     expect(explain(pocket(1, 0), names)).not.toContain('copies');
+  });
+
+  it("says where the model's prediction leaves the group on the way out, and to which class", () => {
+    const names = ['zero', 'one'];
+    expect(explain(pocket(1, 0, 0.5), names)).toContain('its prediction leaves "zero" 50% of the way out, for "one" on 75% of the ways');
+    // A centre the model already gives another class: not "0% of the way out".
+    expect(explain(pocket(1, 0, 0), names)).toContain('its prediction leaves "zero" at the first step, for "one"');
+    expect(explain(pocket(1, 0, 0), names)).not.toContain('0% of the way out');
   });
 });
