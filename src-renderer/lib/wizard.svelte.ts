@@ -61,6 +61,8 @@ export class Wizard {
   #curve = $state.raw<CurvePoint[]>([]);
   #preview = $state.raw<DatasetPreview | null>(null);
   #pocketViews = $state.raw<ReadonlyMap<number, PocketView>>(new Map());
+  /** Pockets whose drawing failed (the error is shown above): their detail says so instead of waiting. */
+  #failedViews = $state.raw<ReadonlySet<number>>(new Set());
   #selectedPocket = $state<number | null>(null);
   /** The current model's layers (the info job), read when the Scan step needs them; null until then. */
   #modelInfo = $state.raw<InfoResult | null>(null);
@@ -91,6 +93,7 @@ export class Wizard {
   /** The opened model's accuracy, confusion matrix and warnings on the project's data (checkFit). */
   get fit() { return this.#fit; }
   get pocketViews() { return this.#pocketViews; }
+  get failedViews() { return this.#failedViews; }
   get selectedPocket() { return this.#selectedPocket; }
   get pair() { return this.#pair; }
   /** The current model's layers, once read for its fingerprint. */
@@ -186,6 +189,7 @@ export class Wizard {
     this.#fit = null;
     this.fitAcknowledged = true;
     this.#pocketViews = new Map();
+    this.#failedViews = new Set();
     this.#viewsAsked.clear();
     const pockets = (project.scan?.result as ScanResult | undefined)?.pockets ?? [];
     this.#selectedPocket = (pockets.find((p) => p.confirmed) ?? pockets[0])?.id ?? null;
@@ -471,6 +475,7 @@ export class Wizard {
     const result = await this.#run('Scanning', 'scan', { ...this.#dataArgs(), model: project.model.dir, ...(project.model.input ? { input: project.model.input } : {}), ...featureLayer, falseAlarm: s.falseAlarm, ...(s.neighbours ? { neighbours: s.neighbours } : {}), ...(s.useTestAsReference ? { reference: 'test' } : {}), out });
     if (!result) return;
     this.#pocketViews = new Map();
+    this.#failedViews = new Set();
     this.#viewsAsked.clear();
     this.#selectedPocket = result.pockets.find((p) => p.confirmed)?.id ?? result.pockets[0]?.id ?? null;
     this.#pair = null;
@@ -503,8 +508,10 @@ export class Wizard {
     if (this.#pocketViews.has(id) || !project?.scan || !project.model) return;
     if (!userAsked && this.#viewsAsked.has(id)) return;
     this.#viewsAsked.add(id);
+    this.#failedViews = new Set([...this.#failedViews].filter((f) => f !== id));
     const view = await this.#run('Drawing the pocket', 'pocketView', { ...this.#dataArgs(), model: project.model.dir, scan: project.scan.file, pocketId: id });
     if (view) this.#pocketViews = new Map([...this.#pocketViews, [id, view]]);
+    else this.#failedViews = new Set([...this.#failedViews, id]);
   }
 
   async runRepair(): Promise<void> {

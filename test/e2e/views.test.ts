@@ -4,7 +4,7 @@
  * Verify show exactly the data they were given, that opening a project runs no training,
  * and that a mistake reads as one sentence; screenshots in light and dark themes.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
   const errors: string[] = [];
   const snap = (name: string) => screenshot(page, `views-${name}`);
   const main = () => page.locator('main');
-  const { appear } = pageWaits(() => page);
+  const { appear, settle, visible } = pageWaits(() => page);
 
   beforeAll(async () => {
     ({ server, dir } = await startServer('clear-views-', 'Known results'));
@@ -95,6 +95,8 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(await page.locator('[data-testid="pairs"] img').count()).toBe(12);
     expect(await page.locator('[data-testid="pocket-plot"] [data-chart-table]').innerText()).toMatch(new RegExp(`^${MEMBERS} members`));
     expect(await page.getByTestId('pocket-detail').locator('h4').first().innerText()).toBe('Why this was flagged');
+    // Where the head's prediction leaves the group, named by the group's class (the hand-made pocket's flip distance, 0.3).
+    expect(await page.getByTestId('pocket-detail').innerText()).toContain(`leaves ${ATTACKER} 30% of the way out`);
     // The evidence, opened, names each measurement as the report's glossary does, with its meaning.
     await page.getByTestId('pocket-detail').locator('summary', { hasText: 'Evidence' }).click();
     const evidence = await page.getByTestId('evidence').innerText();
@@ -127,6 +129,23 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(await page.getByTestId('pocket-detail').locator('h4').first().innerText()).toBe('Why this was not flagged');
     await appear('pocket-plot');
   }, 180_000);
+
+  it('says when a pocket cannot be drawn, instead of drawing forever, and draws it when chosen again', async () => {
+    // The scan file the drawing reads, moved away while the project still names it.
+    const scanFile = path.join(dir, 'scans', 'scan-1.json');
+    renameSync(scanFile, `${scanFile}.away`);
+    try {
+      await page.locator('[data-pocket="3"]').click();
+      await settle(visible('pocket-not-drawn'), 60_000, false);
+      expect(await page.getByTestId('error').innerText()).toMatch(/^Drawing the pocket failed: The scan file .*scan-1\.json does not exist\./);
+    } finally {
+      renameSync(`${scanFile}.away`, scanFile);
+    }
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    await page.locator('[data-pocket="3"]').click();
+    await appear('pocket-plot');
+    expect(await page.getByTestId('pocket-not-drawn').count()).toBe(0);
+  }, 120_000);
 
   it('lists one pair\'s groups from a matrix cell, by mouse and by keyboard', async () => {
     const matrix = page.getByTestId('pair-matrix');
