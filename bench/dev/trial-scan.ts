@@ -46,15 +46,22 @@ if (manifest) {
   const p = await predictSplit(model, ds.test, ds.shape, { indices: [manifest.targetIndex] });
   console.log('target', manifest.targetIndex, 'class', manifest.targetClass, 'attacker', manifest.attackerClass, 'predicted', p.predicted[0]);
 }
+// TRIAL_SAVE_DATA=DIR writes the trial's poisoned dataset (with its manifest) as a dataset folder, to scan with the CLI or the workbench (dir:DIR; the victim is the cache folder printed).
+if (process.env.TRIAL_SAVE_DATA) {
+  const { saveDatasetDir } = await import('../../src-main/engine/data/save.js');
+  await saveDatasetDir(ds, process.env.TRIAL_SAVE_DATA, { manifest });
+  console.log('dataset', process.env.TRIAL_SAVE_DATA, 'model', cache);
+}
 const loaded = { model, dir: 'mem', metadata: {}, fingerprint: 'x', inputShape: ds.shape, numClasses: 10 } as any;
-const scan = await scanModel(loaded, ds, {});
+// TRIAL_FEATURE_LAYER=NAME scans that layer's features instead of the default.
+const scan = await scanModel(loaded, ds, process.env.TRIAL_FEATURE_LAYER ? { featureLayer: process.env.TRIAL_FEATURE_LAYER } : {});
 console.log(scan.verdict);
 // TRIAL_SCAN_OUT=FILE also writes the scan and the trial's manifest as JSON, for offline study.
 if (process.env.TRIAL_SCAN_OUT) writeFileSync(process.env.TRIAL_SCAN_OUT, JSON.stringify({ name: `${benchSeed}-${kind}-${t}-${attack}-${arch}-${scenario}`, manifest, scan }));
 const poisonSet = new Set<number>(manifest?.poisonIndices ?? []);
 // The K = 40 graph and features of the switches below, built once for all of them.
 let preparation: Awaited<ReturnType<typeof prepareScan>> | undefined;
-const prepared = async () => (preparation ??= await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2' }));
+const prepared = async () => (preparation ??= await prepareScan(loaded, ds, { neighbours: 40, normalisation: 'l2', featureLayer: process.env.TRIAL_FEATURE_LAYER }));
 for (const p of scan.pockets.slice(0, 10)) {
   const hit = p.members.filter((m) => poisonSet.has(m)).length;
   const e = p.evidence as Record<string, number>;
@@ -149,3 +156,49 @@ if (process.env.TRIAL_COPIES) {
     console.log(`copies #${p.id} ${p.attackerClass} in ${p.enclosingClass} n=${p.members.length} poison=${hit} score=${p.score.toFixed(2)} p=${p.pValue.toExponential(1)} ratio=${copies(members).toFixed(3)}`);
   }
 }
+
+// TRIAL_PIXEL_STUDY=1: copies the features put deep in one class. (a) Each sample's plain pixel
+// k = 10 nearest neighbours (L2, every training sample): how many carry another label, over the
+// whole set and for the poisons. (b) Each sample's same-label pairs among its 10 nearest
+// feature neighbours: aligned pixel distance ÷ its 10th plain pixel neighbour's distance, the
+// smallest pairs listed with whether they are poisons.
+if (process.env.TRIAL_PIXEL_STUDY) {
+  const tf = await import('@tensorflow/tfjs-core');
+  const prep = await prepared();
+  const g = prep.graph; const [h, w, c] = ds.shape; const n = ds.train.labels.length; const size = h * w * c;
+  const labels = ds.train.labels;
+  const all = gatherPixels(ds.train, ds.shape, Array.from({ length: n }, (_, i) => i));
+  const X = tf.tensor2d(all, [n, size]);
+  const sq = tf.sum(tf.square(X), 1);
+  const kk = 10; const nnIdx = new Int32Array(n * kk); const nnD = new Float32Array(n * kk);
+  for (let s = 0; s < n; s += 1000) {
+    const e = Math.min(n, s + 1000);
+    const d = tf.tidy(() => {
+      const rows = tf.slice(X, [s, 0], [e - s, size]);
+      const dd = tf.sub(tf.add(tf.reshape(tf.slice(sq, [s], [e - s]), [e - s, 1]), tf.reshape(sq, [1, n])), tf.mul(tf.matMul(rows, X, false, true), 2));
+      return tf.topk(tf.neg(dd), kk + 1);
+    });
+    const iv = d.indices.dataSync(); const vv = d.values.dataSync();
+    for (let r = 0; r < e - s; r++) { let m = 0; for (let q = 0; q <= kk && m < kk; q++) { const j = iv[r * (kk + 1) + q]; if (j === s + r) continue; nnIdx[(s + r) * kk + m] = j; nnD[(s + r) * kk + m] = -vv[r * (kk + 1) + q]; m++; } }
+    d.indices.dispose(); d.values.dispose();
+  }
+  const disagree = new Int32Array(n);
+  for (let i = 0; i < n; i++) for (let m = 0; m < kk; m++) if (labels[nnIdx[i * kk + m]] !== labels[i]) disagree[i]++;
+  const hist = new Array(kk + 1).fill(0); for (let i = 0; i < n; i++) if (!poisonSet.has(i)) hist[disagree[i]]++;
+  console.log('pixel-kNN disagreement histogram (non-poisons)', hist.join(' '));
+  for (const p of poisonSet) console.log('poison', p, 'disagree', disagree[p], 'neighbours', Array.from(nnIdx.subarray(p * kk, (p + 1) * kk)).map((j) => `${labels[j]}${poisonSet.has(j) ? '*' : ''}`).join(','));
+  const pairs: { i: number; j: number; r: number }[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const a = all.subarray(i * size, (i + 1) * size); const ref = nnD[i * kk + kk - 1];
+    for (let q = 0; q < 10; q++) {
+      const j = g.indices[i * g.k + q]; if (j <= i || labels[j] !== labels[i]) continue;
+      const d = alignedSquaredDistance(a, all.subarray(j * size, (j + 1) * size), h, w, c, 2, ref * 0.25);
+      pairs.push({ i, j, r: Math.sqrt(d / ref) });
+    }
+  }
+  console.log('pairs', pairs.length, 'ms', (performance.now() - t0).toFixed(0));
+  pairs.sort((a, b) => a.r - b.r);
+  for (const p of pairs.slice(0, 25)) console.log('pair', p.i, p.j, labels[p.i], p.r.toFixed(3), poisonSet.has(p.i) ? 'P' : '', poisonSet.has(p.j) ? 'P' : '', 'dis', disagree[p.i], disagree[p.j]);
+}
+
