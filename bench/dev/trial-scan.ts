@@ -202,3 +202,18 @@ if (process.env.TRIAL_PIXEL_STUDY) {
   for (const p of pairs.slice(0, 25)) console.log('pair', p.i, p.j, labels[p.i], p.r.toFixed(3), poisonSet.has(p.i) ? 'P' : '', poisonSet.has(p.j) ? 'P' : '', 'dis', disagree[p.i], disagree[p.j]);
 }
 
+
+// TRIAL_FRAGILE=1: the poisons' squeezing drift ratios (squeeze.ts) ranked within their label,
+// and how many of each poison's K = 40 neighbours are poisons, beside the label's most fragile.
+if (process.env.TRIAL_FRAGILE && manifest) {
+  const { SqueezeDrift } = await import('../../src-main/engine/clear/squeeze.js');
+  const prep = await prepared(); const g = prep.graph;
+  const squeeze = new SqueezeDrift(prep.parts, ds.train, ds.shape, prep.embedding.features, 0);
+  const ratios = squeeze.ratios(g.n);
+  const label = ds.train.labels[[...poisonSet][0]];
+  const ofLabel = Array.from({ length: g.n }, (_, i) => i).filter((i) => ds.train.labels[i] === label).sort((a, b) => ratios[b] - ratios[a]);
+  const rank = new Map(ofLabel.map((i, r) => [i, r]));
+  const ranks = [...poisonSet].map((p) => rank.get(p)!).sort((a, b) => a - b);
+  console.log(`label ${label}: ${ofLabel.length} samples; poisons' fragility ranks`, ranks.join(','));
+  console.log('top 40 of the label', ofLabel.slice(0, 40).map((i) => `${poisonSet.has(i) ? 'P' : '.'}${ratios[i].toFixed(1)}`).join(' '));
+}
