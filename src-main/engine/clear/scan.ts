@@ -222,7 +222,7 @@ export function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): s
     parts.push(`${all ? 'every one' : `${outvoted}`} of them ${one ? 'has its' : 'have their'} label outvoted by ${one ? 'its' : 'their'} own nearest neighbours`);
   }
   // The ray probes (pocket-test.ts): a flip distance of 0 means the first step out of the centre is already another class.
-  const leaves = p.flipDistance > 0 ? `${Math.round(p.flipDistance * 100)}% of the way out` : 'at the first step';
+  const leaves = p.flipDistance > 0 ? `on average ${Math.round(p.flipDistance * 100)}% of the way out` : 'at the first step';
   const toB = p.evidence.flipToEnclosingRate;
   parts.push(`the model predicts "${a}" for ${Math.round(p.fittedRate * 100)}% of them and for ${Math.round(p.interiorAttackerRate * 100)}% of points inside their hull; on the way from their centre to each nearest outside sample its prediction leaves "${a}" ${leaves}${toB === undefined ? '' : `, for "${b}" on ${Math.round(toB * 100)}% of the ways`}`);
   const verdict = p.confirmed

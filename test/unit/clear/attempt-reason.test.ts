@@ -31,7 +31,7 @@ describe('a pocket\'s explanation', () => {
 
   it("says where the model's prediction leaves the group on the way out, and to which class", () => {
     const names = ['zero', 'one'];
-    expect(explain(pocket(1, 0, 0.5), names)).toContain('its prediction leaves "zero" 50% of the way out, for "one" on 75% of the ways');
+    expect(explain(pocket(1, 0, 0.5), names)).toContain('its prediction leaves "zero" on average 50% of the way out, for "one" on 75% of the ways');
     // A centre the model already gives another class: not "0% of the way out".
     expect(explain(pocket(1, 0, 0), names)).toContain('its prediction leaves "zero" at the first step, for "one"');
     expect(explain(pocket(1, 0, 0), names)).not.toContain('0% of the way out');
