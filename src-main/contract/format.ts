@@ -9,6 +9,16 @@ export function formatPValue(p: number): string {
   return p < 0.001 ? '< 0.001' : p.toFixed(3);
 }
 
+/**
+ * Where, on the ray probes from a group's centre to its nearest outside samples (pocket-test.ts),
+ * the model's prediction leaves the group's class: the mean flip distance, or "at the first step"
+ * when every ray leaves at once (a centre the model already gives another class), never "0% of
+ * the way out".
+ */
+export function formatFlipDistance(flipDistance: number): string {
+  return flipDistance > 0 ? `on average ${Math.round(flipDistance * 100)}% of the way out` : 'at the first step';
+}
+
 /** A significance level as people write it: 1%, 5%, 0.1% (never "0%"). */
 export function formatLevel(level: number): string {
   return `${Number((level * 100).toPrecision(2))}%`;

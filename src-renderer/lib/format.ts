@@ -15,7 +15,7 @@ export function seconds(s: number | undefined): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
-export { formatLevel as level, formatPValue as pValue } from '../../src-main/contract/format.js';
+export { formatFlipDistance as flipDistance, formatLevel as level, formatPValue as pValue } from '../../src-main/contract/format.js';
 
 /** Joins a folder and a name with the separator the folder already uses (the host may be Windows). */
 export function joinPath(dir: string, name: string): string {

@@ -96,7 +96,7 @@ describe.skipIf(Boolean(missing))(`result views on hand-made results${missing ? 
     expect(await page.locator('[data-testid="pocket-plot"] [data-chart-table]').innerText()).toMatch(new RegExp(`^${MEMBERS} members`));
     expect(await page.getByTestId('pocket-detail').locator('h4').first().innerText()).toBe('Why this was flagged');
     // Where the head's prediction leaves the group, named by the group's class (the hand-made pocket's flip distance, 0.3).
-    expect(await page.getByTestId('pocket-detail').innerText()).toContain(`leaves ${ATTACKER} 30% of the way out`);
+    expect(await page.getByTestId('pocket-detail').innerText()).toContain(`leaves ${ATTACKER} on average 30% of the way out`);
     // The evidence, opened, names each measurement as the report's glossary does, with its meaning.
     await page.getByTestId('pocket-detail').locator('summary', { hasText: 'Evidence' }).click();
     const evidence = await page.getByTestId('evidence').innerText();

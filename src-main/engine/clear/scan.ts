@@ -26,7 +26,7 @@ import { PixelCopies } from './copies.js';
 import { SqueezeDrift } from './squeeze.js';
 import { findCraftedSamples } from './crafted.js';
 import { RssPeaks } from '../memory.js';
-import { formatLevel, formatPValue } from '../../contract/format.js';
+import { formatFlipDistance, formatLevel, formatPValue } from '../../contract/format.js';
 import { DEFAULT_FALSE_ALARM, SCAN_SCHEMA, type ClassStatistics, type CraftedGroup, type PairStatistics, type Pocket, type ScanResult, type ScanSettings } from './types.js';
 
 export const DEFAULT_SCAN_SETTINGS: Omit<ScanSettings, 'featureLayer'> = {
@@ -221,10 +221,8 @@ export function explain(p: Omit<Pocket, 'explanation'>, classNames: string[]): s
     const one = outvoted === 1 || all;
     parts.push(`${all ? 'every one' : `${outvoted}`} of them ${one ? 'has its' : 'have their'} label outvoted by ${one ? 'its' : 'their'} own nearest neighbours`);
   }
-  // The ray probes (pocket-test.ts): a flip distance of 0 means the first step out of the centre is already another class.
-  const leaves = p.flipDistance > 0 ? `on average ${Math.round(p.flipDistance * 100)}% of the way out` : 'at the first step';
   const toB = p.evidence.flipToEnclosingRate;
-  parts.push(`the model predicts "${a}" for ${Math.round(p.fittedRate * 100)}% of them and for ${Math.round(p.interiorAttackerRate * 100)}% of points inside their hull; on the way from their centre to each nearest outside sample its prediction leaves "${a}" ${leaves}${toB === undefined ? '' : `, for "${b}" on ${Math.round(toB * 100)}% of the ways`}`);
+  parts.push(`the model predicts "${a}" for ${Math.round(p.fittedRate * 100)}% of them and for ${Math.round(p.interiorAttackerRate * 100)}% of points inside their hull; on the way from their centre to each nearest outside sample its prediction leaves "${a}" ${formatFlipDistance(p.flipDistance)}${toB === undefined ? '' : `, for "${b}" on ${Math.round(toB * 100)}% of the ways`}`);
   const verdict = p.confirmed
     ? `Random groups of this model's own border samples score lower: a group this unusual would appear by chance with probability ${formatPValue(p.pValue)}, so it is reported as a planted pocket; repair relabels its members "${b}".`
     : p.attempt
