@@ -105,6 +105,7 @@ export const benchCommand: Command = {
     { name: 'variants', type: 'string', list: true, value: 'LIST', help: 'named attack variants run beside the published settings: strong, nearest (fc, cp, bp: nearest-feature bases, and for strong larger budgets), augmented, two-targets (label-flip)' },
     { name: 'variants-only', type: 'boolean', help: 'run the --variants cases alone, without the published settings (to extend a variant\'s trials with --resume)' },
     { name: 'reference', type: 'int', value: 'N', help: 'a trusted reference set of N test samples (apart from targets and accuracy) given to every defence; CLEAR is reported with it (clear+ref) and without it' },
+    { name: 'clean-seeds', type: 'int', value: 'N', help: 'N further clean victims (other seeds) per successful attack, to report detection apart for the attacks whose target they all get right (default 0; added to a finished run with --resume)' },
     { name: 'epochs', type: 'int', value: 'N', help: 'victim training epochs (default: the scenario default)' },
     { name: 'full', type: 'boolean', help: 'the full preset: all four attacks unless --attacks says otherwise, at least 20 trials per case and 20 clean trials per scenario' },
     { name: 'resume', type: 'boolean', help: 'continue the run in --out (its checkpoint, or a finished bench.json to extend), reusing the trials it finished' },
@@ -164,7 +165,7 @@ export const benchCommand: Command = {
       seed: a.seed as number | undefined, arch: (archs && archs.length > 1 ? archs : arch) as ArchitectureName | ArchitectureName[] | undefined,
       scenario,
       poisons: poisons && poisons.length === 1 ? poisons[0] : poisons, variants, variantsOnly: a.variantsOnly as boolean | undefined, reference: a.reference as number | undefined,
-      epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined,
+      epsilon: a.epsilon as number | undefined, epochs: a.epochs as number | undefined, cleanSeeds: a.cleanSeeds as number | undefined,
       full: a.full as boolean | undefined, resume: a.resume as boolean | undefined, argv, out: a.out as string | undefined,
     }).then((x) => expectSchema<BenchSummary>(x, BENCH_SCHEMA));
     io.say(r.markdown);

@@ -216,6 +216,8 @@ export const jobArgs = {
     /** Only the variants' cases, without the published settings' (to extend a variant's trials). */
     variantsOnly: z.boolean().optional(),
     reference: z.number().int().min(0).max(100_000).optional(),
+    /** Further clean victims (other seeds) per successful attack: does the attack hold across seeds? */
+    cleanSeeds: z.number().int().min(0).max(20).optional(),
     resume: z.boolean().optional(),
     batches: z.number().int().min(1).max(10000).optional(),
     /** --perf: also the neighbours stage alone on random vectors at 8k…1M samples (minutes to tens of minutes). */

@@ -19,6 +19,11 @@
  * in transfer, the whole model from scratch end to end), after all trials, once the calibrated
  * thresholds are known ({@link repairFlagged}).
  *
+ * With `cleanSeeds` R, each successful attack also gets R further clean victims with other
+ * seeds ({@link checkCleanSeeds}), after all trials, and detection is reported apart for the
+ * attacks whose target they all classify correctly (the attack holds across seeds) and the
+ * others, whose "success" owes something to the counterfactual's seed.
+ *
  * Conventions: `precision` is |found ∩ poisons| / |found| and is 0 when nothing was found;
  * `recall` is |found ∩ poisons| / |poisons|. Both are null in clean trials (no poisons).
  * `scanSeconds` = the shared embedding + neighbour graph (built once per model at the largest
@@ -37,8 +42,8 @@ import type { DetectorInput } from '../detectors/types.js';
 import { evaluateSplit } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { benchPlan, isClearVariant, resolveDefences, splitTestForBench, trialSeedOf } from './plan.js';
-import { applyVerdicts, benchMarkdown, calibrate, compareDefences, falseAlarmLevels, rocPlots, summarise, summariseCases } from './summary.js';
-import { neighboursFor, precisionRecall, repairFlagged, setupTrial, truncateGraph } from './trial.js';
+import { applyVerdicts, benchMarkdown, calibrate, compareDefences, falseAlarmLevels, rocPlots, summarise, summariseCases, summariseSeedChecks } from './summary.js';
+import { checkCleanSeeds, neighboursFor, precisionRecall, repairFlagged, setupTrial, truncateGraph } from './trial.js';
 import { type AttackSettingsReport, type BenchCase, type BenchOptions, type BenchResult, CALIBRATION_LEVEL, type CleanGroup, type DefenceRecord, type TrialRecord } from './types.js';
 
 export * from './types.js';
@@ -252,7 +257,14 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
     cases, seed, pool: roles.pool, reference: roles.reference, epsilon: options.epsilon, epochs: options.epochs, cleanEpochs: options.cleanEpochs,
     onTrial: options.onTrial, onRepair: (i, n) => progress(`repairing with the flagging defences' own mitigation: trial ${i + 1} of ${n}`),
   }, inner);
+  if (options.cleanSeeds) {
+    await checkCleanSeeds(ds, records, {
+      seeds: options.cleanSeeds, seed, pool: roles.pool, reference: roles.reference, epochs: options.epochs, cleanEpochs: options.cleanEpochs,
+      onTrial: options.onTrial, onCheck: (i, n) => progress(`further clean victims (other seeds) of the successful attacks: trial ${i + 1} of ${n}`),
+    }, inner);
+  }
   const summary = summarise(records, cases, wanted);
+  const seedChecks = summariseSeedChecks(records, cases, wanted);
   const caseSummaries = summariseCases(records, cases);
   const comparisons = compareDefences(records, cases, wanted);
   const rocs = rocPlots(records, cases, wanted);
@@ -280,6 +292,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
       ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}),
       ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
       ...(options.cleanEpochs !== undefined ? { cleanEpochs: options.cleanEpochs } : {}),
+      ...(options.cleanSeeds ? { cleanSeeds: options.cleanSeeds } : {}),
       full, variants: options.variants ?? [],
       reference: { size: roles.reference.length, indices: roles.reference },
       verdictRules: Object.fromEntries(wanted.map((n) => [n, calibrated.includes(n) ? 'calibrated' : 'own'])),
@@ -293,7 +306,8 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
     comparisons,
     rocs,
     levels,
-    markdown: benchMarkdown({ cases: caseSummaries, summary, comparisons, calibration, attackSettings, levels }),
+    ...(seedChecks.length ? { seedChecks } : {}),
+    markdown: benchMarkdown({ cases: caseSummaries, summary, comparisons, calibration, attackSettings, levels, seedChecks }),
     seconds: (performance.now() - started) / 1000,
   };
 }

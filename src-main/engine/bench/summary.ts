@@ -1,7 +1,7 @@
 /** From trial records to rates, intervals, calibrated verdicts, comparisons, ROC curves and Markdown. */
 import { mcnemarExact, rateOf, rocArea, rocCurve, type Rate } from './stats.js';
 import { isClearVariant } from './plan.js';
-import { type AttackSettingsReport, type BenchCase, CALIBRATION_LEVEL, type Calibration, type CaseSummary, type CleanGroup, type Comparison, type DefenceRecord, type FalseAlarmLevel, type RocPlot, type SummaryRow, type TrialRecord } from './types.js';
+import { type AttackSettingsReport, type BenchCase, CALIBRATION_LEVEL, type Calibration, type CaseSummary, type CleanGroup, type Comparison, type DefenceRecord, type FalseAlarmLevel, type RocPlot, type SeedCheckRow, type SummaryRow, type TrialRecord } from './types.js';
 
 export function mean(xs: number[]): number | null {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
@@ -129,6 +129,44 @@ export function compareDefences(records: TrialRecord[], cases: BenchCase[], defe
   return out;
 }
 
+/** Every further clean victim of a successful trial classifies every target correctly. */
+export function holdsAcrossSeeds(r: TrialRecord): boolean {
+  return (r.cleanSeedChecks ?? []).every((c) => c.predicted.every((p, j) => p === r.targets[j].targetClass));
+}
+
+/**
+ * Detection split by whether each successful attack holds across seeds ({@link holdsAcrossSeeds}),
+ * per case and defence; only cases whose every successful attack has further clean victims.
+ */
+export function summariseSeedChecks(records: TrialRecord[], cases: BenchCase[], defences: string[]): SeedCheckRow[] {
+  const rows: SeedCheckRow[] = [];
+  for (const c of cases) {
+    const ok = records.filter((r) => r.kind === 'attack' && r.case === c.id && r.attackSucceeded);
+    if (!ok.length || ok.some((r) => !r.cleanSeedChecks?.length)) continue;
+    const seeds = Math.min(...ok.map((r) => r.cleanSeedChecks!.length));
+    const holding = ok.filter(holdsAcrossSeeds);
+    const notHolding = ok.filter((r) => !holdsAcrossSeeds(r));
+    const detected = (rs: TrialRecord[], defence: string) => count(rs, (r) => defenceOf(r, defence)?.flagged === true);
+    for (const defence of defences.filter((d) => d !== 'none')) {
+      rows.push({
+        case: c.id, defence, seeds, successful: ok.length, holding: holding.length,
+        detectionHolding: rateOf(detected(holding, defence), holding.length),
+        detectionNotHolding: rateOf(detected(notHolding, defence), notHolding.length),
+      });
+    }
+  }
+  return rows;
+}
+
+export function seedChecksMarkdown(rows: SeedCheckRow[]): string {
+  return [
+    '### Successful attacks that hold across seeds', '',
+    'Each successful attack\'s target classified by further clean victims (other seeds, the same data without the poisons). An attack *holds* when they all classify it correctly too; one that does not moved a target clean training itself does not reliably get right.', '',
+    table(['case', 'defence', 'further clean victims per attack', 'successful attacks', 'hold across seeds', 'detection (holding)', 'detection (not holding)'],
+      rows.map((r) => [r.case, r.defence, `${r.seeds}`, `${r.successful}`, `${r.holding}`, rate(r.detectionHolding), rate(r.detectionNotHolding)])),
+  ].join('\n');
+}
+
 /** The levels CLEAR's false alarms are shown at. */
 export const FALSE_ALARM_LEVELS = [0.01, 0.05] as const;
 
@@ -201,7 +239,7 @@ export function summaryMarkdown(rows: SummaryRow[]): string {
 
 export function benchMarkdown(parts: {
   cases: CaseSummary[]; summary: SummaryRow[]; comparisons: Comparison[]; calibration: Calibration[]; attackSettings: AttackSettingsReport[];
-  levels?: FalseAlarmLevel[];
+  levels?: FalseAlarmLevel[]; seedChecks?: SeedCheckRow[];
 }): string {
   const attempts = table(
     ['case', 'poisons per target', 'attempts', 'successes (clean victim right, poisoned victim says A)', 'clean victim wrong', 'flipped, not counted', 'accuracy clean / poisoned victim'],
@@ -233,6 +271,7 @@ export function benchMarkdown(parts: {
     '### CLEAR against each defence (detection of the same successful attacks)', '', mcnemar, '',
     '### Calibrated verdicts (baselines): thresholds from the counterfactual clean victims', '', calibration,
     ...(parts.levels?.length ? ['', levelsMarkdown(parts.levels)] : []),
+    ...(parts.seedChecks?.length ? ['', seedChecksMarkdown(parts.seedChecks)] : []),
   ].join('\n');
 }
 

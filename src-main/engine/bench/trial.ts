@@ -163,3 +163,52 @@ export async function repairFlagged(
 export function needsRepair(d: DefenceRecord): boolean {
   return d.verdictRule === 'calibrated' && d.mitigation === 'remove-retrain' && d.flagged && !d.repaired && d.found.length > 0;
 }
+
+/** The seed of a trial's j-th further clean victim (j ≥ 1); j = 0 is the counterfactual's own. */
+export function cleanSeedOf(trialSeed: number, j: number): number {
+  return (trialSeed + Math.imul(j, 0x9e3779b1)) >>> 0;
+}
+
+/**
+ * With --clean-seeds R: for each successful attack with fewer than R further clean victims,
+ * trains the missing ones (the trial's clean data, its own frozen extractor in transfer, seeds
+ * {@link cleanSeedOf}) and records each one's prediction of every target. Runs after the
+ * trials, so it also fills in a finished run given --resume. Each record it extends is passed to
+ * `onTrial` again. Returns the number of victims trained.
+ */
+export async function checkCleanSeeds(
+  ds: Dataset, records: TrialRecord[],
+  settings: {
+    seeds: number; seed: number; pool: number[]; reference: number[]; epochs?: number; cleanEpochs?: number;
+    onTrial?: (record: TrialRecord) => void; onCheck?: (i: number, n: number) => void;
+  },
+  ctx: JobContext = {},
+): Promise<number> {
+  const pending = records.filter((r) => r.kind === 'attack' && r.attackSucceeded && (r.cleanSeedChecks?.length ?? 0) < settings.seeds);
+  let trained = 0;
+  for (const [i, r] of pending.entries()) {
+    throwIfCancelled(ctx.signal);
+    settings.onCheck?.(i, pending.length);
+    // The clean victim needs only the trial's own clean extractor (transfer), not its poisons.
+    const setup = await setupTrial(ds, { seed: settings.seed, arch: r.arch, pool: settings.pool, cleanEpochs: settings.cleanEpochs }, null, r.scenario, r.seed, r.trial, ctx);
+    try {
+      const checks = r.cleanSeedChecks ?? [];
+      const exclude = [...settings.reference, ...r.targets.map((x) => x.targetIndex)];
+      for (let j = checks.length + 1; j <= settings.seeds; j++) {
+        const seed = cleanSeedOf(r.seed, j);
+        const victim = await trainVictim(ds, r.scenario, {
+          arch: r.arch, seed, ...(settings.epochs !== undefined ? { epochs: settings.epochs } : {}),
+          ...(setup.feature ? { frozenFeatureModel: setup.feature } : {}),
+        }, ctx);
+        try {
+          const e = await evaluateSplit(victim.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude });
+          checks.push({ seed, predicted: r.targets.map((x) => e.predicted[x.targetIndex]) });
+          trained++;
+        } finally { victim.model.dispose(); }
+      }
+      r.cleanSeedChecks = checks;
+    } finally { setup.feature?.model.dispose(); }
+    settings.onTrial?.(r);
+  }
+  return trained;
+}

@@ -45,6 +45,12 @@ export interface BenchOptions {
    */
   reference?: number;
   fineTune?: Partial<FineTuneSettings>;
+  /**
+   * Further clean victims per successful attack, each with another seed (same data without the
+   * poisons): an attack whose target they all classify correctly too *holds across seeds*.
+   * 0 or absent: none. Added to finished trials on --resume.
+   */
+  cleanSeeds?: number;
   full?: boolean;
   /** Recorded verbatim in the JSON. */
   argv?: string[];
@@ -133,6 +139,11 @@ export interface TrialRecord {
   /** The counterfactual clean victim's accuracy on the accuracy split (null in clean trials). */
   cleanVictimAcc: number | null;
   /**
+   * Successful attacks, with --clean-seeds: further clean victims (other seeds, same data
+   * without the poisons), each with its prediction of every target.
+   */
+  cleanSeedChecks?: CleanSeedCheck[];
+  /**
    * Model-level scores of the baselines on the counterfactual clean victim: clean models that
    * are never scored themselves, which calibrate the baselines' verdicts.
    */
@@ -148,6 +159,29 @@ export interface TrialRecord {
   craftSeconds: number;
   prepareSeconds: number;
   defences: DefenceRecord[];
+}
+
+export interface CleanSeedCheck {
+  seed: number;
+  /** This clean victim's prediction of each target, in the order of `targets`. */
+  predicted: number[];
+}
+
+/**
+ * Detection of the successful attacks split by whether they hold across seeds: every further
+ * clean victim of the trial classifies its target(s) correctly too. An attack that does not
+ * hold moved a target that clean training itself does not reliably get right.
+ */
+export interface SeedCheckRow {
+  case: string;
+  defence: string;
+  /** Further clean victims per successful attack (the least any successful trial has). */
+  seeds: number;
+  successful: number;
+  /** Successful attacks that hold across seeds. */
+  holding: number;
+  detectionHolding: Rate;
+  detectionNotHolding: Rate;
 }
 
 export interface CleanGroup {
@@ -289,7 +323,7 @@ export interface BenchResult extends BenchSummary {
     archs: Record<Scenario, string[]>;
     scenarios: Record<string, Scenario>;
     /** Poisons per target, by case. */
-    poisons: Record<string, number>; epsilon?: number; epochs?: number; cleanEpochs?: number; full: boolean;
+    poisons: Record<string, number>; epsilon?: number; epochs?: number; cleanEpochs?: number; cleanSeeds?: number; full: boolean;
     variants: AttackVariant[];
     /** Trusted reference set: its size and test indices (empty without one). */
     reference: { size: number; indices: number[] };
@@ -305,4 +339,6 @@ export interface BenchResult extends BenchSummary {
   rocs: RocPlot[];
   /** CLEAR's false alarms at 1% and 5% (absent from runs made before it was recorded). */
   levels?: FalseAlarmLevel[];
+  /** With --clean-seeds: detection split by whether the successful attacks hold across seeds. */
+  seedChecks?: SeedCheckRow[];
 }

@@ -96,7 +96,7 @@ export async function benchJob(args: BenchJobArgs, ctx: JobContext = {}): Promis
   const r = await benchDefences(ds, {
     attacks: args.attacks, defences: args.defences, trials: args.trials, cleanTrials: args.cleanTrials, seed: args.seed,
     arch: args.arch, scenario: args.scenario, poisons: args.poisons, epsilon: args.epsilon, epochs: args.epochs,
-    variants: args.variants, variantsOnly: args.variantsOnly, reference: args.reference,
+    variants: args.variants, variantsOnly: args.variantsOnly, reference: args.reference, cleanSeeds: args.cleanSeeds,
     full: args.full, argv: args.argv, data: { spec: args.data, limit: args.limit, dataSeed: args.dataSeed },
     previous, ...(checkpoint ? { onTrial: (t: TrialRecord) => checkpoint.append(t) } : {}),
   }, ctx);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/index.js';
-import { BENCH_SCHEMA, benchDefences, repairFlagged, splitTestForBench, type TrialRecord } from '../../../src-main/engine/bench/defence.js';
+import { BENCH_SCHEMA, benchDefences, checkCleanSeeds, cleanSeedOf, holdsAcrossSeeds, repairFlagged, splitTestForBench, type TrialRecord } from '../../../src-main/engine/bench/defence.js';
 import { loadDataset } from '../../../src-main/engine/data/load.js';
 import { DEFAULT_FALSE_ALARM } from '../../../src-main/contract/results.js';
 
@@ -139,5 +139,45 @@ describe('clear bench (smoke)', () => {
     expect(knn.cleanAccAfter).toBe(t!.cleanVictimAcc);
     // Already repaired: nothing more to do.
     expect(await repairFlagged(ds, [t!], { cases: r.settings.cases, seed: options.seed, pool, reference: [], cleanEpochs: 2 })).toBe(0);
+  }, 300_000);
+
+  it('trains further clean victims with other seeds for each successful attack, reports detection apart for those that hold, and adds them on a later call', async () => {
+    await initBackend('auto');
+    const ds = await loadDataset('mnist', { limit: 1000, seed: 0 });
+    const options = { attacks: ['label-flip' as const], scenario: 'transfer' as const, defences: ['clear', 'none'], trials: 2, cleanTrials: 0, seed: 11, arch: 'mlp', cleanEpochs: 2, cleanSeeds: 2 };
+    const seen: TrialRecord[] = [];
+    const r = await benchDefences(ds, { ...options, onTrial: (x) => seen.push(x) });
+    const ok = r.trials.filter((x) => x.attackSucceeded);
+    expect(ok.length, 'the seeded run must hold a successful attack for this test to mean anything').toBeGreaterThan(0);
+    for (const t of r.trials) {
+      if (!t.attackSucceeded) { expect(t.cleanSeedChecks).toBeUndefined(); continue; }
+      expect(t.cleanSeedChecks!.map((c) => c.seed)).toEqual([cleanSeedOf(t.seed, 1), cleanSeedOf(t.seed, 2)]);
+      for (const c of t.cleanSeedChecks!) {
+        expect(c.seed).not.toBe(t.seed);
+        expect(c.predicted).toHaveLength(1);
+        expect(c.predicted[0]).toBeGreaterThanOrEqual(0);
+        expect(c.predicted[0]).toBeLessThan(10);
+      }
+      // Written to the checkpoint again once checked.
+      expect(seen.filter((x) => x === t).length).toBe(2);
+    }
+    expect(cleanSeedOf(123, 0)).toBe(123);
+    expect(r.settings.cleanSeeds).toBe(2);
+    const holding = ok.filter(holdsAcrossSeeds);
+    expect(r.seedChecks).toEqual([expect.objectContaining({
+      case: 'label-flip', defence: 'clear', seeds: 2, successful: ok.length, holding: holding.length,
+    })]);
+    expect(r.seedChecks![0].detectionHolding.n + r.seedChecks![0].detectionNotHolding.n).toBe(ok.length);
+    expect(r.markdown).toContain('### Successful attacks that hold across seeds');
+    // Already checked at 2: nothing to train; a third seed adds one victim per success and keeps the first two.
+    const { pool } = splitTestForBench(ds.test, 0, options.seed);
+    const settings = { seed: options.seed, pool, reference: [], cleanEpochs: 2 };
+    expect(await checkCleanSeeds(ds, r.trials, { ...settings, seeds: 2 })).toBe(0);
+    const before = ok.map((t) => t.cleanSeedChecks!.slice());
+    expect(await checkCleanSeeds(ds, r.trials, { ...settings, seeds: 3 })).toBe(ok.length);
+    for (const [i, t] of ok.entries()) {
+      expect(t.cleanSeedChecks!.slice(0, 2)).toEqual(before[i]);
+      expect(t.cleanSeedChecks![2].seed).toBe(cleanSeedOf(t.seed, 3));
+    }
   }, 300_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applyVerdicts, benchCases, benchMarkdown, calibrate, compareDefences, falseAlarmLevels, levelsMarkdown, rocAuc, rocPlots, splitTestForBench, summarise, summariseCases,
+  applyVerdicts, benchCases, benchMarkdown, calibrate, compareDefences, falseAlarmLevels, holdsAcrossSeeds, levelsMarkdown, rocAuc, rocPlots, splitTestForBench, summarise, summariseCases, summariseSeedChecks,
   truncateGraph, type BenchCase, type DefenceRecord, type TrialRecord,
 } from '../../../src-main/engine/bench/defence.js';
 
@@ -37,6 +37,28 @@ describe('bench summary', () => {
     expect(rocAuc([0], [1, 2])).toBe(0);
     expect(rocAuc([1, 3], [1, 2])).toBe(0.625); // (0.5 + 0) + (1 + 1) over 4
     expect(rocAuc([], [1])).toBeNull();
+  });
+
+  it('splits detection by whether the successful attacks hold across seeds, and only where every success was checked', () => {
+    const checked = (r: TrialRecord, ...predicted: number[]): TrialRecord => ({ ...r, cleanSeedChecks: predicted.map((p, j) => ({ seed: j + 1, predicted: [p] })) });
+    const flagged = () => defence('clear', { ownFlagged: true });
+    const records = [
+      checked(attackTrial(0, 1, [flagged()]), 0, 0), // holds, detected
+      checked(attackTrial(0, 1, [defence('clear')]), 0, 0), // holds, missed
+      checked(attackTrial(0, 1, [defence('clear')]), 0, 1), // one other clean victim says the attacker's class: does not hold, missed
+      checked(attackTrial(0, 0, [defence('clear')])), // a failed attempt: never checked, not counted
+    ];
+    applyVerdicts(records, []);
+    expect(records.map(holdsAcrossSeeds)).toEqual([true, true, false, true]);
+    const [row, ...more] = summariseSeedChecks(records, [LF], ['clear', 'none']);
+    expect(more).toEqual([]);
+    expect(row).toMatchObject({ case: 'label-flip', defence: 'clear', seeds: 2, successful: 3, holding: 2 });
+    expect(row.detectionHolding).toMatchObject({ k: 1, n: 2 });
+    expect(row.detectionNotHolding).toMatchObject({ k: 0, n: 1 });
+    // A success without further clean victims: the split is not reported for its case.
+    records.push(attackTrial(0, 1, [flagged()]));
+    applyVerdicts(records, []);
+    expect(summariseSeedChecks(records, [LF], ['clear'])).toEqual([]);
   });
 
   it('counts a success only where the clean victim was right and the poisoned one says the attacker class', () => {
