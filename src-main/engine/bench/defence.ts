@@ -79,6 +79,9 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
       metrics: { done: doneUnits, total: totalUnits, elapsedSeconds: elapsed, ...(Number.isFinite(eta) ? { etaSeconds: eta } : {}) },
     });
   };
+  /** The steps after the trials report as stages of their own, each from 0 to 100%. */
+  const afterTrials = (stage: string, message: string) => (i: number, n: number) =>
+    ctx.onProgress?.({ stage, fraction: i / n, message: `${message}: trial ${i + 1} of ${n}` });
   const inner: JobContext = { signal: ctx.signal };
 
   /** Scores the baselines on a model nobody else scores (a counterfactual clean victim). */
@@ -255,12 +258,12 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
 
   await repairFlagged(ds, records, {
     cases, seed, pool: roles.pool, reference: roles.reference, epsilon: options.epsilon, epochs: options.epochs, cleanEpochs: options.cleanEpochs,
-    onTrial: options.onTrial, onRepair: (i, n) => progress(`repairing with the flagging defences' own mitigation: trial ${i + 1} of ${n}`),
+    onTrial: options.onTrial, onRepair: afterTrials('bench-repair', "repairing with the flagging defences' own mitigation"),
   }, inner);
   if (options.cleanSeeds) {
     await checkCleanSeeds(ds, records, {
       seeds: options.cleanSeeds, seed, pool: roles.pool, reference: roles.reference, epochs: options.epochs, cleanEpochs: options.cleanEpochs,
-      onTrial: options.onTrial, onCheck: (i, n) => progress(`further clean victims (other seeds) of the successful attacks: trial ${i + 1} of ${n}`),
+      onTrial: options.onTrial, onCheck: afterTrials('bench-seeds', 'further clean victims (other seeds) of the successful attacks'),
     }, inner);
   }
   const summary = summarise(records, cases, wanted);

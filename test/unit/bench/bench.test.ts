@@ -146,8 +146,13 @@ describe('clear bench (smoke)', () => {
     const ds = await loadDataset('mnist', { limit: 1000, seed: 0 });
     const options = { attacks: ['label-flip' as const], scenario: 'transfer' as const, defences: ['clear', 'none'], trials: 2, cleanTrials: 0, seed: 11, arch: 'mlp', cleanEpochs: 2, cleanSeeds: 2 };
     const seen: TrialRecord[] = [];
-    const r = await benchDefences(ds, { ...options, onTrial: (x) => seen.push(x) });
+    const stages: { stage: string; fraction: number; message?: string }[] = [];
+    const r = await benchDefences(ds, { ...options, onTrial: (x) => seen.push(x) }, { onProgress: (e) => stages.push(e) });
     const ok = r.trials.filter((x) => x.attackSucceeded);
+    // A stage of its own, counted from 0, so a log shows it after the trials' 100%.
+    expect(stages.filter((e) => e.stage === 'bench-seeds')).toEqual(ok.map((_, i) => ({
+      stage: 'bench-seeds', fraction: i / ok.length, message: `further clean victims (other seeds) of the successful attacks: trial ${i + 1} of ${ok.length}`,
+    })));
     expect(ok.length, 'the seeded run must hold a successful attack for this test to mean anything').toBeGreaterThan(0);
     for (const t of r.trials) {
       if (!t.attackSucceeded) { expect(t.cleanSeedChecks).toBeUndefined(); continue; }
