@@ -7,29 +7,19 @@
 //   node .leavex.mjs BENCH_SEED T [MODE=fresh]     (TRIAL_POISONS=K as in trial-scan.ts)
 import { existsSync } from 'node:fs';
 import { initBackend } from '../../src-main/engine/backend/index.js';
-import { benchCases, setupTrial, splitTestForBench, trialSeedOf } from '../../src-main/engine/bench/defence.js';
-import { loadDataset } from '../../src-main/engine/data/load.js';
 import { E2E_DEFAULT_EPOCHS, cloneModel } from '../../src-main/engine/attacks/scenario.js';
 import { buildArchitecture } from '../../src-main/engine/model/architectures.js';
 import { loadModel } from '../../src-main/engine/model/io.js';
 import { predictSplit, trainModel } from '../../src-main/engine/model/train.js';
 import { createRng } from '../../src-main/engine/random.js';
-import os from 'node:os';
-import path from 'node:path';
+import { rebuildAttackTrial } from './trial.js';
 
 const [seedArg, tArg, modeArg] = process.argv.slice(2);
 const benchSeed = Number(seedArg); const t = Number(tArg); const mode = modeArg ?? 'fresh';
 const leaveOut = Number(process.env.LEAVE_OUT ?? 1000);
 await initBackend('wasm');
-const ds0 = await loadDataset('mnist');
-const poisons = process.env.TRIAL_POISONS ? [Number(process.env.TRIAL_POISONS)] : undefined;
-const benchCase = benchCases({ scenario: 'e2e', arch: 'cnn', poisons }, ['label-flip'])[0];
-const trialSeed = trialSeedOf(benchSeed, 'attack', benchCase.id, t);
-const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
-const setup = await setupTrial(ds0, { seed: benchSeed, arch: 'cnn', pool }, benchCase, 'e2e', trialSeed, t);
-const ds = setup.data; const manifest: any = setup.manifests[0];
-const cache = path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-attack-${t}-label-flip${poisons ? `-k${poisons[0]}` : ''}-cnn-e2e`);
-const poisonList: number[] = manifest.poisonIndices;
+const { ds, manifest, trialSeed, cache } = await rebuildAttackTrial(benchSeed, t, 'label-flip', 'cnn', 'e2e');
+const poisonList = manifest.poisonIndices;
 const poisonSet = new Set(poisonList);
 const rng = createRng(benchSeed * 7919 + t);
 const natural: number[] = [];

@@ -1,6 +1,7 @@
 // One `clearwb bench` attack trial rebuilt exactly (same seeds as engine/bench/defence.ts) for
 // the development studies, and the folder trial-scan.ts caches its victim in.
 // TRIAL_VARIANT=strong (or two-targets) rebuilds that variant's case of the attack.
+// TRIAL_POISONS=K rebuilds the case of that poison count (as trial-scan.ts does).
 import os from 'node:os';
 import path from 'node:path';
 import { loadDataset } from '../../src-main/engine/data/load.js';
@@ -20,12 +21,15 @@ export interface RebuiltTrial {
 
 export async function rebuildAttackTrial(benchSeed: number, t: number, attack: AttackName, arch: string, scenario: 'e2e' | 'transfer'): Promise<RebuiltTrial> {
   const variant = process.env.TRIAL_VARIANT;
-  const benchCase = variant ? benchCases({ scenario, arch, variants: [variant as never] }, [attack]).find((c) => c.variant === variant)! : benchCases({ scenario, arch }, [attack])[0];
+  const poisons = process.env.TRIAL_POISONS ? [Number(process.env.TRIAL_POISONS)] : undefined;
+  const benchCase = variant
+    ? benchCases({ scenario, arch, poisons, variants: [variant as never] }, [attack]).find((c) => c.variant === variant)!
+    : benchCases({ scenario, arch, poisons }, [attack])[0];
   const trialSeed = trialSeedOf(benchSeed, 'attack', benchCase.id, t);
   const ds0 = await loadDataset('mnist');
   const { pool } = splitTestForBench(ds0.test, 0, benchSeed);
   const setup = await setupTrial(ds0, { seed: benchSeed, arch, pool }, benchCase, scenario, trialSeed, t);
-  const suffix = `${attack}${variant ? `+${variant}` : ''}`;
+  const suffix = `${attack}${variant ? `+${variant}` : ''}${poisons ? `-k${poisons[0]}` : ''}`;
   return {
     ds: setup.data, manifest: setup.manifests[0], trialSeed,
     cache: path.join(os.tmpdir(), `clear-trial-v2-${benchSeed}-attack-${t}-${suffix}-${arch}-${scenario}`),

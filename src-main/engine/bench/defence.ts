@@ -262,7 +262,7 @@ export async function benchDefences(ds: Dataset, options: BenchOptions = {}, ctx
   }, inner);
   if (options.cleanSeeds) {
     await checkCleanSeeds(ds, records, {
-      seeds: options.cleanSeeds, seed, pool: roles.pool, reference: roles.reference, epochs: options.epochs, cleanEpochs: options.cleanEpochs,
+      seeds: options.cleanSeeds, seed, pool: roles.pool, epochs: options.epochs, cleanEpochs: options.cleanEpochs,
       onTrial: options.onTrial, onCheck: afterTrials('bench-seeds', 'further clean victims (other seeds) of the successful attacks'),
     }, inner);
   }

@@ -7,7 +7,7 @@ import { DEFAULT_SCAN_SETTINGS } from '../clear/scan.js';
 import { selectSamples, type Dataset } from '../data/dataset.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import type { NeighbourGraph } from '../features/knn.js';
-import { evaluateSplit } from '../model/train.js';
+import { evaluateSplit, predictSplit } from '../model/train.js';
 import { throwIfCancelled, type JobContext } from '../progress.js';
 import { createRng } from '../random.js';
 import { isClearVariant, targetSeedOf } from './plan.js';
@@ -179,7 +179,7 @@ export function cleanSeedOf(trialSeed: number, j: number): number {
 export async function checkCleanSeeds(
   ds: Dataset, records: TrialRecord[],
   settings: {
-    seeds: number; seed: number; pool: number[]; reference: number[]; epochs?: number; cleanEpochs?: number;
+    seeds: number; seed: number; pool: number[]; epochs?: number; cleanEpochs?: number;
     onTrial?: (record: TrialRecord) => void; onCheck?: (i: number, n: number) => void;
   },
   ctx: JobContext = {},
@@ -193,7 +193,7 @@ export async function checkCleanSeeds(
     const setup = await setupTrial(ds, { seed: settings.seed, arch: r.arch, pool: settings.pool, cleanEpochs: settings.cleanEpochs }, null, r.scenario, r.seed, r.trial, ctx);
     try {
       const checks = r.cleanSeedChecks ?? [];
-      const exclude = [...settings.reference, ...r.targets.map((x) => x.targetIndex)];
+      const targets = r.targets.map((x) => x.targetIndex);
       for (let j = checks.length + 1; j <= settings.seeds; j++) {
         const seed = cleanSeedOf(r.seed, j);
         const victim = await trainVictim(ds, r.scenario, {
@@ -201,8 +201,9 @@ export async function checkCleanSeeds(
           ...(setup.feature ? { frozenFeatureModel: setup.feature } : {}),
         }, ctx);
         try {
-          const e = await evaluateSplit(victim.model, ds.test, ds.shape, ds.classNames, { signal: ctx.signal, exclude });
-          checks.push({ seed, predicted: r.targets.map((x) => e.predicted[x.targetIndex]) });
+          // Only the targets' predictions: no accuracy is reported for these victims.
+          const p = await predictSplit(victim.model, ds.test, ds.shape, { signal: ctx.signal, indices: targets });
+          checks.push({ seed, predicted: Array.from(p.predicted) });
           trained++;
         } finally { victim.model.dispose(); }
       }

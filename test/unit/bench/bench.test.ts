@@ -176,7 +176,7 @@ describe('clear bench (smoke)', () => {
     expect(r.markdown).toContain('### Successful attacks that hold across seeds');
     // Already checked at 2: nothing to train; a third seed adds one victim per success and keeps the first two.
     const { pool } = splitTestForBench(ds.test, 0, options.seed);
-    const settings = { seed: options.seed, pool, reference: [], cleanEpochs: 2 };
+    const settings = { seed: options.seed, pool, cleanEpochs: 2 };
     expect(await checkCleanSeeds(ds, r.trials, { ...settings, seeds: 2 })).toBe(0);
     const before = ok.map((t) => t.cleanSeedChecks!.slice());
     expect(await checkCleanSeeds(ds, r.trials, { ...settings, seeds: 3 })).toBe(ok.length);
